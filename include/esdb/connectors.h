@@ -1,0 +1,94 @@
+/*
+ * esdb/connectors.h: the entry points libesdb_connectors.so exports to its host.
+ *
+ * A host (the node, a side-car, a test) loads the library, fills an esdb_node_api (esdb/node.h)
+ * and calls esdb_connectors_start(). From then on it forwards management HTTP requests
+ * (/connectors*, /connector-plugins) to esdb_connectors_handle_http() and may render metrics.
+ * esdb_connectors_stop() stops every connector cleanly (final checkpoints) and frees everything.
+ *
+ * These are the only symbols the library exports. Every function catches everything internally;
+ * nothing but plain data crosses the boundary.
+ */
+#ifndef ESDB_CONNECTORS_H_
+#define ESDB_CONNECTORS_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esdb/node.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ESDB_CONNECTORS_ABI_VERSION 1u
+
+#if defined(_WIN32)
+#define ESDB_CONNECTORS_EXPORT __declspec(dllexport)
+#else
+#define ESDB_CONNECTORS_EXPORT __attribute__((visibility("default")))
+#endif
+
+typedef struct esdb_connectors esdb_connectors; /* opaque */
+
+typedef struct esdb_http_header {
+  const char* name;
+  const char* value;
+} esdb_http_header;
+
+/* One HTTP request, borrowed for the duration of esdb_connectors_handle_http(). */
+typedef struct esdb_http_request {
+  uint32_t struct_size;
+  const char* method; /* "GET", "POST", ... */
+  const char* path;   /* decoded path without the query, e.g. "/connectors/my-sink" */
+  const char* query;  /* raw query string without '?', "" when none */
+  const esdb_http_header* const* headers;
+  size_t header_count;
+  const char* body; /* not NUL-terminated */
+  size_t body_size;
+} esdb_http_request;
+
+/* One HTTP response, filled in by the library. content_type and body are owned by the library
+ * until esdb_connectors_free_response() is called on the response. */
+typedef struct esdb_http_response {
+  uint32_t struct_size;
+  int32_t status;
+  const char* content_type;
+  char* body;
+  size_t body_size;
+} esdb_http_response;
+
+/* ABI version of the loaded library (compare with ESDB_CONNECTORS_ABI_VERSION). */
+ESDB_CONNECTORS_EXPORT uint32_t esdb_connectors_abi_version(void);
+
+/* Starts the library. `node` must stay valid until esdb_connectors_stop() returns.
+ * config_json is an object; keys (all optional):
+ *   "pluginsDir": folder searched for libesdb_sink_<name>.so (default: next to the library),
+ *   "hostId":     this host's id (default: the node's self member id),
+ *   "logLevel":   "debug" | "info" | "warn" | "error".
+ * Returns 0 and stores a handle in *out, or non-zero with the reason in err. */
+ESDB_CONNECTORS_EXPORT int32_t esdb_connectors_start(const esdb_node_api* node,
+                                                     const char* config_json,
+                                                     esdb_connectors** out, char* err,
+                                                     size_t err_size);
+
+/* Handles one management request; thread-safe. Always fills *response (JSON errors included). */
+ESDB_CONNECTORS_EXPORT void esdb_connectors_handle_http(esdb_connectors* lib,
+                                                        const esdb_http_request* request,
+                                                        esdb_http_response* response);
+
+/* Frees what esdb_connectors_handle_http() put in *response. */
+ESDB_CONNECTORS_EXPORT void esdb_connectors_free_response(esdb_http_response* response);
+
+/* Prometheus text exposition of the connectors' metrics. Free with esdb_connectors_free_string. */
+ESDB_CONNECTORS_EXPORT char* esdb_connectors_metrics(esdb_connectors* lib);
+ESDB_CONNECTORS_EXPORT void esdb_connectors_free_string(char* text);
+
+/* Stops every connector cleanly (final checkpoints), then frees the handle. */
+ESDB_CONNECTORS_EXPORT void esdb_connectors_stop(esdb_connectors* lib);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ESDB_CONNECTORS_H_ */

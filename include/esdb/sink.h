@@ -1,0 +1,182 @@
+/*
+ * esdb/sink.h: the sink plugin ABI of esdb-connectors, version 1.
+ *
+ * A sink plugin is a shared object named libesdb_sink_<name>.so that exports one symbol,
+ * ESDB_SINK_ENTRY_SYMBOL ("esdb_sink_entry"), of type esdb_sink_entry_fn. The host calls it once
+ * after dlopen with its own ABI version and gets back a static table (esdb_sink_plugin) that
+ * describes the plugin and holds its functions.
+ *
+ * Compatibility rules:
+ *  - Every ABI struct starts with `uint32_t struct_size` (sizeof as the writer compiled it).
+ *    Fields are only ever appended; a reader never touches a field that lies beyond struct_size.
+ *  - A function pointer that is NULL means "not supported"; a host or plugin must check before
+ *    calling optional functions (marked OPTIONAL below).
+ *  - A plugin states the oldest host ABI it can work with (min_host_abi_version). The host refuses
+ *    to load a plugin whose min_host_abi_version is newer than its own ESDB_SINK_ABI_VERSION.
+ *  - Arrays of ABI structs are passed as arrays of pointers, so a reader never has to know the
+ *    writer's sizeof to index them.
+ *
+ * Nothing but plain data crosses the boundary: no C++ exceptions, no longjmp, no allocator. Error
+ * text is written into caller-supplied buffers (err, err_size), always NUL-terminated and
+ * truncated to fit.
+ *
+ * Threading: the host calls validate() from any thread, possibly concurrently for different
+ * settings. For one sink instance, the host calls write(), flush() and close() from one thread at
+ * a time and never calls write() again before the previous write's completion has run. Different
+ * instances of the same plugin may be used concurrently from different threads.
+ */
+#ifndef ESDB_SINK_H_
+#define ESDB_SINK_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ESDB_SINK_ABI_VERSION 1u
+#define ESDB_SINK_ENTRY_SYMBOL "esdb_sink_entry"
+
+#if defined(_WIN32)
+#define ESDB_SINK_EXPORT __declspec(dllexport)
+#else
+#define ESDB_SINK_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Outcome of a sink call. Plugins must return one of these values; the host treats any other
+ * value as ESDB_SINK_FATAL. */
+typedef int32_t esdb_sink_status;
+#define ESDB_SINK_OK 0             /* done; the host may advance its checkpoint past the batch */
+#define ESDB_SINK_RETRY 1          /* transient failure: the host resends the same batch later */
+#define ESDB_SINK_FATAL 2          /* permanent failure: the connector goes to FAILED */
+#define ESDB_SINK_INVALID_CONFIG 3 /* the settings cannot work (validate/open only) */
+
+/* Log levels for esdb_sink_host.log. */
+typedef int32_t esdb_sink_log_level;
+#define ESDB_SINK_LOG_DEBUG 0
+#define ESDB_SINK_LOG_INFO 1
+#define ESDB_SINK_LOG_WARN 2
+#define ESDB_SINK_LOG_ERROR 3
+
+/* Kind of value a setting takes; the host checks the type before validate() is called. */
+typedef int32_t esdb_sink_setting_type;
+#define ESDB_SINK_SETTING_STRING 0
+#define ESDB_SINK_SETTING_INT 1   /* decimal integer, optionally negative */
+#define ESDB_SINK_SETTING_BOOL 2  /* "true" or "false" */
+#define ESDB_SINK_SETTING_ENUM 3  /* one of the '|'-separated words in enum_values */
+
+/* One setting the plugin understands. `name` is the key as users write it (e.g. "path");
+ * a name ending in ":" is a prefix that matches a family of keys (e.g. "defaultHeaders:").
+ * All strings are static, owned by the plugin, and live as long as the plugin is loaded. */
+typedef struct esdb_sink_setting {
+  uint32_t struct_size;
+  const char* name;
+  esdb_sink_setting_type type;
+  const char* default_value; /* NULL: no default */
+  int32_t required;          /* non-zero: must be given (a default does not count) */
+  int32_t secret;            /* non-zero: never echoed back in clear by the host */
+  const char* description;   /* one sentence, shown by GET /connector-plugins */
+  const char* enum_values;   /* for ESDB_SINK_SETTING_ENUM: e.g. "debug|info|warn" */
+} esdb_sink_setting;
+
+/* A key/value pair of connector settings (keys without the host's own prefixes). Borrowed: valid
+ * only for the duration of the call that receives it. */
+typedef struct esdb_sink_kv {
+  const char* key;
+  const char* value;
+} esdb_sink_kv;
+
+/* One event to deliver. Borrowed from the host: valid from the write() call until the
+ * completion for that write has been called, and not a moment longer. Strings are
+ * NUL-terminated UTF-8; data and metadata are byte ranges (not NUL-terminated). */
+typedef struct esdb_sink_record {
+  uint32_t struct_size;
+  const char* stream;           /* stream id, e.g. "orders-42" */
+  uint64_t revision;            /* event number within its stream, from 0 */
+  uint64_t commit_position;     /* position in the node's global log ($all) */
+  uint64_t prepare_position;
+  const char* event_id;         /* canonical UUID text, 36 characters, lower case */
+  const char* event_type;
+  const char* content_type;     /* "application/json" or "application/octet-stream" */
+  const uint8_t* data;
+  size_t data_size;
+  const uint8_t* metadata;      /* the user's metadata bytes (usually JSON), may be empty */
+  size_t metadata_size;
+  int64_t created_unix_us;      /* when the node wrote it, microseconds since the Unix epoch */
+} esdb_sink_record;
+
+/* Services the host offers to a sink instance. Owned by the host; valid until close() returns. */
+typedef struct esdb_sink_host {
+  uint32_t struct_size;
+  uint32_t abi_version;
+  void* ctx; /* pass back as the first argument of every function below */
+  /* Writes one line to the host's log, tagged with the connector id. Thread-safe. */
+  void (*log)(void* ctx, esdb_sink_log_level level, const char* message);
+  const char* connector_id; /* the connector this instance delivers for */
+} esdb_sink_host;
+
+/* Opaque sink instance, created by open() and destroyed by close(). */
+typedef struct esdb_sink_instance esdb_sink_instance;
+
+/* Reports the outcome of one write(). Must be called exactly once per write(), from any thread,
+ * either before write() returns or later. `message` (may be NULL) explains a non-OK status; it is
+ * borrowed for the duration of the call. After it returns the plugin must no longer touch the
+ * batch's records. */
+typedef void (*esdb_sink_completion_fn)(void* completion_ctx, esdb_sink_status status,
+                                        const char* message);
+
+typedef struct esdb_sink_plugin {
+  uint32_t struct_size;
+  uint32_t abi_version;          /* ESDB_SINK_ABI_VERSION the plugin was compiled with */
+  uint32_t min_host_abi_version; /* oldest host ABI the plugin works with */
+  const char* name;              /* instanceTypeName, e.g. "file-sink" */
+  const char* version;           /* plugin version, e.g. "1.0.0" */
+  const char* description;
+  const esdb_sink_setting* const* settings; /* the plugin's settings table */
+  size_t settings_count;
+
+  /* OPTIONAL. Checks settings beyond what the settings table says (types and required keys are
+   * already checked). Returns OK or INVALID_CONFIG with the reason (naming the key) in err. */
+  esdb_sink_status (*validate)(const esdb_sink_kv* settings, size_t count, char* err,
+                               size_t err_size);
+
+  /* Creates an instance. `host` is valid until close(). On success stores the instance in *out
+   * and returns OK; otherwise returns INVALID_CONFIG, RETRY (e.g. broker unreachable) or FATAL
+   * with the reason in err. */
+  esdb_sink_status (*open)(const esdb_sink_kv* settings, size_t count,
+                           const esdb_sink_host* host, esdb_sink_instance** out, char* err,
+                           size_t err_size);
+
+  /* Delivers records[0..count) in order. Reports the outcome through done(done_ctx, ...), exactly
+   * once. The host does not call write() again on this instance before done() has run. */
+  void (*write)(esdb_sink_instance* sink, const esdb_sink_record* const* records, size_t count,
+                esdb_sink_completion_fn done, void* done_ctx);
+
+  /* OPTIONAL. Makes everything acknowledged so far durable. Called before clean shutdown. */
+  esdb_sink_status (*flush)(esdb_sink_instance* sink, char* err, size_t err_size);
+
+  /* Destroys the instance. No write is in flight when it is called. */
+  void (*close)(esdb_sink_instance* sink);
+} esdb_sink_plugin;
+
+/* The one exported entry point. Returns the plugin's table (static storage, lives as long as the
+ * library is loaded), or NULL if the plugin cannot work with host_abi_version. */
+typedef const esdb_sink_plugin* (*esdb_sink_entry_fn)(uint32_t host_abi_version);
+
+/* A readable name for a status value ("OK", "RETRY", ...); "UNKNOWN" for anything else. */
+static inline const char* esdb_sink_status_name(esdb_sink_status status) {
+  switch (status) {
+    case ESDB_SINK_OK: return "OK";
+    case ESDB_SINK_RETRY: return "RETRY";
+    case ESDB_SINK_FATAL: return "FATAL";
+    case ESDB_SINK_INVALID_CONFIG: return "INVALID_CONFIG";
+    default: return "UNKNOWN";
+  }
+}
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ESDB_SINK_H_ */

@@ -1,0 +1,109 @@
+#include "core/filter.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace esdb {
+namespace {
+
+constexpr char kExpressionKey[] = "subscription:filter:expression";
+
+}  // namespace
+
+bool IsConnectorsStream(std::string_view stream) {
+  return stream == "$connectors" || stream.starts_with("$connectors/");
+}
+
+absl::StatusOr<Filter> Filter::Create(const FilterSpec& spec) {
+  Filter f;
+  f.spec_ = spec;
+  switch (spec.type) {
+    case FilterType::kNone:
+      break;
+    case FilterType::kStreamId:
+      if (spec.expression.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(kExpressionKey, ": a streamId filter needs the stream id"));
+      }
+      break;
+    case FilterType::kPrefix:
+      for (absl::string_view p : absl::StrSplit(spec.expression, ',')) {
+        p = absl::StripAsciiWhitespace(p);
+        if (!p.empty()) f.prefixes_.emplace_back(p);
+      }
+      if (f.prefixes_.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(kExpressionKey, ": a prefix filter needs at least one prefix"));
+      }
+      break;
+    case FilterType::kRegex:
+      if (spec.expression.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(kExpressionKey, ": a regex filter needs a regular expression"));
+      }
+      try {
+        f.regex_ = std::make_shared<const std::regex>(
+            spec.expression, std::regex::ECMAScript | std::regex::optimize);
+      } catch (const std::regex_error& e) {
+        return absl::InvalidArgumentError(absl::StrCat(kExpressionKey, ": '", spec.expression,
+                                                       "' is not a valid regular expression (",
+                                                       e.what(), ")"));
+      }
+      break;
+  }
+  return f;
+}
+
+bool Filter::Matches(std::string_view stream, std::string_view event_type) const {
+  if (IsConnectorsStream(stream)) return false;
+  if (!spec_.include_system && stream.starts_with("$")) return false;
+  std::string_view subject = spec_.scope == FilterScope::kStream ? stream : event_type;
+  switch (spec_.type) {
+    case FilterType::kNone:
+      return true;
+    case FilterType::kStreamId:
+      return subject == spec_.expression;
+    case FilterType::kPrefix:
+      for (const auto& p : prefixes_) {
+        if (subject.starts_with(p)) return true;
+      }
+      return false;
+    case FilterType::kRegex:
+      return std::regex_search(subject.begin(), subject.end(), *regex_);
+  }
+  return false;
+}
+
+ServerFilter Filter::ToServerFilter() const {
+  ServerFilter out;
+  out.scope = spec_.scope;
+  switch (spec_.type) {
+    case FilterType::kNone:
+      // Only user streams: anything not starting with '$'. With system streams included there is
+      // nothing to push down.
+      if (!spec_.include_system) {
+        out.enabled = true;
+        out.scope = FilterScope::kStream;
+        out.regex = "^[^$]";
+      }
+      break;
+    case FilterType::kStreamId:
+      out.enabled = true;
+      out.prefixes = {spec_.expression};  // a superset; Matches() checks equality
+      break;
+    case FilterType::kPrefix:
+      out.enabled = true;
+      out.prefixes = prefixes_;
+      break;
+    case FilterType::kRegex:
+      out.enabled = true;
+      out.regex = spec_.expression;
+      break;
+  }
+  return out;
+}
+
+}  // namespace esdb

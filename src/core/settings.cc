@@ -1,0 +1,204 @@
+#include "core/settings.h"
+
+#include <array>
+#include <limits>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+
+namespace esdb {
+namespace {
+
+// Namespaces the host owns: a key under one of these that we do not know is an error rather
+// than a sink setting.
+constexpr std::array<absl::string_view, 6> kHostNamespaces = {
+    "subscription:", "autocommit:", "resilience:", "batching:", "logging:", "transformer:"};
+
+// Keys of the shipping product that have no effect here; accepted so existing definitions work.
+bool IsIgnoredProductKey(absl::string_view key) {
+  return absl::StartsWith(key, "logging:") || key == "headers:ignoreSystem" ||
+         (absl::StartsWith(key, "resilience:") && absl::StrContains(key, "DelayBound:")) ||
+         (absl::StartsWith(key, "transformer:") && key != "transformer:enabled");
+}
+
+absl::Status Bad(absl::string_view key, absl::string_view value, absl::string_view expected) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(key, ": '", value, "' is not valid, expected ", expected));
+}
+
+absl::StatusOr<int64_t> ParseInt(absl::string_view key, absl::string_view value, int64_t min,
+                                 int64_t max) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(value, &v) || v < min || v > max) {
+    return Bad(key, value, absl::StrCat("a whole number from ", min, " to ", max));
+  }
+  return v;
+}
+
+absl::StatusOr<bool> ParseBool(absl::string_view key, absl::string_view value) {
+  std::string v = absl::AsciiStrToLower(value);
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return Bad(key, value, "true or false");
+}
+
+// Case-insensitive choice among `names`; returns the index.
+absl::StatusOr<size_t> ParseEnum(absl::string_view key, absl::string_view value,
+                                 std::initializer_list<absl::string_view> names) {
+  size_t i = 0;
+  for (absl::string_view n : names) {
+    if (absl::EqualsIgnoreCase(n, value)) return i;
+    ++i;
+  }
+  return Bad(key, value, absl::StrCat("one of ", absl::StrJoin(names, ", ")));
+}
+
+absl::Status FlattenInto(const nlohmann::json& node, const std::string& prefix, SettingsMap& out) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    std::string key = prefix.empty() ? it.key() : absl::StrCat(prefix, ":", it.key());
+    const nlohmann::json& v = it.value();
+    if (it.key().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("settings: empty key under '", prefix, "'"));
+    }
+    if (v.is_object()) {
+      if (auto s = FlattenInto(v, key, out); !s.ok()) return s;
+    } else if (v.is_string()) {
+      out[key] = v.get<std::string>();
+    } else if (v.is_boolean() || v.is_number()) {
+      out[key] = v.dump();
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          key, ": settings values must be strings, numbers or booleans, not ", v.type_name()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings) {
+  if (!settings.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("settings must be a JSON object, not ", settings.type_name()));
+  }
+  SettingsMap out;
+  if (auto s = FlattenInto(settings, "", out); !s.ok()) return s;
+  return out;
+}
+
+std::string PluginShortName(const std::string& instance_type) {
+  absl::string_view name = instance_type;
+  if (absl::EndsWith(name, "-sink")) name.remove_suffix(5);
+  return std::string(name);
+}
+
+absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings) {
+  ConnectorSettings c;
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  for (const auto& [key, value] : settings) {
+    // Each branch parses one host key; ASSIGN keeps the error path short.
+#define ESDB_ASSIGN(target, expr)        \
+  {                                      \
+    auto r = (expr);                     \
+    if (!r.ok()) return r.status();      \
+    target = *r;                         \
+  }
+    if (key == "instanceTypeName") {
+      if (value.empty()) return Bad(key, value, "the name of a sink such as file-sink");
+      c.instance_type = value;
+    } else if (key == "subscription:filter:scope") {
+      size_t i = 0;
+      ESDB_ASSIGN(i, ParseEnum(key, value, {"stream", "record", "unspecified"}));
+      c.filter.scope = i == 1 ? FilterScope::kRecord : FilterScope::kStream;
+    } else if (key == "subscription:filter:filterType") {
+      size_t i = 0;
+      ESDB_ASSIGN(i, ParseEnum(key, value, {"streamId", "regex", "prefix", "unspecified"}));
+      constexpr FilterType kTypes[] = {FilterType::kStreamId, FilterType::kRegex,
+                                       FilterType::kPrefix, FilterType::kNone};
+      c.filter.type = kTypes[i];
+    } else if (key == "subscription:filter:expression") {
+      c.filter.expression = value;
+    } else if (key == "subscription:filter:includeSystem") {
+      ESDB_ASSIGN(c.filter.include_system, ParseBool(key, value));
+    } else if (key == "subscription:initialPosition") {
+      if (absl::EqualsIgnoreCase(value, "latest")) {
+        c.initial = InitialPosition::kLatest;
+      } else if (absl::EqualsIgnoreCase(value, "earliest")) {
+        c.initial = InitialPosition::kEarliest;
+      } else {
+        auto p = Position::Parse(value);
+        if (!p.ok()) return Bad(key, value, "latest, earliest or a log position");
+        c.initial = InitialPosition::kPosition;
+        c.initial_position = *p;
+      }
+    } else if (key == "autocommit:enabled") {
+      ESDB_ASSIGN(c.autocommit_enabled, ParseBool(key, value));
+    } else if (key == "autocommit:interval") {
+      ESDB_ASSIGN(c.autocommit_interval_ms, ParseInt(key, value, 0, kMax));
+    } else if (key == "autocommit:recordsThreshold") {
+      ESDB_ASSIGN(c.autocommit_records_threshold, ParseInt(key, value, 1, kMax));
+    } else if (key == "resilience:enabled") {
+      ESDB_ASSIGN(c.resilience_enabled, ParseBool(key, value));
+    } else if (key == "resilience:firstDelayMs") {
+      ESDB_ASSIGN(c.first_delay_ms, ParseInt(key, value, 0, kMax));
+    } else if (key == "resilience:maxDelayMs") {
+      ESDB_ASSIGN(c.max_delay_ms, ParseInt(key, value, 0, kMax));
+    } else if (key == "resilience:multiplier") {
+      double m = 0;
+      if (!absl::SimpleAtod(value, &m) || !(m >= 1.0 && m <= 100.0)) {
+        return Bad(key, value, "a number from 1 to 100");
+      }
+      c.multiplier = m;
+    } else if (key == "resilience:maxAttempts") {
+      ESDB_ASSIGN(c.max_attempts, ParseInt(key, value, 0, kMax));
+    } else if (key == "batching:batchSize") {
+      ESDB_ASSIGN(c.batch_size, ParseInt(key, value, 1, 100000));
+    } else if (key == "batching:batchTimeoutMs") {
+      ESDB_ASSIGN(c.batch_timeout_ms, ParseInt(key, value, 0, 60000));
+    } else if (key == "batching:maxBytes") {
+      ESDB_ASSIGN(c.batch_max_bytes, ParseInt(key, value, 1024, int64_t{256} << 20));
+    } else if (key == "affinity") {
+      size_t i = 0;
+      ESDB_ASSIGN(i, ParseEnum(key, value, {"leader", "follower", "readOnlyReplica"}));
+      c.affinity = static_cast<Affinity>(i);
+    } else if (key == "transformer:enabled") {
+      bool on = false;
+      ESDB_ASSIGN(on, ParseBool(key, value));
+      if (on) {
+        return absl::InvalidArgumentError(
+            "transformer:enabled: transformers (JavaScript functions) are not supported by "
+            "esdb-connectors; remove the key or set it to false");
+      }
+      c.ignored.push_back(key);
+    } else if (IsIgnoredProductKey(key)) {
+      c.ignored.push_back(key);
+    } else {
+      bool host_namespace = false;
+      for (absl::string_view ns : kHostNamespaces) host_namespace |= absl::StartsWith(key, ns);
+      if (host_namespace) {
+        return absl::InvalidArgumentError(absl::StrCat(key, ": unknown setting"));
+      }
+      c.sink_settings[key] = value;
+    }
+#undef ESDB_ASSIGN
+  }
+  if (c.instance_type.empty()) {
+    return absl::InvalidArgumentError(
+        "instanceTypeName: required (the sink to deliver to, e.g. file-sink)");
+  }
+  if (c.max_delay_ms < c.first_delay_ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "resilience:maxDelayMs: ", c.max_delay_ms, " is less than resilience:firstDelayMs (",
+        c.first_delay_ms, ")"));
+  }
+  if (auto f = Filter::Create(c.filter); !f.ok()) return f.status();
+  return c;
+}
+
+}  // namespace esdb

@@ -1,0 +1,66 @@
+// Connector settings: the product's flat `a:b` key map, parsed and validated into typed values.
+// Host keys are interpreted here; every other key belongs to the sink and is validated by the
+// plugin (see sinks/plugin.h).
+#ifndef ESDB_CORE_SETTINGS_H_
+#define ESDB_CORE_SETTINGS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/filter.h"
+#include "core/position.h"
+#include "nlohmann/json_fwd.hpp"
+
+namespace esdb {
+
+using SettingsMap = std::map<std::string, std::string>;
+
+enum class InitialPosition { kLatest, kEarliest, kPosition };
+enum class Affinity { kLeader, kFollower, kReadOnlyReplica };
+
+struct ConnectorSettings {
+  std::string instance_type;  // instanceTypeName, e.g. "file-sink"
+  FilterSpec filter;
+  InitialPosition initial = InitialPosition::kLatest;
+  Position initial_position;  // for kPosition
+
+  bool autocommit_enabled = true;
+  int64_t autocommit_interval_ms = 5000;
+  int64_t autocommit_records_threshold = 1000;
+
+  bool resilience_enabled = true;
+  int64_t first_delay_ms = 100;
+  int64_t max_delay_ms = 30000;
+  double multiplier = 2.0;
+  int64_t max_attempts = 0;  // 0: retry forever
+
+  int64_t batch_size = 100;
+  int64_t batch_timeout_ms = 10;
+  int64_t batch_max_bytes = 4 << 20;
+
+  Affinity affinity = Affinity::kLeader;
+
+  SettingsMap sink_settings;         // keys the host does not own, for the plugin
+  std::vector<std::string> ignored;  // product keys accepted but without effect here
+};
+
+// Turns a JSON object into a flat map: nested objects join their keys with ':'; strings stay as
+// they are, numbers and booleans become their JSON text. Arrays, nulls and non-objects are
+// InvalidArgument naming the key.
+absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings);
+
+// Parses the host's keys. Unknown `subscription:`/`autocommit:`/... keys, bad numbers, bad
+// booleans, bad enums, bad regexes, a missing instanceTypeName and keys we cannot honour
+// (transformer:enabled=true) are InvalidArgument with the key named in the message. Keys outside
+// the host's namespaces go to sink_settings unchecked.
+absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings);
+
+// Maps instanceTypeName to the plugin file's short name: "file-sink" -> "file".
+std::string PluginShortName(const std::string& instance_type);
+
+}  // namespace esdb
+
+#endif  // ESDB_CORE_SETTINGS_H_

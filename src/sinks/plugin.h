@@ -1,0 +1,88 @@
+// Sink plugins: a loaded libesdb_sink_<name>.so (dlopen + ABI handshake) and the set of plugins
+// a host has loaded.
+#ifndef ESDB_SINKS_PLUGIN_H_
+#define ESDB_SINKS_PLUGIN_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/settings.h"
+#include "esdb/sink.h"
+#include "sinks/sink.h"
+
+namespace esdb {
+
+// One entry of a plugin's settings table, copied out of the plugin.
+struct SettingInfo {
+  std::string name;  // a name ending in ':' is a prefix for a family of keys
+  std::string type;  // "string" | "int" | "bool" | "enum"
+  std::string default_value;
+  bool has_default = false;
+  bool required = false;
+  bool secret = false;
+  std::string description;
+  std::vector<std::string> enum_values;
+};
+
+// Receives the log lines of a sink instance.
+using SinkLogFn = std::function<void(esdb_sink_log_level level, const std::string& message)>;
+
+class SinkPlugin {
+ public:
+  // Loads a plugin file. Errors name the file and say what went wrong: missing file, not a
+  // shared object, missing entry symbol, entry returned NULL, ABI mismatch (plugin needs a newer
+  // host), malformed table (missing name/open/write/close).
+  static absl::StatusOr<std::unique_ptr<SinkPlugin>> Load(const std::string& path);
+  ~SinkPlugin();  // dlclose
+
+  const std::string& name() const { return name_; }
+  const std::string& version() const { return version_; }
+  const std::string& description() const { return description_; }
+  const std::string& path() const { return path_; }
+  const std::vector<SettingInfo>& settings() const { return settings_; }
+
+  // Checks the sink's keys: unknown keys, required keys, types (int, bool, enum), then the
+  // plugin's own validate(). InvalidArgument naming the key.
+  absl::Status Validate(const SettingsMap& sink_settings) const;
+
+  // True if `key` is a secret setting of this plugin (never echoed back in clear).
+  bool IsSecret(const std::string& key) const;
+
+  // Opens an instance (after applying defaults). The returned Sink closes it when destroyed and
+  // must not outlive this SinkPlugin. INVALID_CONFIG -> InvalidArgument, RETRY -> Unavailable,
+  // FATAL -> Internal, each with the plugin's message.
+  absl::StatusOr<std::unique_ptr<Sink>> Open(const std::string& connector_id,
+                                             const SettingsMap& sink_settings, SinkLogFn log) const;
+
+ private:
+  SinkPlugin() = default;
+  void* handle_ = nullptr;
+  const esdb_sink_plugin* table_ = nullptr;
+  std::string path_, name_, version_, description_;
+  std::vector<SettingInfo> settings_;
+};
+
+// The plugins a host has loaded, by instanceTypeName. Immutable after loading; thread-safe.
+class PluginSet {
+ public:
+  // Loads every libesdb_sink_*.so in `dir`. A plugin that fails to load is logged through
+  // `on_error` and skipped; a missing directory is NotFound.
+  static absl::StatusOr<PluginSet> LoadDirectory(
+      const std::string& dir, const std::function<void(const std::string&)>& on_error);
+
+  void Add(std::unique_ptr<SinkPlugin> plugin);
+  // NotFound with the known names listed when `instance_type` is not loaded.
+  absl::StatusOr<const SinkPlugin*> Find(const std::string& instance_type) const;
+  std::vector<const SinkPlugin*> All() const;
+
+ private:
+  std::map<std::string, std::shared_ptr<SinkPlugin>> plugins_;
+};
+
+}  // namespace esdb
+
+#endif  // ESDB_SINKS_PLUGIN_H_

@@ -1,0 +1,33 @@
+// What the delivery loop writes to: one sink instance, behind an interface so tests can drive
+// failures deterministically. Plugin-backed instances come from SinkPlugin::Open (plugin.h).
+#ifndef ESDB_SINKS_SINK_H_
+#define ESDB_SINKS_SINK_H_
+
+#include <span>
+#include <string>
+
+#include "absl/status/status.h"
+#include "core/record.h"
+
+namespace esdb {
+
+enum class SinkOutcome { kOk, kRetry, kFatal };
+
+struct SinkResult {
+  SinkOutcome outcome = SinkOutcome::kOk;
+  std::string message;  // why, when not kOk
+};
+
+// One open sink. Not thread-safe: the delivery loop calls it from one thread.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Delivers `records` in order and waits until the sink has acknowledged them (or failed).
+  virtual SinkResult Write(std::span<const Record> records) = 0;
+  // Makes everything acknowledged durable; called before a clean stop.
+  virtual absl::Status Flush() = 0;
+};
+
+}  // namespace esdb
+
+#endif  // ESDB_SINKS_SINK_H_

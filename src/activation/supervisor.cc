@@ -1,0 +1,174 @@
+#include "activation/supervisor.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace esdb {
+namespace {
+// How often the supervisor looks again even without a poke: picks up changes made by other
+// hosts and retries lifecycle writes that hit a conflict.
+constexpr absl::Duration kResyncEvery = absl::Seconds(1);
+}  // namespace
+
+Supervisor::Supervisor(SupervisorOptions options) : options_(std::move(options)) {}
+
+Supervisor::~Supervisor() { Stop(); }
+
+void Supervisor::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void Supervisor::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    cv_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Supervisor::Poke() {
+  absl::MutexLock lock(&mu_);
+  poked_ = true;
+  cv_.SignalAll();
+}
+
+std::map<std::string, std::shared_ptr<ConnectorMetrics>> Supervisor::Metrics() const {
+  absl::MutexLock lock(&mu_);
+  return metrics_;
+}
+
+bool Supervisor::IsRunningHere(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = running_here_.find(id);
+  return it != running_here_.end() && it->second;
+}
+
+std::shared_ptr<ConnectorMetrics> Supervisor::MetricsFor(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto& m = metrics_[id];
+  if (!m) m = std::make_shared<ConnectorMetrics>();
+  return m;
+}
+
+void Supervisor::Loop() {
+  while (true) {
+    std::deque<std::pair<std::string, RunnerEvent>> events;
+    {
+      absl::MutexLock lock(&mu_);
+      absl::Time deadline = absl::Now() + kResyncEvery;
+      while (!stopping_ && !poked_ && events_.empty() && absl::Now() < deadline) {
+        cv_.WaitWithDeadline(&mu_, deadline);
+      }
+      if (stopping_) break;
+      events.swap(events_);
+      poked_ = false;
+    }
+    for (auto& [id, e] : events) HandleRunnerEvent(id, e);
+    Reconcile();
+  }
+  // Clean stop: every runner writes its final checkpoint. The connectors stay RUNNING in their
+  // streams, so they resume when the host starts again.
+  for (auto& [id, a] : active_) a.runner->Stop();
+  active_.clear();
+}
+
+void Supervisor::Record(const std::string& id, const Command& command) {
+  auto r = options_.registry->Execute(id, command);
+  if (!r.ok() && !absl::IsFailedPrecondition(r.status()) && !absl::IsNotFound(r.status())) {
+    options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", id, ": ", r.status().message()));
+    Poke();  // decide again on fresh state
+  }
+}
+
+void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) {
+  switch (e.kind) {
+    case RunnerEvent::Kind::kRunning:
+      Record(id, cmd::MarkRunning{options_.host_id});
+      break;
+    case RunnerEvent::Kind::kFailed:
+      options_.node->Log(ESDB_LOG_ERROR, absl::StrCat("connector ", id, " failed: ", e.message));
+      StopRunner(id);
+      Record(id, cmd::MarkFailed{options_.host_id, e.message});
+      break;
+    case RunnerEvent::Kind::kFenced:
+      options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", id, ": ", e.message));
+      StopRunner(id);
+      (void)options_.registry->Refresh(id);
+      break;
+    case RunnerEvent::Kind::kStopped:
+      break;
+  }
+}
+
+void Supervisor::StopRunner(const std::string& id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  it->second.runner->Stop();
+  active_.erase(it);
+  absl::MutexLock lock(&mu_);
+  running_here_[id] = false;
+}
+
+void Supervisor::StartRunner(const Connector& c) {
+  auto settings = ParseSettings(c.settings);
+  if (!settings.ok()) {
+    Record(c.id, cmd::MarkFailed{options_.host_id,
+                                 absl::StrCat("invalid settings: ", settings.status().message())});
+    return;
+  }
+  auto plugin = options_.plugins->Find(settings->instance_type);
+  if (!plugin.ok()) {
+    Record(c.id, cmd::MarkFailed{options_.host_id, std::string(plugin.status().message())});
+    return;
+  }
+  RunnerOptions o;
+  o.connector_id = c.id;
+  o.host_id = options_.host_id;
+  o.settings = *settings;
+  o.epoch = c.epoch;
+  o.epoch_position = c.epoch_position;
+  o.node = options_.node;
+  o.scan_checkpoint_interval = options_.scan_checkpoint_interval;
+  o.metrics = MetricsFor(c.id);
+  SettingsMap sink_settings = settings->sink_settings;
+  const SinkPlugin* p = *plugin;
+  const NodeClient* node = options_.node;
+  std::string id = c.id;
+  o.open_sink = [p, node, id, sink_settings]() {
+    return p->Open(id, sink_settings, [node, id](esdb_sink_log_level level, const std::string& m) {
+      node->Log(level, absl::StrCat("connector ", id, ": ", m));
+    });
+  };
+  o.on_event = [this, id](const RunnerEvent& e) {
+    absl::MutexLock lock(&mu_);
+    events_.emplace_back(id, e);
+    cv_.SignalAll();
+  };
+  Active a{std::make_unique<Runner>(std::move(o)), c.settings_revision, c.epoch};
+  a.runner->Start();
+  active_[c.id] = std::move(a);
+  absl::MutexLock lock(&mu_);
+  running_here_[c.id] = true;
+}
+
+void Supervisor::Reconcile() {
+  std::map<std::string, Connector> wanted;
+  for (Connector& c : options_.registry->List()) wanted[c.id] = std::move(c);
+  // Stop what must not run here any more, or must restart with new settings or a new epoch.
+  for (auto it = active_.begin(); it != active_.end();) {
+    auto w = wanted.find(it->first);
+    bool keep = w != wanted.end() && w->second.IsActive() &&
+                w->second.settings_revision == it->second.settings_revision &&
+                w->second.epoch == it->second.epoch;
+    std::string id = it->first;
+    ++it;
+    if (!keep) StopRunner(id);
+  }
+  for (const auto& [id, c] : wanted) {
+    if (c.IsActive() && !active_.contains(id)) StartRunner(c);
+    if (c.state == ConnectorState::kDeactivating && !active_.contains(id)) {
+      Record(id, cmd::MarkStopped{});
+    }
+  }
+}
+
+}  // namespace esdb

@@ -1,0 +1,79 @@
+// Decides which connectors run on this host and keeps a runner going for each: starts runners for
+// active connectors, stops them when disabled or deleted, restarts them when reconfigured or
+// reset, and records RUNNING / FAILED / STOPPED in the connector's stream.
+//
+// Threads: one supervisor thread does all of that; runners report to it through a queue.
+#ifndef ESDB_ACTIVATION_SUPERVISOR_H_
+#define ESDB_ACTIVATION_SUPERVISOR_H_
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "connector/registry.h"
+#include "delivery/metrics.h"
+#include "delivery/runner.h"
+#include "node/node_client.h"
+#include "sinks/plugin.h"
+
+namespace esdb {
+
+struct SupervisorOptions {
+  std::string host_id;
+  const NodeClient* node = nullptr;
+  Registry* registry = nullptr;
+  const PluginSet* plugins = nullptr;
+  uint32_t scan_checkpoint_interval = 0;
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(SupervisorOptions options);
+  ~Supervisor();  // Stop()
+
+  void Start();
+  // Stops every runner cleanly (final checkpoints). Idempotent.
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Asks for a reconciliation soon (e.g. after a registry change). Thread-safe, never blocks.
+  void Poke() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Metrics of every connector that ran here since start-up. Thread-safe.
+  std::map<std::string, std::shared_ptr<ConnectorMetrics>> Metrics() const ABSL_LOCKS_EXCLUDED(mu_);
+  // True when a runner for `id` is active on this host.
+  bool IsRunningHere(const std::string& id) const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Active {
+    std::unique_ptr<Runner> runner;
+    int64_t settings_revision;
+    int64_t epoch;
+  };
+  void Loop();
+  void Reconcile();
+  void HandleRunnerEvent(const std::string& id, const RunnerEvent& event);
+  void StartRunner(const Connector& c);
+  void StopRunner(const std::string& id);
+  // Executes a lifecycle command; conflicts are resolved by the next reconciliation.
+  void Record(const std::string& id, const Command& command);
+  std::shared_ptr<ConnectorMetrics> MetricsFor(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  SupervisorOptions options_;
+  std::thread thread_;
+  std::map<std::string, Active> active_;  // supervisor thread only
+
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  bool poked_ ABSL_GUARDED_BY(mu_) = true;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<std::pair<std::string, RunnerEvent>> events_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<ConnectorMetrics>> metrics_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, bool> running_here_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace esdb
+
+#endif  // ESDB_ACTIVATION_SUPERVISOR_H_

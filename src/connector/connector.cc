@@ -1,0 +1,187 @@
+#include "connector/connector.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace esdb {
+namespace {
+
+using nlohmann::json;
+
+EventData Event(const char* type, json data) {
+  EventData e;
+  e.event_type = type;
+  e.content_type = "application/json";
+  e.data = data.dump();
+  return e;
+}
+
+json PositionJson(const std::optional<Position>& p) {
+  return p ? json(p->ToString()) : json(nullptr);
+}
+
+std::optional<Position> PositionFrom(const json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_string()) return std::nullopt;
+  auto p = Position::Parse(j[key].get<std::string>());
+  if (!p.ok()) return std::nullopt;
+  return *p;
+}
+
+absl::Status NotAllowed(const Connector& c, const std::string& what) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("connector '", c.id, "' is ", ConnectorStateName(c.state), ": ", what));
+}
+
+}  // namespace
+
+const char* ConnectorStateName(ConnectorState state) {
+  switch (state) {
+    case ConnectorState::kStopped: return "STOPPED";
+    case ConnectorState::kActivating: return "ACTIVATING";
+    case ConnectorState::kRunning: return "RUNNING";
+    case ConnectorState::kDeactivating: return "DEACTIVATING";
+    case ConnectorState::kFailed: return "FAILED";
+  }
+  return "UNKNOWN";
+}
+
+std::string ConnectorStream(const std::string& id) { return absl::StrCat("$connectors/", id); }
+std::string CheckpointStream(const std::string& id) {
+  return absl::StrCat("$connectors/", id, "/checkpoints");
+}
+
+absl::Status ValidateConnectorId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("connector id must not be empty");
+  if (id.size() > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("connector id is ", id.size(), " characters long; at most 100 are allowed"));
+  }
+  for (char ch : id) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "connector id '", id, "' may only contain letters, digits, '-', '_' and '.'"));
+    }
+  }
+  if (id[0] == '.') return absl::InvalidArgumentError("connector id must not start with '.'");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command& command) {
+  using S = ConnectorState;
+  if (!std::holds_alternative<cmd::Create>(command) && !c.exists) {
+    return absl::NotFoundError(absl::StrCat("connector '", c.id, "' does not exist"));
+  }
+  return std::visit(
+      [&](const auto& x) -> absl::StatusOr<std::vector<EventData>> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, cmd::Create>) {
+          if (c.exists) {
+            return absl::AlreadyExistsError(absl::StrCat("connector '", c.id, "' already exists"));
+          }
+          return std::vector{Event(kConnectorCreated, {{"settings", x.settings}})};
+        } else if constexpr (std::is_same_v<T, cmd::Reconfigure>) {
+          return std::vector{Event(kConnectorReconfigured, {{"settings", x.settings}})};
+        } else if constexpr (std::is_same_v<T, cmd::Enable>) {
+          if (c.state != S::kStopped && c.state != S::kFailed) {
+            return NotAllowed(c, "only a STOPPED or FAILED connector can be enabled");
+          }
+          return std::vector{Event(kConnectorActivating, {{"position", PositionJson(x.from)}})};
+        } else if constexpr (std::is_same_v<T, cmd::Disable>) {
+          if (c.state == S::kFailed) return std::vector{Event(kConnectorStopped, json::object())};
+          if (c.state != S::kActivating && c.state != S::kRunning) {
+            return NotAllowed(c, "only a running or failed connector can be disabled");
+          }
+          return std::vector{Event(kConnectorDeactivating, json::object())};
+        } else if constexpr (std::is_same_v<T, cmd::Reset>) {
+          if (c.state != S::kStopped && c.state != S::kFailed) {
+            return NotAllowed(c, "disable it before resetting it");
+          }
+          return std::vector{Event(kConnectorReset, {{"position", PositionJson(x.to)}})};
+        } else if constexpr (std::is_same_v<T, cmd::Delete>) {
+          if (c.state != S::kStopped && c.state != S::kFailed) {
+            return NotAllowed(c, "disable it before deleting it");
+          }
+          return std::vector{Event(kConnectorDeleted, json::object())};
+        } else if constexpr (std::is_same_v<T, cmd::MarkRunning>) {
+          if (c.state == S::kRunning && c.host == x.host) return std::vector<EventData>{};
+          if (c.state != S::kActivating && c.state != S::kRunning) {
+            return NotAllowed(c, "it cannot be marked running");
+          }
+          return std::vector{Event(kConnectorRunning, {{"host", x.host}})};
+        } else if constexpr (std::is_same_v<T, cmd::MarkFailed>) {
+          if (c.state != S::kActivating && c.state != S::kRunning) {
+            return NotAllowed(c, "it cannot be marked failed");
+          }
+          return std::vector{Event(kConnectorFailed, {{"host", x.host}, {"error", x.error}})};
+        } else {
+          static_assert(std::is_same_v<T, cmd::MarkStopped>);
+          if (c.state != S::kDeactivating) return NotAllowed(c, "it cannot be marked stopped");
+          return std::vector{Event(kConnectorStopped, json::object())};
+        }
+      },
+      command);
+}
+
+void Apply(Connector& c, const Record& event) {
+  c.revision = static_cast<int64_t>(event.revision);
+  json data = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
+  if (!data.is_object()) data = json::object();
+  const std::string& t = event.event_type;
+  const int64_t at = event.created_unix_us;
+  auto set_state = [&](ConnectorState s) {
+    c.state = s;
+    c.state_update_us = at;
+  };
+  auto set_settings = [&] {
+    c.settings.clear();
+    if (data.contains("settings") && data["settings"].is_object()) {
+      for (auto& [k, v] : data["settings"].items()) {
+        if (v.is_string()) c.settings[k] = v.get<std::string>();
+      }
+    }
+    c.settings_update_us = at;
+    c.settings_revision = c.revision;
+  };
+  if (t == kConnectorCreated) {
+    std::string id = c.id;
+    int64_t revision = c.revision;
+    c = Connector{};  // a re-created connector starts afresh
+    c.id = id;
+    c.revision = revision;
+    c.exists = true;
+    set_settings();
+    set_state(ConnectorState::kStopped);
+    c.epoch = c.revision;
+  } else if (t == kConnectorReconfigured) {
+    set_settings();
+  } else if (t == kConnectorActivating) {
+    set_state(ConnectorState::kActivating);
+    c.error.clear();
+    if (auto p = PositionFrom(data, "position")) {
+      c.epoch = c.revision;
+      c.epoch_position = p;
+    }
+  } else if (t == kConnectorRunning) {
+    set_state(ConnectorState::kRunning);
+    if (data.contains("host") && data["host"].is_string()) c.host = data["host"];
+  } else if (t == kConnectorDeactivating) {
+    set_state(ConnectorState::kDeactivating);
+  } else if (t == kConnectorStopped) {
+    set_state(ConnectorState::kStopped);
+  } else if (t == kConnectorFailed) {
+    set_state(ConnectorState::kFailed);
+    c.error = data.value("error", std::string("unknown error"));
+    c.error_us = at;
+  } else if (t == kConnectorReset) {
+    c.epoch = c.revision;
+    c.epoch_position = PositionFrom(data, "position");
+  } else if (t == kConnectorDeleted) {
+    c.exists = false;
+    set_state(ConnectorState::kStopped);
+  }
+}
+
+}  // namespace esdb

@@ -1,0 +1,91 @@
+// The connector aggregate: commands are decided against the current state into events; the state
+// is a fold over the events of the connector's stream ($connectors/{id}). Pure: no I/O.
+#ifndef ESDB_CONNECTOR_CONNECTOR_H_
+#define ESDB_CONNECTOR_CONNECTOR_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/position.h"
+#include "core/record.h"
+#include "core/settings.h"
+
+namespace esdb {
+
+enum class ConnectorState { kStopped, kActivating, kRunning, kDeactivating, kFailed };
+const char* ConnectorStateName(ConnectorState state);  // "STOPPED", ...
+
+// Current state of one connector, folded from its events.
+struct Connector {
+  std::string id;
+  bool exists = false;    // created and not deleted
+  int64_t revision = -1;  // revision of the last event folded; -1: no stream
+  SettingsMap settings;
+  int64_t settings_update_us = 0;
+  ConnectorState state = ConnectorState::kStopped;
+  int64_t state_update_us = 0;
+  std::string host;  // the host running it (RUNNING), or that last ran it
+  std::string error;  // FAILED: why
+  int64_t error_us = 0;
+  // Every create, reset and enable-from-position starts a new epoch, numbered by the revision of
+  // its event. A checkpoint older than the epoch is ignored, and delivery restarts from
+  // epoch_position (or subscription:initialPosition when it is empty).
+  int64_t epoch = -1;
+  std::optional<Position> epoch_position;
+  int64_t settings_revision = -1;  // revision of the last create/reconfigure
+
+  bool IsActive() const {
+    return exists && (state == ConnectorState::kActivating || state == ConnectorState::kRunning);
+  }
+};
+
+// Event types of the connector stream.
+inline constexpr char kConnectorCreated[] = "ConnectorCreated";
+inline constexpr char kConnectorReconfigured[] = "ConnectorReconfigured";
+inline constexpr char kConnectorActivating[] = "ConnectorActivating";
+inline constexpr char kConnectorRunning[] = "ConnectorRunning";
+inline constexpr char kConnectorDeactivating[] = "ConnectorDeactivating";
+inline constexpr char kConnectorStopped[] = "ConnectorStopped";
+inline constexpr char kConnectorFailed[] = "ConnectorFailed";
+inline constexpr char kConnectorReset[] = "ConnectorReset";
+inline constexpr char kConnectorDeleted[] = "ConnectorDeleted";
+
+// Commands. User commands come from the management API, the others from the host running it.
+namespace cmd {
+struct Create { SettingsMap settings; };
+struct Reconfigure { SettingsMap settings; };
+struct Enable { std::optional<Position> from; };
+struct Disable {};
+struct Reset { std::optional<Position> to; };
+struct Delete {};
+struct MarkRunning { std::string host; };
+struct MarkFailed { std::string host; std::string error; };
+struct MarkStopped {};
+}  // namespace cmd
+using Command = std::variant<cmd::Create, cmd::Reconfigure, cmd::Enable, cmd::Disable, cmd::Reset,
+                             cmd::Delete, cmd::MarkRunning, cmd::MarkFailed, cmd::MarkStopped>;
+
+// Decides the events a command produces in `state`. NotFound when the connector does not exist,
+// AlreadyExists for a second create, FailedPrecondition (with what to do instead) for a command
+// the state does not allow. An empty vector means "nothing to do".
+absl::StatusOr<std::vector<EventData>> Decide(const Connector& state, const Command& command);
+
+// Folds one event of the connector's stream into `state`. Unknown event types are skipped, so
+// newer versions can add events.
+void Apply(Connector& state, const Record& event);
+
+// Stream names.
+std::string ConnectorStream(const std::string& id);    // $connectors/{id}
+std::string CheckpointStream(const std::string& id);   // $connectors/{id}/checkpoints
+inline constexpr char kIndexStream[] = "$connectors";   // ConnectorIndexed events, one per id
+
+// Ids: 1..100 characters of [A-Za-z0-9._-], not starting with '.'. InvalidArgument otherwise.
+absl::Status ValidateConnectorId(const std::string& id);
+
+}  // namespace esdb
+
+#endif  // ESDB_CONNECTOR_CONNECTOR_H_

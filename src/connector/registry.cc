@@ -1,0 +1,147 @@
+#include "connector/registry.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace esdb {
+namespace {
+constexpr char kConnectorIndexed[] = "ConnectorIndexed";
+}  // namespace
+
+absl::StatusOr<Connector> Registry::ReadConnector(const std::string& id) const {
+  Connector c;
+  c.id = id;
+  absl::Status s = node_->ReadStream(ConnectorStream(id), Direction::kForwards, 0, UINT64_MAX,
+                                     [&](const Record& r) {
+                                       Apply(c, r);
+                                       return true;
+                                     });
+  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  return c;
+}
+
+absl::Status Registry::Load() {
+  std::map<std::string, bool> ids;
+  absl::Status s = node_->ReadStream(kIndexStream, Direction::kForwards, 0, UINT64_MAX,
+                                     [&](const Record& r) {
+                                       auto j = nlohmann::json::parse(r.data, nullptr, false);
+                                       if (r.event_type == kConnectorIndexed && j.is_object() &&
+                                           j.contains("id") && j["id"].is_string()) {
+                                         ids[j["id"].get<std::string>()] = true;
+                                       }
+                                       return true;
+                                     });
+  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  std::map<std::string, Connector> loaded;
+  for (const auto& [id, unused] : ids) {
+    auto c = ReadConnector(id);
+    if (!c.ok()) return c.status();
+    loaded[id] = std::move(*c);
+  }
+  absl::MutexLock lock(&mu_);
+  connectors_ = std::move(loaded);
+  indexed_ = std::move(ids);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Connector> Registry::Refresh(const std::string& id) {
+  auto c = ReadConnector(id);
+  if (!c.ok()) return c.status();
+  Store(*c);
+  return c;
+}
+
+void Registry::Store(const Connector& c) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = connectors_.find(c.id);
+    // Never go back in time: a slower reader may hold an older fold.
+    if (it != connectors_.end() && it->second.revision > c.revision) return;
+    connectors_[c.id] = c;
+  }
+  if (listener_) listener_(c.id);
+}
+
+absl::Status Registry::EnsureIndexed(const std::string& id) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (indexed_.contains(id)) return absl::OkStatus();
+  }
+  // The index entry goes first: a crash between the two appends leaves an id without a stream,
+  // which Load() skips, never a connector that start-up cannot find.
+  EventData e;
+  e.event_type = kConnectorIndexed;
+  e.data = nlohmann::json{{"id", id}}.dump();
+  auto r = node_->Append(kIndexStream, ESDB_EXPECT_ANY, std::span<const EventData>(&e, 1));
+  if (!r.ok()) return r.status();
+  absl::MutexLock lock(&mu_);
+  indexed_[id] = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Connector> Registry::Execute(const std::string& id, const Command& command) {
+  Connector current;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = connectors_.find(id);
+    if (it != connectors_.end()) {
+      current = it->second;
+    } else {
+      current.id = id;
+    }
+  }
+  if (std::holds_alternative<cmd::Create>(command) && !current.exists) {
+    // Another host may have created it since we loaded: decide on what the store says.
+    auto fresh = ReadConnector(id);
+    if (!fresh.ok()) return fresh.status();
+    current = *fresh;
+  }
+  auto events = Decide(current, command);
+  if (!events.ok()) return events.status();
+  if (events->empty()) return current;
+  if (std::holds_alternative<cmd::Create>(command)) {
+    if (auto s = EnsureIndexed(id); !s.ok()) return s;
+  }
+  auto appended = node_->Append(ConnectorStream(id), current.revision, *events);
+  if (!appended.ok()) {
+    if (absl::IsAborted(appended.status())) {
+      (void)Refresh(id);
+      return absl::AbortedError(absl::StrCat(
+          "connector '", id, "' was changed concurrently; read it again and retry"));
+    }
+    return appended.status();
+  }
+  // Fold what we wrote, exactly as a reader of the stream would.
+  Connector next = current;
+  int64_t now_us = absl::ToUnixMicros(absl::Now());
+  for (size_t i = 0; i < events->size(); ++i) {
+    Record r;
+    r.stream = ConnectorStream(id);
+    r.revision = appended->revision - (events->size() - 1 - i);
+    r.event_type = (*events)[i].event_type;
+    r.data = (*events)[i].data;
+    r.created_unix_us = now_us;
+    Apply(next, r);
+  }
+  Store(next);
+  return next;
+}
+
+std::optional<Connector> Registry::Get(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = connectors_.find(id);
+  if (it == connectors_.end() || !it->second.exists) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Connector> Registry::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Connector> out;
+  for (const auto& [id, c] : connectors_) {
+    if (c.exists) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace esdb

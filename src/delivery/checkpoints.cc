@@ -1,0 +1,70 @@
+#include "delivery/checkpoints.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "connector/connector.h"
+#include "nlohmann/json.hpp"
+
+namespace esdb {
+
+CheckpointStore::CheckpointStore(const NodeClient* node, std::string connector_id,
+                                 std::string host)
+    : node_(node),
+      id_(std::move(connector_id)),
+      stream_(CheckpointStream(id_)),
+      host_(std::move(host)) {}
+
+absl::StatusOr<std::optional<Checkpoint>> CheckpointStore::Load() {
+  std::optional<Checkpoint> found;
+  int64_t revision = ESDB_EXPECT_NO_STREAM;
+  absl::Status s = node_->ReadStream(
+      stream_, Direction::kBackwards, ESDB_REVISION_END, 1, [&](const Record& r) {
+        revision = static_cast<int64_t>(r.revision);
+        auto j = nlohmann::json::parse(r.data, nullptr, false);
+        if (j.is_object() && j.contains("position") && j["position"].is_object()) {
+          Checkpoint c;
+          c.position.commit = j["position"].value("commit", uint64_t{0});
+          c.position.prepare = j["position"].value("prepare", uint64_t{0});
+          c.epoch = j.value("epoch", int64_t{-1});
+          c.host = j.value("host", std::string());
+          found = c;
+        }
+        return false;
+      });
+  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  expected_revision_ = revision;
+  return found;
+}
+
+absl::Status CheckpointStore::Save(Position position, int64_t epoch) {
+  if (expected_revision_ == ESDB_EXPECT_NO_STREAM) {
+    // Keep the stream short; set before the first checkpoint so it is never unbounded.
+    if (auto s = node_->SetStreamMetadata(
+            stream_, absl::StrCat(R"({"$maxCount":)", kCheckpointMaxCount, "}"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  EventData e;
+  e.event_type = kCheckpointEvent;
+  e.data = nlohmann::json{{"position", {{"commit", position.commit}, {"prepare", position.prepare}}},
+                          {"epoch", epoch},
+                          {"host", host_},
+                          {"at", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())}}
+               .dump();
+  auto r = node_->Append(stream_, expected_revision_, std::span<const EventData>(&e, 1));
+  if (!r.ok()) {
+    if (absl::IsAborted(r.status())) {
+      return absl::AbortedError(absl::StrCat("connector '", id_,
+                                             "' was checkpointed by another runner; this runner "
+                                             "has been fenced off"));
+    }
+    return r.status();
+  }
+  expected_revision_ = static_cast<int64_t>(r->revision);
+  return absl::OkStatus();
+}
+
+}  // namespace esdb

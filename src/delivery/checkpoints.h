@@ -1,0 +1,44 @@
+// A connector's checkpoints, in $connectors/{id}/checkpoints. Every save expects the revision of
+// the previous one, so of two runners of one connector the one that did not write last is fenced
+// off at its next save.
+#ifndef ESDB_DELIVERY_CHECKPOINTS_H_
+#define ESDB_DELIVERY_CHECKPOINTS_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/position.h"
+#include "node/node_client.h"
+
+namespace esdb {
+
+struct Checkpoint {
+  Position position;  // everything up to here has been acknowledged by the sink
+  int64_t epoch = -1;  // the connector epoch it belongs to (see Connector::epoch)
+  std::string host;
+};
+
+inline constexpr char kCheckpointEvent[] = "ConnectorCheckpoint";
+inline constexpr int kCheckpointMaxCount = 10;
+
+class CheckpointStore {
+ public:
+  CheckpointStore(const NodeClient* node, std::string connector_id, std::string host);
+
+  // The last checkpoint (nullopt when there is none). Remembers its revision for Save().
+  absl::StatusOr<std::optional<Checkpoint>> Load();
+
+  // Appends a checkpoint. Aborted when another writer appended since Load() or the last Save():
+  // this runner has been fenced off and must stop.
+  absl::Status Save(Position position, int64_t epoch);
+
+ private:
+  const NodeClient* node_;
+  std::string id_, stream_, host_;
+  int64_t expected_revision_ = ESDB_EXPECT_NO_STREAM;
+};
+
+}  // namespace esdb
+
+#endif  // ESDB_DELIVERY_CHECKPOINTS_H_

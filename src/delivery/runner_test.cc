@@ -1,0 +1,362 @@
+#include "delivery/runner.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "devnode/log_node.h"
+#include "gtest/gtest.h"
+
+namespace esdb {
+namespace {
+
+// A scripted sink: keeps what it acknowledged; can answer RETRY or FATAL on demand.
+struct SinkScript {
+  absl::Mutex mu;
+  std::vector<Record> accepted ABSL_GUARDED_BY(mu);
+  int retry_every = 0;   // every n-th write answers RETRY
+  std::string fatal_on_type;  // a batch containing this event type answers FATAL
+  int writes ABSL_GUARDED_BY(mu) = 0;
+  int always_retry = 0;  // non-zero: every write answers RETRY
+  size_t stall_after = 0;  // non-zero: answer RETRY once this many records were accepted
+
+  size_t Count() {
+    absl::MutexLock l(&mu);
+    return accepted.size();
+  }
+  // Waits until `n` records were accepted (or a 20 s deadline passes).
+  bool WaitFor(size_t n) {
+    absl::MutexLock l(&mu);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return accepted.size() >= n; };
+    return mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(20));
+  }
+};
+
+class ScriptedSink : public Sink {
+ public:
+  explicit ScriptedSink(std::shared_ptr<SinkScript> s) : s_(std::move(s)) {}
+  SinkResult Write(std::span<const Record> records) override {
+    absl::MutexLock l(&s_->mu);
+    ++s_->writes;
+    if (s_->always_retry) return {SinkOutcome::kRetry, "always busy"};
+    if (s_->stall_after && s_->accepted.size() >= s_->stall_after) return {SinkOutcome::kRetry, "stalled"};
+    if (s_->retry_every && s_->writes % s_->retry_every == 0) return {SinkOutcome::kRetry, "busy"};
+    for (const Record& r : records) {
+      if (!s_->fatal_on_type.empty() && r.event_type == s_->fatal_on_type) {
+        return {SinkOutcome::kFatal, "poison event"};
+      }
+    }
+    s_->accepted.insert(s_->accepted.end(), records.begin(), records.end());
+    return {};
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+
+ private:
+  std::shared_ptr<SinkScript> s_;
+};
+
+// Collects runner events.
+struct Events {
+  absl::Mutex mu;
+  std::vector<RunnerEvent> seen ABSL_GUARDED_BY(mu);
+  bool WaitFor(RunnerEvent::Kind kind, std::string* message = nullptr) {
+    absl::MutexLock l(&mu);
+    auto has = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      for (auto& e : seen) {
+        if (e.kind == kind) return true;
+      }
+      return false;
+    };
+    if (!mu.AwaitWithTimeout(absl::Condition(&has), absl::Seconds(20))) return false;
+    for (auto& e : seen) {
+      if (e.kind == kind && message) *message = e.message;
+    }
+    return true;
+  }
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void AppendEvents(int n, const std::string& stream_prefix = "orders-",
+                    const std::string& type = "Placed") {
+    std::vector<EventData> batch;
+    for (int i = 0; i < n; ++i) {
+      EventData e;
+      e.event_type = type;
+      e.data = absl::StrCat(R"({"n":)", appended_++, "}");
+      batch.push_back(e);
+      if (batch.size() == 100 || i == n - 1) {
+        auto r = client_.Append(absl::StrCat(stream_prefix, i % 7), ESDB_EXPECT_ANY, batch);
+        ASSERT_TRUE(r.ok());
+        last_appended_ = r->position;
+        batch.clear();
+      }
+    }
+  }
+
+  std::unique_ptr<Runner> MakeRunner(std::shared_ptr<SinkScript> script, ConnectorSettings s,
+                                     Events* events, std::string host = "h1",
+                                     int64_t epoch = 0) {
+    RunnerOptions o;
+    o.connector_id = "c1";
+    o.host_id = host;
+    o.settings = s;
+    o.epoch = epoch;
+    o.node = &client_;
+    o.open_sink = [script]() -> absl::StatusOr<std::unique_ptr<Sink>> {
+      return std::make_unique<ScriptedSink>(script);
+    };
+    o.on_event = [events](const RunnerEvent& e) {
+      absl::MutexLock l(&events->mu);
+      events->seen.push_back(e);
+    };
+    o.scan_checkpoint_interval = 50;
+    return std::make_unique<Runner>(std::move(o));
+  }
+
+  static ConnectorSettings Settings() {
+    ConnectorSettings s;
+    s.instance_type = "test";
+    s.initial = InitialPosition::kEarliest;
+    s.autocommit_records_threshold = 100;
+    s.autocommit_interval_ms = 60000;
+    s.first_delay_ms = 1;
+    s.max_delay_ms = 5;
+    s.batch_size = 32;
+    s.batch_timeout_ms = 0;
+    return s;
+  }
+
+  std::optional<Checkpoint> LastCheckpoint() {
+    CheckpointStore store(&client_, "c1", "reader");
+    auto c = store.Load();
+    EXPECT_TRUE(c.ok());
+    return c.ok() ? *c : std::nullopt;
+  }
+
+  std::unique_ptr<devnode::LogNode> node_ = devnode::LogNode::InMemory();
+  NodeClient client_{node_->api()};
+  int appended_ = 0;
+  Position last_appended_;
+};
+
+void ExpectInLogOrder(const std::vector<Record>& records) {
+  for (size_t i = 1; i < records.size(); ++i) {
+    ASSERT_LT(records[i - 1].position, records[i].position) << "at " << i;
+  }
+}
+
+TEST_F(RunnerTest, DeliversEverythingInOrderAndNeverItsOwnStreams) {
+  AppendEvents(500);
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kRunning));
+  AppendEvents(500);  // live, after catch-up
+  ASSERT_TRUE(script->WaitFor(1000));
+  runner->Stop();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
+  absl::MutexLock l(&script->mu);
+  ASSERT_EQ(script->accepted.size(), 1000u);
+  ExpectInLogOrder(script->accepted);
+  for (const Record& r : script->accepted) EXPECT_FALSE(r.stream.starts_with("$"));
+  // The final checkpoint covers the last delivered record (and may go beyond it, up to the end
+  // of the scanned log, which holds the connector's own checkpoint events).
+  EXPECT_GE(LastCheckpoint()->position, script->accepted.back().position);
+}
+
+TEST_F(RunnerTest, ResumesFromTheCheckpointAfterACrashWithNoGap) {
+  AppendEvents(1000);
+  auto first = std::make_shared<SinkScript>();
+  first->stall_after = 450;  // the sink stops acknowledging mid-way; then the runner "crashes"
+  Events e1;
+  auto runner = MakeRunner(first, Settings(), &e1);
+  runner->Start();
+  ASSERT_TRUE(first->WaitFor(450));
+  runner->Kill();  // no final checkpoint: like SIGKILL
+  auto cp = LastCheckpoint();
+  ASSERT_TRUE(cp.has_value());
+
+  auto second = std::make_shared<SinkScript>();
+  Events e2;
+  auto again = MakeRunner(second, Settings(), &e2);
+  again->Start();
+  AppendEvents(10);
+  // Wait until the second run has delivered the very last event.
+  {
+    absl::MutexLock l(&second->mu);
+    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(second->mu) {
+      return !second->accepted.empty() && second->accepted.back().position == last_appended_;
+    };
+    ASSERT_TRUE(second->mu.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(20)));
+  }
+  again->Stop();
+
+  absl::MutexLock l1(&first->mu);
+  absl::MutexLock l2(&second->mu);
+  // The second run starts right after the checkpoint, and together the runs saw every event:
+  // no gap, duplicates only after the checkpoint.
+  EXPECT_GT(second->accepted.front().position, cp->position);
+  std::set<std::string> ids;
+  for (auto& r : first->accepted) ids.insert(r.event_id);
+  for (auto& r : second->accepted) ids.insert(r.event_id);
+  EXPECT_EQ(ids.size(), 1010u);
+  EXPECT_EQ(first->accepted.size() + second->accepted.size() - 1010,
+            static_cast<size_t>(std::count_if(second->accepted.begin(), second->accepted.end(),
+                                              [&](const Record& r) {
+                                                return r.position <= first->accepted.back().position;
+                                              })));
+  // Replay is bounded by the records threshold (plus one batch in flight).
+  size_t replayed = 0;
+  for (auto& r : second->accepted) replayed += r.position <= first->accepted.back().position;
+  EXPECT_LE(replayed, 100u + 32u);
+  ExpectInLogOrder(second->accepted);
+}
+
+TEST_F(RunnerTest, RetriesAFlakySinkWithoutLossOrReordering) {
+  AppendEvents(300);
+  auto script = std::make_shared<SinkScript>();
+  script->retry_every = 2;
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  ASSERT_TRUE(script->WaitFor(300));
+  runner->Stop();
+  absl::MutexLock l(&script->mu);
+  EXPECT_EQ(script->accepted.size(), 300u);
+  ExpectInLogOrder(script->accepted);
+}
+
+TEST_F(RunnerTest, FatalFailsWithTheSinksReason) {
+  AppendEvents(10);
+  AppendEvents(1, "orders-", "Poison");
+  auto script = std::make_shared<SinkScript>();
+  script->fatal_on_type = "Poison";
+  Events events;
+  ConnectorSettings s = Settings();
+  s.batch_size = 1;
+  auto runner = MakeRunner(script, s, &events);
+  runner->Start();
+  std::string why;
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kFailed, &why));
+  EXPECT_NE(why.find("poison event"), std::string::npos) << why;
+  runner->Stop();
+  EXPECT_EQ(script->Count(), 10u);
+  // The checkpoint never passes the poison event.
+  auto cp = LastCheckpoint();
+  absl::MutexLock l(&script->mu);
+  EXPECT_EQ(cp->position, script->accepted.back().position);
+}
+
+TEST_F(RunnerTest, GivesUpAfterMaxAttempts) {
+  AppendEvents(5);
+  auto script = std::make_shared<SinkScript>();
+  script->always_retry = 1;
+  Events events;
+  ConnectorSettings s = Settings();
+  s.max_attempts = 3;
+  auto runner = MakeRunner(script, s, &events);
+  runner->Start();
+  std::string why;
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kFailed, &why));
+  EXPECT_NE(why.find("after 3 attempts"), std::string::npos) << why;
+  absl::MutexLock l(&script->mu);
+  EXPECT_EQ(script->writes, 3);
+}
+
+TEST_F(RunnerTest, TwoRunnersOneIsFencedAtItsNextCheckpoint) {
+  AppendEvents(50);
+  auto a = std::make_shared<SinkScript>(), b = std::make_shared<SinkScript>();
+  Events ea, eb;
+  ConnectorSettings s = Settings();
+  s.autocommit_records_threshold = 10;
+  auto ra = MakeRunner(a, s, &ea, "host-a");
+  ra->Start();
+  ASSERT_TRUE(a->WaitFor(50));
+  auto rb = MakeRunner(b, s, &eb, "host-b");
+  rb->Start();
+  ASSERT_TRUE(eb.WaitFor(RunnerEvent::Kind::kRunning));
+  // b claimed the connector when it started: a is fenced at its next checkpoint.
+  AppendEvents(50);
+  std::string why;
+  ASSERT_TRUE(ea.WaitFor(RunnerEvent::Kind::kFenced, &why));
+  EXPECT_NE(why.find("fenced"), std::string::npos) << why;
+  AppendEvents(50);
+  ASSERT_TRUE(b->WaitFor(100));
+  rb->Stop();
+  ra->Stop();
+  absl::MutexLock l(&eb.mu);
+  for (auto& e : eb.seen) EXPECT_NE(e.kind, RunnerEvent::Kind::kFenced);
+}
+
+TEST_F(RunnerTest, FilteredSubscriptionCheckpointsWhileNothingMatches) {
+  AppendEvents(10, "orders-");
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  ConnectorSettings s = Settings();
+  s.filter = {FilterScope::kStream, FilterType::kPrefix, "invoices-", false};
+  auto runner = MakeRunner(script, s, &events);
+  runner->Start();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kRunning));
+  AppendEvents(500, "orders-");
+  auto last = client_.LastPosition();
+  ASSERT_TRUE(last.ok());
+  // Nothing matches, yet the checkpoint follows the scan (checkpoint notices every 50 events).
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::optional<Checkpoint> cp;
+  while (absl::Now() < deadline) {
+    cp = LastCheckpoint();
+    if (cp && cp->position.commit + 50 >= last->commit) break;
+    absl::SleepFor(absl::Milliseconds(5));  // polling the store: there is no event to await
+  }
+  ASSERT_TRUE(cp.has_value());
+  EXPECT_GE(cp->position.commit + 50, last->commit);
+  EXPECT_EQ(script->Count(), 0u);
+  runner->Stop();
+}
+
+TEST_F(RunnerTest, LatestStartsAtTheEndAndPinsIt) {
+  AppendEvents(20);
+  auto last = client_.LastPosition();
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  ConnectorSettings s = Settings();
+  s.initial = InitialPosition::kLatest;
+  auto runner = MakeRunner(script, s, &events);
+  runner->Start();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kRunning));
+  auto pinned = LastCheckpoint();
+  ASSERT_TRUE(pinned.has_value());
+  EXPECT_EQ(pinned->position.commit, last->commit);  // pinned before any delivery
+  AppendEvents(5);
+  ASSERT_TRUE(script->WaitFor(5));
+  runner->Stop();
+  absl::MutexLock l(&script->mu);
+  EXPECT_EQ(script->accepted.size(), 5u);
+  EXPECT_GT(script->accepted.front().position, *last);
+}
+
+TEST_F(RunnerTest, ANewEpochIgnoresOlderCheckpoints) {
+  AppendEvents(30);
+  {
+    auto script = std::make_shared<SinkScript>();
+    Events events;
+    auto runner = MakeRunner(script, Settings(), &events, "h1", /*epoch=*/0);
+    runner->Start();
+    ASSERT_TRUE(script->WaitFor(30));
+    runner->Stop();
+  }
+  // A reset (epoch 5) to the start: everything again, despite the checkpoint at the end.
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events, "h1", /*epoch=*/5);
+  runner->Start();
+  ASSERT_TRUE(script->WaitFor(30));
+  runner->Stop();
+  EXPECT_EQ(script->Count(), 30u);
+  EXPECT_EQ(LastCheckpoint()->epoch, 5);
+}
+
+}  // namespace
+}  // namespace esdb

@@ -1,0 +1,57 @@
+// Conversions between the log node's C++ types and the structs of the node ABI (esdb/node.h).
+#ifndef ESDB_DEVNODE_C_ABI_H_
+#define ESDB_DEVNODE_C_ABI_H_
+
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#include "devnode/log_store.h"
+#include "esdb/node.h"
+
+namespace esdb::devnode {
+
+inline esdb_position ToCPosition(uint64_t position) { return esdb_position{position, position}; }
+
+// A view of `event` for a callback; valid while `event` is.
+inline esdb_recorded_event ToCEvent(const RecordedEvent& event) {
+  esdb_recorded_event out{};
+  out.struct_size = sizeof(out);
+  out.stream = event.stream.c_str();
+  out.revision = event.revision;
+  out.position = ToCPosition(event.position);
+  out.event_id = event.event_id.c_str();
+  out.event_type = event.event_type.c_str();
+  out.content_type = event.content_type.c_str();
+  out.data = reinterpret_cast<const uint8_t*>(event.data.data());
+  out.data_size = event.data.size();
+  out.metadata = reinterpret_cast<const uint8_t*>(event.metadata.data());
+  out.metadata_size = event.metadata.size();
+  out.created_unix_us = event.created_unix_us;
+  return out;
+}
+
+// A copy of a caller's ABI struct as this host knows it. The caller may have been built against
+// an older (shorter) struct: fields past its struct_size read as zero.
+template <typename T>
+T CopyAbiStruct(const T& in) {
+  T out{};
+  size_t n = in.struct_size < sizeof(T) ? in.struct_size : sizeof(T);
+  std::memcpy(static_cast<void*>(&out), static_cast<const void*>(&in), n);
+  out.struct_size = sizeof(T);
+  return out;
+}
+
+// True when a caller's struct `s`, by its struct_size, has room for the field at
+// [offset, offset + size): only such fields may be written back.
+inline bool HasField(uint32_t struct_size, size_t offset, size_t size) {
+  return struct_size >= offset + size;
+}
+#define ESDB_DEVNODE_HAS_FIELD(ptr, field)                                              \
+  ::esdb::devnode::HasField((ptr)->struct_size,                                         \
+                            offsetof(std::remove_reference_t<decltype(*(ptr))>, field), \
+                            sizeof((ptr)->field))
+
+}  // namespace esdb::devnode
+
+#endif  // ESDB_DEVNODE_C_ABI_H_

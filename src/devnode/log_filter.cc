@@ -1,0 +1,45 @@
+#include "devnode/log_filter.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace esdb::devnode {
+
+absl::StatusOr<LogFilter> LogFilter::Create(const esdb_subscribe_options& options) {
+  LogFilter filter;
+  if (options.filter_scope != ESDB_FILTER_NONE && options.filter_scope != ESDB_FILTER_STREAM &&
+      options.filter_scope != ESDB_FILTER_EVENT_TYPE) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown filter scope ", options.filter_scope));
+  }
+  filter.scope_ = options.filter_scope;
+  if (filter.scope_ == ESDB_FILTER_NONE) return filter;
+  if (options.filter_regex != nullptr && options.filter_regex[0] != '\0') {
+    try {
+      filter.regex_.emplace(options.filter_regex, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad filter regex '", options.filter_regex, "': ", e.what()));
+    }
+  }
+  if (options.filter_prefix_count > 0 && options.filter_prefixes == nullptr) {
+    return absl::InvalidArgumentError("filter_prefixes is NULL but filter_prefix_count > 0");
+  }
+  for (size_t i = 0; i < options.filter_prefix_count; ++i) {
+    if (options.filter_prefixes[i] == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("filter prefix ", i, " is NULL"));
+    }
+    filter.prefixes_.emplace_back(options.filter_prefixes[i]);
+  }
+  return filter;
+}
+
+bool LogFilter::Matches(const RecordedEvent& event) const {
+  if (scope_ == ESDB_FILTER_NONE || (!regex_ && prefixes_.empty())) return true;
+  const std::string& subject = scope_ == ESDB_FILTER_STREAM ? event.stream : event.event_type;
+  for (const std::string& prefix : prefixes_) {
+    if (absl::StartsWith(subject, prefix)) return true;
+  }
+  return regex_ && std::regex_search(subject, *regex_);
+}
+
+}  // namespace esdb::devnode

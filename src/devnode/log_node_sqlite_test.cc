@@ -1,0 +1,179 @@
+// What only the SQLite log promises: durability across close, reopen and SIGKILL, its schema,
+// and readers that never hold the database while callbacks run.
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "devnode/log_node.h"
+#include "devnode/log_node_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace esdb::devnode {
+namespace {
+
+using testing::AppendN;
+using ::testing::ElementsAre;
+using testing::Event;
+using ::testing::HasSubstr;
+using testing::Positions;
+using testing::Recorder;
+using testing::Revisions;
+using ::testing::SizeIs;
+using testing::SubscribeOptions;
+
+class SqliteLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { path_ = testing::TempDbPath(); }
+  void TearDown() override { testing::RemoveDb(path_); }
+
+  std::unique_ptr<LogNode> Open(LogNodeOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<LogNode>> node = LogNode::OpenSqlite(path_, options);
+    EXPECT_TRUE(node.ok()) << node.status();
+    return node.ok() ? *std::move(node) : nullptr;
+  }
+
+  // Runs one SQL statement on a separate connection and returns the first column of the first
+  // row as text ("" when there is none).
+  std::string Query(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
+  std::string path_;
+};
+
+TEST_F(SqliteLogTest, ReopenKeepsEverythingAndPositionsContinue) {
+  {
+    std::unique_ptr<LogNode> node = Open();
+    ASSERT_NE(node, nullptr);
+    AppendN(*node, "a", 3);
+    AppendN(*node, "b", 2);
+    ASSERT_TRUE(node->SetStreamMetadata("a", R"({"$maxCount":2})").ok());
+    ASSERT_TRUE(node->SetStreamMetadata("only-meta", R"({"k":"v"})").ok());
+  }
+  std::unique_ptr<LogNode> node = Open();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->LastPosition(), 5u);
+  auto all = node->ReadAll(ReadDirection::kForwards, 0, 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_THAT(Positions(*all), ElementsAre(1, 2, 3, 4, 5));
+  auto a = node->ReadStream("a", ReadDirection::kForwards, 0, 100);
+  ASSERT_TRUE(a.ok());
+  EXPECT_THAT(Revisions(*a), ElementsAre(1, 2));  // $maxCount survived too
+  EXPECT_EQ(*node->GetStreamMetadata("only-meta"), R"({"k":"v"})");
+
+  auto conflict = node->Append("b", ESDB_EXPECT_NO_STREAM, {Event("x")});
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kAborted);
+  auto next = node->Append("b", 1, {Event("x")});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->next_expected_revision, 2u);
+  EXPECT_EQ(next->position, 6u);
+}
+
+TEST_F(SqliteLogTest, CommittedAppendsSurviveSigkill) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // No gtest assertions here: report through the exit status, or die by SIGKILL as planned.
+    absl::StatusOr<std::unique_ptr<LogNode>> node = LogNode::OpenSqlite(path_);
+    if (!node.ok()) _exit(2);
+    for (int i = 0; i < 50; ++i) {
+      if (!(*node)->Append("crash", i - 1, {Event("x")}).ok()) _exit(3);
+    }
+    raise(SIGKILL);
+    _exit(4);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  ASSERT_EQ(WTERMSIG(status), SIGKILL);
+
+  std::unique_ptr<LogNode> node = Open();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->LastPosition(), 50u);
+  auto events = node->ReadStream("crash", ReadDirection::kBackwards, ESDB_REVISION_END, 1);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->front().revision, 49u);
+}
+
+TEST_F(SqliteLogTest, UsesWalAndTheDocumentedSchema) {
+  {
+    std::unique_ptr<LogNode> node = Open(LogNodeOptions{.sqlite_full_sync = true});
+    ASSERT_NE(node, nullptr);
+    AppendN(*node, "s", 2);
+    EXPECT_EQ(Query("PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(Query("SELECT COUNT(*) FROM events"), "2");
+    EXPECT_EQ(Query("SELECT last_revision FROM streams WHERE stream = 's'"), "1");
+  }
+  EXPECT_EQ(Query("PRAGMA user_version"), "1");
+  // The unique (stream, revision) index stops a second event at the same revision.
+  EXPECT_EQ(Query("INSERT INTO events VALUES(3, 's', 1, 'id', 't', 'c', x'', x'', 0) RETURNING 1"),
+            "");
+  EXPECT_EQ(Query("INSERT INTO events VALUES(3, 's', 2, 'id', 't', 'c', x'', x'', 0) RETURNING 1"),
+            "1");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM events"), "3");
+}
+
+TEST_F(SqliteLogTest, RefusesAnUnknownSchemaVersion) {
+  Query("PRAGMA user_version = 7");
+  absl::StatusOr<std::unique_ptr<LogNode>> node = LogNode::OpenSqlite(path_);
+  ASSERT_FALSE(node.ok());
+  EXPECT_THAT(node.status().message(), HasSubstr("schema version 7"));
+}
+
+TEST_F(SqliteLogTest, OpeningAnUnwritablePathFails) {
+  absl::StatusOr<std::unique_ptr<LogNode>> node =
+      LogNode::OpenSqlite("/nonexistent-dir/esdb/log.db");
+  EXPECT_FALSE(node.ok());
+}
+
+TEST_F(SqliteLogTest, BlockedSubscriberHoldsNoReadTransaction) {
+  std::unique_ptr<LogNode> node = Open(LogNodeOptions{.read_batch = 8});
+  ASSERT_NE(node, nullptr);
+  AppendN(*node, "a", 20);
+  Recorder recorder;
+  recorder.BlockEvents();
+  esdb_subscription* sub = recorder.Subscribe(node->api(), SubscribeOptions());
+  ASSERT_TRUE(recorder.WaitUntilBlocked());
+  // A full checkpoint must wait for every reader's snapshot; it completes (busy = 0) only if the
+  // blocked subscriber's connection holds none.
+  AppendN(*node, "a", 5);
+  EXPECT_EQ(Query("PRAGMA wal_checkpoint(TRUNCATE)"), "0");
+  recorder.Release();
+  ASSERT_TRUE(recorder.WaitForEventCount(25));
+  node->api()->unsubscribe_all(node->api()->ctx, sub);
+}
+
+TEST_F(SqliteLogTest, LargeBatchIsOneTransaction) {
+  std::unique_ptr<LogNode> node = Open();
+  ASSERT_NE(node, nullptr);
+  std::vector<StreamEvents> batch;
+  for (int s = 0; s < 100; ++s) {
+    StreamEvents entry{"bulk-" + std::to_string(s), ESDB_EXPECT_NO_STREAM, {}};
+    for (int i = 0; i < 100; ++i) entry.events.push_back(Event("x", R"({"n":1})"));
+    batch.push_back(std::move(entry));
+  }
+  auto results = node->AppendBatch(std::move(batch));
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_THAT(*results, SizeIs(100));
+  EXPECT_EQ(results->back().position, 10000u);
+  EXPECT_EQ(node->LastPosition(), 10000u);
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM events"), "10000");
+}
+
+}  // namespace
+}  // namespace esdb::devnode

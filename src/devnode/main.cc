@@ -1,0 +1,130 @@
+// esdb-devnode: a single-node development database (SQLite log) that loads the connectors
+// library exactly as a real node does and serves its management API over HTTP.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "devnode/log_node.h"
+#include "devnode/streams_http.h"
+#include "hosting/connectors_library.h"
+#include "hosting/flags.h"
+#include "http/server.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+std::string ExeDirectory() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : exe.parent_path().string();
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "esdb-devnode: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using esdb::hosting::FlagSpec;
+  esdb::hosting::Flags flags(
+      "esdb-devnode",
+      "A single-node EventStoreDB-compatible development database with an SQLite log. It loads\n"
+      "libesdb_connectors.so at start-up and serves /connectors*, /connector-plugins, /streams,\n"
+      "/health/live, /info and /metrics over HTTP. SIGINT/SIGTERM stop it cleanly.",
+      {
+          {"db", "devnode-data/devnode.db", "SQLite log file (created with its folder if missing)"},
+          {"bind", "127.0.0.1", "Address the HTTP server listens on"},
+          {"http-port", "2114", "HTTP port (0: pick a free one and print it)"},
+          {"connectors-library", ExeDirectory() + "/../lib/libesdb_connectors.so",
+           "The connectors library to load; 'none' runs without it"},
+          {"plugins-dir", "", "Folder of sink plugins (default: the library's own plugin folder)"},
+          {"member-id", "devnode", "This node's member id (the host id connectors report)"},
+          {"sync", "normal",
+           "SQLite durability: 'normal' survives a process crash (SIGKILL), 'full' also power "
+           "loss"},
+          {"log-level", "info", "debug, info, warn or error"},
+      });
+  if (auto s = flags.Parse(argc, argv); !s.ok()) {
+    std::cerr << "esdb-devnode: " << s.message() << "\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Usage();
+    return 0;
+  }
+  auto port = flags.GetInt("http-port", 0, 65535);
+  if (!port.ok()) return Fail(std::string(port.status().message()));
+  const std::string& sync = flags.Get("sync");
+  if (sync != "normal" && sync != "full") return Fail("--sync must be 'normal' or 'full'");
+  auto level = spdlog::level::from_str(flags.Get("log-level"));
+  if (level == spdlog::level::off && flags.Get("log-level") != "off") {
+    return Fail("--log-level must be debug, info, warn or error");
+  }
+  spdlog::set_level(level);
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::filesystem::path db = flags.Get("db");
+  std::error_code ec;
+  if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), ec);
+  esdb::devnode::LogNodeOptions options;
+  options.member_id = flags.Get("member-id");
+  options.sqlite_full_sync = sync == "full";
+  auto node = esdb::devnode::LogNode::OpenSqlite(db.string(), options);
+  if (!node.ok()) return Fail(std::string(node.status().message()));
+
+  std::unique_ptr<esdb::hosting::ConnectorsLibrary> library;
+  if (flags.Get("connectors-library") != "none") {
+    nlohmann::json config = {{"logLevel", flags.Get("log-level")}};
+    if (!flags.Get("plugins-dir").empty()) config["pluginsDir"] = flags.Get("plugins-dir");
+    auto lib = esdb::hosting::ConnectorsLibrary::Load(flags.Get("connectors-library"),
+                                                      (*node)->api(), config.dump());
+    if (!lib.ok()) return Fail(std::string(lib.status().message()));
+    library = std::move(*lib);
+  }
+
+  esdb::devnode::LogNode* log = node->get();
+  esdb::hosting::ConnectorsLibrary* lib = library.get();
+  auto metrics = [lib] { return lib ? lib->Metrics() : std::string(); };
+  esdb::http::ServerOptions server_options;
+  server_options.address = flags.Get("bind");
+  server_options.port = static_cast<uint16_t>(*port);
+  auto server = esdb::http::Server::Start(
+      server_options, [log, lib, metrics](const esdb::http::Request& req) {
+        if (esdb::hosting::IsConnectorsPath(req.path)) {
+          if (lib == nullptr) {
+            esdb::http::Response r;
+            r.status = 503;
+            r.body = R"({"error":"unavailable","message":"started without a connectors library"})";
+            return r;
+          }
+          return lib->Handle(req);
+        }
+        return esdb::devnode::HandleNodeRoute(*log, req, metrics);
+      });
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+  spdlog::info("esdb-devnode {} ready: http://{}:{} (log {}, connectors library {})",
+               esdb::devnode::kDevnodeVersion, flags.Get("bind"), (*server)->port(), db.string(),
+               lib ? flags.Get("connectors-library") : "not loaded");
+  std::cout << "listening on http://" << flags.Get("bind") << ":" << (*server)->port() << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: stopping connectors (final checkpoints), then the node", sig);
+  (*server)->Stop();
+  library.reset();
+  (*node)->Shutdown();
+  spdlog::info("esdb-devnode stopped");
+  return 0;
+}

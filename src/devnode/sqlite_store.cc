@@ -1,0 +1,381 @@
+#include "devnode/sqlite_store.h"
+
+#include <atomic>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "devnode/sqlite_util.h"
+
+namespace esdb::devnode {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr char kCreateSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS events(
+  position     INTEGER PRIMARY KEY,
+  stream       TEXT    NOT NULL,
+  revision     INTEGER NOT NULL,
+  event_id     TEXT    NOT NULL,
+  event_type   TEXT    NOT NULL,
+  content_type TEXT    NOT NULL,
+  data         BLOB    NOT NULL,
+  metadata     BLOB    NOT NULL,
+  created      INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events(stream, revision);
+CREATE TABLE IF NOT EXISTS streams(
+  stream        TEXT    PRIMARY KEY,
+  last_revision INTEGER NOT NULL,
+  metadata      TEXT    NOT NULL DEFAULT '{}') WITHOUT ROWID;
+PRAGMA user_version = 1;
+)sql";
+
+constexpr char kEventColumns[] =
+    "position, stream, revision, event_id, event_type, content_type, data, metadata, created";
+
+// Runs a prepared statement to completion, collecting rows as events (kEventColumns order).
+absl::StatusOr<std::vector<RecordedEvent>> CollectEvents(sqlite3* db, sqlite3_stmt* stmt) {
+  std::vector<RecordedEvent> out;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    RecordedEvent& e = out.emplace_back();
+    e.position = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+    e.stream = ColumnBytes(stmt, 1);
+    e.revision = static_cast<uint64_t>(sqlite3_column_int64(stmt, 2));
+    e.event_id = ColumnBytes(stmt, 3);
+    e.event_type = ColumnBytes(stmt, 4);
+    e.content_type = ColumnBytes(stmt, 5);
+    e.data = ColumnBytes(stmt, 6);
+    e.metadata = ColumnBytes(stmt, 7);
+    e.created_unix_us = sqlite3_column_int64(stmt, 8);
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, "reading events");
+  return out;
+}
+
+// Steps a statement expected to finish without rows.
+absl::Status StepDone(sqlite3* db, sqlite3_stmt* stmt, absl::string_view what) {
+  StmtReset reset(stmt);
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, what);
+  return absl::OkStatus();
+}
+
+class SqliteReader final : public LogReader {
+ public:
+  static absl::StatusOr<std::unique_ptr<SqliteReader>> Open(const std::string& path) {
+    auto reader = std::unique_ptr<SqliteReader>(new SqliteReader());
+    absl::StatusOr<SqliteDb> db = SqliteOpen(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+    if (!db.ok()) return db.status();
+    reader->db_ = *std::move(db);
+    sqlite3* h = reader->db_.get();
+    const std::string cols = kEventColumns;
+    struct {
+      SqliteStmt* stmt;
+      std::string sql;
+    } statements[] = {
+        {&reader->all_forwards_,
+         "SELECT " + cols + " FROM events WHERE position >= ?1 ORDER BY position LIMIT ?2"},
+        {&reader->all_backwards_,
+         "SELECT " + cols + " FROM events WHERE position <= ?1 ORDER BY position DESC LIMIT ?2"},
+        {&reader->stream_forwards_, "SELECT " + cols +
+                                        " FROM events WHERE stream = ?1 AND revision >= ?2"
+                                        " ORDER BY revision LIMIT ?3"},
+        {&reader->stream_backwards_, "SELECT " + cols +
+                                         " FROM events WHERE stream = ?1 AND revision <= ?2"
+                                         " ORDER BY revision DESC LIMIT ?3"},
+        {&reader->stream_info_, "SELECT last_revision, metadata FROM streams WHERE stream = ?1"},
+    };
+    for (auto& [stmt, sql] : statements) {
+      absl::StatusOr<SqliteStmt> prepared = SqlitePrepare(h, sql.c_str());
+      if (!prepared.ok()) return prepared.status();
+      *stmt = *std::move(prepared);
+    }
+    return reader;
+  }
+
+  absl::StatusOr<std::vector<RecordedEvent>> ReadAll(ReadDirection direction,
+                                                     uint64_t from_position,
+                                                     size_t max_count) override {
+    sqlite3_stmt* stmt =
+        direction == ReadDirection::kForwards ? all_forwards_.get() : all_backwards_.get();
+    StmtReset reset(stmt);
+    sqlite3_bind_int64(stmt, 1, ClampToSqlite(from_position));
+    sqlite3_bind_int64(stmt, 2, ClampToSqlite(max_count));
+    return CollectEvents(db_.get(), stmt);
+  }
+
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStream(const std::string& stream,
+                                                        ReadDirection direction,
+                                                        uint64_t from_revision,
+                                                        size_t max_count) override {
+    sqlite3_stmt* stmt =
+        direction == ReadDirection::kForwards ? stream_forwards_.get() : stream_backwards_.get();
+    StmtReset reset(stmt);
+    BindText(stmt, 1, stream);
+    sqlite3_bind_int64(stmt, 2, ClampToSqlite(from_revision));
+    sqlite3_bind_int64(stmt, 3, ClampToSqlite(max_count));
+    return CollectEvents(db_.get(), stmt);
+  }
+
+  absl::StatusOr<std::optional<StreamInfo>> GetStream(const std::string& stream) override {
+    sqlite3_stmt* stmt = stream_info_.get();
+    StmtReset reset(stmt);
+    BindText(stmt, 1, stream);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) return std::nullopt;
+    if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, "reading stream info");
+    StreamInfo info;
+    info.last_revision = sqlite3_column_int64(stmt, 0);
+    absl::StatusOr<StreamMetadata> metadata = ParseStreamMetadata(ColumnBytes(stmt, 1));
+    if (!metadata.ok()) {
+      return absl::InternalError(absl::StrCat("stored metadata of stream '", stream,
+                                              "' is corrupt: ", metadata.status().message()));
+    }
+    info.metadata = *std::move(metadata);
+    return info;
+  }
+
+ private:
+  SqliteReader() = default;
+
+  SqliteDb db_;
+  SqliteStmt all_forwards_, all_backwards_, stream_forwards_, stream_backwards_, stream_info_;
+};
+
+class SqliteStore final : public LogStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                           SqliteStoreOptions options);
+
+  absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends) override;
+  absl::Status SetStreamMetadata(const std::string& stream,
+                                 const StreamMetadata& metadata) override;
+  uint64_t LastPosition() const override { return last_position_.load(); }
+  absl::StatusOr<std::unique_ptr<LogReader>> OpenReader() override {
+    absl::StatusOr<std::unique_ptr<SqliteReader>> reader = SqliteReader::Open(path_);
+    if (!reader.ok()) return reader.status();
+    return std::unique_ptr<LogReader>(*std::move(reader));
+  }
+
+ private:
+  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+
+  absl::Status Prepare() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The body of Append() inside BEGIN IMMEDIATE; advances *next_position per event written.
+  absl::StatusOr<std::vector<AppendOutcome>> AppendInTransaction(
+      const std::vector<StreamAppend>& appends, uint64_t* next_position)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<int64_t> CurrentRevision(const std::string& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<uint64_t> PositionOf(const std::string& stream, int64_t revision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string path_;
+  absl::Mutex mu_;  // the writer connection is used by one thread at a time
+  SqliteDb db_ ABSL_GUARDED_BY(mu_);
+  SqliteStmt begin_ ABSL_GUARDED_BY(mu_), commit_ ABSL_GUARDED_BY(mu_),
+      rollback_ ABSL_GUARDED_BY(mu_), current_revision_ ABSL_GUARDED_BY(mu_),
+      position_of_ ABSL_GUARDED_BY(mu_), insert_event_ ABSL_GUARDED_BY(mu_),
+      set_revision_ ABSL_GUARDED_BY(mu_), set_metadata_ ABSL_GUARDED_BY(mu_);
+  // Committed; written under mu_, read without it.
+  std::atomic<uint64_t> last_position_{0};
+};
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                               SqliteStoreOptions options) {
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path));
+  absl::MutexLock lock(&store->mu_);
+  absl::StatusOr<SqliteDb> db =
+      SqliteOpen(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  store->db_ = *std::move(db);
+  sqlite3* h = store->db_.get();
+
+  // journal_mode answers with the mode in force; a file that cannot do WAL must not be used
+  // silently in another mode (readers would then block the writer).
+  {
+    absl::StatusOr<SqliteStmt> wal = SqlitePrepare(h, "PRAGMA journal_mode=WAL");
+    if (!wal.ok()) return wal.status();
+    int rc = sqlite3_step(wal->get());
+    std::string mode = rc == SQLITE_ROW ? ColumnBytes(wal->get(), 0) : "";
+    if (mode != "wal") {
+      return absl::InternalError(
+          absl::StrCat("SQLite database '", path, "' cannot use WAL mode (got '", mode, "')"));
+    }
+  }
+  if (absl::Status st = SqliteExec(
+          h, options.full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      !st.ok()) {
+    return st;
+  }
+
+  int version = 0;
+  {
+    absl::StatusOr<SqliteStmt> stmt = SqlitePrepare(h, "PRAGMA user_version");
+    if (!stmt.ok()) return stmt.status();
+    if (sqlite3_step(stmt->get()) == SQLITE_ROW) version = sqlite3_column_int(stmt->get(), 0);
+  }
+  if (version == 0) {
+    absl::Status st = SqliteExec(h, "BEGIN IMMEDIATE");
+    if (st.ok()) st = SqliteExec(h, kCreateSchema);
+    if (st.ok()) st = SqliteExec(h, "COMMIT");
+    if (!st.ok()) {
+      SqliteExec(h, "ROLLBACK").IgnoreError();
+      return st;
+    }
+  } else if (version != kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("SQLite database '", path,
+                                                      "' has schema version ", version,
+                                                      "; this node knows ", kSchemaVersion));
+  }
+  if (absl::Status st = store->Prepare(); !st.ok()) return st;
+
+  absl::StatusOr<SqliteStmt> last =
+      SqlitePrepare(h, "SELECT COALESCE(MAX(position), 0) FROM events");
+  if (!last.ok()) return last.status();
+  int rc = sqlite3_step(last->get());
+  if (rc != SQLITE_ROW) return SqliteError(h, rc, "reading the last position");
+  store->last_position_.store(static_cast<uint64_t>(sqlite3_column_int64(last->get(), 0)));
+  return store;
+}
+
+absl::Status SqliteStore::Prepare() {
+  struct {
+    SqliteStmt* stmt;
+    const char* sql;
+  } statements[] = {
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+      {&current_revision_, "SELECT last_revision FROM streams WHERE stream = ?1"},
+      {&position_of_, "SELECT position FROM events WHERE stream = ?1 AND revision = ?2"},
+      {&insert_event_,
+       "INSERT INTO events(position, stream, revision, event_id, event_type, content_type, data,"
+       " metadata, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+      {&set_revision_,
+       "INSERT INTO streams(stream, last_revision) VALUES(?1, ?2)"
+       " ON CONFLICT(stream) DO UPDATE SET last_revision = excluded.last_revision"},
+      {&set_metadata_,
+       "INSERT INTO streams(stream, last_revision, metadata) VALUES(?1, -1, ?2)"
+       " ON CONFLICT(stream) DO UPDATE SET metadata = excluded.metadata"},
+  };
+  for (auto& [stmt, sql] : statements) {
+    absl::StatusOr<SqliteStmt> prepared = SqlitePrepare(db_.get(), sql);
+    if (!prepared.ok()) return prepared.status();
+    *stmt = *std::move(prepared);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SqliteStore::CurrentRevision(const std::string& stream) {
+  sqlite3_stmt* stmt = current_revision_.get();
+  StmtReset reset(stmt);
+  BindText(stmt, 1, stream);
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) return -1;
+  if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, "reading a stream's revision");
+  return sqlite3_column_int64(stmt, 0);
+}
+
+absl::StatusOr<uint64_t> SqliteStore::PositionOf(const std::string& stream, int64_t revision) {
+  sqlite3_stmt* stmt = position_of_.get();
+  StmtReset reset(stmt);
+  BindText(stmt, 1, stream);
+  sqlite3_bind_int64(stmt, 2, revision);
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, "reading an event's position");
+  return static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+}
+
+absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::AppendInTransaction(
+    const std::vector<StreamAppend>& appends, uint64_t* next_position) {
+  std::vector<AppendOutcome> outcomes;
+  outcomes.reserve(appends.size());
+  for (const StreamAppend& append : appends) {
+    absl::StatusOr<int64_t> current = CurrentRevision(append.stream);
+    if (!current.ok()) return current.status();
+    if (absl::Status st = CheckExpectedRevision(append.stream, append.expected_revision, *current);
+        !st.ok()) {
+      return st;
+    }
+    int64_t revision = *current;
+    uint64_t last_position = 0;
+    for (const NewEvent& event : append.events) {
+      ++revision;
+      last_position = (*next_position)++;
+      sqlite3_stmt* stmt = insert_event_.get();
+      sqlite3_bind_int64(stmt, 1, static_cast<sqlite3_int64>(last_position));
+      BindText(stmt, 2, append.stream);
+      sqlite3_bind_int64(stmt, 3, revision);
+      BindText(stmt, 4, event.event_id);
+      BindText(stmt, 5, event.event_type);
+      BindText(stmt, 6, event.content_type);
+      BindBlob(stmt, 7, event.data);
+      BindBlob(stmt, 8, event.metadata);
+      sqlite3_bind_int64(stmt, 9, event.created_unix_us);
+      if (absl::Status st = StepDone(db_.get(), stmt, "inserting an event"); !st.ok()) return st;
+    }
+    AppendOutcome outcome;
+    if (!append.events.empty()) {
+      sqlite3_stmt* stmt = set_revision_.get();
+      BindText(stmt, 1, append.stream);
+      sqlite3_bind_int64(stmt, 2, revision);
+      if (absl::Status st = StepDone(db_.get(), stmt, "updating a stream"); !st.ok()) return st;
+      outcome.last_revision = static_cast<uint64_t>(revision);
+      outcome.last_position = last_position;
+    } else if (revision >= 0) {
+      absl::StatusOr<uint64_t> position = PositionOf(append.stream, revision);
+      if (!position.ok()) return position.status();
+      outcome.last_revision = static_cast<uint64_t>(revision);
+      outcome.last_position = *position;
+    } else {
+      outcome.last_revision = kNoRevision;
+    }
+    outcomes.push_back(outcome);
+  }
+  return outcomes;
+}
+
+absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::Append(std::vector<StreamAppend> appends) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status st = StepDone(db_.get(), begin_.get(), "beginning an append"); !st.ok()) {
+    return st;
+  }
+  uint64_t next_position = last_position_.load() + 1;
+  absl::StatusOr<std::vector<AppendOutcome>> outcomes =
+      AppendInTransaction(appends, &next_position);
+  absl::Status st = outcomes.status();
+  if (st.ok()) st = StepDone(db_.get(), commit_.get(), "committing an append");
+  if (!st.ok()) {
+    // A failed COMMIT may or may not have rolled back by itself; make sure.
+    if (!sqlite3_get_autocommit(db_.get())) {
+      StepDone(db_.get(), rollback_.get(), "rolling back an append").IgnoreError();
+    }
+    return st;
+  }
+  last_position_.store(next_position - 1);
+  return outcomes;
+}
+
+absl::Status SqliteStore::SetStreamMetadata(const std::string& stream,
+                                            const StreamMetadata& metadata) {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* stmt = set_metadata_.get();
+  BindText(stmt, 1, stream);
+  BindText(stmt, 2, metadata.json);
+  return StepDone(db_.get(), stmt, "setting stream metadata");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogStore>> OpenSqliteStore(const std::string& path,
+                                                          SqliteStoreOptions options) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path, options);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<LogStore>(*std::move(store));
+}
+
+}  // namespace esdb::devnode

@@ -1,0 +1,24 @@
+// The dev node's own HTTP routes: health, info, metrics and the classic stream API
+// (POST /streams/{stream} with application/vnd.eventstore.events+json, GET /streams/{stream}),
+// so curl can write and read events.
+#ifndef ESDB_DEVNODE_STREAMS_HTTP_H_
+#define ESDB_DEVNODE_STREAMS_HTTP_H_
+
+#include <functional>
+#include <string>
+
+#include "devnode/log_node.h"
+#include "http/message.h"
+
+namespace esdb::devnode {
+
+inline constexpr char kDevnodeVersion[] = "24.10.0";
+
+// Handles the dev node's routes. `library_metrics` returns the connectors library's metrics text
+// (may be empty). Unknown paths are 404 JSON.
+http::Response HandleNodeRoute(LogNode& node, const http::Request& request,
+                               const std::function<std::string()>& library_metrics);
+
+}  // namespace esdb::devnode
+
+#endif  // ESDB_DEVNODE_STREAMS_HTTP_H_

@@ -1,0 +1,67 @@
+#include "hosting/flags.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace esdb::hosting {
+
+Flags::Flags(std::string program, std::string summary, std::vector<FlagSpec> specs)
+    : program_(std::move(program)), summary_(std::move(summary)), specs_(std::move(specs)) {
+  for (const FlagSpec& s : specs_) values_[s.name] = s.default_value;
+}
+
+absl::Status Flags::Parse(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      help_ = true;
+      continue;
+    }
+    if (!arg.starts_with("--")) {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'"));
+    }
+    std::string name = arg.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+      has_value = true;
+    }
+    if (!values_.contains(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) {
+        return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
+      }
+      value = argv[++i];
+    }
+    values_[name] = value;
+  }
+  return absl::OkStatus();
+}
+
+std::string Flags::Usage() const {
+  std::string out = absl::StrCat("Usage: ", program_, " [flags]\n\n", summary_, "\n\nFlags:\n");
+  for (const FlagSpec& s : specs_) {
+    absl::StrAppend(&out, "  --", s.name, "\n      ", s.help);
+    if (!s.default_value.empty()) absl::StrAppend(&out, " (default: ", s.default_value, ")");
+    absl::StrAppend(&out, "\n");
+  }
+  absl::StrAppend(&out, "  --help\n      Print this help and exit.\n");
+  return out;
+}
+
+const std::string& Flags::Get(const std::string& name) const { return values_.at(name); }
+
+absl::StatusOr<int64_t> Flags::GetInt(const std::string& name, int64_t min, int64_t max) const {
+  int64_t v = 0;
+  const std::string& text = Get(name);
+  if (!absl::SimpleAtoi(text, &v) || v < min || v > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, ": '", text, "' is not a whole number from ", min, " to ", max));
+  }
+  return v;
+}
+
+}  // namespace esdb::hosting

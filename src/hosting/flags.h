@@ -1,0 +1,43 @@
+// Command-line flags for the host binaries: --name=value or --name value, --help. Small on
+// purpose: every flag is declared once with its help text, and --help prints exactly those.
+#ifndef ESDB_HOSTING_FLAGS_H_
+#define ESDB_HOSTING_FLAGS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace esdb::hosting {
+
+struct FlagSpec {
+  std::string name;  // without dashes
+  std::string default_value;
+  std::string help;
+};
+
+class Flags {
+ public:
+  Flags(std::string program, std::string summary, std::vector<FlagSpec> specs);
+
+  // Parses argv. InvalidArgument for an unknown flag or a missing value; the caller prints the
+  // message and exits 2. Sets help_requested() for -h/--help.
+  absl::Status Parse(int argc, char** argv);
+  bool help_requested() const { return help_; }
+  std::string Usage() const;
+
+  const std::string& Get(const std::string& name) const;  // the value, or its default
+  // InvalidArgument naming the flag unless the value is a whole number in [min, max].
+  absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t min, int64_t max) const;
+
+ private:
+  std::string program_, summary_;
+  std::vector<FlagSpec> specs_;
+  std::map<std::string, std::string> values_;
+  bool help_ = false;
+};
+
+}  // namespace esdb::hosting
+
+#endif  // ESDB_HOSTING_FLAGS_H_

@@ -1,0 +1,133 @@
+// The library's only exported symbols (esdb/connectors.h). Every call catches everything: no
+// exception crosses the C boundary.
+#include <cstdlib>
+#include <cstring>
+
+#include "esdb/connectors.h"
+#include "library/library.h"
+
+struct esdb_connectors {
+  std::unique_ptr<esdb::Library> library;
+};
+
+namespace {
+
+void CopyError(const std::string& text, char* err, size_t err_size) {
+  if (err == nullptr || err_size == 0) return;
+  size_t n = std::min(text.size(), err_size - 1);
+  std::memcpy(err, text.data(), n);
+  err[n] = '\0';
+}
+
+char* CopyString(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out != nullptr) std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+void Fill(esdb_http_response* out, int status, const std::string& content_type,
+          const std::string& body) {
+  out->status = status;
+  out->content_type = CopyString(content_type);
+  out->body = CopyString(body);
+  out->body_size = out->body != nullptr ? body.size() : 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+ESDB_CONNECTORS_EXPORT uint32_t esdb_connectors_abi_version(void) {
+  return ESDB_CONNECTORS_ABI_VERSION;
+}
+
+ESDB_CONNECTORS_EXPORT int32_t esdb_connectors_start(const esdb_node_api* node,
+                                                     const char* config_json,
+                                                     esdb_connectors** out, char* err,
+                                                     size_t err_size) {
+  try {
+    if (out == nullptr) {
+      CopyError("esdb_connectors_start: out must not be NULL", err, err_size);
+      return 1;
+    }
+    auto config = esdb::LibraryConfig::Parse(config_json ? config_json : "");
+    if (!config.ok()) {
+      CopyError(std::string(config.status().message()), err, err_size);
+      return 1;
+    }
+    auto lib = esdb::Library::Start(node, *config);
+    if (!lib.ok()) {
+      CopyError(std::string(lib.status().message()), err, err_size);
+      return 1;
+    }
+    *out = new esdb_connectors{std::move(*lib)};
+    return 0;
+  } catch (const std::exception& e) {
+    CopyError(std::string("esdb_connectors_start: ") + e.what(), err, err_size);
+    return 1;
+  } catch (...) {
+    CopyError("esdb_connectors_start: unknown error", err, err_size);
+    return 1;
+  }
+}
+
+ESDB_CONNECTORS_EXPORT void esdb_connectors_handle_http(esdb_connectors* lib,
+                                                        const esdb_http_request* request,
+                                                        esdb_http_response* response) {
+  if (response == nullptr) return;
+  try {
+    if (lib == nullptr || request == nullptr || request->method == nullptr ||
+        request->path == nullptr) {
+      Fill(response, 500, "application/json",
+           R"({"error":"internal","message":"bad call to esdb_connectors_handle_http"})");
+      return;
+    }
+    esdb::ApiRequest req;
+    req.method = request->method;
+    req.path = request->path;
+    req.query = request->query ? request->query : "";
+    if (request->body != nullptr) req.body.assign(request->body, request->body_size);
+    for (size_t i = 0; i < request->header_count; ++i) {
+      const esdb_http_header* h = request->headers[i];
+      if (h != nullptr && h->name != nullptr && strcasecmp(h->name, "content-type") == 0) {
+        req.content_type = h->value ? h->value : "";
+      }
+    }
+    esdb::ApiResponse r = lib->library->api().Handle(req);
+    Fill(response, r.status, r.content_type, r.body);
+  } catch (const std::exception& e) {
+    Fill(response, 500, "application/json",
+         std::string(R"({"error":"internal","message":"unexpected error"})"));
+  } catch (...) {
+    Fill(response, 500, "application/json",
+         R"({"error":"internal","message":"unexpected error"})");
+  }
+}
+
+ESDB_CONNECTORS_EXPORT void esdb_connectors_free_response(esdb_http_response* response) {
+  if (response == nullptr) return;
+  std::free(const_cast<char*>(response->content_type));
+  std::free(response->body);
+  response->content_type = nullptr;
+  response->body = nullptr;
+  response->body_size = 0;
+}
+
+ESDB_CONNECTORS_EXPORT char* esdb_connectors_metrics(esdb_connectors* lib) {
+  try {
+    return CopyString(lib != nullptr ? lib->library->api().RenderMetrics() : "");
+  } catch (...) {
+    return CopyString("");
+  }
+}
+
+ESDB_CONNECTORS_EXPORT void esdb_connectors_free_string(char* text) { std::free(text); }
+
+ESDB_CONNECTORS_EXPORT void esdb_connectors_stop(esdb_connectors* lib) {
+  try {
+    delete lib;
+  } catch (...) {
+  }
+}
+
+}  // extern "C"

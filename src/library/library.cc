@@ -1,0 +1,91 @@
+#include "library/library.h"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace esdb {
+namespace {
+
+// The folder this shared object was loaded from, for the default plugin folder.
+std::string OwnDirectory() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&OwnDirectory), &info) == 0 || info.dli_fname == nullptr) {
+    return ".";
+  }
+  return std::filesystem::path(info.dli_fname).parent_path().string();
+}
+
+}  // namespace
+
+absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
+  LibraryConfig c;
+  if (text.empty()) return c;
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return absl::InvalidArgumentError("config must be a JSON object");
+  for (auto& [k, v] : j.items()) {
+    if (k == "pluginsDir" && v.is_string()) {
+      c.plugins_dir = v;
+    } else if (k == "hostId" && v.is_string()) {
+      c.host_id = v;
+    } else if (k == "logLevel" && v.is_string()) {
+      c.log_level = v;
+    } else if (k == "scanCheckpointInterval" && v.is_number_unsigned()) {
+      c.scan_checkpoint_interval = v;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("config: unknown key or bad value '", k, "'"));
+    }
+  }
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api,
+                                                        const LibraryConfig& config) {
+  if (api == nullptr || api->struct_size < sizeof(esdb_node_api) || api->append == nullptr ||
+      api->read_stream == nullptr || api->subscribe_all == nullptr ||
+      api->unsubscribe_all == nullptr || api->last_position == nullptr ||
+      api->set_stream_metadata == nullptr) {
+    return absl::InvalidArgumentError(
+        "the host's node API is incomplete (needs append, read_stream, subscribe_all, "
+        "unsubscribe_all, last_position, set_stream_metadata)");
+  }
+  std::unique_ptr<Library> lib(new Library(api));
+  std::string dir = config.plugins_dir.empty()
+                        ? absl::StrCat(OwnDirectory(), "/esdb-connectors/plugins")
+                        : config.plugins_dir;
+  auto plugins = PluginSet::LoadDirectory(dir, [&](const std::string& error) {
+    lib->node_.Log(ESDB_LOG_ERROR, absl::StrCat("sink plugin skipped: ", error));
+  });
+  if (!plugins.ok()) return plugins.status();
+  lib->plugins_ = std::move(*plugins);
+
+  std::string host = config.host_id;
+  if (host.empty()) {
+    auto members = lib->node_.GetMembers();
+    host = members.ok() && !members->self_id.empty() ? members->self_id : "local";
+  }
+  lib->registry_ = std::make_unique<Registry>(&lib->node_);
+  if (auto s = lib->registry_->Load(); !s.ok()) return s;
+  lib->supervisor_ = std::make_unique<Supervisor>(SupervisorOptions{
+      host, &lib->node_, lib->registry_.get(), &lib->plugins_, config.scan_checkpoint_interval});
+  lib->registry_->OnChange([s = lib->supervisor_.get()](const std::string&) { s->Poke(); });
+  lib->api_ = std::make_unique<ManagementApi>(lib->registry_.get(), &lib->plugins_, &lib->node_,
+                                              lib->supervisor_.get());
+  lib->supervisor_->Start();
+  std::string names;
+  for (const SinkPlugin* p : lib->plugins_.All()) absl::StrAppend(&names, " ", p->name());
+  lib->node_.Log(ESDB_LOG_INFO,
+                 absl::StrCat("esdb-connectors started on host '", host, "': ",
+                              lib->registry_->List().size(), " connectors; sinks:", names));
+  return lib;
+}
+
+Library::~Library() {
+  if (supervisor_) supervisor_->Stop();
+  if (registry_) registry_->OnChange(nullptr);
+}
+
+}  // namespace esdb

@@ -1,0 +1,48 @@
+// The library as one C++ object: what esdb_connectors_start() creates. Hosts use the C entry
+// points (esdb/connectors.h); tests may use this class directly.
+#ifndef ESDB_LIBRARY_LIBRARY_H_
+#define ESDB_LIBRARY_LIBRARY_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "activation/supervisor.h"
+#include "connector/registry.h"
+#include "management/api.h"
+#include "node/node_client.h"
+#include "sinks/plugin.h"
+
+namespace esdb {
+
+struct LibraryConfig {
+  std::string plugins_dir;  // "": next to the library
+  std::string host_id;      // "": the node's self member id
+  std::string log_level = "info";
+  uint32_t scan_checkpoint_interval = 0;
+
+  // Parses the JSON config of esdb_connectors_start(); unknown keys are InvalidArgument.
+  static absl::StatusOr<LibraryConfig> Parse(const std::string& json);
+};
+
+class Library {
+ public:
+  // Loads plugins, rebuilds the registry and starts the connectors that should run here.
+  static absl::StatusOr<std::unique_ptr<Library>> Start(const esdb_node_api* node,
+                                                        const LibraryConfig& config);
+  ~Library();  // stops every connector cleanly
+
+  const ManagementApi& api() const { return *api_; }
+
+ private:
+  Library(const esdb_node_api* node) : node_(node) {}
+  NodeClient node_;
+  PluginSet plugins_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<Supervisor> supervisor_;
+  std::unique_ptr<ManagementApi> api_;
+};
+
+}  // namespace esdb
+
+#endif  // ESDB_LIBRARY_LIBRARY_H_

@@ -1,0 +1,53 @@
+// The management HTTP API as a function: a request struct in, a response struct out. No sockets,
+// so it is unit-testable and the same for every host.
+#ifndef ESDB_MANAGEMENT_API_H_
+#define ESDB_MANAGEMENT_API_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "activation/supervisor.h"
+#include "connector/registry.h"
+#include "node/node_client.h"
+#include "sinks/plugin.h"
+
+namespace esdb {
+
+struct ApiRequest {
+  std::string method;
+  std::string path;   // decoded, without the query
+  std::string query;  // raw, without '?'
+  std::string content_type;  // the Content-Type header, "" when absent
+  std::string body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class ManagementApi {
+ public:
+  // Every pointer must outlive the API. `supervisor` may be null (then nothing runs here).
+  ManagementApi(Registry* registry, const PluginSet* plugins, const NodeClient* node,
+                const Supervisor* supervisor);
+
+  // Thread-safe. Errors are JSON {"error": code, "message": text} with a 4xx/5xx status.
+  ApiResponse Handle(const ApiRequest& request) const;
+
+  // Prometheus text exposition of every connector's metrics.
+  std::string RenderMetrics() const;
+
+ private:
+  Registry* registry_;
+  const PluginSet* plugins_;
+  const NodeClient* node_;
+  const Supervisor* supervisor_;
+};
+
+}  // namespace esdb
+
+#endif  // ESDB_MANAGEMENT_API_H_

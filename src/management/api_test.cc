@@ -1,0 +1,283 @@
+// Every management route's success and error cases, through a whole library instance over the
+// in-memory node and the real plugins.
+#include "management/api.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "devnode/log_node.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "library/library.h"
+#include "nlohmann/json.hpp"
+
+namespace esdb {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           absl::StrCat("esdb-api-test-", getpid(), "-", ::testing::UnitTest::GetInstance()->random_seed(), "-",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    LibraryConfig config;
+    config.plugins_dir = ESDB_PLUGIN_DIR;
+    config.scan_checkpoint_interval = 10;
+    auto lib = Library::Start(node_->api(), config);
+    ASSERT_TRUE(lib.ok()) << lib.status();
+    lib_ = std::move(*lib);
+  }
+  void TearDown() override {
+    lib_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  ApiResponse Call(std::string method, std::string path, std::string body = "",
+                   std::string content_type = "application/json") {
+    ApiRequest r;
+    r.method = std::move(method);
+    auto q = path.find('?');
+    if (q != std::string::npos) {
+      r.query = path.substr(q + 1);
+      path.resize(q);
+    }
+    r.path = std::move(path);
+    r.body = std::move(body);
+    if (!r.body.empty()) r.content_type = std::move(content_type);
+    return lib_->api().Handle(r);
+  }
+  json Body(const ApiResponse& r) { return json::parse(r.body); }
+
+  std::string FileSettings(const std::string& extra = "") {
+    return absl::StrCat(R"({"settings":{"instanceTypeName":"file-sink","path":")",
+                        (dir_ / "out.jsonl").string(),
+                        R"(","subscription:initialPosition":"earliest","autocommit:interval":"50")",
+                        extra, "}}");
+  }
+
+  void ExpectError(const ApiResponse& r, int status, const std::string& needle) {
+    EXPECT_EQ(r.status, status) << r.body;
+    json j = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.body;
+    EXPECT_TRUE(j.contains("error")) << r.body;
+    EXPECT_THAT(j.value("message", ""), HasSubstr(needle));
+  }
+
+  // Waits until GET /connectors/{id} reports `state`.
+  bool WaitForState(const std::string& id, const std::string& state) {
+    ApiResponse r;
+    for (int i = 0; i < 2000; ++i) {
+      r = Call("GET", "/connectors/" + id);
+      if (r.status == 200 && Body(r)["state"] == state) return true;
+      absl::SleepFor(absl::Milliseconds(5));  // the state is written by another thread
+    }
+    ADD_FAILURE() << "connector " << id << " never reached " << state << ": " << r.body;
+    return false;
+  }
+
+  size_t OutputLines() {
+    std::ifstream in(dir_ / "out.jsonl");
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) n += !line.empty();
+    return n;
+  }
+
+  void AppendEvents(int n) {
+    std::vector<devnode::AppendEvent> events(n);
+    for (int i = 0; i < n; ++i) {
+      events[i].event_type = "Placed";
+      events[i].data = absl::StrCat(R"({"i":)", i, "}");
+    }
+    auto r = node_->Append("orders-1", ESDB_EXPECT_ANY, events);
+    ASSERT_TRUE(r.ok());
+    last_user_position_ = r->position;
+  }
+
+  std::unique_ptr<devnode::LogNode> node_ = devnode::LogNode::InMemory();
+  std::unique_ptr<Library> lib_;
+  std::filesystem::path dir_;
+  uint64_t last_user_position_ = 0;
+};
+
+TEST_F(ApiTest, CreateInspectAndList) {
+  auto r = Call("POST", "/connectors/orders", FileSettings(R"(,"logging:enabled":"true")"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  json j = Body(r);
+  EXPECT_EQ(j["connectorId"], "orders");
+  EXPECT_EQ(j["state"], "STOPPED");
+  EXPECT_EQ(j["instanceTypeName"], "file-sink");
+  EXPECT_EQ(j["ignoredSettings"], json::array({"logging:enabled"}));
+
+  auto one = Body(Call("GET", "/connectors/orders"));
+  EXPECT_EQ(one["settings"]["path"], (dir_ / "out.jsonl").string());
+  EXPECT_TRUE(one["errorDetails"].is_null());
+
+  ASSERT_EQ(Call("POST", "/connectors/other", R"({"instanceTypeName":"null-sink"})").status, 201);
+  auto list = Body(Call("GET", "/connectors"));
+  EXPECT_EQ(list["total"], 2);
+  EXPECT_EQ(list["items"][0]["connectorId"], "orders");
+  EXPECT_TRUE(list["items"][0].contains("stateUpdateTime"));
+  EXPECT_TRUE(list["items"][0].contains("position"));
+  EXPECT_TRUE(list["items"][0].contains("errorDetails"));
+  EXPECT_EQ(Body(Call("GET", "/connectors?instanceTypeName=null-sink"))["total"], 1);
+  EXPECT_EQ(Body(Call("GET", "/connectors?state=RUNNING"))["total"], 0);
+  auto page = Body(Call("GET", "/connectors?skip=1&take=1"));
+  EXPECT_EQ(page["items"].size(), 1u);
+  EXPECT_EQ(page["items"][0]["connectorId"], "other");
+  ExpectError(Call("GET", "/connectors?take=0"), 400, "take");
+}
+
+TEST_F(ApiTest, CreateRejectsBadInputWithoutWritingAnything) {
+  ExpectError(Call("POST", "/connectors/x", "{not json"), 400, "not valid JSON");
+  ExpectError(Call("POST", "/connectors/x", "[1,2]"), 400, "JSON object");
+  ExpectError(Call("POST", "/connectors/x", ""), 400, "JSON object");
+  ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"nope-sink"})"), 400,
+              "instanceTypeName");
+  ExpectError(Call("POST", "/connectors/x",
+                   R"({"instanceTypeName":"null-sink","subscription:filter:filterType":"regex",
+                       "subscription:filter:expression":"(["})"),
+              400, "subscription:filter:expression");
+  ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink","batching:foo":"1"})"),
+              400, "batching:foo");
+  ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"file-sink"})"), 400, "path");
+  ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink","colour":"red"})"),
+              400, "colour");
+  ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink"})", "text/plain"),
+              400, "Content-Type");
+  ExpectError(Call("POST", "/connectors/" + std::string(101, 'a'), R"({"instanceTypeName":"null-sink"})"),
+              400, "at most 100");
+  ExpectError(Call("POST", "/connectors/bad%20id", R"({"instanceTypeName":"null-sink"})"), 400,
+              "may only contain");
+  std::string huge = absl::StrCat(R"({"instanceTypeName":"null-sink","x":")",
+                                  std::string(2 << 20, 'a'), "\"}");
+  EXPECT_EQ(Call("POST", "/connectors/x", huge).status, 413);
+  EXPECT_EQ(Body(Call("GET", "/connectors"))["total"], 0);
+  EXPECT_EQ(Call("GET", "/connectors/x").status, 404);
+  EXPECT_FALSE(node_->ReadStream("$connectors/x", devnode::ReadDirection::kForwards, 0, 10).ok());
+}
+
+TEST_F(ApiTest, DuplicateCreateIsAConflict) {
+  ASSERT_EQ(Call("POST", "/connectors/c", R"({"instanceTypeName":"null-sink"})").status, 201);
+  ExpectError(Call("POST", "/connectors/c", R"({"instanceTypeName":"null-sink"})"), 409,
+              "already exists");
+}
+
+TEST_F(ApiTest, LifecycleThroughTheRoutesDelivers) {
+  AppendEvents(20);
+  ASSERT_EQ(Call("POST", "/connectors/c", FileSettings()).status, 201);
+  auto enabled = Call("POST", "/connectors/c/enable");
+  ASSERT_EQ(enabled.status, 200) << enabled.body;
+  ASSERT_TRUE(WaitForState("c", "RUNNING"));
+  ExpectError(Call("POST", "/connectors/c/start"), 409, "RUNNING");
+  ExpectError(Call("POST", "/connectors/c/reset"), 409, "disable it");
+  ExpectError(Call("DELETE", "/connectors/c"), 409, "disable it");
+  for (int i = 0; i < 2000 && OutputLines() < 20; ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(OutputLines(), 20u);
+
+  auto running = Body(Call("GET", "/connectors/c"));
+  EXPECT_EQ(running["host"], "devnode");
+  EXPECT_EQ(running["runningHere"], true);
+
+  ASSERT_EQ(Call("POST", "/connectors/c/stop").status, 200);
+  ASSERT_TRUE(WaitForState("c", "STOPPED"));
+  auto stopped = Body(Call("GET", "/connectors/c"));
+  // The final checkpoint covers every user event; the lag left is the connector's own writes.
+  EXPECT_GE(stopped["position"].get<uint64_t>(), last_user_position_);
+  EXPECT_LE(stopped["lag"].get<uint64_t>(), 10u);
+  ExpectError(Call("POST", "/connectors/c/disable"), 409, "STOPPED");
+
+  // Reset to the start and enable again: everything is delivered a second time.
+  ASSERT_EQ(Call("POST", "/connectors/c/reset/0").status, 200);
+  ASSERT_EQ(Call("POST", "/connectors/c/enable").status, 200);
+  for (int i = 0; i < 2000 && OutputLines() < 40; ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(OutputLines(), 40u);
+  ASSERT_EQ(Call("POST", "/connectors/c/disable").status, 200);
+  ASSERT_TRUE(WaitForState("c", "STOPPED"));
+  ASSERT_EQ(Call("DELETE", "/connectors/c").status, 200);
+  EXPECT_EQ(Call("GET", "/connectors/c").status, 404);
+  EXPECT_EQ(Call("POST", "/connectors/c/enable").status, 404);
+}
+
+TEST_F(ApiTest, BadPositionsAndUnknownConnectors) {
+  ASSERT_EQ(Call("POST", "/connectors/c", R"({"instanceTypeName":"null-sink"})").status, 201);
+  ExpectError(Call("POST", "/connectors/c/reset/minus-one"), 400, "not a log position");
+  ExpectError(Call("POST", "/connectors/c/enable/x"), 400, "not a log position");
+  ExpectError(Call("POST", "/connectors/ghost/enable"), 404, "does not exist");
+  ExpectError(Call("DELETE", "/connectors/ghost"), 404, "does not exist");
+  ExpectError(Call("GET", "/connectors/ghost/settings"), 404, "does not exist");
+}
+
+TEST_F(ApiTest, SettingsReadAndReplace) {
+  ASSERT_EQ(Call("POST", "/connectors/c", FileSettings()).status, 201);
+  auto got = Body(Call("GET", "/connectors/c/settings"));
+  EXPECT_EQ(got["settings"]["instanceTypeName"], "file-sink");
+  EXPECT_FALSE(got["settingsUpdateTime"].get<std::string>().empty());
+  // The body is the settings map itself, as in the shipping product.
+  auto put = Call("PUT", "/connectors/c/settings",
+                  absl::StrCat(R"({"instanceTypeName":"file-sink","path":")",
+                               (dir_ / "b.jsonl").string(), R"(","fsync":"false"})"));
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(Body(Call("GET", "/connectors/c/settings"))["settings"]["fsync"], "false");
+  ExpectError(Call("PUT", "/connectors/c/settings", R"({"instanceTypeName":"file-sink","fsync":"maybe"})"),
+              400, "fsync");
+  EXPECT_EQ(Body(Call("GET", "/connectors/c/settings"))["settings"]["fsync"], "false");
+}
+
+TEST_F(ApiTest, RoutesAndMethods) {
+  ExpectError(Call("GET", "/nothing"), 404, "no route");
+  ExpectError(Call("POST", "/connectors/c/explode"), 404, "no route");
+  auto r = Call("PATCH", "/connectors/c");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(Call("GET", "/connectors/c/enable").status, 405);
+  EXPECT_EQ(Call("DELETE", "/connectors").status, 405);
+}
+
+TEST_F(ApiTest, PluginsAreListedWithTheirSettings) {
+  auto r = Call("GET", "/connector-plugins");
+  ASSERT_EQ(r.status, 200);
+  json plugins = Body(r);
+  bool found = false;
+  for (auto& p : plugins) {
+    if (p["name"] != "file-sink") continue;
+    found = true;
+    EXPECT_FALSE(p["version"].get<std::string>().empty());
+    bool has_path = false;
+    for (auto& s : p["settings"]) has_path |= s["name"] == "path" && s["required"] == true;
+    EXPECT_TRUE(has_path);
+  }
+  EXPECT_TRUE(found) << r.body;
+}
+
+TEST_F(ApiTest, AFailingSinkShowsFailedWithDetails) {
+  // A file path that cannot be opened: open() fails and the connector goes to FAILED.
+  ASSERT_EQ(Call("POST", "/connectors/c",
+                 R"({"instanceTypeName":"file-sink","path":"/proc/definitely/not/here.jsonl"})")
+                .status,
+            201);
+  ASSERT_EQ(Call("POST", "/connectors/c/enable").status, 200);
+  ASSERT_TRUE(WaitForState("c", "FAILED"));
+  auto j = Body(Call("GET", "/connectors/c"));
+  EXPECT_FALSE(j["errorDetails"]["message"].get<std::string>().empty());
+  EXPECT_EQ(Body(Call("GET", "/connectors?state=FAILED"))["total"], 1);
+}
+
+TEST_F(ApiTest, MetricsArePrometheusText) {
+  AppendEvents(5);
+  ASSERT_EQ(Call("POST", "/connectors/c", FileSettings()).status, 201);
+  ASSERT_EQ(Call("POST", "/connectors/c/enable").status, 200);
+  for (int i = 0; i < 2000 && OutputLines() < 5; ++i) absl::SleepFor(absl::Milliseconds(5));
+  std::string text = lib_->api().RenderMetrics();
+  EXPECT_THAT(text, HasSubstr("# TYPE esdb_connector_records_delivered_total counter"));
+  EXPECT_THAT(text, HasSubstr("esdb_connector_records_delivered_total{connector=\"c\"} 5"));
+  EXPECT_THAT(text, HasSubstr("esdb_connector_write_latency_seconds_bucket{connector=\"c\",le=\"+Inf\"}"));
+  EXPECT_THAT(text, HasSubstr("esdb_connector_running{connector=\"c\"} 1"));
+}
+
+}  // namespace
+}  // namespace esdb

@@ -1,0 +1,234 @@
+#include "node/node_client.h"
+
+#include <atomic>
+#include <cstring>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace esdb {
+namespace {
+
+constexpr size_t kErrSize = 512;
+
+Record ToRecord(const esdb_recorded_event& e) {
+  Record r;
+  r.stream = e.stream ? e.stream : "";
+  r.revision = e.revision;
+  r.position = {e.position.commit, e.position.prepare};
+  r.event_id = e.event_id ? e.event_id : "";
+  r.event_type = e.event_type ? e.event_type : "";
+  r.content_type = e.content_type ? e.content_type : "";
+  if (e.data_size) r.data.assign(reinterpret_cast<const char*>(e.data), e.data_size);
+  if (e.metadata_size) r.metadata.assign(reinterpret_cast<const char*>(e.metadata), e.metadata_size);
+  r.created_unix_us = e.created_unix_us;
+  return r;
+}
+
+esdb_position ToC(Position p) { return {p.commit, p.prepare}; }
+Position FromC(esdb_position p) { return {p.commit, p.prepare}; }
+
+// Keeps a subscription's C callbacks pointing at a handler; unsubscribes on destruction.
+class NodeSubscription : public Subscription {
+ public:
+  NodeSubscription(const esdb_node_api* api, SubscriptionHandler* handler)
+      : api_(api), handler_(handler) {}
+  ~NodeSubscription() override {
+    if (sub_ != nullptr) api_->unsubscribe_all(api_->ctx, sub_);
+  }
+
+  esdb_subscription_callbacks Callbacks() {
+    esdb_subscription_callbacks cb{};
+    cb.struct_size = sizeof cb;
+    cb.user = this;
+    cb.on_events = [](void* user, const esdb_recorded_event* const* events, size_t count) {
+      std::vector<Record> records;
+      records.reserve(count);
+      for (size_t i = 0; i < count; ++i) records.push_back(ToRecord(*events[i]));
+      static_cast<NodeSubscription*>(user)->handler_->OnEvents(std::move(records));
+    };
+    cb.on_checkpoint = [](void* user, esdb_position p) {
+      static_cast<NodeSubscription*>(user)->handler_->OnCheckpoint(FromC(p));
+    };
+    cb.on_caught_up = [](void* user, esdb_position p) {
+      static_cast<NodeSubscription*>(user)->handler_->OnCaughtUp(FromC(p));
+    };
+    cb.on_dropped = [](void* user, esdb_node_status status, const char* message) {
+      static_cast<NodeSubscription*>(user)->handler_->OnDropped(NodeStatusToStatus(
+          status == ESDB_NODE_OK ? ESDB_NODE_UNAVAILABLE : status,
+          absl::StrCat("subscription dropped: ", message ? message : "")));
+    };
+    return cb;
+  }
+
+  esdb_subscription* sub_ = nullptr;
+
+ private:
+  const esdb_node_api* api_;
+  SubscriptionHandler* handler_;
+};
+
+}  // namespace
+
+absl::Status NodeStatusToStatus(esdb_node_status status, const std::string& message) {
+  std::string text = message.empty() ? esdb_node_status_name(status) : message;
+  switch (status) {
+    case ESDB_NODE_OK: return absl::OkStatus();
+    case ESDB_NODE_WRONG_EXPECTED_VERSION: return absl::AbortedError(text);
+    case ESDB_NODE_STREAM_NOT_FOUND: return absl::NotFoundError(text);
+    case ESDB_NODE_STREAM_DELETED: return absl::FailedPreconditionError(text);
+    case ESDB_NODE_NOT_LEADER:
+    case ESDB_NODE_UNAVAILABLE: return absl::UnavailableError(text);
+    case ESDB_NODE_INVALID_ARGUMENT: return absl::InvalidArgumentError(text);
+    case ESDB_NODE_ACCESS_DENIED: return absl::PermissionDeniedError(text);
+    default: return absl::InternalError(text);
+  }
+}
+
+absl::StatusOr<AppendResult> NodeClient::Append(const std::string& stream,
+                                                int64_t expected_revision,
+                                                std::span<const EventData> events) const {
+  std::vector<esdb_event_data> data(events.size());
+  std::vector<const esdb_event_data*> ptrs(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const EventData& e = events[i];
+    esdb_event_data& d = data[i];
+    d.struct_size = sizeof d;
+    d.event_id = e.event_id.empty() ? nullptr : e.event_id.c_str();
+    d.event_type = e.event_type.c_str();
+    d.content_type = e.content_type.c_str();
+    d.data = reinterpret_cast<const uint8_t*>(e.data.data());
+    d.data_size = e.data.size();
+    d.metadata = reinterpret_cast<const uint8_t*>(e.metadata.data());
+    d.metadata_size = e.metadata.size();
+    ptrs[i] = &d;
+  }
+  esdb_append_result result{};
+  result.struct_size = sizeof result;
+  char err[kErrSize] = "";
+  esdb_node_status s = api_->append(api_->ctx, stream.c_str(), expected_revision, ptrs.data(),
+                                    ptrs.size(), &result, err, sizeof err);
+  if (s == ESDB_NODE_WRONG_EXPECTED_VERSION) {
+    return absl::AbortedError(absl::StrCat("append to ", stream, ": expected revision ",
+                                           expected_revision, ", actual ",
+                                           result.actual_revision));
+  }
+  if (s != ESDB_NODE_OK) {
+    return NodeStatusToStatus(s, absl::StrCat("append to ", stream, ": ", err));
+  }
+  return AppendResult{result.next_expected_revision, FromC(result.position)};
+}
+
+absl::Status NodeClient::ReadStream(const std::string& stream, Direction direction,
+                                    uint64_t from_revision, uint64_t max_count,
+                                    const std::function<bool(const Record&)>& on_record) const {
+  char err[kErrSize] = "";
+  auto trampoline = [](void* user, const esdb_recorded_event* e) -> int {
+    auto* fn = static_cast<const std::function<bool(const Record&)>*>(user);
+    return (*fn)(ToRecord(*e)) ? 0 : 1;
+  };
+  esdb_node_status s = api_->read_stream(
+      api_->ctx, stream.c_str(),
+      direction == Direction::kForwards ? ESDB_READ_FORWARDS : ESDB_READ_BACKWARDS, from_revision,
+      max_count, trampoline, const_cast<std::function<bool(const Record&)>*>(&on_record), err,
+      sizeof err);
+  return NodeStatusToStatus(s, absl::StrCat("read ", stream, ": ", err));
+}
+
+absl::StatusOr<std::vector<Record>> NodeClient::ReadStreamEvents(const std::string& stream,
+                                                                 Direction direction,
+                                                                 uint64_t from_revision,
+                                                                 uint64_t max_count) const {
+  std::vector<Record> out;
+  absl::Status s = ReadStream(stream, direction, from_revision, max_count, [&](const Record& r) {
+    out.push_back(r);
+    return true;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Subscription>> NodeClient::SubscribeAll(
+    const SubscribeOptions& options, SubscriptionHandler* handler) const {
+  auto sub = std::make_unique<NodeSubscription>(api_, handler);
+  esdb_subscribe_options o{};
+  o.struct_size = sizeof o;
+  switch (options.from) {
+    case SubscribeOptions::From::kStart: o.from = ESDB_FROM_START; break;
+    case SubscribeOptions::From::kEnd: o.from = ESDB_FROM_END; break;
+    case SubscribeOptions::From::kPosition: o.from = ESDB_FROM_POSITION; break;
+  }
+  o.position = ToC(options.position);
+  std::vector<const char*> prefixes;
+  if (options.filter.enabled) {
+    o.filter_scope =
+        options.filter.scope == FilterScope::kStream ? ESDB_FILTER_STREAM : ESDB_FILTER_EVENT_TYPE;
+    o.filter_regex = options.filter.regex.empty() ? nullptr : options.filter.regex.c_str();
+    for (const auto& p : options.filter.prefixes) prefixes.push_back(p.c_str());
+    o.filter_prefixes = prefixes.data();
+    o.filter_prefix_count = prefixes.size();
+  } else {
+    o.filter_scope = ESDB_FILTER_NONE;
+  }
+  o.checkpoint_interval = options.checkpoint_interval;
+  esdb_subscription_callbacks cb = sub->Callbacks();
+  char err[kErrSize] = "";
+  esdb_node_status s = api_->subscribe_all(api_->ctx, &o, &cb, &sub->sub_, err, sizeof err);
+  if (s != ESDB_NODE_OK) return NodeStatusToStatus(s, absl::StrCat("subscribe to $all: ", err));
+  return std::unique_ptr<Subscription>(std::move(sub));
+}
+
+absl::StatusOr<Position> NodeClient::LastPosition() const {
+  esdb_position p{};
+  char err[kErrSize] = "";
+  esdb_node_status s = api_->last_position(api_->ctx, &p, err, sizeof err);
+  if (s != ESDB_NODE_OK) return NodeStatusToStatus(s, absl::StrCat("last position: ", err));
+  return FromC(p);
+}
+
+absl::StatusOr<std::string> NodeClient::GetStreamMetadata(const std::string& stream) const {
+  std::string json;
+  char err[kErrSize] = "";
+  esdb_node_status s = api_->get_stream_metadata(
+      api_->ctx, stream.c_str(),
+      [](void* user, const char* text, size_t size) {
+        static_cast<std::string*>(user)->assign(text, size);
+      },
+      &json, err, sizeof err);
+  if (s != ESDB_NODE_OK) return NodeStatusToStatus(s, absl::StrCat("metadata of ", stream, ": ", err));
+  return json;
+}
+
+absl::Status NodeClient::SetStreamMetadata(const std::string& stream,
+                                           const std::string& json) const {
+  char err[kErrSize] = "";
+  esdb_node_status s =
+      api_->set_stream_metadata(api_->ctx, stream.c_str(), json.c_str(), err, sizeof err);
+  return NodeStatusToStatus(s, absl::StrCat("set metadata of ", stream, ": ", err));
+}
+
+absl::StatusOr<Membership> NodeClient::GetMembers() const {
+  Membership m;
+  char err[kErrSize] = "";
+  esdb_node_status s = api_->get_members(
+      api_->ctx,
+      [](void* user, const esdb_member* const* members, size_t count, const char* self_id) {
+        auto* out = static_cast<Membership*>(user);
+        out->self_id = self_id ? self_id : "";
+        for (size_t i = 0; i < count; ++i) {
+          const esdb_member& e = *members[i];
+          out->members.push_back({e.member_id ? e.member_id : "", e.role, e.alive != 0,
+                                  e.http_endpoint ? e.http_endpoint : ""});
+        }
+      },
+      &m, err, sizeof err);
+  if (s != ESDB_NODE_OK) return NodeStatusToStatus(s, absl::StrCat("members: ", err));
+  return m;
+}
+
+void NodeClient::Log(int32_t level, const std::string& message) const {
+  if (api_->log != nullptr) api_->log(api_->ctx, level, message.c_str());
+}
+
+}  // namespace esdb

@@ -1,0 +1,65 @@
+#include "sinks/completion_router.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+
+namespace esdb {
+
+CompletionRouter& CompletionRouter::Get() {
+  static CompletionRouter* router = new CompletionRouter();
+  return *router;
+}
+
+uint64_t CompletionRouter::Register(std::shared_ptr<WriteRendezvous> target) {
+  absl::MutexLock lock(&mu_);
+  uint64_t id = next_id_++;
+  targets_.emplace(id, std::move(target));
+  return id;
+}
+
+void CompletionRouter::Forget(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  targets_.erase(id);
+}
+
+std::shared_ptr<WriteRendezvous> CompletionRouter::Lookup(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  auto it = targets_.find(id);
+  return it == targets_.end() ? nullptr : it->second;
+}
+
+void CompletionRouter::Complete(void* done_ctx, esdb_sink_status status, const char* message) {
+  // Called from plugin code, possibly C: nothing may unwind out of here.
+  try {
+    uint64_t id = reinterpret_cast<uintptr_t>(done_ctx);
+    std::shared_ptr<WriteRendezvous> target = Get().Lookup(id);
+    if (target == nullptr) return;  // a write long finished, or a sink already closed
+    bool duplicate = false;
+    {
+      absl::MutexLock lock(&target->mu);
+      if (target->awaited == id) {
+        target->awaited = 0;
+        target->completed = true;
+        target->status = status;
+        target->message = message != nullptr ? message : "";
+      } else {
+        duplicate = true;
+      }
+    }
+    if (duplicate && target->log) {
+      target->log(ESDB_SINK_LOG_WARN,
+                  absl::StrCat("sink plugin '", target->plugin_name,
+                               "' reported the outcome of one write more than once (extra status ",
+                               status, " ignored)"));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "esdb sinks: write completion failed: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "esdb sinks: write completion failed\n");
+  }
+}
+
+}  // namespace esdb

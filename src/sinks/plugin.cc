@@ -1,0 +1,236 @@
+#include "sinks/plugin.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/memory/memory.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "sinks/dl_library.h"
+#include "sinks/plugin_sink.h"
+#include "sinks/setting_schema.h"
+
+namespace esdb {
+namespace {
+
+// Every field up to and including close() is part of ABI version 1.
+constexpr size_t kPluginV1Size = offsetof(esdb_sink_plugin, close) + sizeof(void (*)());
+
+std::string ErrText(char* err, size_t size) {
+  err[size - 1] = '\0';  // a careless plugin may leave the buffer unterminated
+  return err;
+}
+
+absl::Status Malformed(const std::string& path, absl::string_view what) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("sink plugin '", path, "' has a malformed plugin table: ", what));
+}
+
+// The kv array a plugin call receives; borrows from `settings`.
+std::vector<esdb_sink_kv> ToKv(const SettingsMap& settings) {
+  std::vector<esdb_sink_kv> kv;
+  kv.reserve(settings.size());
+  for (const auto& [key, value] : settings) kv.push_back({key.c_str(), value.c_str()});
+  return kv;
+}
+
+// The plugin's own validate() on settings that already passed the table's checks.
+absl::Status RunPluginValidate(const std::string& name, const esdb_sink_plugin& table,
+                               const SettingsMap& prepared) {
+  if (table.validate == nullptr) return absl::OkStatus();
+  std::vector<esdb_sink_kv> kv = ToKv(prepared);
+  char err[1024] = {};
+  esdb_sink_status status = table.validate(kv.data(), kv.size(), err, sizeof(err));
+  if (status == ESDB_SINK_OK) return absl::OkStatus();
+  std::string reason = ErrText(err, sizeof(err));
+  if (reason.empty()) {
+    reason = absl::StrCat("the plugin rejected the settings (", esdb_sink_status_name(status),
+                          ") without saying why");
+  }
+  return absl::InvalidArgumentError(absl::StrCat(name, ": ", reason));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& path) {
+  absl::StatusOr<DlLibrary> library = DlLibrary::Open(path);
+  if (!library.ok()) return library.status();
+
+  auto entry = reinterpret_cast<esdb_sink_entry_fn>(library->Find(ESDB_SINK_ENTRY_SYMBOL));
+  if (entry == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "'", path, "' is not an esdb sink plugin: it does not export ", ESDB_SINK_ENTRY_SYMBOL));
+  }
+  const esdb_sink_plugin* table = entry(ESDB_SINK_ABI_VERSION);
+  if (table == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sink plugin '", path, "': ", ESDB_SINK_ENTRY_SYMBOL, "(", ESDB_SINK_ABI_VERSION,
+        ") returned NULL, so the plugin cannot work with this host (sink ABI ",
+        ESDB_SINK_ABI_VERSION, ")"));
+  }
+  if (table->struct_size < kPluginV1Size) {
+    return Malformed(path,
+                     absl::StrCat("struct_size is ", table->struct_size, " bytes, less than the ",
+                                  kPluginV1Size, " bytes of ABI version 1"));
+  }
+  if (table->min_host_abi_version > ESDB_SINK_ABI_VERSION) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sink plugin '", path, "' needs a host with sink ABI version ", table->min_host_abi_version,
+        " or newer, but this host implements version ", ESDB_SINK_ABI_VERSION));
+  }
+  if (table->name == nullptr || table->name[0] == '\0') return Malformed(path, "no name");
+  if (table->open == nullptr) return Malformed(path, "open is NULL");
+  if (table->write == nullptr) return Malformed(path, "write is NULL");
+  if (table->close == nullptr) return Malformed(path, "close is NULL");
+  if (table->settings_count > 0 && table->settings == nullptr) {
+    return Malformed(
+        path, absl::StrCat("settings is NULL but settings_count is ", table->settings_count));
+  }
+
+  auto plugin = absl::WrapUnique(new SinkPlugin());
+  plugin->path_ = path;
+  plugin->name_ = table->name;
+  if (table->version != nullptr) plugin->version_ = table->version;
+  if (table->description != nullptr) plugin->description_ = table->description;
+  for (size_t i = 0; i < table->settings_count; ++i) {
+    const esdb_sink_setting* entry_i = table->settings[i];
+    if (entry_i == nullptr) return Malformed(path, absl::StrCat("settings[", i, "] is NULL"));
+    absl::StatusOr<SettingInfo> info = CopySettingInfo(*entry_i);
+    if (!info.ok()) return Malformed(path, info.status().message());
+    for (const SettingInfo& seen : plugin->settings_) {
+      if (seen.name == info->name) {
+        return Malformed(path, absl::StrCat("setting '", info->name, "' is listed twice"));
+      }
+    }
+    plugin->settings_.push_back(*std::move(info));
+  }
+  plugin->table_ = table;
+  plugin->handle_ = library->Release();
+  return plugin;
+}
+
+SinkPlugin::~SinkPlugin() {
+  if (handle_ != nullptr) dlclose(handle_);
+}
+
+absl::Status SinkPlugin::Validate(const SettingsMap& sink_settings) const {
+  absl::StatusOr<SettingsMap> prepared = PrepareSettings(name_, settings_, sink_settings);
+  if (!prepared.ok()) return prepared.status();
+  return RunPluginValidate(name_, *table_, *prepared);
+}
+
+bool SinkPlugin::IsSecret(const std::string& key) const {
+  const SettingInfo* info = FindSetting(settings_, key);
+  return info != nullptr && info->secret;
+}
+
+absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connector_id,
+                                                       const SettingsMap& sink_settings,
+                                                       SinkLogFn log) const {
+  // The same checks as Validate: open() is promised settings that passed them.
+  absl::StatusOr<SettingsMap> prepared = PrepareSettings(name_, settings_, sink_settings);
+  if (!prepared.ok()) return prepared.status();
+  if (absl::Status valid = RunPluginValidate(name_, *table_, *prepared); !valid.ok()) {
+    return valid;
+  }
+  std::vector<esdb_sink_kv> kv = ToKv(*prepared);
+
+  auto services = std::make_unique<SinkHostServices>(connector_id, std::move(log));
+  esdb_sink_instance* instance = nullptr;
+  char err[1024] = {};
+  esdb_sink_status status =
+      table_->open(kv.data(), kv.size(), services->host(), &instance, err, sizeof(err));
+  std::string reason = ErrText(err, sizeof(err));
+  if (status == ESDB_SINK_OK) {
+    if (instance == nullptr) {
+      return absl::InternalError(
+          absl::StrCat(name_, ": open reported OK but returned no instance"));
+    }
+    return std::make_unique<PluginSink>(table_, name_, std::move(services), instance);
+  }
+  if (reason.empty()) reason = "no reason given";
+  std::string text =
+      absl::StrCat(name_, ": open failed (", esdb_sink_status_name(status), "): ", reason);
+  switch (status) {
+    case ESDB_SINK_INVALID_CONFIG:
+      return absl::InvalidArgumentError(text);
+    case ESDB_SINK_RETRY:
+      return absl::UnavailableError(text);
+    default:
+      return absl::InternalError(text);
+  }
+}
+
+absl::StatusOr<PluginSet> PluginSet::LoadDirectory(
+    const std::string& dir, const std::function<void(const std::string&)>& on_error) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("sink plugin directory '", dir, "' does not exist or is not a directory"));
+  }
+  std::vector<std::string> files;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string file = it->path().filename().string();
+    if (absl::StartsWith(file, "libesdb_sink_") && absl::EndsWith(file, ".so")) {
+      files.push_back(it->path().string());
+    }
+  }
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot list sink plugin directory '", dir, "': ", ec.message()));
+  }
+  std::sort(files.begin(), files.end());  // so that which duplicate wins does not vary
+
+  PluginSet set;
+  for (const std::string& file : files) {
+    absl::StatusOr<std::unique_ptr<SinkPlugin>> plugin = SinkPlugin::Load(file);
+    if (!plugin.ok()) {
+      if (on_error) on_error(std::string(plugin.status().message()));
+      continue;
+    }
+    auto existing = set.plugins_.find((*plugin)->name());
+    if (existing != set.plugins_.end()) {
+      if (on_error) {
+        on_error(absl::StrCat("sink plugin '", file, "' is named '", (*plugin)->name(), "' like '",
+                              existing->second->path(), "', which is kept"));
+      }
+      continue;
+    }
+    set.Add(*std::move(plugin));
+  }
+  return set;
+}
+
+// A plugin whose name is already taken replaces the earlier one (LoadDirectory keeps the first
+// and reports the other before it gets here).
+void PluginSet::Add(std::unique_ptr<SinkPlugin> plugin) {
+  std::string name = plugin->name();
+  plugins_.insert_or_assign(std::move(name), std::shared_ptr<SinkPlugin>(std::move(plugin)));
+}
+
+absl::StatusOr<const SinkPlugin*> PluginSet::Find(const std::string& instance_type) const {
+  auto it = plugins_.find(instance_type);
+  if (it != plugins_.end()) return it->second.get();
+  std::vector<std::string> known;
+  for (const auto& [name, plugin] : plugins_) known.push_back(name);
+  return absl::NotFoundError(absl::StrCat(
+      "no sink plugin named '", instance_type, "' is loaded (",
+      known.empty() ? "no plugins are loaded" : absl::StrCat("known: ", absl::StrJoin(known, ", ")),
+      ")"));
+}
+
+std::vector<const SinkPlugin*> PluginSet::All() const {
+  std::vector<const SinkPlugin*> all;
+  all.reserve(plugins_.size());
+  for (const auto& [name, plugin] : plugins_) all.push_back(plugin.get());
+  return all;
+}
+
+}  // namespace esdb

@@ -1,0 +1,107 @@
+// PluginSet: loading a folder of plugins and finding them by instanceTypeName.
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sinks/plugin.h"
+#include "sinks/test_support.h"
+
+namespace esdb {
+namespace {
+
+using ::esdb::testing::PluginPath;
+using ::esdb::testing::TempDir;
+using ::esdb::testing::TestdataPluginPath;
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+std::vector<std::string> Names(const PluginSet& set) {
+  std::vector<std::string> names;
+  for (const SinkPlugin* p : set.All()) names.push_back(p->name());
+  return names;
+}
+
+TEST(PluginSetTest, LoadsTheShippedPlugins) {
+  std::vector<std::string> errors;
+  absl::StatusOr<PluginSet> set =
+      PluginSet::LoadDirectory(ESDB_PLUGIN_DIR, [&](const std::string& e) { errors.push_back(e); });
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_THAT(errors, IsEmpty());
+  for (const char* name : {"null-sink", "logger-sink", "file-sink", "test-c-sink"}) {
+    EXPECT_THAT(Names(*set), Contains(name));
+  }
+  absl::StatusOr<const SinkPlugin*> file = set->Find("file-sink");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ((*file)->path(), PluginPath("file"));
+}
+
+TEST(PluginSetTest, NotFoundListsTheKnownNames) {
+  absl::StatusOr<PluginSet> set = PluginSet::LoadDirectory(ESDB_PLUGIN_DIR, nullptr);
+  ASSERT_TRUE(set.ok()) << set.status();
+  absl::Status s = set->Find("nope-sink").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("no sink plugin named 'nope-sink' is loaded"), HasSubstr("known: "),
+                    HasSubstr("file-sink"), HasSubstr("logger-sink"), HasSubstr("null-sink")));
+}
+
+TEST(PluginSetTest, EmptySetSaysSo) {
+  PluginSet set;
+  EXPECT_THAT(set.Find("file-sink").status().message(), HasSubstr("no plugins are loaded"));
+  EXPECT_THAT(set.All(), IsEmpty());
+}
+
+TEST(PluginSetTest, BrokenPluginsAreReportedAndSkipped) {
+  std::vector<std::string> errors;
+  absl::StatusOr<PluginSet> set = PluginSet::LoadDirectory(
+      ESDB_TESTDATA_PLUGIN_DIR, [&](const std::string& e) { errors.push_back(e); });
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_THAT(Names(*set), UnorderedElementsAre("open-fails-sink", "testkit-sink"));
+  // Sorted by file name: bad_table, newer_abi, no_entry, null_entry.
+  EXPECT_THAT(errors, ElementsAre(HasSubstr(TestdataPluginPath("bad_table")),
+                                  HasSubstr(TestdataPluginPath("newer_abi")),
+                                  HasSubstr(TestdataPluginPath("no_entry")),
+                                  HasSubstr(TestdataPluginPath("null_entry"))));
+}
+
+TEST(PluginSetTest, OnlyPluginFileNamesAreConsideredAndDuplicatesAreReported) {
+  TempDir dir;
+  std::filesystem::copy_file(PluginPath("null"), dir.File("libesdb_sink_a.so"));
+  std::filesystem::copy_file(PluginPath("null"), dir.File("libesdb_sink_b.so"));
+  std::filesystem::copy_file(PluginPath("file"), dir.File("libesdb_sink_file.so.bak"));
+  std::filesystem::copy_file(PluginPath("file"), dir.File("file.so"));
+  testing::WriteFile(dir.File("README"), "not a plugin");
+  std::vector<std::string> errors;
+  absl::StatusOr<PluginSet> set =
+      PluginSet::LoadDirectory(dir.path(), [&](const std::string& e) { errors.push_back(e); });
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_THAT(Names(*set), ElementsAre("null-sink"));
+  EXPECT_EQ((*set->Find("null-sink"))->path(), dir.File("libesdb_sink_a.so"));
+  EXPECT_THAT(errors, ElementsAre(AllOf(HasSubstr(dir.File("libesdb_sink_b.so")),
+                                        HasSubstr("is named 'null-sink' like"),
+                                        HasSubstr("libesdb_sink_a.so"))));
+}
+
+TEST(PluginSetTest, MissingDirectoryIsNotFound) {
+  absl::StatusOr<PluginSet> set = PluginSet::LoadDirectory("/nonexistent/plugins", nullptr);
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(set.status().message(), HasSubstr("'/nonexistent/plugins'"));
+}
+
+TEST(PluginSetTest, AddMakesAPluginFindable) {
+  PluginSet set;
+  auto plugin = SinkPlugin::Load(PluginPath("logger"));
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  set.Add(*std::move(plugin));
+  absl::StatusOr<const SinkPlugin*> found = set.Find("logger-sink");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ((*found)->name(), "logger-sink");
+}
+
+}  // namespace
+}  // namespace esdb

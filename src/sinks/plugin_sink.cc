@@ -1,0 +1,129 @@
+#include "sinks/plugin_sink.h"
+
+#include <cstdint>
+#include <exception>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace esdb {
+namespace {
+
+// Error text from a plugin's err buffer, which a careless plugin may leave unterminated.
+std::string ErrText(char* err, size_t size) {
+  err[size - 1] = '\0';
+  return err;
+}
+
+}  // namespace
+
+SinkHostServices::SinkHostServices(std::string connector_id, SinkLogFn log)
+    : connector_id_(std::move(connector_id)), log_(std::move(log)), host_{} {
+  host_.struct_size = sizeof(esdb_sink_host);
+  host_.abi_version = ESDB_SINK_ABI_VERSION;
+  host_.ctx = this;
+  host_.log = &SinkHostServices::Log;
+  host_.connector_id = connector_id_.c_str();
+}
+
+void SinkHostServices::Log(void* ctx, esdb_sink_log_level level, const char* message) {
+  // Called from plugin code: nothing may unwind out of here.
+  try {
+    auto* self = static_cast<SinkHostServices*>(ctx);
+    if (self != nullptr && self->log_) self->log_(level, message != nullptr ? message : "");
+  } catch (...) {
+  }
+}
+
+PluginSink::PluginSink(const esdb_sink_plugin* table, std::string plugin_name,
+                       std::unique_ptr<SinkHostServices> services, esdb_sink_instance* instance)
+    : table_(table),
+      plugin_name_(std::move(plugin_name)),
+      services_(std::move(services)),
+      instance_(instance),
+      rendezvous_(std::make_shared<WriteRendezvous>(plugin_name_, services_->log())) {}
+
+PluginSink::~PluginSink() {
+  table_->close(instance_);
+  // After close() the plugin must not complete anything; if it does, the id leads nowhere.
+  if (last_call_ != 0) CompletionRouter::Get().Forget(last_call_);
+}
+
+SinkResult PluginSink::Write(std::span<const Record> records) {
+  if (records.empty()) return {};
+  records_.resize(records.size());
+  pointers_.resize(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    esdb_sink_record& c = records_[i];
+    c.struct_size = sizeof(esdb_sink_record);
+    c.stream = r.stream.c_str();
+    c.revision = r.revision;
+    c.commit_position = r.position.commit;
+    c.prepare_position = r.position.prepare;
+    c.event_id = r.event_id.c_str();
+    c.event_type = r.event_type.c_str();
+    c.content_type = r.content_type.c_str();
+    c.data = reinterpret_cast<const uint8_t*>(r.data.data());
+    c.data_size = r.data.size();
+    c.metadata = reinterpret_cast<const uint8_t*>(r.metadata.data());
+    c.metadata_size = r.metadata.size();
+    c.created_unix_us = r.created_unix_us;
+    pointers_[i] = &c;
+  }
+
+  CompletionRouter& router = CompletionRouter::Get();
+  uint64_t call = router.Register(rendezvous_);
+  {
+    absl::MutexLock lock(&rendezvous_->mu);
+    rendezvous_->awaited = call;
+    rendezvous_->completed = false;
+  }
+  table_->write(instance_, pointers_.data(), pointers_.size(), &CompletionRouter::Complete,
+                reinterpret_cast<void*>(static_cast<uintptr_t>(call)));
+  esdb_sink_status status;
+  std::string message;
+  {
+    absl::MutexLock lock(&rendezvous_->mu);
+    rendezvous_->mu.Await(absl::Condition(&rendezvous_->completed));
+    status = rendezvous_->status;
+    message = std::move(rendezvous_->message);
+  }
+  if (last_call_ != 0) router.Forget(last_call_);
+  last_call_ = call;
+
+  switch (status) {
+    case ESDB_SINK_OK:
+      return {};
+    case ESDB_SINK_RETRY:
+      return {
+          SinkOutcome::kRetry,
+          absl::StrCat(plugin_name_, ": ",
+                       message.empty() ? "transient failure (RETRY) without a reason" : message)};
+    case ESDB_SINK_FATAL:
+      return {
+          SinkOutcome::kFatal,
+          absl::StrCat(plugin_name_, ": ",
+                       message.empty() ? "permanent failure (FATAL) without a reason" : message)};
+    default:
+      return {SinkOutcome::kFatal,
+              absl::StrCat(plugin_name_, ": write completed with status ", status, " (",
+                           esdb_sink_status_name(status),
+                           "), which is not a valid write outcome; treated as FATAL",
+                           message.empty() ? "" : ": ", message)};
+  }
+}
+
+absl::Status PluginSink::Flush() {
+  if (table_->flush == nullptr) return absl::OkStatus();
+  char err[1024] = {};
+  esdb_sink_status status = table_->flush(instance_, err, sizeof(err));
+  if (status == ESDB_SINK_OK) return absl::OkStatus();
+  std::string text = absl::StrCat(plugin_name_, ": flush failed with ",
+                                  esdb_sink_status_name(status), ": ", ErrText(err, sizeof(err)));
+  if (status == ESDB_SINK_RETRY) return absl::UnavailableError(text);
+  return absl::InternalError(text);
+}
+
+}  // namespace esdb

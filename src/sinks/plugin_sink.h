@@ -1,0 +1,68 @@
+// The Sink behind a plugin instance: turns Records into the C ABI, calls write() and waits for the
+// completion, and closes the instance when destroyed. Created by SinkPlugin::Open.
+#ifndef ESDB_SINKS_PLUGIN_SINK_H_
+#define ESDB_SINKS_PLUGIN_SINK_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "esdb/sink.h"
+#include "sinks/completion_router.h"
+#include "sinks/plugin.h"
+#include "sinks/sink.h"
+
+namespace esdb {
+
+// The esdb_sink_host one instance is opened with. Must stay at one address until the instance is
+// closed, hence always held by pointer.
+class SinkHostServices {
+ public:
+  SinkHostServices(std::string connector_id, SinkLogFn log);
+  SinkHostServices(const SinkHostServices&) = delete;
+  SinkHostServices& operator=(const SinkHostServices&) = delete;
+
+  const esdb_sink_host* host() const { return &host_; }
+  const SinkLogFn& log() const { return log_; }
+
+ private:
+  // esdb_sink_host.log; thread-safe as long as the SinkLogFn is.
+  static void Log(void* ctx, esdb_sink_log_level level, const char* message);
+
+  const std::string connector_id_;
+  const SinkLogFn log_;
+  esdb_sink_host host_;
+};
+
+class PluginSink final : public Sink {
+ public:
+  // Takes over `instance`, opened by `table` with `services->host()`. `table` must outlive this.
+  PluginSink(const esdb_sink_plugin* table, std::string plugin_name,
+             std::unique_ptr<SinkHostServices> services, esdb_sink_instance* instance);
+  ~PluginSink() override;  // close()
+
+  // Waits for the plugin's completion however long it takes; an empty batch is acknowledged
+  // without calling the plugin. A status outside the ABI's values is kFatal.
+  SinkResult Write(std::span<const Record> records) override;
+  // OK when the plugin has no flush(). RETRY -> Unavailable, anything else -> Internal.
+  absl::Status Flush() override;
+
+ private:
+  const esdb_sink_plugin* const table_;
+  const std::string plugin_name_;
+  const std::unique_ptr<SinkHostServices> services_;
+  esdb_sink_instance* const instance_;
+  const std::shared_ptr<WriteRendezvous> rendezvous_;
+  // The id of the last finished write stays routed so that a duplicate completion of it is
+  // recognised and reported; older ids are forgotten.
+  uint64_t last_call_ = 0;
+  // Reused from batch to batch to spare allocations.
+  std::vector<esdb_sink_record> records_;
+  std::vector<const esdb_sink_record*> pointers_;
+};
+
+}  // namespace esdb
+
+#endif  // ESDB_SINKS_PLUGIN_SINK_H_

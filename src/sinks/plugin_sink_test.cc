@@ -1,0 +1,260 @@
+// The Sink behind a plugin instance: delivery through the real plugins, outcome mapping, and
+// survival of plugins that break the completion contract.
+#include "sinks/plugin_sink.h"
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sinks/plugin.h"
+#include "sinks/test_support.h"
+
+namespace esdb {
+namespace {
+
+using ::esdb::testing::LoadOrFail;
+using ::esdb::testing::LogCapture;
+using ::esdb::testing::MakeRecord;
+using ::esdb::testing::PluginPath;
+using ::esdb::testing::TempDir;
+using ::esdb::testing::TestdataPluginPath;
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+
+std::unique_ptr<Sink> OpenOrFail(const SinkPlugin& plugin, const SettingsMap& settings,
+                                 SinkLogFn log = nullptr) {
+  absl::StatusOr<std::unique_ptr<Sink>> sink = plugin.Open("conn-1", settings, std::move(log));
+  EXPECT_TRUE(sink.ok()) << sink.status();
+  return sink.ok() ? *std::move(sink) : nullptr;
+}
+
+std::vector<Record> Batch(int n, uint64_t first_revision = 0) {
+  std::vector<Record> records;
+  for (int i = 0; i < n; ++i) {
+    records.push_back(MakeRecord("orders-1", first_revision + i, 1000 + 10 * (first_revision + i),
+                                 "OrderPlaced"));
+  }
+  return records;
+}
+
+int CountContaining(const std::vector<std::string>& lines, const std::string& needle) {
+  int n = 0;
+  for (const std::string& line : lines) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+class TestkitSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    plugin_ = LoadOrFail(TestdataPluginPath("testkit"));
+    ASSERT_NE(plugin_, nullptr);
+  }
+  std::unique_ptr<Sink> Open(const std::string& mode, const std::string& flush = "ok") {
+    return OpenOrFail(*plugin_, {{"target", "t"}, {"mode", mode}, {"flushResult", flush}},
+                      log_.Fn());
+  }
+  std::unique_ptr<SinkPlugin> plugin_;
+  LogCapture log_;
+};
+
+TEST_F(TestkitSinkTest, EveryRecordFieldCrossesTheAbi) {
+  std::unique_ptr<Sink> sink = Open("ok");
+  ASSERT_NE(sink, nullptr);
+  Record r = MakeRecord("orders-7", 3, 4096, "OrderShipped", R"({"id":7})");
+  r.position.prepare = 4090;
+  r.metadata = R"({"by":"me"})";
+  r.content_type = "application/json";
+  r.created_unix_us = -5;
+  SinkResult result = sink->Write({&r, 1});
+  EXPECT_EQ(result.outcome, SinkOutcome::kOk);
+  EXPECT_THAT(log_.Messages(),
+              Contains("record stream=orders-7 revision=3 commit=4096 prepare=4090 created=-5 "
+                       "id=0c7d2f4e-1b2a-4c3d-9e8f-102030405060 type=OrderShipped "
+                       "contentType=application/json data={\"id\":7} metadata={\"by\":\"me\"}"));
+}
+
+TEST_F(TestkitSinkTest, RecordsArriveInOrderAndEmptyBatchesSkipThePlugin) {
+  std::unique_ptr<Sink> sink = Open("ok");
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(sink->Write({}).outcome, SinkOutcome::kOk);
+  EXPECT_EQ(CountContaining(log_.Messages(), "record "), 0);
+  std::vector<Record> records = Batch(3, 10);
+  EXPECT_EQ(sink->Write(records).outcome, SinkOutcome::kOk);
+  std::vector<std::string> got;
+  for (const std::string& m : log_.Messages()) {
+    if (m.rfind("record ", 0) == 0) got.push_back(m.substr(0, m.find(" commit=")));
+  }
+  EXPECT_THAT(
+      got, ElementsAre("record stream=orders-1 revision=10", "record stream=orders-1 revision=11",
+                       "record stream=orders-1 revision=12"));
+}
+
+TEST_F(TestkitSinkTest, RetryAndFatalCarryThePluginsMessage) {
+  std::vector<Record> records = Batch(1);
+  std::unique_ptr<Sink> retry = Open("retry");
+  ASSERT_NE(retry, nullptr);
+  SinkResult r = retry->Write(records);
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_EQ(r.message, "testkit-sink: target: busy, try later");
+
+  std::unique_ptr<Sink> fatal = Open("fatal");
+  ASSERT_NE(fatal, nullptr);
+  r = fatal->Write(records);
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
+  EXPECT_EQ(r.message, "testkit-sink: target: rejected the batch");
+}
+
+TEST_F(TestkitSinkTest, UnknownStatusIsFatalWithAClearMessage) {
+  std::unique_ptr<Sink> sink = Open("bad-status");
+  ASSERT_NE(sink, nullptr);
+  SinkResult r = sink->Write(Batch(2));
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
+  EXPECT_THAT(r.message, AllOf(HasSubstr("testkit-sink"), HasSubstr("status 42"),
+                               HasSubstr("not a valid write outcome; treated as FATAL"),
+                               HasSubstr("this status does not exist")));
+}
+
+TEST_F(TestkitSinkTest, InvalidConfigFromWriteIsFatal) {
+  std::unique_ptr<Sink> sink = Open("invalid-config");
+  ASSERT_NE(sink, nullptr);
+  SinkResult r = sink->Write(Batch(1));
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
+  EXPECT_THAT(r.message, HasSubstr("status 3 (INVALID_CONFIG)"));
+}
+
+TEST_F(TestkitSinkTest, SecondCompletionIsIgnoredAndReported) {
+  std::unique_ptr<Sink> sink = Open("twice");
+  ASSERT_NE(sink, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    SinkResult r = sink->Write(Batch(1, i));
+    EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;  // the first call counts, not the FATAL
+  }
+  EXPECT_EQ(CountContaining(log_.Messages(), "reported the outcome of one write more than once"),
+            3);
+}
+
+TEST_F(TestkitSinkTest, CompletionFromAnotherThread) {
+  std::unique_ptr<Sink> sink = Open("thread");
+  ASSERT_NE(sink, nullptr);
+  for (int i = 0; i < 50; ++i) {
+    SinkResult r = sink->Write(Batch(2, 2 * i));
+    ASSERT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
+  }
+}
+
+TEST_F(TestkitSinkTest, StaleCompletionDuringTheNextWriteIsNotTakenForIt) {
+  std::unique_ptr<Sink> sink = Open("late-twice");
+  ASSERT_NE(sink, nullptr);
+  // From the second write on, the plugin replays the previous write's completion with FATAL
+  // while the new write is in flight; only the new write's own completion may decide it.
+  for (int i = 0; i < 5; ++i) {
+    SinkResult r = sink->Write(Batch(1, i));
+    EXPECT_EQ(r.outcome, SinkOutcome::kOk) << "write " << i << ": " << r.message;
+  }
+  EXPECT_EQ(CountContaining(log_.Messages(), "more than once"), 4);
+  sink.reset();  // close() fires the last stale completion: it must be dropped without harm
+  EXPECT_EQ(CountContaining(log_.Messages(), "more than once"), 5);
+}
+
+TEST_F(TestkitSinkTest, FlushOutcomes) {
+  std::unique_ptr<Sink> ok = Open("ok", "ok");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_TRUE(ok->Flush().ok());
+  std::unique_ptr<Sink> retry = Open("ok", "retry");
+  ASSERT_NE(retry, nullptr);
+  absl::Status s = retry->Flush();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(s.message(), HasSubstr("testkit-sink: flush failed with RETRY: disk busy"));
+  std::unique_ptr<Sink> fatal = Open("ok", "fatal");
+  ASSERT_NE(fatal, nullptr);
+  EXPECT_EQ(fatal->Flush().code(), absl::StatusCode::kInternal);
+}
+
+TEST_F(TestkitSinkTest, DestructionClosesTheInstance) {
+  std::unique_ptr<Sink> sink = Open("ok");
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(CountContaining(log_.Messages(), "close"), 0);
+  sink.reset();
+  EXPECT_EQ(log_.Messages().back(), "close");
+}
+
+TEST(CSinkTest, LoadsAndAppendsOneLinePerRecord) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("testc"));
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_EQ(plugin->name(), "test-c-sink");
+  TempDir dir;
+  std::string path = dir.File("out.txt");
+  {
+    std::unique_ptr<Sink> sink = OpenOrFail(*plugin, {{"path", path}});
+    ASSERT_NE(sink, nullptr);
+    std::vector<Record> records = {MakeRecord("a", 0, 100, "Created"),
+                                   MakeRecord("b-2", 7, 18446744073709551615ull, "Moved")};
+    EXPECT_EQ(sink->Write(records).outcome, SinkOutcome::kOk);
+    // Flushed per batch: readable before the sink is closed.
+    EXPECT_EQ(testing::ReadFile(path), "a 0 100 Created\nb-2 7 18446744073709551615 Moved\n");
+  }
+  std::unique_ptr<Sink> again = OpenOrFail(*plugin, {{"path", path}});
+  ASSERT_NE(again, nullptr);
+  std::vector<Record> more = {MakeRecord("c", 1, 200, "Deleted")};
+  EXPECT_EQ(again->Write(more).outcome, SinkOutcome::kOk);
+  EXPECT_EQ(testing::ReadFile(path),
+            "a 0 100 Created\nb-2 7 18446744073709551615 Moved\nc 1 200 Deleted\n");
+}
+
+TEST(CSinkTest, UnopenablePathIsInvalidConfig) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("testc"));
+  ASSERT_NE(plugin, nullptr);
+  auto sink = plugin->Open("c", {{"path", "/nonexistent/dir/out.txt"}}, nullptr);
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(sink.status().message(), HasSubstr("path: cannot open '/nonexistent/dir/out.txt'"));
+}
+
+TEST(NullSinkTest, AcknowledgesEverything) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("null"));
+  ASSERT_NE(plugin, nullptr);
+  std::unique_ptr<Sink> a = OpenOrFail(*plugin, {});
+  std::unique_ptr<Sink> b = OpenOrFail(*plugin, {});
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->Write(Batch(100)).outcome, SinkOutcome::kOk);
+  EXPECT_EQ(b->Write(Batch(1)).outcome, SinkOutcome::kOk);
+  EXPECT_TRUE(a->Flush().ok());  // no flush() in the table: nothing to do
+}
+
+TEST(LoggerSinkTest, LogsOneLinePerRecordAtTheChosenLevel) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("logger"));
+  ASSERT_NE(plugin, nullptr);
+  LogCapture log;
+  std::unique_ptr<Sink> sink = OpenOrFail(*plugin, {{"level", "warn"}}, log.Fn());
+  ASSERT_NE(sink, nullptr);
+  std::string long_stream(2000, 's');
+  std::vector<Record> records = {MakeRecord("orders-1", 4, 1234, "OrderPlaced"),
+                                 MakeRecord(long_stream, 0, 1300, "Long")};
+  EXPECT_EQ(sink->Write(records).outcome, SinkOutcome::kOk);
+  EXPECT_THAT(log.Lines(),
+              ElementsAre(Pair(ESDB_SINK_LOG_WARN,
+                               "stream=orders-1 revision=4 position=1234 type=OrderPlaced"),
+                          Pair(ESDB_SINK_LOG_WARN,
+                               "stream=" + long_stream + " revision=0 position=1300 type=Long")));
+}
+
+TEST(LoggerSinkTest, DefaultLevelIsInfo) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("logger"));
+  ASSERT_NE(plugin, nullptr);
+  LogCapture log;
+  std::unique_ptr<Sink> sink = OpenOrFail(*plugin, {}, log.Fn());
+  ASSERT_NE(sink, nullptr);
+  EXPECT_THAT(log.Lines(), IsEmpty());
+  std::vector<Record> records = Batch(1);
+  EXPECT_EQ(sink->Write(records).outcome, SinkOutcome::kOk);
+  ASSERT_EQ(log.Lines().size(), 1u);
+  EXPECT_EQ(log.Lines()[0].first, ESDB_SINK_LOG_INFO);
+}
+
+}  // namespace
+}  // namespace esdb

@@ -1,0 +1,205 @@
+// SinkPlugin::Load (every refusal and its message) and SinkPlugin::Open outcomes.
+#include "sinks/plugin.h"
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sinks/test_support.h"
+
+namespace esdb {
+namespace {
+
+using ::esdb::testing::LoadOrFail;
+using ::esdb::testing::LogCapture;
+using ::esdb::testing::PluginPath;
+using ::esdb::testing::TempDir;
+using ::esdb::testing::TestdataPluginPath;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+absl::Status LoadStatus(const std::string& path) { return SinkPlugin::Load(path).status(); }
+
+TEST(SinkPluginLoadTest, MissingFileIsNotFoundNamingTheFile) {
+  absl::Status s = LoadStatus("/nonexistent/dir/libesdb_sink_ghost.so");
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr("'/nonexistent/dir/libesdb_sink_ghost.so'"),
+                                 HasSubstr("No such file or directory")));
+}
+
+TEST(SinkPluginLoadTest, FileThatIsNotASharedObjectReportsTheLoaderError) {
+  TempDir dir;
+  std::string path = dir.File("libesdb_sink_text.so");
+  testing::WriteFile(path, std::string(256, 'x') + "\nnot an ELF file at all\n");
+  absl::Status s = LoadStatus(path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("'" + path + "'"), HasSubstr("is not a loadable shared object"),
+                    HasSubstr("invalid ELF header")));
+}
+
+TEST(SinkPluginLoadTest, DirectoryIsRefused) {
+  TempDir dir;
+  absl::Status s = LoadStatus(dir.path());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("is not a regular file"));
+}
+
+TEST(SinkPluginLoadTest, MissingEntrySymbol) {
+  std::string path = TestdataPluginPath("no_entry");
+  absl::Status s = LoadStatus(path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("'" + path + "'"), HasSubstr("does not export esdb_sink_entry")));
+}
+
+TEST(SinkPluginLoadTest, EntryReturningNull) {
+  std::string path = TestdataPluginPath("null_entry");
+  absl::Status s = LoadStatus(path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(),
+              AllOf(HasSubstr("'" + path + "'"), HasSubstr("esdb_sink_entry(1) returned NULL")));
+}
+
+TEST(SinkPluginLoadTest, PluginNeedingANewerHostStatesBothVersions) {
+  std::string path = TestdataPluginPath("newer_abi");
+  absl::Status s = LoadStatus(path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr("'" + path + "'"),
+                                 HasSubstr("needs a host with sink ABI version 2 or newer"),
+                                 HasSubstr("this host implements version 1")));
+}
+
+TEST(SinkPluginLoadTest, MalformedTableNamesTheMissingFunction) {
+  std::string path = TestdataPluginPath("bad_table");
+  absl::Status s = LoadStatus(path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), AllOf(HasSubstr("'" + path + "'"),
+                                 HasSubstr("malformed plugin table: open is NULL")));
+}
+
+TEST(SinkPluginLoadTest, CopiesDescriptionAndSettingsTable) {
+  std::string path = TestdataPluginPath("testkit");
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(path);
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_EQ(plugin->name(), "testkit-sink");
+  EXPECT_EQ(plugin->version(), "0.1.0");
+  EXPECT_EQ(plugin->description(), "Behaves as its settings say; for tests.");
+  EXPECT_EQ(plugin->path(), path);
+  const std::vector<SettingInfo>& settings = plugin->settings();
+  ASSERT_EQ(settings.size(), 8u);
+
+  EXPECT_EQ(settings[0].name, "target");
+  EXPECT_EQ(settings[0].type, "string");
+  EXPECT_TRUE(settings[0].required);
+  EXPECT_FALSE(settings[0].has_default);
+
+  EXPECT_EQ(settings[1].name, "count");
+  EXPECT_EQ(settings[1].type, "int");
+  EXPECT_TRUE(settings[1].has_default);
+  EXPECT_EQ(settings[1].default_value, "5");
+  EXPECT_EQ(settings[1].description, "A number up to 1000.");
+
+  EXPECT_EQ(settings[2].type, "bool");
+  EXPECT_EQ(settings[3].name, "mode");
+  EXPECT_EQ(settings[3].type, "enum");
+  EXPECT_THAT(settings[5].enum_values, ElementsAre("ok", "retry", "fatal"));
+
+  EXPECT_EQ(settings[6].name, "token");
+  EXPECT_TRUE(settings[6].secret);
+  EXPECT_FALSE(settings[0].secret);
+  EXPECT_EQ(settings[7].name, "headers:");
+}
+
+TEST(SinkPluginLoadTest, RealPluginsDescribeThemselves) {
+  std::unique_ptr<SinkPlugin> file = LoadOrFail(PluginPath("file"));
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ(file->name(), "file-sink");
+  ASSERT_EQ(file->settings().size(), 2u);
+  EXPECT_EQ(file->settings()[0].name, "path");
+  EXPECT_TRUE(file->settings()[0].required);
+  EXPECT_EQ(file->settings()[1].name, "fsync");
+  EXPECT_EQ(file->settings()[1].default_value, "true");
+
+  std::unique_ptr<SinkPlugin> logger = LoadOrFail(PluginPath("logger"));
+  ASSERT_NE(logger, nullptr);
+  EXPECT_EQ(logger->name(), "logger-sink");
+  ASSERT_EQ(logger->settings().size(), 1u);
+  EXPECT_THAT(logger->settings()[0].enum_values, ElementsAre("debug", "info", "warn", "error"));
+  EXPECT_EQ(logger->settings()[0].default_value, "info");
+
+  std::unique_ptr<SinkPlugin> null_sink = LoadOrFail(PluginPath("null"));
+  ASSERT_NE(null_sink, nullptr);
+  EXPECT_EQ(null_sink->name(), "null-sink");
+  EXPECT_TRUE(null_sink->settings().empty());
+}
+
+TEST(SinkPluginOpenTest, OpenFailureCarriesThePluginsMessageWithDefaultsApplied) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("open_fails"));
+  ASSERT_NE(plugin, nullptr);
+  auto sink = plugin->Open("c1", {}, nullptr);
+  ASSERT_FALSE(sink.ok());
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  // "nowhere:1" is the setting's default: the plugin saw it although nobody set it.
+  EXPECT_THAT(sink.status().message(),
+              AllOf(HasSubstr("open-fails-sink"), HasSubstr("INVALID_CONFIG"),
+                    HasSubstr("endpoint: 'nowhere:1' does not accept connections")));
+}
+
+struct OpenCase {
+  std::string open_result;
+  absl::StatusCode code;
+  std::string message;
+};
+
+class SinkPluginOpenOutcomeTest : public ::testing::TestWithParam<OpenCase> {};
+
+TEST_P(SinkPluginOpenOutcomeTest, MapsTheStatus) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("testkit"));
+  ASSERT_NE(plugin, nullptr);
+  auto sink =
+      plugin->Open("c1", {{"target", "t"}, {"openResult", GetParam().open_result}}, nullptr);
+  ASSERT_FALSE(sink.ok());
+  EXPECT_EQ(sink.status().code(), GetParam().code);
+  EXPECT_THAT(sink.status().message(),
+              AllOf(HasSubstr("testkit-sink"), HasSubstr(GetParam().message)));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, SinkPluginOpenOutcomeTest,
+    ::testing::Values(
+        OpenCase{"invalid-config", absl::StatusCode::kInvalidArgument,
+                 "target: refused by openResult"},
+        OpenCase{"retry", absl::StatusCode::kUnavailable, "(RETRY): target: not reachable yet"},
+        OpenCase{"fatal", absl::StatusCode::kInternal, "(FATAL): target: gone for good"},
+        OpenCase{"bogus", absl::StatusCode::kInternal, "(UNKNOWN): made-up status"},
+        OpenCase{"no-instance", absl::StatusCode::kInternal,
+                 "open reported OK but returned no instance"}));
+
+TEST(SinkPluginOpenTest, OpenChecksSettingsFirst) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("testkit"));
+  ASSERT_NE(plugin, nullptr);
+  auto sink = plugin->Open("c1", {{"target", "t"}, {"colour", "red"}}, nullptr);
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(sink.status().message(), HasSubstr("colour: unknown setting"));
+}
+
+TEST(SinkPluginOpenTest, PluginSeesDefaultsAndCanonicalValuesAndConnectorId) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("testkit"));
+  ASSERT_NE(plugin, nullptr);
+  LogCapture log;
+  {
+    auto sink = plugin->Open(
+        "orders-to-file",
+        {{"target", "t"}, {"verbose", "TRUE"}, {"mode", "OK"}, {"headers:X-Trace", "1"}}, log.Fn());
+    ASSERT_TRUE(sink.ok()) << sink.status();
+  }
+  // Keys arrive sorted; count/openResult/flushResult come from defaults, token has none.
+  EXPECT_THAT(log.Messages(), ElementsAre("open connector=orders-to-file", "setting count=5",
+                                          "setting flushResult=ok", "setting headers:X-Trace=1",
+                                          "setting mode=ok", "setting openResult=ok",
+                                          "setting target=t", "setting verbose=true", "close"));
+}
+
+}  // namespace
+}  // namespace esdb

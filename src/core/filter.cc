@@ -82,13 +82,8 @@ ServerFilter Filter::ToServerFilter() const {
   out.scope = spec_.scope;
   switch (spec_.type) {
     case FilterType::kNone:
-      // Only user streams: anything not starting with '$'. With system streams included there is
-      // nothing to push down.
-      if (!spec_.include_system) {
-        out.enabled = true;
-        out.scope = FilterScope::kStream;
-        out.regex = "^[^$]";
-      }
+      // Nothing pushed down: a "^[^$]" regex would cost the node a regex search per event, while
+      // Matches() drops the few system events with one character compare.
       break;
     case FilterType::kStreamId:
       out.enabled = true;

@@ -10,11 +10,17 @@ namespace {
 constexpr absl::Duration kResyncEvery = absl::Seconds(1);
 }  // namespace
 
-Supervisor::Supervisor(SupervisorOptions options) : options_(std::move(options)) {}
+Supervisor::Supervisor(SupervisorOptions options)
+    : options_(std::move(options)),
+      leases_(options_.node, options_.host_id, options_.member_id, options_.lease) {}
 
 Supervisor::~Supervisor() { Stop(); }
 
-void Supervisor::Start() { thread_ = std::thread([this] { Loop(); }); }
+void Supervisor::Start() {
+  auto watch = options_.node->WatchMembers([this] { Poke(); });
+  if (watch.ok()) membership_watch_ = std::move(*watch);
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void Supervisor::Stop() {
   {
@@ -23,6 +29,7 @@ void Supervisor::Stop() {
     cv_.SignalAll();
   }
   if (thread_.joinable()) thread_.join();
+  membership_watch_.reset();
 }
 
 void Supervisor::Poke() {
@@ -54,7 +61,9 @@ void Supervisor::Loop() {
     std::deque<std::pair<std::string, RunnerEvent>> events;
     {
       absl::MutexLock lock(&mu_);
-      absl::Time deadline = absl::Now() + kResyncEvery;
+      // Wake for the next heartbeat too: a lease shorter than the resync period must still be
+      // renewed in time.
+      absl::Time deadline = std::min(absl::Now() + kResyncEvery, next_heartbeat_);
       while (!stopping_ && !poked_ && events_.empty() && absl::Now() < deadline) {
         cv_.WaitWithDeadline(&mu_, deadline);
       }
@@ -63,6 +72,10 @@ void Supervisor::Loop() {
       poked_ = false;
     }
     for (auto& [id, e] : events) HandleRunnerEvent(id, e);
+    if (auto st = options_.registry->Sync(); !st.ok()) {
+      options_.node->Log(ESDB_LOG_WARN, absl::StrCat("cannot read connector changes: ", st.message()));
+    }
+    RefreshHosts();
     Reconcile();
   }
   // Clean stop: every runner writes its final checkpoint. The connectors stay RUNNING in their
@@ -82,7 +95,8 @@ void Supervisor::Record(const std::string& id, const Command& command) {
 void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) {
   switch (e.kind) {
     case RunnerEvent::Kind::kRunning:
-      Record(id, cmd::MarkRunning{options_.host_id});
+      // Recorded by Reconcile(), which also retries it after a conflict.
+      if (auto it = active_.find(id); it != active_.end()) it->second.delivering = true;
       break;
     case RunnerEvent::Kind::kFailed:
       options_.node->Log(ESDB_LOG_ERROR, absl::StrCat("connector ", id, " failed: ", e.message));
@@ -102,6 +116,7 @@ void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) 
 void Supervisor::StopRunner(const std::string& id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
+  options_.node->Log(ESDB_LOG_INFO, absl::StrCat("connector ", id, ": stopping its runner"));
   it->second.runner->Stop();
   active_.erase(it);
   absl::MutexLock lock(&mu_);
@@ -130,6 +145,9 @@ void Supervisor::StartRunner(const Connector& c) {
   o.scan_checkpoint_interval = options_.scan_checkpoint_interval;
   o.metrics = MetricsFor(c.id);
   SettingsMap sink_settings = settings->sink_settings;
+  // For information: a sink may shape its requests after the batches it will get (see
+  // PrepareSettings, which passes host keys through to open()).
+  sink_settings["batching:batchSize"] = std::to_string(settings->batch_size);
   const SinkPlugin* p = *plugin;
   const NodeClient* node = options_.node;
   std::string id = c.id;
@@ -143,6 +161,8 @@ void Supervisor::StartRunner(const Connector& c) {
     events_.emplace_back(id, e);
     cv_.SignalAll();
   };
+  options_.node->Log(ESDB_LOG_INFO, absl::StrCat("connector ", c.id, ": starting on host ",
+                                                 options_.host_id));
   Active a{std::make_unique<Runner>(std::move(o)), c.settings_revision, c.epoch};
   a.runner->Start();
   active_[c.id] = std::move(a);
@@ -150,13 +170,47 @@ void Supervisor::StartRunner(const Connector& c) {
   running_here_[c.id] = true;
 }
 
+void Supervisor::RefreshHosts() {
+  absl::Time now = absl::Now();
+  if (now >= next_heartbeat_) {
+    if (auto st = leases_.Heartbeat(); !st.ok()) {
+      options_.node->Log(ESDB_LOG_WARN, absl::StrCat("heartbeat failed: ", st.message()));
+    }
+    next_heartbeat_ = now + options_.lease / 3;
+  }
+  auto leases = leases_.Observe(now);
+  auto members = options_.node->GetMembers();
+  if (!leases.ok() || !members.ok()) return;  // keep the last view
+  std::map<std::string, const Member*> by_id;
+  for (const Member& m : members->members) by_id[m.id] = &m;
+  auto role_of = [&](const std::string& member) {
+    auto it = by_id.find(member);
+    return it != by_id.end() && it->second->alive ? it->second->role : ESDB_ROLE_OTHER;
+  };
+  std::vector<HostView> hosts;
+  bool self_seen = false;
+  for (const HostLease& l : *leases) {
+    hosts.push_back({l.host_id, role_of(l.member_id), l.live});
+    self_seen |= l.host_id == options_.host_id;
+  }
+  if (!self_seen) hosts.push_back({options_.host_id, role_of(options_.member_id), true});
+  hosts_ = std::move(hosts);
+}
+
 void Supervisor::Reconcile() {
   std::map<std::string, Connector> wanted;
-  for (Connector& c : options_.registry->List()) wanted[c.id] = std::move(c);
+  std::map<std::string, std::optional<std::string>> owner;
+  for (Connector& c : options_.registry->List()) {
+    auto settings = ParseSettings(c.settings);
+    Affinity affinity = settings.ok() ? settings->affinity : Affinity::kLeader;
+    owner[c.id] = AssignHost(c.id, affinity, hosts_);
+    wanted[c.id] = std::move(c);
+  }
+  auto mine = [&](const std::string& id) { return owner[id] == options_.host_id; };
   // Stop what must not run here any more, or must restart with new settings or a new epoch.
   for (auto it = active_.begin(); it != active_.end();) {
     auto w = wanted.find(it->first);
-    bool keep = w != wanted.end() && w->second.IsActive() &&
+    bool keep = w != wanted.end() && w->second.IsActive() && mine(it->first) &&
                 w->second.settings_revision == it->second.settings_revision &&
                 w->second.epoch == it->second.epoch;
     std::string id = it->first;
@@ -164,8 +218,15 @@ void Supervisor::Reconcile() {
     if (!keep) StopRunner(id);
   }
   for (const auto& [id, c] : wanted) {
-    if (c.IsActive() && !active_.contains(id)) StartRunner(c);
-    if (c.state == ConnectorState::kDeactivating && !active_.contains(id)) {
+    if (c.IsActive() && mine(id) && !active_.contains(id)) StartRunner(c);
+    auto a = active_.find(id);
+    if (a != active_.end() && a->second.delivering &&
+        (c.state != ConnectorState::kRunning || c.host != options_.host_id)) {
+      Record(id, cmd::MarkRunning{options_.host_id});
+    }
+    // Nothing runs it here; its owner (or anyone, when nobody is eligible) records the stop.
+    if (c.state == ConnectorState::kDeactivating && !active_.contains(id) &&
+        (mine(id) || !owner[id].has_value())) {
       Record(id, cmd::MarkStopped{});
     }
   }

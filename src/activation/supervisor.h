@@ -14,6 +14,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "activation/assignment.h"
+#include "activation/host_leases.h"
 #include "connector/registry.h"
 #include "delivery/metrics.h"
 #include "delivery/runner.h"
@@ -24,6 +27,8 @@ namespace esdb {
 
 struct SupervisorOptions {
   std::string host_id;
+  std::string member_id;  // the node member this host is attached to (its role decides)
+  absl::Duration lease = absl::Seconds(10);  // a host silent for longer is taken for dead
   const NodeClient* node = nullptr;
   Registry* registry = nullptr;
   const PluginSet* plugins = nullptr;
@@ -45,14 +50,18 @@ class Supervisor {
   std::map<std::string, std::shared_ptr<ConnectorMetrics>> Metrics() const ABSL_LOCKS_EXCLUDED(mu_);
   // True when a runner for `id` is active on this host.
   bool IsRunningHere(const std::string& id) const ABSL_LOCKS_EXCLUDED(mu_);
+  const std::string& host_id() const { return options_.host_id; }
 
  private:
   struct Active {
     std::unique_ptr<Runner> runner;
     int64_t settings_revision;
     int64_t epoch;
+    bool delivering = false;  // the runner reported kRunning
   };
   void Loop();
+  // Heartbeats when due and rebuilds the view of live hosts and their roles.
+  void RefreshHosts();
   void Reconcile();
   void HandleRunnerEvent(const std::string& id, const RunnerEvent& event);
   void StartRunner(const Connector& c);
@@ -63,7 +72,12 @@ class Supervisor {
 
   SupervisorOptions options_;
   std::thread thread_;
-  std::map<std::string, Active> active_;  // supervisor thread only
+  // Supervisor thread only.
+  std::map<std::string, Active> active_;
+  HostLeases leases_;
+  absl::Time next_heartbeat_ = absl::InfinitePast();
+  std::vector<HostView> hosts_;
+  std::unique_ptr<MembershipWatch> membership_watch_;
 
   mutable absl::Mutex mu_;
   absl::CondVar cv_;

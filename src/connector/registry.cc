@@ -1,5 +1,7 @@
 #include "connector/registry.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
@@ -21,18 +23,26 @@ absl::StatusOr<Connector> Registry::ReadConnector(const std::string& id) const {
   return c;
 }
 
+absl::Status Registry::ReadIndex(int64_t after, std::map<std::string, bool>& ids,
+                                 int64_t& last) const {
+  absl::Status s = node_->ReadStream(
+      kIndexStream, Direction::kForwards, static_cast<uint64_t>(after + 1), UINT64_MAX,
+      [&](const Record& r) {
+        last = static_cast<int64_t>(r.revision);
+        auto j = nlohmann::json::parse(r.data, nullptr, false);
+        if (r.event_type == kConnectorIndexed && j.is_object() && j.contains("id") &&
+            j["id"].is_string()) {
+          ids[j["id"].get<std::string>()] = true;
+        }
+        return true;
+      });
+  return s.ok() || absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+
 absl::Status Registry::Load() {
   std::map<std::string, bool> ids;
-  absl::Status s = node_->ReadStream(kIndexStream, Direction::kForwards, 0, UINT64_MAX,
-                                     [&](const Record& r) {
-                                       auto j = nlohmann::json::parse(r.data, nullptr, false);
-                                       if (r.event_type == kConnectorIndexed && j.is_object() &&
-                                           j.contains("id") && j["id"].is_string()) {
-                                         ids[j["id"].get<std::string>()] = true;
-                                       }
-                                       return true;
-                                     });
-  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  int64_t last = -1;
+  if (auto s = ReadIndex(-1, ids, last); !s.ok()) return s;
   std::map<std::string, Connector> loaded;
   for (const auto& [id, unused] : ids) {
     auto c = ReadConnector(id);
@@ -42,6 +52,37 @@ absl::Status Registry::Load() {
   absl::MutexLock lock(&mu_);
   connectors_ = std::move(loaded);
   indexed_ = std::move(ids);
+  index_revision_ = last;
+  return absl::OkStatus();
+}
+
+absl::Status Registry::Sync() {
+  std::map<std::string, bool> fresh;
+  int64_t after, last;
+  std::map<std::string, Connector> known;
+  {
+    absl::MutexLock lock(&mu_);
+    after = last = index_revision_;
+    known = connectors_;
+  }
+  if (auto s = ReadIndex(after, fresh, last); !s.ok()) return s;
+  for (const auto& [id, unused] : fresh) {
+    if (!known.contains(id)) known[id] = Connector{.id = id};
+  }
+  for (auto& [id, c] : known) {
+    int64_t before = c.revision;
+    absl::Status s = node_->ReadStream(ConnectorStream(id), Direction::kForwards,
+                                       static_cast<uint64_t>(c.revision + 1), UINT64_MAX,
+                                       [&c](const Record& r) {
+                                         Apply(c, r);
+                                         return true;
+                                       });
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+    if (c.revision != before) Store(c);
+  }
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, unused] : fresh) indexed_[id] = true;
+  index_revision_ = std::max(index_revision_, last);
   return absl::OkStatus();
 }
 
@@ -81,28 +122,18 @@ absl::Status Registry::EnsureIndexed(const std::string& id) {
 }
 
 absl::StatusOr<Connector> Registry::Execute(const std::string& id, const Command& command) {
-  Connector current;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = connectors_.find(id);
-    if (it != connectors_.end()) {
-      current = it->second;
-    } else {
-      current.id = id;
-    }
-  }
-  if (std::holds_alternative<cmd::Create>(command) && !current.exists) {
-    // Another host may have created it since we loaded: decide on what the store says.
-    auto fresh = ReadConnector(id);
-    if (!fresh.ok()) return fresh.status();
-    current = *fresh;
-  }
+  // Decide on what the store says now, not on this host's cache: another host may have changed
+  // the connector since. A conflict then only means a truly concurrent command.
+  auto fresh = ReadConnector(id);
+  if (!fresh.ok()) return fresh.status();
+  Connector current = std::move(*fresh);
   auto events = Decide(current, command);
   if (!events.ok()) return events.status();
   if (events->empty()) return current;
   if (std::holds_alternative<cmd::Create>(command)) {
     if (auto s = EnsureIndexed(id); !s.ok()) return s;
   }
+  if (auto hook = before_append_) hook();  // a copy: the hook may replace itself
   auto appended = node_->Append(ConnectorStream(id), current.revision, *events);
   if (!appended.ok()) {
     if (absl::IsAborted(appended.status())) {

@@ -51,17 +51,45 @@ TEST_F(RegistryTest, RebuildsEveryConnectorAtStartUpFromTheIndex) {
 
 TEST_F(RegistryTest, ConcurrentCommandsNeverBothWin) {
   Registry host1(&client_), host2(&client_);
-  ASSERT_TRUE(host1.Load().ok());
   ASSERT_TRUE(host1.Execute("c", cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
-  ASSERT_TRUE(host2.Load().ok());  // both now hold revision 0
-  ASSERT_TRUE(host1.Execute("c", cmd::Enable{}).ok());
-  auto lost = host2.Execute("c", cmd::Delete{});  // decided on stale STOPPED state
+  // host2 decides "delete" on STOPPED; before it appends, host1 enables the connector.
+  host2.SetBeforeAppendForTesting([&] {
+    host2.SetBeforeAppendForTesting(nullptr);
+    ASSERT_TRUE(host1.Execute("c", cmd::Enable{}).ok());
+  });
+  auto lost = host2.Execute("c", cmd::Delete{});
   ASSERT_TRUE(absl::IsAborted(lost.status())) << lost.status();
   // The loser re-read the stream: a retry is decided on the fresh state and refused properly.
   EXPECT_EQ(host2.Get("c")->state, ConnectorState::kActivating);
   EXPECT_TRUE(absl::IsFailedPrecondition(host2.Execute("c", cmd::Delete{}).status()));
   auto events = client_.ReadStreamEvents("$connectors/c", Direction::kForwards, 0, 100);
   ASSERT_EQ(events->size(), 2u);  // created, activating: the delete never landed
+}
+
+TEST_F(RegistryTest, CommandsDecideOnTheStoreNotOnAStaleCache) {
+  Registry host1(&client_), host2(&client_);
+  ASSERT_TRUE(host1.Execute("c", cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
+  ASSERT_TRUE(host2.Load().ok());
+  ASSERT_TRUE(host1.Execute("c", cmd::Enable{}).ok());  // host2's cache still says STOPPED
+  EXPECT_TRUE(absl::IsFailedPrecondition(host2.Execute("c", cmd::Delete{}).status()));
+  EXPECT_TRUE(host2.Execute("c", cmd::Disable{}).ok());
+}
+
+TEST_F(RegistryTest, SyncPicksUpOtherHostsChanges) {
+  Registry host1(&client_), host2(&client_);
+  ASSERT_TRUE(host2.Load().ok());
+  ASSERT_TRUE(host1.Execute("a", cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
+  ASSERT_TRUE(host1.Execute("a", cmd::Enable{}).ok());
+  EXPECT_FALSE(host2.Get("a").has_value());
+  std::vector<std::string> changed;
+  host2.OnChange([&](const std::string& id) { changed.push_back(id); });
+  ASSERT_TRUE(host2.Sync().ok());
+  ASSERT_TRUE(host2.Get("a").has_value());
+  EXPECT_EQ(host2.Get("a")->state, ConnectorState::kActivating);
+  EXPECT_EQ(changed, std::vector<std::string>{"a"});
+  changed.clear();
+  ASSERT_TRUE(host2.Sync().ok());
+  EXPECT_TRUE(changed.empty());  // nothing new: no change reported
 }
 
 TEST_F(RegistryTest, CreateSeesAConnectorAnotherHostCreated) {

@@ -9,6 +9,11 @@
 namespace esdb {
 namespace {
 
+// Checkpoints driven by the node's scan notices (nothing matched, or caught up) are at most this
+// frequent. Each checkpoint is itself an event every connector scans; without a floor, many
+// connectors with a small notice interval would keep each other checkpointing forever.
+constexpr absl::Duration kScanCheckpointGap = absl::Seconds(1);
+
 Filter MakeFilter(const FilterSpec& spec) {
   auto f = Filter::Create(spec);
   // Settings were validated before a runner is made; fall back to "no filter" rather than crash.
@@ -95,14 +100,20 @@ void Runner::OnDropped(absl::Status why) {
 
 // --- the runner's thread ---------------------------------------------------------------------
 
+absl::Status Runner::Claim(Position p) {
+  if (auto s = checkpoints_.Save(p, options_.epoch); !s.ok()) return s;
+  saved_ = p;
+  options_.metrics->checkpoint_position = p.commit;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<Position>> Runner::StartPosition() {
   auto checkpoint = checkpoints_.Load();
   if (!checkpoint.ok()) return checkpoint.status();
   if (*checkpoint && (*checkpoint)->epoch >= options_.epoch) {
     // Claim the connector: any other runner of it is fenced off at its next checkpoint.
     Position p = (*checkpoint)->position;
-    if (auto s = checkpoints_.Save(p, options_.epoch); !s.ok()) return s;
-    saved_ = p;
+    if (auto s = Claim(p); !s.ok()) return s;
     return p == Position{} ? std::nullopt : std::optional<Position>(p);
   }
   // No checkpoint of the current epoch: the reset/enable position, else the initial setting.
@@ -119,8 +130,7 @@ absl::StatusOr<std::optional<Position>> Runner::StartPosition() {
   if (start && *start == Position{}) start.reset();  // "after nothing" is the start
   // Pin the start now so that a crash before the first checkpoint cannot move "latest"; this
   // also claims the connector, as above.
-  if (auto s = checkpoints_.Save(start.value_or(Position{}), options_.epoch); !s.ok()) return s;
-  saved_ = start.value_or(Position{});
+  if (auto s = Claim(start.value_or(Position{})); !s.ok()) return s;
   return start;
 }
 
@@ -145,10 +155,13 @@ bool Runner::NextWork(std::vector<Record>& batch, std::optional<Item>& marker) {
   const ConnectorSettings& s = options_.settings;
   absl::MutexLock lock(&mu_);
   absl::Time batch_deadline = absl::InfiniteFuture();
-  absl::Time checkpoint_deadline =
-      s.autocommit_enabled && since_checkpoint_ > 0
-          ? last_checkpoint_time_ + absl::Milliseconds(s.autocommit_interval_ms)
-          : absl::InfiniteFuture();
+  absl::Time checkpoint_deadline = absl::InfiniteFuture();
+  if (s.autocommit_enabled && since_checkpoint_ > 0) {
+    checkpoint_deadline = last_checkpoint_time_ + absl::Milliseconds(s.autocommit_interval_ms);
+  }
+  if (s.autocommit_enabled && scanned_progress_) {
+    checkpoint_deadline = std::min(checkpoint_deadline, last_checkpoint_time_ + kScanCheckpointGap);
+  }
   size_t bytes = 0;
   while (true) {
     if (stopping_) return false;
@@ -222,10 +235,11 @@ std::optional<Runner::Exit> Runner::Deliver(const std::vector<Record>& batch) {
 std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   const ConnectorSettings& s = options_.settings;
   if (saved_ && safe_ <= *saved_) return std::nullopt;
+  absl::Duration since = absl::Now() - last_checkpoint_time_;
   bool due = force || (s.autocommit_enabled &&
                        (since_checkpoint_ >= s.autocommit_records_threshold ||
-                        absl::Now() - last_checkpoint_time_ >=
-                            absl::Milliseconds(s.autocommit_interval_ms)));
+                        since >= absl::Milliseconds(s.autocommit_interval_ms) ||
+                        (scanned_progress_ && since >= kScanCheckpointGap)));
   if (!due) return std::nullopt;
   absl::Status st = checkpoints_.Save(safe_, options_.epoch);
   if (absl::IsAborted(st)) {
@@ -240,6 +254,7 @@ std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   }
   saved_ = safe_;
   since_checkpoint_ = 0;
+  scanned_progress_ = false;
   last_checkpoint_time_ = absl::Now();
   options_.metrics->checkpoints++;
   options_.metrics->checkpoint_position = safe_.commit;
@@ -255,7 +270,7 @@ void Runner::Run() {
       sink_ = std::move(*sink);
       break;
     }
-    if (!absl::IsUnavailable(sink.status()) ||
+    if (!absl::IsUnavailable(sink.status()) || !s.resilience_enabled ||
         (s.max_attempts > 0 && attempt >= s.max_attempts)) {
       Report(RunnerEvent::Kind::kFailed,
              absl::StrCat("cannot open the sink: ", sink.status().message()));
@@ -298,7 +313,6 @@ void Runner::Run() {
       safe_ = batch.back().position;
       since_checkpoint_ += static_cast<int64_t>(batch.size());
     }
-    bool force = false;
     if (marker) {
       if (marker->kind == Item::Kind::kDropped) {
         options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", options_.connector_id, ": ",
@@ -321,9 +335,9 @@ void Runner::Run() {
       // Everything before the marker has been acknowledged, and nothing between the last record
       // and the marker matched: progress that is safe to commit (only when autocommit is on).
       safe_ = std::max(safe_, marker->position);
-      force = s.autocommit_enabled;
+      scanned_progress_ = s.autocommit_enabled;
     }
-    if (auto e = MaybeCheckpoint(force)) {
+    if (auto e = MaybeCheckpoint(/*force=*/false)) {
       exit = *e;
       break;
     }
@@ -338,12 +352,16 @@ void Runner::Run() {
   }
   subscription_.reset();
   if (killed) return;
-  if (exit != Exit::kFenced) {
+  // Flush before the final checkpoint: a sink may acknowledge before its data is durable, and
+  // the checkpoint must never pass what a crash could still lose.
+  absl::Status flushed = sink_->Flush();
+  if (!flushed.ok()) {
+    options_.node->Log(ESDB_LOG_WARN,
+                       absl::StrCat("connector ", options_.connector_id, ": flush failed (",
+                                    flushed.message(),
+                                    "); no final checkpoint, the tail is delivered again"));
+  } else if (exit != Exit::kFenced) {
     if (MaybeCheckpoint(/*force=*/true) == Exit::kFenced) exit = Exit::kFenced;
-  }
-  if (absl::Status f = sink_->Flush(); !f.ok()) {
-    options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", options_.connector_id,
-                                                   ": flush failed: ", f.message()));
   }
   sink_.reset();
   if (exit == Exit::kStop) Report(RunnerEvent::Kind::kStopped);

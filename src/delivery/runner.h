@@ -80,6 +80,8 @@ class Runner : private SubscriptionHandler {
   void Run();
   absl::Status Subscribe(std::optional<Position> after) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::optional<Position>> StartPosition();
+  // Writes the start checkpoint, fencing off any other runner of this connector.
+  absl::Status Claim(Position p);
   // Fills `batch` (and/or `marker`) with the next work, waiting up to the batch timeout and the
   // checkpoint deadline. Returns false when stopping.
   bool NextWork(std::vector<Record>& batch, std::optional<Item>& marker) ABSL_LOCKS_EXCLUDED(mu_);
@@ -109,6 +111,7 @@ class Runner : private SubscriptionHandler {
   // Runner thread only.
   Position safe_;                     // everything up to here acknowledged (or filtered out)
   std::optional<Position> saved_;     // last checkpoint written
+  bool scanned_progress_ = false;     // safe_ moved on scan notices since the last checkpoint
   int64_t since_checkpoint_ = 0;      // records acknowledged since then
   absl::Time last_checkpoint_time_;
 

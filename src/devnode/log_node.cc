@@ -61,6 +61,10 @@ absl::Status StreamNotFound(const std::string& stream) {
   return NodeError(ESDB_NODE_STREAM_NOT_FOUND, absl::StrCat("stream '", stream, "' not found"));
 }
 
+absl::Status StreamDeleted(const std::string& stream) {
+  return NodeError(ESDB_NODE_STREAM_DELETED, absl::StrCat("stream '", stream, "' is deleted"));
+}
+
 }  // namespace
 
 std::unique_ptr<LogNode> LogNode::InMemory(LogNodeOptions options) {
@@ -209,12 +213,16 @@ absl::Status LogNode::ReadStream(const std::string& stream, ReadDirection direct
   if (!reader.ok()) return reader.status();
   absl::StatusOr<std::optional<StreamInfo>> info = (*reader)->GetStream(stream);
   if (!info.ok()) return info.status();
-  if (!info->has_value() || (*info)->last_revision < 0) return StreamNotFound(stream);
+  if (!info->has_value()) return StreamNotFound(stream);
+  if ((*info)->tombstoned) return StreamDeleted(stream);
+  if ((*info)->last_revision < 0) return StreamNotFound(stream);
 
   const uint64_t last = static_cast<uint64_t>((*info)->last_revision);
   const std::optional<uint64_t>& max_visible = (*info)->metadata.max_count;
-  // $maxCount hides all but the newest events from stream reads.
-  const uint64_t first_visible = max_visible && *max_visible <= last ? last + 1 - *max_visible : 0;
+  // $maxCount hides all but the newest events from stream reads, $tb all below it.
+  uint64_t first_visible = max_visible && *max_visible <= last ? last + 1 - *max_visible : 0;
+  first_visible = std::max(first_visible, (*info)->metadata.truncate_before.value_or(0));
+  if (first_visible > last) return StreamNotFound(stream);  // soft-deleted
 
   uint64_t remaining = max_count;
   uint64_t next;
@@ -271,6 +279,26 @@ absl::StatusOr<std::vector<RecordedEvent>> LogNode::ReadAll(ReadDirection direct
 }
 
 uint64_t LogNode::LastPosition() const { return store_->LastPosition(); }
+
+absl::StatusOr<uint64_t> LogNode::DeleteStream(const std::string& stream,
+                                               int64_t expected_revision) {
+  return Delete(stream, expected_revision, /*tombstone=*/false);
+}
+
+absl::StatusOr<uint64_t> LogNode::TombstoneStream(const std::string& stream,
+                                                  int64_t expected_revision) {
+  return Delete(stream, expected_revision, /*tombstone=*/true);
+}
+
+absl::StatusOr<uint64_t> LogNode::Delete(const std::string& stream, int64_t expected_revision,
+                                         bool tombstone) {
+  if (absl::Status st = CheckRunning(); !st.ok()) return st;
+  if (stream.empty()) return NodeError(ESDB_NODE_INVALID_ARGUMENT, "stream name is empty");
+  if (absl::Status st = store_->DeleteStream(stream, expected_revision, tombstone); !st.ok()) {
+    return st;
+  }
+  return store_->LastPosition();
+}
 
 absl::StatusOr<std::string> LogNode::GetStreamMetadata(const std::string& stream) {
   if (absl::Status st = CheckRunning(); !st.ok()) return st;
@@ -358,9 +386,12 @@ absl::StatusOr<LogSubscription*> LogNode::Subscribe(const esdb_subscribe_options
   config.checkpoint_interval = options.checkpoint_interval != 0
                                    ? options.checkpoint_interval
                                    : options_.default_checkpoint_interval;
-  config.read_batch = options_.read_batch;
   config.callbacks = callbacks;
+  return Start(std::move(config));
+}
 
+absl::StatusOr<LogSubscription*> LogNode::Start(SubscriptionConfig config) {
+  config.read_batch = options_.read_batch;
   absl::StatusOr<std::unique_ptr<LogReader>> reader = store_->OpenReader();
   if (!reader.ok()) return reader.status();
   auto subscription =
@@ -370,6 +401,60 @@ absl::StatusOr<LogSubscription*> LogNode::Subscribe(const esdb_subscribe_options
   subscriptions_.emplace(subscription.get(), subscription);
   subscription->Start();
   return subscription.get();
+}
+
+LogNode::Subscription::~Subscription() { node_->Unsubscribe(handle_); }
+
+absl::StatusOr<std::unique_ptr<LogNode::Subscription>> LogNode::SubscribeAll(
+    const esdb_subscribe_options& options, const esdb_subscription_callbacks& callbacks) {
+  return WrapSubscription(Subscribe(options, callbacks));
+}
+
+absl::StatusOr<std::unique_ptr<LogNode::Subscription>> LogNode::SubscribeStream(
+    const std::string& stream, StreamFrom from, uint64_t revision,
+    const esdb_subscription_callbacks& callbacks) {
+  if (absl::Status st = CheckRunning(); !st.ok()) return st;
+  if (stream.empty()) return NodeError(ESDB_NODE_INVALID_ARGUMENT, "stream name is empty");
+  if (callbacks.on_events == nullptr) {
+    return NodeError(ESDB_NODE_INVALID_ARGUMENT, "subscription callbacks lack on_events");
+  }
+  if (from == StreamFrom::kAfterRevision && revision > static_cast<uint64_t>(INT64_MAX)) {
+    return NodeError(ESDB_NODE_INVALID_ARGUMENT,
+                     absl::StrCat("revision ", revision, " is too big"));
+  }
+  SubscriptionConfig config;
+  config.stream = stream;
+  config.callbacks = callbacks;
+  config.callbacks.on_checkpoint = nullptr;
+  // Taken before the stream is looked at: an event appended meanwhile lies after it.
+  const uint64_t end = store_->LastPosition();
+  if (from == StreamFrom::kEnd) {
+    config.start_after = end;
+    return WrapSubscription(Start(std::move(config)));
+  }
+  absl::StatusOr<ReaderPool::Lease> reader = readers_->Borrow();
+  if (!reader.ok()) return reader.status();
+  absl::StatusOr<std::optional<StreamInfo>> info = (*reader)->GetStream(stream);
+  if (!info.ok()) return info.status();
+  if (info->has_value() && (*info)->tombstoned) return StreamDeleted(stream);
+  int64_t after = from == StreamFrom::kStart ? -1 : static_cast<int64_t>(revision);
+  if (info->has_value() && (*info)->metadata.truncate_before.has_value()) {
+    // Soft-deleted events stay hidden, as from stream reads.
+    after = std::max(after, static_cast<int64_t>(*(*info)->metadata.truncate_before) - 1);
+  }
+  config.after_revision = after;
+  // Scan $all from just before the first wanted event, or from `end` if it is not written yet.
+  absl::StatusOr<std::vector<RecordedEvent>> first =
+      (*reader)->ReadStream(stream, ReadDirection::kForwards, static_cast<uint64_t>(after + 1), 1);
+  if (!first.ok()) return first.status();
+  config.start_after = first->empty() ? end : first->front().position - 1;
+  return WrapSubscription(Start(std::move(config)));
+}
+
+absl::StatusOr<std::unique_ptr<LogNode::Subscription>> LogNode::WrapSubscription(
+    absl::StatusOr<LogSubscription*> handle) {
+  if (!handle.ok()) return handle.status();
+  return std::unique_ptr<Subscription>(new Subscription(this, *handle));
 }
 
 void LogNode::Unsubscribe(LogSubscription* handle) {

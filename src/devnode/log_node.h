@@ -32,6 +32,7 @@ namespace esdb::devnode {
 
 class LogSubscription;
 class LogTail;
+struct SubscriptionConfig;
 class ReaderPool;
 struct NodeApiView;
 
@@ -124,6 +125,48 @@ class LogNode {
   // Position of the last event, 0 when the log is empty.
   uint64_t LastPosition() const;
 
+  // Soft delete: if the stream is at `expected_revision` (as for Append), its events become
+  // unreadable (reads give STREAM_NOT_FOUND) and a later append recreates it, revisions
+  // continuing after the old last one. $all still holds the old events. Returns the log's last
+  // position. STREAM_DELETED for a tombstoned stream; deleting a missing stream with EXPECT_ANY
+  // or EXPECT_NO_STREAM is OK and changes nothing.
+  absl::StatusOr<uint64_t> DeleteStream(const std::string& stream, int64_t expected_revision);
+  // Hard delete: as DeleteStream(), but for ever: reads, appends and deletes of the stream then
+  // fail with STREAM_DELETED (read_stream of the node ABI reports STREAM_NOT_FOUND, as the ABI
+  // promises). The stream need not exist.
+  absl::StatusOr<uint64_t> TombstoneStream(const std::string& stream, int64_t expected_revision);
+
+  // --- C++ subscriptions, for the gRPC front end. Callbacks are those of the node ABI
+  // (esdb/node.h; on_events is required), run one at a time on the subscription's own thread.
+  // The subscription lasts until the handle is destroyed; destroying it is unsubscribe_all (not
+  // from inside its callbacks; make a blocked on_events return first) and must happen before the
+  // LogNode is destroyed. Shutdown() drops it with on_dropped(UNAVAILABLE).
+  class Subscription {
+   public:
+    ~Subscription();
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+
+   private:
+    friend class LogNode;
+    Subscription(LogNode* node, LogSubscription* handle) : node_(node), handle_(handle) {}
+    LogNode* const node_;
+    LogSubscription* const handle_;
+  };
+
+  // $all, exactly as subscribe_all of the node ABI.
+  absl::StatusOr<std::unique_ptr<Subscription>> SubscribeAll(
+      const esdb_subscribe_options& options, const esdb_subscription_callbacks& callbacks);
+
+  enum class StreamFrom { kStart, kEnd, kAfterRevision };
+  // One stream: its events from the first readable one (kStart), only new ones (kEnd) or those
+  // after `revision` (kAfterRevision), then live. on_caught_up is called when the subscription
+  // reaches the end of the log; on_checkpoint is never called. STREAM_DELETED for a tombstoned
+  // stream; a missing stream is fine (its events arrive when written).
+  absl::StatusOr<std::unique_ptr<Subscription>> SubscribeStream(
+      const std::string& stream, StreamFrom from, uint64_t revision,
+      const esdb_subscription_callbacks& callbacks);
+
   // "{}" when none was set. Setting replaces; INVALID_ARGUMENT unless `json` is an object whose
   // $maxCount, if any, is an integer >= 1.
   absl::StatusOr<std::string> GetStreamMetadata(const std::string& stream);
@@ -170,9 +213,16 @@ class LogNode {
   absl::StatusOr<std::vector<AppendOutcome>> Write(std::vector<StreamEvents> batch);
   absl::Status InjectedFault(const std::vector<StreamAppend>& appends);
 
+  absl::StatusOr<uint64_t> Delete(const std::string& stream, int64_t expected_revision,
+                                  bool tombstone);
+
   // For the C trampolines: subscription handles are LogSubscription pointers.
   absl::StatusOr<LogSubscription*> Subscribe(const esdb_subscribe_options& options,
                                              const esdb_subscription_callbacks& callbacks);
+  // Opens a reader for `config` and starts its thread.
+  absl::StatusOr<LogSubscription*> Start(SubscriptionConfig config);
+  absl::StatusOr<std::unique_ptr<Subscription>> WrapSubscription(
+      absl::StatusOr<LogSubscription*> handle);
   void Unsubscribe(LogSubscription* subscription);
   absl::StatusOr<Watch*> AddWatch(void (*changed)(void* user), void* user);
   void RemoveWatch(Watch* watch);

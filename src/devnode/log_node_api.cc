@@ -137,11 +137,16 @@ esdb_node_status LogNodeApi::ReadStream(void* ctx, const char* stream, int32_t d
     }
     ReadDirection dir =
         direction == ESDB_READ_FORWARDS ? ReadDirection::kForwards : ReadDirection::kBackwards;
-    return Node(ctx).ReadStream(stream, dir, from_revision, max_count,
-                                [&](const RecordedEvent& event) {
-                                  esdb_recorded_event view = ToCEvent(event);
-                                  return on_event(user, &view) == 0;
-                                });
+    absl::Status read = Node(ctx).ReadStream(stream, dir, from_revision, max_count,
+                                             [&](const RecordedEvent& event) {
+                                               esdb_recorded_event view = ToCEvent(event);
+                                               return on_event(user, &view) == 0;
+                                             });
+    // The ABI promises STREAM_NOT_FOUND for deleted streams too (tombstones included).
+    if (ToNodeStatus(read) == ESDB_NODE_STREAM_DELETED) {
+      return NodeError(ESDB_NODE_STREAM_NOT_FOUND, read.message());
+    }
+    return read;
   });
 }
 

@@ -10,6 +10,7 @@
 
 #include "devnode/log_node.h"
 #include "devnode/log_node_test_util.h"
+#include "devnode/node_status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -119,13 +120,47 @@ TEST_F(SqliteLogTest, UsesWalAndTheDocumentedSchema) {
     EXPECT_EQ(Query("SELECT COUNT(*) FROM events"), "2");
     EXPECT_EQ(Query("SELECT last_revision FROM streams WHERE stream = 's'"), "1");
   }
-  EXPECT_EQ(Query("PRAGMA user_version"), "1");
+  EXPECT_EQ(Query("PRAGMA user_version"), "2");
+  EXPECT_EQ(Query("SELECT tombstoned FROM streams WHERE stream = 's'"), "0");
   // The unique (stream, revision) index stops a second event at the same revision.
   EXPECT_EQ(Query("INSERT INTO events VALUES(3, 's', 1, 'id', 't', 'c', x'', x'', 0) RETURNING 1"),
             "");
   EXPECT_EQ(Query("INSERT INTO events VALUES(3, 's', 2, 'id', 't', 'c', x'', x'', 0) RETURNING 1"),
             "1");
   EXPECT_EQ(Query("SELECT COUNT(*) FROM events"), "3");
+}
+
+TEST_F(SqliteLogTest, MigratesAVersion1FileAndKeepsItsEvents) {
+  // The version 1 schema, as the first dev node wrote it.
+  Query(
+      "CREATE TABLE events(position INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER "
+      "NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, content_type TEXT NOT NULL, "
+      "data BLOB NOT NULL, metadata BLOB NOT NULL, created INTEGER NOT NULL)");
+  Query("CREATE UNIQUE INDEX events_by_stream ON events(stream, revision)");
+  Query(
+      "CREATE TABLE streams(stream TEXT PRIMARY KEY, last_revision INTEGER NOT NULL, metadata "
+      "TEXT NOT NULL DEFAULT '{}') WITHOUT ROWID");
+  Query(
+      "INSERT INTO events VALUES(1, 'old', 0, '0f8fad5b-d9cb-469f-a165-70867728950e', 't', "
+      "'application/json', x'7b7d', x'', 0)");
+  Query("INSERT INTO streams(stream, last_revision) VALUES('old', 0)");
+  Query("PRAGMA user_version = 1");
+  {
+    std::unique_ptr<LogNode> node = Open();
+    ASSERT_NE(node, nullptr);
+    absl::StatusOr<std::vector<RecordedEvent>> events =
+        node->ReadStream("old", ReadDirection::kForwards, 0, 10);
+    ASSERT_TRUE(events.ok()) << events.status();
+    EXPECT_THAT(Revisions(*events), ElementsAre(0));
+    ASSERT_TRUE(node->TombstoneStream("old", ESDB_EXPECT_ANY).ok());
+  }
+  EXPECT_EQ(Query("PRAGMA user_version"), "2");
+  EXPECT_EQ(Query("SELECT tombstoned FROM streams WHERE stream = 'old'"), "1");
+  // The tombstone survives a restart.
+  std::unique_ptr<LogNode> node = Open();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(ToNodeStatus(node->ReadStream("old", ReadDirection::kForwards, 0, 10).status()),
+            ESDB_NODE_STREAM_DELETED);
 }
 
 TEST_F(SqliteLogTest, RefusesAnUnknownSchemaVersion) {

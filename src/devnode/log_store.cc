@@ -6,6 +6,13 @@
 
 namespace esdb::devnode {
 
+int64_t EffectiveRevision(const StreamInfo& info) {
+  if (info.last_revision < 0) return -1;
+  const std::optional<uint64_t>& tb = info.metadata.truncate_before;
+  if (tb && *tb > static_cast<uint64_t>(info.last_revision)) return -1;
+  return info.last_revision;
+}
+
 absl::Status CheckExpectedRevision(const std::string& stream, int64_t expected, int64_t current) {
   bool met = false;
   switch (expected) {
@@ -28,6 +35,13 @@ absl::Status CheckExpectedRevision(const std::string& stream, int64_t expected, 
   }
   if (met) return absl::OkStatus();
   return WrongExpectedVersion(stream, expected, current);
+}
+
+absl::Status CheckStreamWrite(const std::string& stream, const StreamInfo& info, int64_t expected) {
+  if (info.tombstoned) {
+    return NodeError(ESDB_NODE_STREAM_DELETED, absl::StrCat("stream '", stream, "' is deleted"));
+  }
+  return CheckExpectedRevision(stream, expected, EffectiveRevision(info));
 }
 
 }  // namespace esdb::devnode

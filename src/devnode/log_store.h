@@ -61,14 +61,23 @@ inline constexpr uint64_t kNoRevision = UINT64_MAX;
 struct StreamInfo {
   int64_t last_revision = -1;  // -1: no events (the stream may still have metadata)
   StreamMetadata metadata;
+  bool tombstoned = false;  // deleted for ever: reads and writes fail with STREAM_DELETED
 };
+
+// The revision expectations are checked against: the last revision, or -1 when the stream has
+// no events or was soft-deleted ("$tb" past its last event) and not written since.
+int64_t EffectiveRevision(const StreamInfo& info);
 
 enum class ReadDirection { kForwards, kBackwards };
 
-// OK when a stream whose last revision is `current` (-1: no events) satisfies `expected`;
+// OK when a stream whose effective revision is `current` (-1: none) satisfies `expected`;
 // WrongExpectedVersion (node_status.h) when it does not; InvalidArgument for an expectation that
 // is neither a revision nor an ESDB_EXPECT_* value. Shared by every store so the rule is one.
 absl::Status CheckExpectedRevision(const std::string& stream, int64_t expected, int64_t current);
+
+// What every store checks before writing to (or deleting) a stream described by `info`:
+// STREAM_DELETED when it is tombstoned, else CheckExpectedRevision against EffectiveRevision().
+absl::Status CheckStreamWrite(const std::string& stream, const StreamInfo& info, int64_t expected);
 
 // A read view of the log. Not thread-safe: one thread uses a reader at a time. Holds no lock
 // between calls, so a caller may run callbacks while it owns a reader.
@@ -97,12 +106,20 @@ class LogStore {
 
   // Writes every append or none (one transaction): expectations are checked in order, so a
   // stream named twice sees its own earlier events. Returns one outcome per append. The first
-  // unmet expectation fails the whole call with WrongExpectedVersion.
+  // unmet expectation fails the whole call with WrongExpectedVersion; a tombstoned stream fails it
+  // with STREAM_DELETED.
   virtual absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends) = 0;
 
   // Replaces a stream's metadata; the stream need not have events.
   virtual absl::Status SetStreamMetadata(const std::string& stream,
                                          const StreamMetadata& metadata) = 0;
+
+  // Atomically with the check that the stream is at `expected_revision` (as for Append):
+  // soft delete (tombstone false) sets "$tb" past the last event, so reads find no stream and a
+  // later append recreates it with revisions continuing; a tombstone marks the stream deleted for
+  // ever (it need not exist). STREAM_DELETED when the stream is already tombstoned.
+  virtual absl::Status DeleteStream(const std::string& stream, int64_t expected_revision,
+                                    bool tombstone) = 0;
 
   // Position of the last committed event, 0 when the log is empty. Cheap (no I/O). A reader
   // opened after Append() returned sees everything up to the position it reported.

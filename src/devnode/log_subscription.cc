@@ -106,7 +106,7 @@ absl::Status LogSubscription::Follow() {
     }
     matched.clear();
     for (const RecordedEvent& event : *batch) {
-      if (config_.filter.Matches(event)) matched.push_back(&event);
+      if (Matches(event)) matched.push_back(&event);
       if (++scanned % config_.checkpoint_interval == 0) {
         // Everything matching up to the checkpoint goes out before it.
         if (!Deliver(matched)) return absl::OkStatus();
@@ -119,6 +119,15 @@ absl::Status LogSubscription::Follow() {
     cursor = batch->back().position;
   }
   return absl::OkStatus();
+}
+
+bool LogSubscription::Matches(const RecordedEvent& event) const {
+  if (config_.stream.has_value() &&
+      (event.stream != *config_.stream ||
+       static_cast<int64_t>(event.revision) <= config_.after_revision)) {
+    return false;
+  }
+  return config_.filter.Matches(event);
 }
 
 bool LogSubscription::Deliver(const std::vector<const RecordedEvent*>& events) {

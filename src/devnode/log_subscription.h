@@ -1,11 +1,13 @@
-// One $all subscription of the log node: a thread that catches up from the store in batches,
-// filters, reports checkpoints and then follows appends live.
+// One subscription of the log node, to $all or to one stream: a thread that catches up from the
+// store in batches, filters, reports checkpoints and then follows appends live. A stream
+// subscription is a $all scan restricted to the stream, started near its first wanted event.
 #ifndef ESDB_DEVNODE_LOG_SUBSCRIPTION_H_
 #define ESDB_DEVNODE_LOG_SUBSCRIPTION_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +25,10 @@ namespace esdb::devnode {
 struct SubscriptionConfig {
   uint64_t start_after = 0;  // deliver events with a greater position
   LogFilter filter;
+  // Set for a stream subscription: only events of this stream with a revision above
+  // after_revision match (the filter still applies).
+  std::optional<std::string> stream;
+  int64_t after_revision = -1;
   uint32_t checkpoint_interval = 1000;      // scanned events between on_checkpoint calls; >= 1
   size_t read_batch = 512;                  // events per store read and at most per on_events; >= 1
   esdb_subscription_callbacks callbacks{};  // on_events is set; other NULL callbacks are skipped
@@ -60,6 +66,7 @@ class LogSubscription {
   void Run();
   // The catch-up and live loop; returns when asked to end or on a store error.
   absl::Status Follow();
+  bool Matches(const RecordedEvent& event) const;
   // Passes matched events to on_events; false when the subscription is ending.
   bool Deliver(const std::vector<const RecordedEvent*>& events);
   bool Ending() const { return stopping_.load(); }

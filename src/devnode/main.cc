@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "devnode/grpc_server.h"
 #include "devnode/log_node.h"
 #include "devnode/streams_http.h"
 #include "hosting/connectors_library.h"
@@ -36,11 +37,15 @@ int main(int argc, char** argv) {
       "esdb-devnode",
       "A single-node EventStoreDB-compatible development database with an SQLite log. It loads\n"
       "libesdb_connectors.so at start-up and serves /connectors*, /connector-plugins, /streams,\n"
-      "/health/live, /info and /metrics over HTTP. SIGINT/SIGTERM stop it cleanly.",
+      "/health/live, /info and /metrics over HTTP, and the client gRPC protocol (Streams, Gossip,\n"
+      "ServerFeatures) for the official clients. SIGINT/SIGTERM stop it cleanly.",
       {
           {"db", "devnode-data/devnode.db", "SQLite log file (created with its folder if missing)"},
           {"bind", "127.0.0.1", "Address the HTTP server listens on"},
           {"http-port", "2114", "HTTP port (0: pick a free one and print it)"},
+          {"grpc-port", "2113",
+           "Client gRPC port (insecure; 0: pick a free one and print it); official clients "
+           "connect with kurrentdb://127.0.0.1:<port>?tls=false"},
           {"connectors-library", ExeDirectory() + "/../lib/libesdb_connectors.so",
            "The connectors library to load; 'none' runs without it"},
           {"plugins-dir", "", "Folder of sink plugins (default: the library's own plugin folder)"},
@@ -60,6 +65,8 @@ int main(int argc, char** argv) {
   }
   auto port = flags.GetInt("http-port", 0, 65535);
   if (!port.ok()) return Fail(std::string(port.status().message()));
+  auto grpc_port = flags.GetInt("grpc-port", 0, 65535);
+  if (!grpc_port.ok()) return Fail(std::string(grpc_port.status().message()));
   const std::string& sync = flags.Get("sync");
   if (sync != "normal" && sync != "full") return Fail("--sync must be 'normal' or 'full'");
   auto level = spdlog::level::from_str(flags.Get("log-level"));
@@ -114,15 +121,25 @@ int main(int argc, char** argv) {
         return esdb::devnode::HandleNodeRoute(*log, req, metrics);
       });
   if (!server.ok()) return Fail(std::string(server.status().message()));
-  spdlog::info("esdb-devnode {} ready: http://{}:{} (log {}, connectors library {})",
-               esdb::devnode::kDevnodeVersion, flags.Get("bind"), (*server)->port(), db.string(),
+  esdb::devnode::GrpcServerOptions grpc_options;
+  grpc_options.address = flags.Get("bind");
+  grpc_options.port = static_cast<uint16_t>(*grpc_port);
+  grpc_options.server_version = esdb::devnode::kDevnodeVersion;
+  auto grpc_server = esdb::devnode::GrpcServer::Start(log, grpc_options);
+  if (!grpc_server.ok()) return Fail(std::string(grpc_server.status().message()));
+  spdlog::info("esdb-devnode {} ready: http://{}:{}, grpc://{}:{} (log {}, connectors library {})",
+               esdb::devnode::kDevnodeVersion, flags.Get("bind"), (*server)->port(),
+               flags.Get("bind"), (*grpc_server)->port(), db.string(),
                lib ? flags.Get("connectors-library") : "not loaded");
+  std::cout << "listening on grpc://" << flags.Get("bind") << ":" << (*grpc_server)->port()
+            << std::endl;
   std::cout << "listening on http://" << flags.Get("bind") << ":" << (*server)->port() << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {}: stopping connectors (final checkpoints), then the node", sig);
   (*server)->Stop();
+  (*grpc_server)->Stop();
   library.reset();
   (*node)->Shutdown();
   spdlog::info("esdb-devnode stopped");

@@ -14,13 +14,24 @@ namespace {
 struct StreamState {
   std::vector<uint64_t> positions;  // positions[revision]
   StreamMetadata metadata;
+  bool tombstoned = false;
 };
+
+StreamInfo InfoOf(const StreamState& state) {
+  StreamInfo info;
+  info.last_revision = static_cast<int64_t>(state.positions.size()) - 1;
+  info.metadata = state.metadata;
+  info.tombstoned = state.tombstoned;
+  return info;
+}
 
 class MemoryStore final : public LogStore {
  public:
   absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends) override;
   absl::Status SetStreamMetadata(const std::string& stream,
                                  const StreamMetadata& metadata) override;
+  absl::Status DeleteStream(const std::string& stream, int64_t expected_revision,
+                            bool tombstone) override;
   uint64_t LastPosition() const override { return last_position_.load(); }
   absl::StatusOr<std::unique_ptr<LogReader>> OpenReader() override;
 
@@ -86,10 +97,7 @@ class MemoryReader final : public LogReader {
     absl::ReaderMutexLock lock(&store_->mu_);
     auto it = store_->streams_.find(stream);
     if (it == store_->streams_.end()) return std::nullopt;
-    StreamInfo info;
-    info.last_revision = static_cast<int64_t>(it->second.positions.size()) - 1;
-    info.metadata = it->second.metadata;
-    return info;
+    return InfoOf(it->second);
   }
 
  private:
@@ -100,19 +108,20 @@ absl::StatusOr<std::vector<AppendOutcome>> MemoryStore::Append(std::vector<Strea
   absl::MutexLock lock(&mu_);
   // Check every expectation first so that a failure leaves the log untouched. A stream named
   // twice is checked against the revision the earlier entries will have left it at.
-  absl::flat_hash_map<std::string, int64_t> planned;
+  absl::flat_hash_map<std::string, StreamInfo> planned;
   for (const StreamAppend& append : appends) {
-    int64_t current = -1;
+    StreamInfo info;
     if (auto p = planned.find(append.stream); p != planned.end()) {
-      current = p->second;
+      info = p->second;
     } else if (auto s = streams_.find(append.stream); s != streams_.end()) {
-      current = static_cast<int64_t>(s->second.positions.size()) - 1;
+      info = InfoOf(s->second);
     }
-    if (absl::Status st = CheckExpectedRevision(append.stream, append.expected_revision, current);
+    if (absl::Status st = CheckStreamWrite(append.stream, info, append.expected_revision);
         !st.ok()) {
       return st;
     }
-    planned[append.stream] = current + static_cast<int64_t>(append.events.size());
+    info.last_revision += static_cast<int64_t>(append.events.size());
+    planned[append.stream] = std::move(info);
   }
   std::vector<AppendOutcome> outcomes;
   outcomes.reserve(appends.size());
@@ -152,6 +161,20 @@ absl::Status MemoryStore::SetStreamMetadata(const std::string& stream,
                                             const StreamMetadata& metadata) {
   absl::MutexLock lock(&mu_);
   streams_[stream].metadata = metadata;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryStore::DeleteStream(const std::string& stream, int64_t expected_revision,
+                                       bool tombstone) {
+  absl::MutexLock lock(&mu_);
+  auto s = streams_.find(stream);
+  StreamInfo info = s != streams_.end() ? InfoOf(s->second) : StreamInfo{};
+  if (absl::Status st = CheckStreamWrite(stream, info, expected_revision); !st.ok()) return st;
+  if (tombstone) {
+    streams_[stream].tombstoned = true;
+  } else if (s != streams_.end() && !s->second.positions.empty()) {
+    s->second.metadata = WithTruncateBefore(s->second.metadata, s->second.positions.size());
+  }
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "devnode/sqlite_store.h"
 
 #include <atomic>
+#include <functional>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -11,7 +12,7 @@
 namespace esdb::devnode {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr char kCreateSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS events(
@@ -28,9 +29,32 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events(stream, revision);
 CREATE TABLE IF NOT EXISTS streams(
   stream        TEXT    PRIMARY KEY,
   last_revision INTEGER NOT NULL,
-  metadata      TEXT    NOT NULL DEFAULT '{}') WITHOUT ROWID;
-PRAGMA user_version = 1;
+  metadata      TEXT    NOT NULL DEFAULT '{}',
+  tombstoned    INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+PRAGMA user_version = 2;
 )sql";
+
+// Version 1 had no tombstones.
+constexpr char kMigrateFrom1[] = R"sql(
+ALTER TABLE streams ADD COLUMN tombstoned INTEGER NOT NULL DEFAULT 0;
+PRAGMA user_version = 2;
+)sql";
+
+constexpr char kStreamInfoColumns[] = "last_revision, metadata, tombstoned";
+
+// A streams row (kStreamInfoColumns order) of `stream`, whose statement just returned it.
+absl::StatusOr<StreamInfo> StreamInfoRow(sqlite3_stmt* stmt, const std::string& stream) {
+  StreamInfo info;
+  info.last_revision = sqlite3_column_int64(stmt, 0);
+  absl::StatusOr<StreamMetadata> metadata = ParseStreamMetadata(ColumnBytes(stmt, 1));
+  if (!metadata.ok()) {
+    return absl::InternalError(absl::StrCat("stored metadata of stream '", stream,
+                                            "' is corrupt: ", metadata.status().message()));
+  }
+  info.metadata = *std::move(metadata);
+  info.tombstoned = sqlite3_column_int64(stmt, 2) != 0;
+  return info;
+}
 
 constexpr char kEventColumns[] =
     "position, stream, revision, event_id, event_type, content_type, data, metadata, created";
@@ -86,7 +110,8 @@ class SqliteReader final : public LogReader {
         {&reader->stream_backwards_, "SELECT " + cols +
                                          " FROM events WHERE stream = ?1 AND revision <= ?2"
                                          " ORDER BY revision DESC LIMIT ?3"},
-        {&reader->stream_info_, "SELECT last_revision, metadata FROM streams WHERE stream = ?1"},
+        {&reader->stream_info_,
+         absl::StrCat("SELECT ", kStreamInfoColumns, " FROM streams WHERE stream = ?1")},
     };
     for (auto& [stmt, sql] : statements) {
       absl::StatusOr<SqliteStmt> prepared = SqlitePrepare(h, sql.c_str());
@@ -127,15 +152,7 @@ class SqliteReader final : public LogReader {
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) return std::nullopt;
     if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, "reading stream info");
-    StreamInfo info;
-    info.last_revision = sqlite3_column_int64(stmt, 0);
-    absl::StatusOr<StreamMetadata> metadata = ParseStreamMetadata(ColumnBytes(stmt, 1));
-    if (!metadata.ok()) {
-      return absl::InternalError(absl::StrCat("stored metadata of stream '", stream,
-                                              "' is corrupt: ", metadata.status().message()));
-    }
-    info.metadata = *std::move(metadata);
-    return info;
+    return StreamInfoRow(stmt, stream);
   }
 
  private:
@@ -153,6 +170,8 @@ class SqliteStore final : public LogStore {
   absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends) override;
   absl::Status SetStreamMetadata(const std::string& stream,
                                  const StreamMetadata& metadata) override;
+  absl::Status DeleteStream(const std::string& stream, int64_t expected_revision,
+                            bool tombstone) override;
   uint64_t LastPosition() const override { return last_position_.load(); }
   absl::StatusOr<std::unique_ptr<LogReader>> OpenReader() override {
     absl::StatusOr<std::unique_ptr<SqliteReader>> reader = SqliteReader::Open(path_);
@@ -168,7 +187,11 @@ class SqliteStore final : public LogStore {
   absl::StatusOr<std::vector<AppendOutcome>> AppendInTransaction(
       const std::vector<StreamAppend>& appends, uint64_t* next_position)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<int64_t> CurrentRevision(const std::string& stream)
+  // The stream's row; a default StreamInfo (no events) when it has none.
+  absl::StatusOr<StreamInfo> CurrentInfo(const std::string& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it or the commit fails.
+  absl::Status InTransaction(absl::string_view what, const std::function<absl::Status()>& body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<uint64_t> PositionOf(const std::string& stream, int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -179,7 +202,8 @@ class SqliteStore final : public LogStore {
   SqliteStmt begin_ ABSL_GUARDED_BY(mu_), commit_ ABSL_GUARDED_BY(mu_),
       rollback_ ABSL_GUARDED_BY(mu_), current_revision_ ABSL_GUARDED_BY(mu_),
       position_of_ ABSL_GUARDED_BY(mu_), insert_event_ ABSL_GUARDED_BY(mu_),
-      set_revision_ ABSL_GUARDED_BY(mu_), set_metadata_ ABSL_GUARDED_BY(mu_);
+      set_revision_ ABSL_GUARDED_BY(mu_), set_metadata_ ABSL_GUARDED_BY(mu_),
+      set_tombstone_ ABSL_GUARDED_BY(mu_);
   // Committed; written under mu_, read without it.
   std::atomic<uint64_t> last_position_{0};
 };
@@ -218,9 +242,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
     if (!stmt.ok()) return stmt.status();
     if (sqlite3_step(stmt->get()) == SQLITE_ROW) version = sqlite3_column_int(stmt->get(), 0);
   }
-  if (version == 0) {
+  if (version == 0 || version == 1) {
     absl::Status st = SqliteExec(h, "BEGIN IMMEDIATE");
-    if (st.ok()) st = SqliteExec(h, kCreateSchema);
+    if (st.ok()) st = SqliteExec(h, version == 0 ? kCreateSchema : kMigrateFrom1);
     if (st.ok()) st = SqliteExec(h, "COMMIT");
     if (!st.ok()) {
       SqliteExec(h, "ROLLBACK").IgnoreError();
@@ -250,7 +274,8 @@ absl::Status SqliteStore::Prepare() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
-      {&current_revision_, "SELECT last_revision FROM streams WHERE stream = ?1"},
+      {&current_revision_,
+       "SELECT last_revision, metadata, tombstoned FROM streams WHERE stream = ?1"},
       {&position_of_, "SELECT position FROM events WHERE stream = ?1 AND revision = ?2"},
       {&insert_event_,
        "INSERT INTO events(position, stream, revision, event_id, event_type, content_type, data,"
@@ -261,6 +286,9 @@ absl::Status SqliteStore::Prepare() {
       {&set_metadata_,
        "INSERT INTO streams(stream, last_revision, metadata) VALUES(?1, -1, ?2)"
        " ON CONFLICT(stream) DO UPDATE SET metadata = excluded.metadata"},
+      {&set_tombstone_,
+       "INSERT INTO streams(stream, last_revision, tombstoned) VALUES(?1, -1, 1)"
+       " ON CONFLICT(stream) DO UPDATE SET tombstoned = 1"},
   };
   for (auto& [stmt, sql] : statements) {
     absl::StatusOr<SqliteStmt> prepared = SqlitePrepare(db_.get(), sql);
@@ -270,14 +298,14 @@ absl::Status SqliteStore::Prepare() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> SqliteStore::CurrentRevision(const std::string& stream) {
+absl::StatusOr<StreamInfo> SqliteStore::CurrentInfo(const std::string& stream) {
   sqlite3_stmt* stmt = current_revision_.get();
   StmtReset reset(stmt);
   BindText(stmt, 1, stream);
   int rc = sqlite3_step(stmt);
-  if (rc == SQLITE_DONE) return -1;
+  if (rc == SQLITE_DONE) return StreamInfo{};
   if (rc != SQLITE_ROW) return SqliteError(db_.get(), rc, "reading a stream's revision");
-  return sqlite3_column_int64(stmt, 0);
+  return StreamInfoRow(stmt, stream);
 }
 
 absl::StatusOr<uint64_t> SqliteStore::PositionOf(const std::string& stream, int64_t revision) {
@@ -295,13 +323,13 @@ absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::AppendInTransaction(
   std::vector<AppendOutcome> outcomes;
   outcomes.reserve(appends.size());
   for (const StreamAppend& append : appends) {
-    absl::StatusOr<int64_t> current = CurrentRevision(append.stream);
+    absl::StatusOr<StreamInfo> current = CurrentInfo(append.stream);
     if (!current.ok()) return current.status();
-    if (absl::Status st = CheckExpectedRevision(append.stream, append.expected_revision, *current);
+    if (absl::Status st = CheckStreamWrite(append.stream, *current, append.expected_revision);
         !st.ok()) {
       return st;
     }
-    int64_t revision = *current;
+    int64_t revision = current->last_revision;
     uint64_t last_position = 0;
     for (const NewEvent& event : append.events) {
       ++revision;
@@ -339,25 +367,59 @@ absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::AppendInTransaction(
   return outcomes;
 }
 
-absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::Append(std::vector<StreamAppend> appends) {
-  absl::MutexLock lock(&mu_);
-  if (absl::Status st = StepDone(db_.get(), begin_.get(), "beginning an append"); !st.ok()) {
+absl::Status SqliteStore::InTransaction(absl::string_view what,
+                                        const std::function<absl::Status()>& body) {
+  if (absl::Status st = StepDone(db_.get(), begin_.get(), absl::StrCat("beginning ", what));
+      !st.ok()) {
     return st;
   }
-  uint64_t next_position = last_position_.load() + 1;
-  absl::StatusOr<std::vector<AppendOutcome>> outcomes =
-      AppendInTransaction(appends, &next_position);
-  absl::Status st = outcomes.status();
-  if (st.ok()) st = StepDone(db_.get(), commit_.get(), "committing an append");
+  absl::Status st = body();
+  if (st.ok()) st = StepDone(db_.get(), commit_.get(), absl::StrCat("committing ", what));
   if (!st.ok()) {
     // A failed COMMIT may or may not have rolled back by itself; make sure.
     if (!sqlite3_get_autocommit(db_.get())) {
-      StepDone(db_.get(), rollback_.get(), "rolling back an append").IgnoreError();
+      StepDone(db_.get(), rollback_.get(), absl::StrCat("rolling back ", what)).IgnoreError();
     }
-    return st;
   }
+  return st;
+}
+
+absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::Append(std::vector<StreamAppend> appends) {
+  absl::MutexLock lock(&mu_);
+  uint64_t next_position = last_position_.load() + 1;
+  std::vector<AppendOutcome> outcomes;
+  absl::Status st = InTransaction("an append", [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    absl::StatusOr<std::vector<AppendOutcome>> written =
+        AppendInTransaction(appends, &next_position);
+    if (!written.ok()) return written.status();
+    outcomes = *std::move(written);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
   last_position_.store(next_position - 1);
   return outcomes;
+}
+
+absl::Status SqliteStore::DeleteStream(const std::string& stream, int64_t expected_revision,
+                                       bool tombstone) {
+  absl::MutexLock lock(&mu_);
+  return InTransaction("a stream deletion", [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    absl::StatusOr<StreamInfo> info = CurrentInfo(stream);
+    if (!info.ok()) return info.status();
+    if (absl::Status st = CheckStreamWrite(stream, *info, expected_revision); !st.ok()) return st;
+    if (tombstone) {
+      sqlite3_stmt* stmt = set_tombstone_.get();
+      BindText(stmt, 1, stream);
+      return StepDone(db_.get(), stmt, "tombstoning a stream");
+    }
+    if (info->last_revision < 0) return absl::OkStatus();
+    StreamMetadata deleted =
+        WithTruncateBefore(info->metadata, static_cast<uint64_t>(info->last_revision) + 1);
+    sqlite3_stmt* stmt = set_metadata_.get();
+    BindText(stmt, 1, stream);
+    BindText(stmt, 2, deleted.json);
+    return StepDone(db_.get(), stmt, "soft-deleting a stream");
+  });
 }
 
 absl::Status SqliteStore::SetStreamMetadata(const std::string& stream,

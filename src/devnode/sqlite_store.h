@@ -1,9 +1,10 @@
 // The durable log of the dev node: one SQLite file in WAL mode.
 //
-// Schema (user_version 1):
+// Schema (user_version 2; a version 1 file is migrated in place when opened):
 //   events(position INTEGER PRIMARY KEY, stream, revision, event_id, event_type, content_type,
 //          data BLOB, metadata BLOB, created), unique on (stream, revision);
-//   streams(stream PRIMARY KEY, last_revision (-1: metadata only), metadata JSON text).
+//   streams(stream PRIMARY KEY, last_revision (-1: metadata only), metadata JSON text,
+//           tombstoned 0/1 (added in version 2)).
 // One writer connection serialised by a mutex, one transaction per Append() call; each reader
 // has its own read-only connection, so reads never wait for appends (WAL snapshots).
 #ifndef ESDB_DEVNODE_SQLITE_STORE_H_

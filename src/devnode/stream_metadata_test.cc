@@ -25,5 +25,20 @@ TEST(StreamMetadataTest, RejectsNonObjectsAndBadMaxCount) {
   }
 }
 
+TEST(StreamMetadataTest, TruncateBeforeIsParsedAndSetKeepingOtherKeys) {
+  absl::StatusOr<StreamMetadata> parsed = ParseStreamMetadata(R"({"$tb":3,"k":"v"})");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->truncate_before, 3u);
+  StreamMetadata deleted = WithTruncateBefore(*parsed, 9);
+  EXPECT_EQ(deleted.truncate_before, 9u);
+  absl::StatusOr<StreamMetadata> again = ParseStreamMetadata(deleted.json);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->truncate_before, 9u);
+  EXPECT_NE(deleted.json.find(R"("k":"v")"), std::string::npos);
+  for (const char* bad : {R"({"$tb":-1})", R"({"$tb":"3"})"}) {
+    EXPECT_EQ(ParseStreamMetadata(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace esdb::devnode

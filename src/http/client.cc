@@ -36,8 +36,8 @@ constexpr char kUserAgent[] = "esdb-http-client";
 std::string ToString(beast::string_view text) { return std::string(text.data(), text.size()); }
 
 absl::Status ToStatus(const error_code& ec, absl::string_view step, absl::string_view where) {
-  const std::string message = absl::StrCat("HTTP client cannot ", step, " ", where, ": ",
-                                           ec.message());
+  const std::string message =
+      absl::StrCat("HTTP client cannot ", step, " ", where, ": ", ec.message());
   if (ec == beast::error::timeout) return absl::DeadlineExceededError(message);
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
       ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
@@ -65,9 +65,8 @@ class Client::Impl {
     bhttp::request<bhttp::string_body> message = ToBeast(request);
 
     stream_->expires_after(timeout_);
-    const error_code write_ec = Await([&](auto handler) {
-      bhttp::async_write(*stream_, message, std::move(handler));
-    });
+    const error_code write_ec =
+        Await([&](auto handler) { bhttp::async_write(*stream_, message, std::move(handler)); });
     // Even when sending failed, the server may have answered early (say, 413 before reading an
     // oversized body) and closed; that answer is worth more than the write error.
     bhttp::response_parser<bhttp::string_body> parser;
@@ -75,9 +74,8 @@ class Client::Impl {
     parser.body_limit(boost::none);
     if (message.method() == bhttp::verb::head) parser.skip(true);
     stream_->expires_after(timeout_);
-    const error_code read_ec = Await([&](auto handler) {
-      bhttp::async_read(*stream_, buffer_, parser, std::move(handler));
-    });
+    const error_code read_ec = Await(
+        [&](auto handler) { bhttp::async_read(*stream_, buffer_, parser, std::move(handler)); });
     if (read_ec) {
       Close();
       return write_ec ? ToStatus(write_ec, "send to", where_)

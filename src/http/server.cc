@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <exception>
-#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -163,7 +162,7 @@ class Server::Impl {
   net::io_context ioc_;
   const std::shared_ptr<ServerShared> shared_;
   net::strand<net::io_context::executor_type> accept_strand_;
-  tcp::acceptor acceptor_;      // accept_strand_ only
+  tcp::acceptor acceptor_;         // accept_strand_ only
   net::steady_timer retry_timer_;  // accept_strand_ only
   uint64_t next_session_id_ = 0;   // accept_strand_ only
   net::executor_work_guard<net::io_context::executor_type> work_;

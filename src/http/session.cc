@@ -80,7 +80,7 @@ bool AsksToClose(absl::string_view connection_value) {
 // REQUIRES: Validate(response).ok(). Throws std::invalid_argument from Beast for a body on a
 // 204/304.
 std::shared_ptr<bhttp::response<bhttp::string_body>> ToBeast(Response response, unsigned version,
-                                                            bool keep_alive) {
+                                                             bool keep_alive) {
   auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
   out->result(static_cast<unsigned>(response.status));
   out->version(version);
@@ -214,10 +214,9 @@ void Session::OnHeader(beast::error_code ec) {
 void Session::ReadBody() {
   if (closed_) return;
   stream_.expires_after(std::chrono::milliseconds(shared_->options.idle_timeout_ms));
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      self->OnBody(ec);
-                    });
+  bhttp::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
 }
 
 void Session::OnBody(beast::error_code ec) {
@@ -281,8 +280,8 @@ void Session::Respond() {
 }
 
 void Session::Reject(int status, absl::string_view code, absl::string_view message) {
-  auto out = std::make_shared<bhttp::response<bhttp::string_body>>(
-      static_cast<bhttp::status>(status), 11);
+  auto out =
+      std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(status), 11);
   out->set(bhttp::field::server, kServerName);
   out->set(bhttp::field::content_type, "application/json");
   out->keep_alive(false);

@@ -3,7 +3,6 @@
 #ifndef ESDB_HTTP_SESSION_H_
 #define ESDB_HTTP_SESSION_H_
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>

@@ -18,10 +18,24 @@ int HexValue(char c) {
 bool KeptVerbatim(unsigned char c) {
   if (absl::ascii_isalnum(c)) return true;
   switch (c) {
-    case '-': case '.': case '_': case '~':                       // unreserved
-    case '!': case '$': case '&': case '\'': case '(': case ')':  // sub-delims
-    case '*': case '+': case ',': case ';': case '=':
-    case ':': case '@': case '/':
+    case '-':
+    case '.':
+    case '_':
+    case '~':  // unreserved
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':  // sub-delims
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+    case '/':
       return true;
     default:
       return false;
@@ -46,8 +60,8 @@ absl::StatusOr<std::string> PercentDecode(std::string_view input) {
     const int high = HexValue(text[i + 1]);
     const int low = HexValue(text[i + 2]);
     if (high < 0 || low < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid percent-escape \"",
-                                                     text.substr(i, 3), "\" in \"", text, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid percent-escape \"", text.substr(i, 3), "\" in \"", text, "\""));
     }
     const char decoded = static_cast<char>(high * 16 + low);
     if (decoded == '\0') {
@@ -83,7 +97,8 @@ absl::StatusOr<Target> ParseTarget(std::string_view target) {
     if (absl::StartsWithIgnoreCase(rest, scheme)) {
       rest.remove_prefix(scheme.size());
       const size_t path_start = rest.find_first_of("/?");
-      rest = path_start == absl::string_view::npos ? absl::string_view("/") : rest.substr(path_start);
+      rest =
+          path_start == absl::string_view::npos ? absl::string_view("/") : rest.substr(path_start);
       // "http://host?x" has an empty path, which means "/".
       if (!rest.empty() && rest.front() == '?') return ParseTarget(absl::StrCat("/", rest));
       break;

@@ -31,6 +31,10 @@ absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
       c.plugins_dir = v;
     } else if (k == "hostId" && v.is_string()) {
       c.host_id = v;
+    } else if (k == "memberId" && v.is_string()) {
+      c.member_id = v;
+    } else if (k == "leaseMs" && v.is_number_integer() && v.get<int64_t>() >= 100) {
+      c.lease_ms = v;
     } else if (k == "logLevel" && v.is_string()) {
       c.log_level = v;
     } else if (k == "scanCheckpointInterval" && v.is_number_unsigned()) {
@@ -62,15 +66,20 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
   if (!plugins.ok()) return plugins.status();
   lib->plugins_ = std::move(*plugins);
 
-  std::string host = config.host_id;
-  if (host.empty()) {
-    auto members = lib->node_.GetMembers();
-    host = members.ok() && !members->self_id.empty() ? members->self_id : "local";
-  }
+  auto members = lib->node_.GetMembers();
+  std::string self = members.ok() && !members->self_id.empty() ? members->self_id : "local";
+  std::string member = config.member_id.empty() ? self : config.member_id;
+  std::string host = config.host_id.empty() ? member : config.host_id;
   lib->registry_ = std::make_unique<Registry>(&lib->node_);
   if (auto s = lib->registry_->Load(); !s.ok()) return s;
   lib->supervisor_ = std::make_unique<Supervisor>(SupervisorOptions{
-      host, &lib->node_, lib->registry_.get(), &lib->plugins_, config.scan_checkpoint_interval});
+      .host_id = host,
+      .member_id = member,
+      .lease = absl::Milliseconds(config.lease_ms),
+      .node = &lib->node_,
+      .registry = lib->registry_.get(),
+      .plugins = &lib->plugins_,
+      .scan_checkpoint_interval = config.scan_checkpoint_interval});
   lib->registry_->OnChange([s = lib->supervisor_.get()](const std::string&) { s->Poke(); });
   lib->api_ = std::make_unique<ManagementApi>(lib->registry_.get(), &lib->plugins_, &lib->node_,
                                               lib->supervisor_.get());

@@ -18,6 +18,8 @@ namespace esdb {
 struct LibraryConfig {
   std::string plugins_dir;  // "": next to the library
   std::string host_id;      // "": the node's self member id
+  std::string member_id;    // "": the node's self member id (the member this host serves)
+  int64_t lease_ms = 10000; // a host silent for longer is taken for dead
   std::string log_level = "info";
   uint32_t scan_checkpoint_interval = 0;
 

@@ -133,6 +133,13 @@ ManagementApi::ManagementApi(Registry* registry, const PluginSet* plugins, const
                              const Supervisor* supervisor)
     : registry_(registry), plugins_(plugins), node_(node), supervisor_(supervisor) {}
 
+std::optional<Connector> ManagementApi::Fresh(const std::string& id) const {
+  auto c = registry_->Refresh(id);
+  if (!c.ok()) return registry_->Get(id);  // the node is unreachable: say what we last knew
+  if (!c->exists) return std::nullopt;
+  return *c;
+}
+
 ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
   try {
     std::vector<std::string> seg = absl::StrSplit(req.path, '/', absl::SkipEmpty());
@@ -180,6 +187,8 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       }
       std::vector<std::string> states;
       if (q.contains("state")) states = absl::StrSplit(absl::AsciiStrToUpper(q["state"]), ',');
+      // Any host answers from the store, not from how far its own view has caught up.
+      (void)registry_->Sync();
       std::vector<Connector> all = registry_->List();
       json items = json::array();
       int64_t matched = 0;
@@ -209,7 +218,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
 
     if (seg.size() == 2) {
       if (m == "GET" || m == "HEAD") {
-        auto c = registry_->Get(id);
+        auto c = Fresh(id);
         if (!c) return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
         json j = view(*c, true);
         j["runningHere"] = supervisor_ != nullptr && supervisor_->IsRunningHere(id);
@@ -240,7 +249,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
     const std::string& action = seg[2];
     if (action == "settings" && seg.size() == 3) {
       if (m == "GET" || m == "HEAD") {
-        auto c = registry_->Get(id);
+        auto c = Fresh(id);
         if (!c) return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
         return Json(200, {{"settings", SettingsView(c->settings, plugin_of(*c))},
                           {"settingsUpdateTime", FormatTime(c->settings_update_us)}});

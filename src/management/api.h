@@ -3,6 +3,7 @@
 #ifndef ESDB_MANAGEMENT_API_H_
 #define ESDB_MANAGEMENT_API_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,9 @@ class ManagementApi {
   std::string RenderMetrics() const;
 
  private:
+  // The connector as the store has it now (nullopt when it does not exist).
+  std::optional<Connector> Fresh(const std::string& id) const;
+
   Registry* registry_;
   const PluginSet* plugins_;
   const NodeClient* node_;

@@ -227,6 +227,38 @@ absl::StatusOr<Membership> NodeClient::GetMembers() const {
   return m;
 }
 
+namespace {
+
+class NodeMembershipWatch : public MembershipWatch {
+ public:
+  NodeMembershipWatch(const esdb_node_api* api, std::function<void()> changed)
+      : api_(api), changed_(std::move(changed)) {}
+  ~NodeMembershipWatch() override {
+    if (watch_ != nullptr) api_->unwatch_members(api_->ctx, watch_);
+  }
+  static void Changed(void* user) { static_cast<NodeMembershipWatch*>(user)->changed_(); }
+  esdb_watch* watch_ = nullptr;
+
+ private:
+  const esdb_node_api* api_;
+  std::function<void()> changed_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MembershipWatch>> NodeClient::WatchMembers(
+    std::function<void()> changed) const {
+  if (api_->watch_members == nullptr || api_->unwatch_members == nullptr) {
+    return absl::UnimplementedError("the node does not report membership changes");
+  }
+  auto w = std::make_unique<NodeMembershipWatch>(api_, std::move(changed));
+  char err[kErrSize] = "";
+  esdb_node_status s = api_->watch_members(api_->ctx, &NodeMembershipWatch::Changed, w.get(),
+                                           &w->watch_, err, sizeof err);
+  if (s != ESDB_NODE_OK) return NodeStatusToStatus(s, absl::StrCat("watch members: ", err));
+  return std::unique_ptr<MembershipWatch>(std::move(w));
+}
+
 void NodeClient::Log(int32_t level, const std::string& message) const {
   if (api_->log != nullptr) api_->log(api_->ctx, level, message.c_str());
 }

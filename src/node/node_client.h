@@ -64,6 +64,12 @@ class Subscription {
   virtual ~Subscription() = default;
 };
 
+// Stops watching membership when destroyed.
+class MembershipWatch {
+ public:
+  virtual ~MembershipWatch() = default;
+};
+
 class NodeClient {
  public:
   // `api` must outlive the client.
@@ -90,6 +96,9 @@ class NodeClient {
   absl::StatusOr<std::string> GetStreamMetadata(const std::string& stream) const;
   absl::Status SetStreamMetadata(const std::string& stream, const std::string& json) const;
   absl::StatusOr<Membership> GetMembers() const;
+  // Calls `changed` (on a node thread) whenever membership or roles change. `changed` must not
+  // destroy the returned watch.
+  absl::StatusOr<std::unique_ptr<MembershipWatch>> WatchMembers(std::function<void()> changed) const;
 
   void Log(int32_t level, const std::string& message) const;
 

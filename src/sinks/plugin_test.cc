@@ -15,6 +15,7 @@ using ::esdb::testing::PluginPath;
 using ::esdb::testing::TempDir;
 using ::esdb::testing::TestdataPluginPath;
 using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -199,6 +200,18 @@ TEST(SinkPluginOpenTest, PluginSeesDefaultsAndCanonicalValuesAndConnectorId) {
                                           "setting flushResult=ok", "setting headers:X-Trace=1",
                                           "setting mode=ok", "setting openResult=ok",
                                           "setting target=t", "setting verbose=true", "close"));
+}
+
+// The host hands batching:batchSize to the plugin so that a sink can shape its requests after it.
+TEST(SinkPluginOpenTest, HostKeysPassThroughToOpenUnchanged) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("testkit"));
+  ASSERT_NE(plugin, nullptr);
+  LogCapture log;
+  {
+    auto sink = plugin->Open("c1", {{"target", "t"}, {"batching:batchSize", "500"}}, log.Fn());
+    ASSERT_TRUE(sink.ok()) << sink.status();
+  }
+  EXPECT_THAT(log.Messages(), Contains("setting batching:batchSize=500"));
 }
 
 }  // namespace

@@ -50,6 +50,16 @@ TEST_F(ValidateTest, UnknownKeyIsNamedWithTheKnownOnes) {
                                  HasSubstr("target, count"), HasSubstr("headers:*")));
 }
 
+TEST_F(ValidateTest, HostNamespacesAreNeverUnknownToThePlugin) {
+  for (const char* key : {"batching:batchSize", "subscription:filter:scope", "autocommit:enabled",
+                          "resilience:maxAttempts", "logging:enabled", "transformer:enabled"}) {
+    EXPECT_TRUE(Check({{key, "1"}}).ok()) << key;
+  }
+  // Only whole namespaces count: a key that merely starts like one is still the plugin's.
+  EXPECT_THAT(Check({{"batchingX", "1"}}).message(), HasSubstr("batchingX: unknown setting"));
+  EXPECT_THAT(Check({{"batch:size", "1"}}).message(), HasSubstr("batch:size: unknown setting"));
+}
+
 TEST_F(ValidateTest, PrefixFamilyNeedsSomethingAfterThePrefix) {
   EXPECT_THAT(Check({{"headers:", "x"}}).message(), HasSubstr("headers:: unknown setting"));
   EXPECT_THAT(Check({{"header:X", "x"}}).message(), HasSubstr("header:X: unknown setting"));

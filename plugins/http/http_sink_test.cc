@@ -1,0 +1,331 @@
+// http-sink (plugins/http) through the loader, delivering to a real receiver process
+// (testing/receiver_main.cc) over real sockets: what goes on the wire, keep-alive, and how every
+// kind of answer or failure maps to OK, RETRY or FATAL.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "sinks/plugin.h"
+#include "sinks/test_support.h"
+#include "testing/receiver_process.h"
+
+namespace esdb {
+namespace {
+
+using ::esdb::testing::LoadOrFail;
+using ::esdb::testing::LogCapture;
+using ::esdb::testing::MakeRecord;
+using ::esdb::testing::PluginPath;
+using ::esdb::testing::ReceiverProcess;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using Clock = std::chrono::steady_clock;
+
+class HttpSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    plugin_ = LoadOrFail(PluginPath("http"));
+    ASSERT_NE(plugin_, nullptr);
+    auto receiver = ReceiverProcess::Start(ESDB_HTTP_RECEIVER);
+    ASSERT_TRUE(receiver.ok()) << receiver.status();
+    receiver_ = *std::move(receiver);
+  }
+
+  std::unique_ptr<Sink> Open(SettingsMap settings) {
+    settings.emplace("url", receiver_->Url("/in"));
+    auto sink = plugin_->Open("conn-http", settings, log_.Fn());
+    EXPECT_TRUE(sink.ok()) << sink.status();
+    return sink.ok() ? *std::move(sink) : nullptr;
+  }
+
+  json Requests() {
+    auto r = receiver_->Requests();
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : json::array();
+  }
+
+  json Stats() {
+    auto r = receiver_->Stats();
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : json::object();
+  }
+
+  // One write of a single record under `schedule`; returns the result.
+  SinkResult WriteUnder(Sink& sink, const std::string& schedule) {
+    EXPECT_TRUE(receiver_->Schedule(schedule).ok());
+    std::vector<Record> batch = {MakeRecord("s", 0, 100)};
+    return sink.Write(batch);
+  }
+
+  std::unique_ptr<SinkPlugin> plugin_;
+  std::unique_ptr<ReceiverProcess> receiver_;
+  LogCapture log_;
+};
+
+TEST_F(HttpSinkTest, OneRequestPerEventWithTheDeduplicationHeaders) {
+  auto sink = plugin_
+                  ->Open("conn-http",
+                         {{"url", receiver_->Url("/in/{stream}/{event-type}?from=esdb")},
+                          {"defaultHeaders:X-Tenant", "acme"},
+                          {"authentication:method", "basic"},
+                          {"authentication:basic:username", "ann"},
+                          {"authentication:basic:password", "s3cret"}},
+                         log_.Fn())
+                  .value();
+  Record first = MakeRecord("orders/7 x", 3, 4096, "Order Shipped", R"({"id":7})");
+  Record second = MakeRecord("orders-8", 0, 5000, "Placed", "\x01\x02");
+  second.content_type = "application/octet-stream";
+  second.event_id = "11111111-2222-3333-4444-555555555555";
+  std::vector<Record> batch = {first, second};
+  SinkResult r = sink->Write(batch);
+  ASSERT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
+
+  json requests = Requests();
+  ASSERT_EQ(requests.size(), 2u) << requests.dump();
+  const json& a = requests[0];
+  EXPECT_EQ(a["method"], "POST");
+  EXPECT_EQ(a["target"], "/in/orders%2F7%20x/Order%20Shipped?from=esdb");
+  EXPECT_EQ(a["body"], R"({"id":7})");
+  EXPECT_EQ(a["headers"]["Content-Type"], "application/json");
+  EXPECT_EQ(a["headers"]["esdb-log-position"], "4096");
+  EXPECT_EQ(a["headers"]["esdb-stream"], "orders/7 x");
+  EXPECT_EQ(a["headers"]["esdb-revision"], "3");
+  EXPECT_EQ(a["headers"]["esdb-event-id"], "0c7d2f4e-1b2a-4c3d-9e8f-102030405060");
+  EXPECT_EQ(a["headers"]["esdb-event-type"], "Order Shipped");
+  EXPECT_EQ(a["headers"]["esdb-created"], "2024-05-01T12:30:05.000250Z");
+  EXPECT_EQ(a["headers"]["X-Tenant"], "acme");
+  EXPECT_EQ(a["headers"]["Authorization"], "Basic YW5uOnMzY3JldA==");  // ann:s3cret
+  const json& b = requests[1];
+  EXPECT_EQ(b["target"], "/in/orders-8/Placed?from=esdb");
+  EXPECT_EQ(b["body"], "\x01\x02");
+  EXPECT_EQ(b["headers"]["Content-Type"], "application/octet-stream");
+  EXPECT_EQ(b["headers"]["esdb-log-position"], "5000");
+  EXPECT_EQ(b["headers"]["esdb-event-id"], "11111111-2222-3333-4444-555555555555");
+  // Both on one kept-alive connection.
+  EXPECT_EQ(Stats()["connections"], 1);
+}
+
+TEST_F(HttpSinkTest, HeaderValuesCannotBeInjected) {
+  auto sink = Open({{"authentication:method", "bearer"}, {"authentication:bearer:token", "t0k"}});
+  ASSERT_NE(sink, nullptr);
+  std::vector<Record> batch = {MakeRecord("evil\r\nX-Injected: 1", 0, 7, "T\xc3\xa9")};
+  ASSERT_EQ(sink->Write(batch).outcome, SinkOutcome::kOk);
+  json requests = Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0]["headers"]["esdb-stream"], "evil%0D%0AX-Injected: 1");
+  EXPECT_EQ(requests[0]["headers"]["esdb-event-type"], "T%C3%A9");
+  EXPECT_FALSE(requests[0]["headers"].contains("X-Injected"));
+  EXPECT_EQ(requests[0]["headers"]["Authorization"], "Bearer t0k");
+}
+
+TEST_F(HttpSinkTest, LargerBatchSizeSendsOneJsonArray) {
+  auto sink = Open({{"batching:batchSize", "500"}, {"method", "PUT"}});
+  ASSERT_NE(sink, nullptr);
+  std::vector<Record> batch;
+  for (int i = 0; i < 3; ++i) {
+    batch.push_back(MakeRecord("orders-" + std::to_string(i), i, 100 + i, "Placed",
+                               absl::StrCat(R"({"i":)", i, "}")));
+  }
+  batch[2].metadata = R"({"by":"me"})";
+  ASSERT_EQ(sink->Write(batch).outcome, SinkOutcome::kOk);
+  json requests = Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0]["method"], "PUT");
+  EXPECT_EQ(requests[0]["headers"]["Content-Type"], "application/json");
+  EXPECT_EQ(requests[0]["headers"]["esdb-batch-count"], "3");
+  EXPECT_EQ(requests[0]["headers"]["esdb-batch-first-position"], "100");
+  EXPECT_EQ(requests[0]["headers"]["esdb-batch-last-position"], "102");
+  json body = json::parse(requests[0]["body"].get<std::string>());
+  ASSERT_TRUE(body.is_array());
+  ASSERT_EQ(body.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(body[i]["position"], 100 + i);
+    EXPECT_EQ(body[i]["stream"], "orders-" + std::to_string(i));
+    EXPECT_EQ(body[i]["revision"], i);
+    EXPECT_EQ(body[i]["eventId"], "0c7d2f4e-1b2a-4c3d-9e8f-102030405060");
+    EXPECT_EQ(body[i]["eventType"], "Placed");
+    EXPECT_EQ(body[i]["data"], json({{"i", i}}));
+  }
+  EXPECT_EQ(body[2]["metadata"], json({{"by", "me"}}));
+}
+
+TEST_F(HttpSinkTest, TemplatedUrlSplitsABatchIntoRunsInOrder) {
+  auto sink =
+      plugin_
+          ->Open("c", {{"url", receiver_->Url("/s/{stream}")}, {"batching:batchSize", "10"}},
+                 log_.Fn())
+          .value();
+  std::vector<Record> batch = {MakeRecord("a", 0, 1), MakeRecord("a", 1, 2), MakeRecord("b", 0, 3),
+                               MakeRecord("a", 2, 4)};
+  ASSERT_EQ(sink->Write(batch).outcome, SinkOutcome::kOk);
+  json requests = Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0]["target"], "/s/a");
+  EXPECT_EQ(requests[0]["headers"]["esdb-batch-count"], "2");
+  EXPECT_EQ(requests[1]["target"], "/s/b");
+  EXPECT_EQ(requests[2]["target"], "/s/a");
+  EXPECT_EQ(json::parse(requests[2]["body"].get<std::string>())[0]["position"], 4);
+}
+
+TEST_F(HttpSinkTest, TransientAnswersAreRetry) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  for (const char* status : {"503", "500", "502", "408", "429"}) {
+    SinkResult r = WriteUnder(*sink, status);
+    EXPECT_EQ(r.outcome, SinkOutcome::kRetry) << status;
+    EXPECT_THAT(r.message, HasSubstr(absl::StrCat("HTTP ", status))) << r.message;
+    EXPECT_THAT(r.message, HasSubstr("scheduled answer " + std::string(status)));
+  }
+  // The connection survives answers that keep it alive.
+  EXPECT_EQ(Stats()["connections"], 1);
+}
+
+TEST_F(HttpSinkTest, OtherClientErrorsAreFatalWithStatusAndBody) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  for (const char* status : {"400", "401", "404", "413", "301"}) {
+    SinkResult r = WriteUnder(*sink, status);
+    EXPECT_EQ(r.outcome, SinkOutcome::kFatal) << status;
+    EXPECT_THAT(r.message, HasSubstr(absl::StrCat("HTTP ", status)));
+    EXPECT_THAT(r.message, HasSubstr("scheduled answer " + std::string(status)));
+    EXPECT_THAT(r.message, HasSubstr("POST http://127.0.0.1:"));
+  }
+}
+
+TEST_F(HttpSinkTest, RetryAfterDelaysTheNextWrite) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  SinkResult r = WriteUnder(*sink, "429:1");
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_THAT(r.message, HasSubstr("retry after 1000 ms"));
+  auto t0 = Clock::now();
+  r = WriteUnder(*sink, "ok");
+  EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
+  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(900));
+}
+
+TEST_F(HttpSinkTest, RetryAfterIsCappedByTheRequestTimeout) {
+  auto sink = Open({{"requestTimeoutMs", "200"}});
+  ASSERT_NE(sink, nullptr);
+  SinkResult r = WriteUnder(*sink, "503:3600");
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_THAT(r.message, HasSubstr("retry after 200 ms"));
+  auto t0 = Clock::now();
+  EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(3));
+}
+
+TEST_F(HttpSinkTest, StallTimesOutAsRetryWithinTheRequestTimeout) {
+  auto sink = Open({{"requestTimeoutMs", "300"}});
+  ASSERT_NE(sink, nullptr);
+  auto t0 = Clock::now();
+  SinkResult r = WriteUnder(*sink, "stall:5000");
+  auto took = Clock::now() - t0;
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_THAT(r.message, HasSubstr("no response within 300 ms"));
+  EXPECT_GE(took, std::chrono::milliseconds(250));
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
+  // The next write gets a fresh connection and goes through.
+  r = WriteUnder(*sink, "ok");
+  EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
+  EXPECT_EQ(Stats()["connections"], 2);
+}
+
+TEST_F(HttpSinkTest, DroppedConnectionsAreRetry) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  for (const char* action : {"drop", "cut"}) {
+    SinkResult r = WriteUnder(*sink, action);
+    EXPECT_EQ(r.outcome, SinkOutcome::kRetry) << action;
+    EXPECT_THAT(r.message, HasSubstr("POST http://127.0.0.1:")) << r.message;
+  }
+  EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
+}
+
+TEST_F(HttpSinkTest, NothingListeningIsRetry) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);  // the port is now (almost certainly) closed
+  auto sink = plugin_->Open(
+      "c", {{"url", absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/x")}}, log_.Fn());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  std::vector<Record> batch = {MakeRecord("s", 0, 1)};
+  SinkResult r = (*sink)->Write(batch);
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_THAT(r.message, HasSubstr("cannot connect"));
+}
+
+TEST_F(HttpSinkTest, ValidateNamesTheKeyAtFault) {
+  struct Case {
+    SettingsMap settings;
+    std::string needle;
+  };
+  std::vector<Case> cases = {
+      {{{"url", "ftp://x"}}, "url: the URL must start with http:// or https://"},
+      {{{"url", "http://h/{streams}"}}, "url: unknown placeholder"},
+      {{{"url", "http://{stream}/"}}, "url: placeholders are allowed only in the path"},
+      {{{"url", "http://h:99999/"}}, "url: the URL's port"},
+      {{{"url", "http://u:p@h/"}}, "url: the URL must not carry user info"},
+      {{{"url", "http://h/"}, {"authentication:method", "basic"}},
+       "authentication:basic:username: required"},
+      {{{"url", "http://h/"}, {"authentication:method", "bearer"}},
+       "authentication:bearer:token: required"},
+      {{{"url", "http://h/"}, {"authentication:bearer:token", "x"}},
+       "authentication:method: is 'none'"},
+      {{{"url", "http://h/"}, {"defaultHeaders:Bad Name", "x"}}, "not a valid header name"},
+      {{{"url", "http://h/"}, {"requestTimeoutMs", "0"}}, "requestTimeoutMs: must be"},
+      {{{"url", "http://h/"}, {"tls:caFile", "/x.pem"}}, "tls:caFile: set, but the url"},
+      {{{"url", "http://h/"}, {"method", "GET"}}, "method: 'GET' is not valid"},
+  };
+  for (const Case& c : cases) {
+    absl::Status s = plugin_->Validate(c.settings);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.needle;
+    EXPECT_THAT(s.message(), HasSubstr(c.needle));
+  }
+  EXPECT_TRUE(plugin_
+                  ->Validate({{"url", "https://[::1]:8443/a?b={event-type}"},
+                              {"authentication:method", "basic"},
+                              {"authentication:basic:username", "u"},
+                              {"authentication:basic:password", ""},
+                              {"batching:batchSize", "20"}})
+                  .ok());
+  EXPECT_TRUE(plugin_->IsSecret("authentication:basic:password"));
+  EXPECT_TRUE(plugin_->IsSecret("authentication:bearer:token"));
+  EXPECT_FALSE(plugin_->IsSecret("authentication:basic:username"));
+}
+
+TEST_F(HttpSinkTest, MissingCaFileIsInvalidConfigAtOpen) {
+  auto sink = plugin_->Open(
+      "c", {{"url", "https://127.0.0.1:1/"}, {"tls:caFile", "/nonexistent.pem"}}, log_.Fn());
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(sink.status().message(), HasSubstr("tls:caFile: cannot load '/nonexistent.pem'"));
+}
+
+TEST_F(HttpSinkTest, TlsToAPlainServerIsRetryNotAHang) {
+  auto sink = plugin_->Open("c",
+                            {{"url", absl::StrCat("https://127.0.0.1:", receiver_->port(), "/in")},
+                             {"tls:verifyCertificate", "false"},
+                             {"requestTimeoutMs", "2000"}},
+                            log_.Fn());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  std::vector<Record> batch = {MakeRecord("s", 0, 1)};
+  SinkResult r = (*sink)->Write(batch);
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_THAT(r.message, HasSubstr("TLS handshake"));
+}
+
+}  // namespace
+}  // namespace esdb

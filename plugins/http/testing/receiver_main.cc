@@ -1,0 +1,328 @@
+// esdb_http_test_receiver: a misbehaving HTTP receiver for the http-sink's tests and benchmark.
+//
+// Listens on 127.0.0.1 (port chosen by the kernel), prints "PORT <n>" on stdout, and serves each
+// connection on its own thread with keep-alive. It exits when its stdin reaches end of file, so
+// it never outlives the test that started it.
+//
+// Requests outside /_control/ are deliveries. Each one takes the next action of the schedule
+// (then "ok" once the schedule is used up):
+//   ok            record the events, answer 200
+//   <code>        answer with that status (e.g. 503, 400), record nothing
+//   <code>:<s>    the same with "Retry-After: <s>"
+//   stall:<ms>    record the events, wait <ms> without answering, then close the connection
+//   drop          record the events, then close the connection without answering
+//   cut           close the connection without answering or recording
+// Events are read from the esdb-* headers of a single-event request or from the items of a JSON
+// array body.
+//
+// Control routes (never scheduled):
+//   POST /_control/schedule   body: the comma-separated actions, replacing any left
+//   GET  /_control/events     JSON array of recorded events {position,stream,revision,eventId,
+//                             eventType} in arrival order, duplicates included
+//   GET  /_control/requests   JSON array of the deliveries {method,target,headers,body,action}
+//   GET  /_control/wait?distinct=<n>&timeoutMs=<t>
+//                             answers once <n> distinct positions are recorded or the time is up:
+//                             {"distinct":..,"events":..}
+//   GET  /_control/stats      {"connections","deliveries","events","distinct"}; connections
+//                             counts those that carried at least one delivery
+//
+// With --count-only nothing is stored: events are only counted (the esdb-batch-count header or
+// one per request) and "distinct" is the plain count. For the benchmark.
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+struct Action {
+  enum Kind { kOk, kStatus, kStall, kDrop, kCut } kind = kOk;
+  int status = 200;
+  std::string retry_after;
+  int stall_ms = 0;
+  std::string text = "ok";
+};
+
+bool ParseAction(const std::string& word, Action& a) {
+  a = Action();
+  a.text = word;
+  if (word == "ok") return true;
+  if (word == "drop") {
+    a.kind = Action::kDrop;
+    return true;
+  }
+  if (word == "cut") {
+    a.kind = Action::kCut;
+    return true;
+  }
+  if (word.rfind("stall:", 0) == 0) {
+    a.kind = Action::kStall;
+    a.stall_ms = std::atoi(word.c_str() + 6);
+    return a.stall_ms > 0;
+  }
+  a.kind = Action::kStatus;
+  a.status = std::atoi(word.c_str());
+  size_t colon = word.find(':');
+  if (colon != std::string::npos) a.retry_after = word.substr(colon + 1);
+  return a.status >= 100 && a.status <= 599;
+}
+
+class State {
+ public:
+  explicit State(bool count_only) : count_only_(count_only) {}
+
+  bool SetSchedule(const std::string& text) {
+    std::deque<Action> actions;
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t comma = text.find(',', start);
+      std::string word =
+          text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      while (!word.empty() && (word.back() == ' ' || word.back() == '\n')) word.pop_back();
+      while (!word.empty() && word.front() == ' ') word.erase(0, 1);
+      if (!word.empty()) {
+        Action a;
+        if (!ParseAction(word, a)) return false;
+        actions.push_back(a);
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    schedule_ = std::move(actions);
+    return true;
+  }
+
+  Action Next() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++deliveries_;
+    if (schedule_.empty()) return Action();
+    Action a = schedule_.front();
+    schedule_.pop_front();
+    return a;
+  }
+
+  void Connected() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++connections_;
+  }
+
+  void Log(const http::request<http::string_body>& req, const std::string& action) {
+    if (count_only_) return;
+    json headers = json::object();
+    for (const auto& field : req)
+      headers[std::string(field.name_string())] = std::string(field.value());
+    json entry = {{"method", std::string(req.method_string())},
+                  {"target", std::string(req.target())},
+                  {"headers", headers},
+                  {"body", req.body()},
+                  {"action", action}};
+    std::lock_guard<std::mutex> lock(mu_);
+    requests_.push_back(std::move(entry));
+  }
+
+  void Record(const http::request<http::string_body>& req) {
+    std::vector<json> events;
+    size_t count = 1;
+    if (count_only_) {
+      auto it = req.find("esdb-batch-count");
+      if (it != req.end()) count = std::strtoull(std::string(it->value()).c_str(), nullptr, 10);
+    } else if (auto it = req.find("esdb-log-position"); it != req.end()) {
+      auto field = [&req](const char* name) {
+        auto f = req.find(name);
+        return f == req.end() ? std::string() : std::string(f->value());
+      };
+      events.push_back({{"position", std::stoull(std::string(it->value()))},
+                        {"stream", field("esdb-stream")},
+                        {"revision", std::stoull(field("esdb-revision"))},
+                        {"eventId", field("esdb-event-id")},
+                        {"eventType", field("esdb-event-type")}});
+    } else {
+      json body = json::parse(req.body(), nullptr, false);
+      if (body.is_array()) {
+        for (const json& item : body) {
+          events.push_back({{"position", item.value("position", json())},
+                            {"stream", item.value("stream", json())},
+                            {"revision", item.value("revision", json())},
+                            {"eventId", item.value("eventId", json())},
+                            {"eventType", item.value("eventType", json())}});
+        }
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (count_only_) {
+      total_ += count;
+    } else {
+      for (json& e : events) {
+        if (e["position"].is_number_unsigned()) distinct_.insert(e["position"].get<uint64_t>());
+        events_.push_back(std::move(e));
+        ++total_;
+      }
+    }
+    cv_.notify_all();
+  }
+
+  json Events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return json(events_);
+  }
+  json Requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return json(requests_);
+  }
+  json Stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return StatsLocked();
+  }
+
+  json Wait(size_t distinct, int timeout_ms) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                 [&] { return Distinct() >= distinct; });
+    return StatsLocked();
+  }
+
+ private:
+  size_t Distinct() const { return count_only_ ? total_ : distinct_.size(); }
+  json StatsLocked() const {
+    return {{"connections", connections_},
+            {"deliveries", deliveries_},
+            {"events", total_},
+            {"distinct", Distinct()}};
+  }
+
+  const bool count_only_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Action> schedule_;
+  std::vector<json> events_;
+  std::vector<json> requests_;
+  std::set<uint64_t> distinct_;
+  size_t total_ = 0, connections_ = 0, deliveries_ = 0;
+};
+
+std::string QueryValue(const std::string& target, const std::string& name) {
+  size_t q = target.find('?');
+  if (q == std::string::npos) return "";
+  std::string query = "&" + target.substr(q + 1);
+  size_t at = query.find("&" + name + "=");
+  if (at == std::string::npos) return "";
+  size_t start = at + name.size() + 2;
+  return query.substr(start, query.find('&', start) - start);
+}
+
+http::response<http::string_body> Control(State& state,
+                                          const http::request<http::string_body>& req) {
+  std::string target(req.target());
+  std::string path = target.substr(0, target.find('?'));
+  http::response<http::string_body> res{http::status::ok, req.version()};
+  res.set(http::field::content_type, "application/json");
+  if (path == "/_control/schedule") {
+    if (!state.SetSchedule(req.body())) res.result(http::status::bad_request);
+    res.body() = "{}";
+  } else if (path == "/_control/events") {
+    res.body() = state.Events().dump();
+  } else if (path == "/_control/requests") {
+    res.body() = state.Requests().dump(-1, ' ', false, json::error_handler_t::replace);
+  } else if (path == "/_control/stats") {
+    res.body() = state.Stats().dump();
+  } else if (path == "/_control/wait") {
+    res.body() = state
+                     .Wait(std::strtoull(QueryValue(target, "distinct").c_str(), nullptr, 10),
+                           std::atoi(QueryValue(target, "timeoutMs").c_str()))
+                     .dump();
+  } else {
+    res.result(http::status::not_found);
+  }
+  return res;
+}
+
+void Serve(State& state, tcp::socket socket) {
+  bool delivering = false;  // control calls do not count as connections of the sink
+  beast::flat_buffer buffer;
+  beast::error_code ec;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(size_t{256} << 20);
+    http::read(socket, buffer, parser, ec);
+    if (ec) break;
+    http::request<http::string_body> req = parser.release();
+    bool keep_alive = req.keep_alive();
+    http::response<http::string_body> res;
+    if (std::string(req.target()).rfind("/_control/", 0) == 0) {
+      res = Control(state, req);
+    } else {
+      if (!delivering) state.Connected();
+      delivering = true;
+      Action a = state.Next();
+      state.Log(req, a.text);
+      if (a.kind == Action::kCut) break;
+      if (a.kind == Action::kOk || a.kind == Action::kStall || a.kind == Action::kDrop) {
+        state.Record(req);
+      }
+      if (a.kind == Action::kDrop) break;
+      if (a.kind == Action::kStall) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(a.stall_ms));  // the misbehaviour
+        break;
+      }
+      res = http::response<http::string_body>{static_cast<http::status>(a.status), req.version()};
+      res.set(http::field::content_type, "text/plain");
+      if (!a.retry_after.empty()) res.set(http::field::retry_after, a.retry_after);
+      res.body() = a.kind == Action::kOk ? "ok" : "scheduled answer " + a.text;
+    }
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    http::write(socket, res, ec);
+    if (ec || !keep_alive) break;
+  }
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool count_only = argc > 1 && std::strcmp(argv[1], "--count-only") == 0;
+  static State state(count_only);
+  try {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::printf("PORT %u\n", static_cast<unsigned>(acceptor.local_endpoint().port()));
+    std::fflush(stdout);
+    std::thread([] {
+      char byte;
+      while (::read(0, &byte, 1) > 0) {
+      }
+      std::_Exit(0);  // the test that started us is gone or done
+    }).detach();
+    for (;;) {
+      tcp::socket socket(io);
+      acceptor.accept(socket);
+      std::thread([s = std::move(socket)]() mutable { Serve(state, std::move(s)); }).detach();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "esdb_http_test_receiver: %s\n", e.what());
+    return 1;
+  }
+}

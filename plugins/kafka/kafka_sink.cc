@@ -1,0 +1,400 @@
+// kafka-sink: produces every record to one Kafka topic with librdkafka.
+//
+// Message: value = the event's bytes as stored; key = the stream id (default), the value of a
+// header, or none; headers = defaultHeaders:*, then what a consumer needs to drop duplicates and
+// route the event:
+//   esdb-log-position (commit position in $all, the de-duplication key), esdb-stream,
+//   esdb-revision, esdb-event-id, esdb-event-type, esdb-content-type, esdb-created (RFC 3339)
+// then, with metadataHeaders=true, one header per top-level field of the event's JSON metadata
+// (strings as they are, other values as JSON text; names starting with "esdb-" are skipped).
+//
+// write() completes synchronously on the caller's thread: it produces the batch in order, then
+// serves librdkafka's delivery reports (rd_kafka_poll, on this thread) until every record of the
+// batch has one. OK only when all succeeded. librdkafka bounds that wait: every message gets a
+// report within deliveryTimeoutMs (message.timeout.ms). With waitForBrokerAck (default) the
+// producer is idempotent with acks=all, so its internal retries neither reorder nor duplicate
+// records within a partition; a batch that still fails is resent whole by the host (RETRY), so
+// a consumer may see a prefix of it twice, in order, and drops it by esdb-log-position.
+//
+// Errors that no retry can fix (record too large, authorization, invalid topic) are FATAL. A
+// fatal producer error (the idempotent producer lost its guarantees) makes the batch RETRY on a
+// new producer instance.
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "esdb/sink.h"
+#include "kafka_config.h"
+#include "nlohmann/json.hpp"
+
+namespace esdb_kafka_sink {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct KafkaSink;
+
+// Delivery bookkeeping of the batch in flight; lives on write()'s stack, which waits for every
+// report before returning.
+struct Batch {
+  size_t pending = 0;
+  size_t first_failed = SIZE_MAX;  // lowest record index whose delivery failed
+  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::vector<size_t> indices;  // indices[i] == i; their addresses are the messages' opaques
+};
+
+struct KafkaSink {
+  const esdb_sink_host* host = nullptr;
+  KafkaConfig config;
+  rd_kafka_t* producer = nullptr;
+  Batch* batch = nullptr;  // the batch whose reports are being served
+
+  void Log(esdb_sink_log_level level, const std::string& line) const {
+    if (host != nullptr && host->log != nullptr) host->log(host->ctx, level, line.c_str());
+  }
+  ~KafkaSink() {
+    if (producer != nullptr) {
+      rd_kafka_flush(producer, 5000);
+      rd_kafka_destroy(producer);
+    }
+  }
+};
+
+void CopyError(const std::string& text, char* err, size_t err_size) {
+  if (err_size == 0) return;
+  std::snprintf(err, err_size, "%s", text.c_str());
+}
+
+std::string Rfc3339(int64_t unix_us) {
+  int64_t seconds = unix_us / 1000000;
+  int64_t micros = unix_us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  time_t t = static_cast<time_t>(seconds);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char text[40];
+  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros));
+  return text;
+}
+
+bool IsPermanent(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_COMPRESSION_TYPE:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Runs on the thread that calls rd_kafka_poll, i.e. in write().
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  auto* sink = static_cast<KafkaSink*>(opaque);
+  Batch* batch = sink->batch;
+  if (batch == nullptr || message->_private == nullptr) return;
+  size_t index = *static_cast<const size_t*>(message->_private);
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && index < batch->first_failed) {
+    batch->first_failed = index;
+    batch->error = message->err;
+  }
+  --batch->pending;
+}
+
+// librdkafka's log lines; may run on its internal threads (host log is thread-safe).
+void OnLog(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  auto* sink = static_cast<KafkaSink*>(rd_kafka_opaque(rk));
+  if (sink == nullptr) return;
+  esdb_sink_log_level mapped = level <= 3   ? ESDB_SINK_LOG_ERROR
+                               : level <= 4 ? ESDB_SINK_LOG_WARN
+                               : level <= 6 ? ESDB_SINK_LOG_INFO
+                                            : ESDB_SINK_LOG_DEBUG;
+  try {
+    sink->Log(mapped, std::string("kafka-sink: librdkafka ") + facility + ": " + text);
+  } catch (...) {
+  }
+}
+
+// Creates the producer; "" or why not. Configuration errors name the setting they came from.
+std::string CreateProducer(KafkaSink& sink) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  for (const auto& [name, value] : ProducerProperties(sink.config)) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      bool own = true;
+      for (const auto& extra : sink.config.producer_config) own &= extra.first != name;
+      return (own ? std::string("") : "producerConfig:" + name + ": ") + errstr;
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, &sink);
+  rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
+  rd_kafka_conf_set_log_cb(conf, OnLog);
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (producer == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return std::string("cannot create the producer: ") + errstr;
+  }
+  sink.producer = producer;  // rd_kafka_new took conf over
+  return "";
+}
+
+Headers BuildHeaders(const KafkaConfig& config, const esdb_sink_record& r) {
+  Headers headers = config.default_headers;
+  headers.emplace_back("esdb-log-position", std::to_string(r.commit_position));
+  headers.emplace_back("esdb-stream", r.stream != nullptr ? r.stream : "");
+  headers.emplace_back("esdb-revision", std::to_string(r.revision));
+  headers.emplace_back("esdb-event-id", r.event_id != nullptr ? r.event_id : "");
+  headers.emplace_back("esdb-event-type", r.event_type != nullptr ? r.event_type : "");
+  headers.emplace_back("esdb-content-type", r.content_type != nullptr ? r.content_type : "");
+  headers.emplace_back("esdb-created", Rfc3339(r.created_unix_us));
+  if (config.metadata_headers && r.metadata_size > 0) {
+    const char* begin = reinterpret_cast<const char*>(r.metadata);
+    nlohmann::json metadata = nlohmann::json::parse(begin, begin + r.metadata_size, nullptr, false);
+    if (metadata.is_object()) {
+      for (const auto& [name, value] : metadata.items()) {
+        if (name.rfind("esdb-", 0) == 0) continue;
+        headers.emplace_back(
+            name, value.is_string()
+                      ? value.get<std::string>()
+                      : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
+    }
+  }
+  return headers;
+}
+
+const std::string* FindHeader(const Headers& headers, const std::string& name) {
+  for (const auto& [n, v] : headers) {
+    if (n == name) return &v;
+  }
+  return nullptr;
+}
+
+// Produces record `index`, waiting for queue space if librdkafka's buffer is full.
+rd_kafka_resp_err_t Produce(KafkaSink& sink, const esdb_sink_record& r, const size_t* opaque) {
+  Headers headers = BuildHeaders(sink.config, r);
+  const std::string* key = nullptr;
+  std::string stream_key;
+  if (sink.config.key_source == KeySource::kStream) {
+    stream_key = r.stream != nullptr ? r.stream : "";
+    key = &stream_key;
+  } else if (sink.config.key_source == KeySource::kHeader) {
+    key = FindHeader(headers, sink.config.key_header);
+  }
+  const void* key_data = key != nullptr ? key->data() : nullptr;
+  size_t key_size = key != nullptr ? key->size() : 0;
+  for (;;) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& [name, value] : headers) {
+      rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                          static_cast<ssize_t>(value.size()));
+    }
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(sink.producer, RD_KAFKA_V_TOPIC(sink.config.topic.c_str()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(const_cast<uint8_t*>(r.data), r.data_size),
+                          RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_HEADERS(hdrs),
+                          RD_KAFKA_V_OPAQUE(const_cast<size_t*>(opaque)), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;  // hdrs now belong to the message
+    rd_kafka_headers_destroy(hdrs);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
+    rd_kafka_poll(sink.producer, 50);  // delivery reports free queue space
+  }
+}
+
+esdb_sink_status Deliver(KafkaSink& sink, const esdb_sink_record* const* records, size_t count,
+                         std::string& message) {
+  if (sink.producer == nullptr) {
+    if (std::string why = CreateProducer(sink); !why.empty()) {
+      message = why;
+      return ESDB_SINK_RETRY;
+    }
+  }
+  Batch batch;
+  batch.indices.resize(count);
+  for (size_t i = 0; i < count; ++i) batch.indices[i] = i;
+  sink.batch = &batch;
+  rd_kafka_resp_err_t produce_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  size_t produce_failed = count;
+  for (size_t i = 0; i < count; ++i) {
+    produce_error = Produce(sink, *records[i], &batch.indices[i]);
+    if (produce_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      produce_failed = i;
+      break;
+    }
+    ++batch.pending;
+  }
+  // Every produced message gets exactly one report within message.timeout.ms.
+  while (batch.pending > 0) rd_kafka_poll(sink.producer, 100);
+  sink.batch = nullptr;
+
+  char fatal[512];
+  if (rd_kafka_resp_err_t fatal_error = rd_kafka_fatal_error(sink.producer, fatal, sizeof(fatal));
+      fatal_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    message = std::string("the producer failed (") + rd_kafka_err2name(fatal_error) + ": " + fatal +
+              "); retrying with a new producer";
+    sink.Log(ESDB_SINK_LOG_WARN, "kafka-sink: " + message);
+    rd_kafka_destroy(sink.producer);
+    sink.producer = nullptr;
+    return ESDB_SINK_RETRY;
+  }
+  rd_kafka_resp_err_t error = batch.error;
+  size_t failed = batch.first_failed;
+  if (produce_failed < failed) {
+    error = produce_error;
+    failed = produce_failed;
+  }
+  if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return ESDB_SINK_OK;
+  const esdb_sink_record& r = *records[failed];
+  message = std::string("record at position ") + std::to_string(r.commit_position) + " to topic '" +
+            sink.config.topic + "' failed: " + rd_kafka_err2name(error) + " (" +
+            rd_kafka_err2str(error) + ")";
+  return IsPermanent(error) ? ESDB_SINK_FATAL : ESDB_SINK_RETRY;
+}
+
+esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err, size_t err_size) {
+  try {
+    KafkaConfig config;
+    std::string why = ParseConfig(settings, count, config);
+    if (why.empty()) {
+      // Let librdkafka judge the properties too, without connecting anywhere.
+      rd_kafka_conf_t* conf = rd_kafka_conf_new();
+      char errstr[512];
+      for (const auto& [name, value] : ProducerProperties(config)) {
+        if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
+          why = "producerConfig:" + name + ": " + errstr;
+          break;
+        }
+      }
+      rd_kafka_conf_destroy(conf);
+    }
+    if (why.empty()) return ESDB_SINK_OK;
+    CopyError(why, err, err_size);
+    return ESDB_SINK_INVALID_CONFIG;
+  } catch (const std::exception& e) {
+    CopyError(std::string("cannot check the settings: ") + e.what(), err, err_size);
+    return ESDB_SINK_INVALID_CONFIG;
+  } catch (...) {
+    CopyError("cannot check the settings", err, err_size);
+    return ESDB_SINK_INVALID_CONFIG;
+  }
+}
+
+esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sink_host* host,
+                      esdb_sink_instance** out, char* err, size_t err_size) {
+  try {
+    auto sink = std::make_unique<KafkaSink>();
+    sink->host = host;
+    if (std::string why = ParseConfig(settings, count, sink->config); !why.empty()) {
+      CopyError(why, err, err_size);
+      return ESDB_SINK_INVALID_CONFIG;
+    }
+    if (std::string why = CreateProducer(*sink); !why.empty()) {
+      CopyError(why, err, err_size);
+      return ESDB_SINK_INVALID_CONFIG;
+    }
+    sink->Log(ESDB_SINK_LOG_INFO,
+              "kafka-sink: producing to topic '" + sink->config.topic + "' via " +
+                  sink->config.bootstrap_servers +
+                  (sink->config.wait_for_broker_ack ? " (acks=all, idempotent)" : " (acks=1)"));
+    *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
+    return ESDB_SINK_OK;
+  } catch (const std::bad_alloc&) {
+    CopyError("out of memory", err, err_size);
+    return ESDB_SINK_RETRY;
+  } catch (const std::exception& e) {
+    CopyError(std::string("open failed: ") + e.what(), err, err_size);
+    return ESDB_SINK_FATAL;
+  } catch (...) {
+    CopyError("open failed", err, err_size);
+    return ESDB_SINK_FATAL;
+  }
+}
+
+void Write(esdb_sink_instance* instance, const esdb_sink_record* const* records, size_t count,
+           esdb_sink_completion_fn done, void* done_ctx) {
+  auto* sink = reinterpret_cast<KafkaSink*>(instance);
+  esdb_sink_status status = ESDB_SINK_RETRY;
+  std::string message;
+  try {
+    status = Deliver(*sink, records, count, message);
+  } catch (const std::exception& e) {
+    // Only allocation can throw in Deliver, possibly with messages of the batch still in
+    // flight: their reports must not reach the Batch that lived on Deliver's stack. They may
+    // still be delivered; the host resends the batch, so that is a duplicate, never a loss.
+    sink->batch = nullptr;
+    status = ESDB_SINK_RETRY;
+    try {
+      message = std::string("unexpected error: ") + e.what();
+    } catch (...) {
+    }
+  } catch (...) {
+    sink->batch = nullptr;
+    status = ESDB_SINK_RETRY;
+  }
+  if (status == ESDB_SINK_OK) {
+    done(done_ctx, ESDB_SINK_OK, nullptr);
+  } else {
+    done(done_ctx, status, message.empty() ? "unexpected error while producing" : message.c_str());
+  }
+}
+
+esdb_sink_status Flush(esdb_sink_instance* instance, char* err, size_t err_size) {
+  auto* sink = reinterpret_cast<KafkaSink*>(instance);
+  if (sink->producer == nullptr) return ESDB_SINK_OK;
+  rd_kafka_resp_err_t e = rd_kafka_flush(sink->producer, 10000);
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return ESDB_SINK_OK;
+  CopyError(std::string("flush: ") + rd_kafka_err2str(e), err, err_size);
+  return ESDB_SINK_RETRY;
+}
+
+void Close(esdb_sink_instance* instance) { delete reinterpret_cast<KafkaSink*>(instance); }
+
+const esdb_sink_plugin kPlugin = {
+    sizeof(esdb_sink_plugin),
+    ESDB_SINK_ABI_VERSION,
+    1,  // min_host_abi_version
+    "kafka-sink",
+    "1.0.0",
+    "Produces records to a Kafka topic (librdkafka, idempotent, acks=all); the key is the stream "
+    "id by default and headers carry position, stream, revision, id and type.",
+    kSettings,
+    kSettingsCount,
+    Validate,
+    Open,
+    Write,
+    Flush,
+    Close};
+
+}  // namespace
+}  // namespace esdb_kafka_sink
+
+extern "C" ESDB_SINK_EXPORT const esdb_sink_plugin* esdb_sink_entry(uint32_t host_abi_version) {
+  (void)host_abi_version;
+  return &esdb_kafka_sink::kPlugin;
+}

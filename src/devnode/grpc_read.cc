@@ -1,0 +1,529 @@
+#include "devnode/grpc_read.h"
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "devnode/event_id.h"
+#include "devnode/grpc_convert.h"
+#include "devnode/grpc_status.h"
+#include "devnode/log_filter.h"
+#include "devnode/node_status.h"
+#include "protocol/uuid.h"
+
+namespace esdb::devnode {
+namespace {
+
+using event_store::client::streams::ReadReq;
+using event_store::client::streams::ReadResp;
+using Options = ReadReq::Options;
+
+// Events fetched per store read of a one-shot read.
+constexpr uint64_t kReadBatch = 128;
+// Messages a subscription may queue ahead of the client before it waits.
+constexpr size_t kMaxQueued = 256;
+// Scanned events between checkpoints for each unit of the checkpoint interval multiplier when
+// the client sets no window.
+constexpr uint32_t kDefaultWindow = 32;
+
+// A request, validated.
+struct ReadPlan {
+  bool all = false;
+  std::string stream;
+  ReadDirection direction = ReadDirection::kForwards;
+  bool subscription = false;
+  uint64_t count = 0;
+  uint64_t from = 0;          // one-shot: first revision / position to read (inclusive)
+  bool from_nothing = false;  // one-shot: the start point lies past the end (nothing to read)
+  LogNode::StreamFrom stream_from = LogNode::StreamFrom::kStart;
+  int32_t all_from = ESDB_FROM_START;
+  protocol::UuidForm uuid_form = protocol::UuidForm::kString;
+  bool compatibility = false;
+  // Filter ($all only). The strings back the pointers of `filter_options`.
+  bool filtered = false;
+  std::string regex;
+  std::vector<std::string> prefixes;
+  std::vector<const char*> prefix_pointers;
+  esdb_subscribe_options filter_options{};
+};
+
+absl::StatusOr<ReadPlan> Plan(const ReadReq& request) {
+  if (!request.has_options()) return absl::InvalidArgumentError("read request has no options");
+  const Options& o = request.options();
+  ReadPlan plan;
+  switch (o.uuid_option().content_case()) {
+    case Options::UUIDOption::kString:
+      plan.uuid_form = protocol::UuidForm::kString;
+      break;
+    case Options::UUIDOption::kStructured:
+      plan.uuid_form = protocol::UuidForm::kStructured;
+      break;
+    default:
+      return absl::InvalidArgumentError("read request has no uuid_option");
+  }
+  if (o.read_direction() != Options::Forwards && o.read_direction() != Options::Backwards) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown read direction ", static_cast<int>(o.read_direction())));
+  }
+  const bool backwards = o.read_direction() == Options::Backwards;
+  plan.direction = backwards ? ReadDirection::kBackwards : ReadDirection::kForwards;
+  switch (o.count_option_case()) {
+    case Options::kCount:
+      plan.count = o.count();
+      break;
+    case Options::kSubscription:
+      if (backwards) return absl::InvalidArgumentError("a subscription cannot read backwards");
+      plan.subscription = true;
+      break;
+    default:
+      return absl::InvalidArgumentError("read request has neither count nor subscription");
+  }
+  plan.compatibility = o.control_option().compatibility() >= 1;
+
+  switch (o.stream_option_case()) {
+    case Options::kStream: {
+      const Options::StreamOptions& s = o.stream();
+      absl::StatusOr<std::string> name =
+          StreamName(s.has_stream_identifier(), s.stream_identifier());
+      if (!name.ok()) return name.status();
+      plan.stream = *std::move(name);
+      if (o.filter_option_case() == Options::kFilter) {
+        return absl::InvalidArgumentError("a stream read cannot be filtered");
+      }
+      switch (s.revision_option_case()) {
+        case Options::StreamOptions::kStart:
+          plan.from = 0;
+          plan.stream_from = LogNode::StreamFrom::kStart;
+          break;
+        case Options::StreamOptions::kEnd:
+          plan.from = ESDB_REVISION_END;
+          plan.from_nothing = !backwards;
+          plan.stream_from = LogNode::StreamFrom::kEnd;
+          break;
+        case Options::StreamOptions::kRevision:
+          plan.from = s.revision();
+          plan.stream_from = LogNode::StreamFrom::kAfterRevision;
+          break;
+        default:
+          return absl::InvalidArgumentError("stream read has no revision option");
+      }
+      break;
+    }
+    case Options::kAll: {
+      plan.all = true;
+      const Options::AllOptions& a = o.all();
+      switch (a.all_option_case()) {
+        case Options::AllOptions::kStart:
+          plan.from = backwards ? 0 : 1;
+          plan.from_nothing = backwards;
+          plan.all_from = ESDB_FROM_START;
+          break;
+        case Options::AllOptions::kEnd:
+          plan.from = UINT64_MAX;
+          plan.from_nothing = !backwards;
+          plan.all_from = ESDB_FROM_END;
+          break;
+        case Options::AllOptions::kPosition: {
+          // A position names the point before an event: forwards includes the event there,
+          // backwards starts with the one before; a subscription starts after it.
+          const uint64_t p = a.position().commit_position();
+          plan.from = backwards ? (p == 0 ? 0 : p - 1) : p;
+          plan.from_nothing = backwards && p <= 1;
+          plan.all_from = ESDB_FROM_POSITION;
+          plan.filter_options.position = esdb_position{p, p};
+          break;
+        }
+        default:
+          return absl::InvalidArgumentError("$all read has no position option");
+      }
+      if (o.filter_option_case() == Options::kFilter) {
+        const Options::FilterOptions& f = o.filter();
+        const Options::FilterOptions::Expression* expression = nullptr;
+        switch (f.filter_case()) {
+          case Options::FilterOptions::kStreamIdentifier:
+            plan.filter_options.filter_scope = ESDB_FILTER_STREAM;
+            expression = &f.stream_identifier();
+            break;
+          case Options::FilterOptions::kEventType:
+            plan.filter_options.filter_scope = ESDB_FILTER_EVENT_TYPE;
+            expression = &f.event_type();
+            break;
+          default:
+            return absl::InvalidArgumentError("filter has neither a stream nor an event type");
+        }
+        plan.filtered = true;
+        plan.regex = expression->regex();
+        plan.prefixes.assign(expression->prefix().begin(), expression->prefix().end());
+        const uint64_t window = f.window_case() == Options::FilterOptions::kMax && f.max() > 0
+                                    ? f.max()
+                                    : kDefaultWindow;
+        const uint64_t interval = window * std::max<uint32_t>(f.checkpointintervalmultiplier(), 1);
+        plan.filter_options.checkpoint_interval =
+            static_cast<uint32_t>(std::min<uint64_t>(interval, UINT32_MAX));
+      }
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError("read request names neither a stream nor $all");
+  }
+  return plan;
+}
+
+google::protobuf::Timestamp Now() {
+  const absl::Time now = absl::Now();
+  google::protobuf::Timestamp out;
+  out.set_seconds(absl::ToUnixSeconds(now));
+  out.set_nanos(static_cast<int32_t>(absl::ToUnixNanos(now) % 1000000000));
+  return out;
+}
+
+class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
+ public:
+  ReadCall(LogNode* node, grpc::CallbackServerContext* context, const ReadReq& request)
+      : node_(node), context_(context) {
+    absl::StatusOr<ReadPlan> plan = Plan(request);
+    if (!plan.ok()) {
+      End(InvalidArgument(std::string(plan.status().message())));
+    } else {
+      plan_ = *std::move(plan);
+      if (plan_.subscription) {
+        Subscribe();
+      } else {
+        exhausted_ = plan_.from_nothing;
+        remaining_ = plan_.count;
+        next_ = plan_.from;
+        Refill();
+      }
+    }
+    Pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) cancelled_ = true;
+    }
+    if (!ok) {
+      FinishOnce(grpc::Status::CANCELLED);
+      return;
+    }
+    if (!plan_.subscription) {
+      bool empty;
+      {
+        absl::MutexLock lock(&mu_);
+        empty = queue_.empty();
+      }
+      if (empty) Refill();
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    bool idle;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      idle = !writing_;
+    }
+    // A write in flight completes with ok == false and finishes the call then.
+    if (idle) FinishOnce(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+    }
+    // Joins the subscription thread; a callback blocked on a full queue sees cancelled_.
+    subscription_.reset();
+    delete this;
+  }
+
+ private:
+  // ---- the subscription's side (runs on its thread) ----
+
+  static void OnEvents(void* user, const esdb_recorded_event* const* events, size_t count) {
+    auto* self = static_cast<ReadCall*>(user);
+    for (size_t i = 0; i < count; ++i) {
+      const esdb_recorded_event& e = *events[i];
+      RecordedEvent event;
+      event.position = e.position.commit;
+      event.stream = e.stream;
+      event.revision = e.revision;
+      event.event_id = e.event_id;
+      event.event_type = e.event_type;
+      event.content_type = e.content_type;
+      event.data.assign(reinterpret_cast<const char*>(e.data), e.data_size);
+      event.metadata.assign(reinterpret_cast<const char*>(e.metadata), e.metadata_size);
+      event.created_unix_us = e.created_unix_us;
+      ReadResp resp;
+      ToReadEvent(event, self->plan_.uuid_form, resp.mutable_event());
+      if (!self->EnqueueWaiting(std::move(resp))) return;
+    }
+  }
+
+  static void OnCheckpoint(void* user, esdb_position position) {
+    auto* self = static_cast<ReadCall*>(user);
+    ReadResp resp;
+    resp.mutable_checkpoint()->set_commit_position(position.commit);
+    resp.mutable_checkpoint()->set_prepare_position(position.prepare);
+    *resp.mutable_checkpoint()->mutable_timestamp() = Now();
+    self->EnqueueWaiting(std::move(resp));
+  }
+
+  static void OnCaughtUp(void* user, esdb_position position) {
+    auto* self = static_cast<ReadCall*>(user);
+    ReadResp resp;
+    ReadResp::CaughtUp* caught_up = resp.mutable_caught_up();
+    *caught_up->mutable_timestamp() = Now();
+    if (self->plan_.all) {
+      caught_up->mutable_position()->set_commit_position(position.commit);
+      caught_up->mutable_position()->set_prepare_position(position.prepare);
+    }
+    self->EnqueueWaiting(std::move(resp));
+  }
+
+  static void OnDropped(void* user, esdb_node_status status, const char* message) {
+    auto* self = static_cast<ReadCall*>(user);
+    self->End(FromNodeStatus(NodeError(status, message), self->plan_.stream, 0));
+    self->Pump();
+  }
+
+  void Subscribe() {
+    ReadResp confirmation;
+    confirmation.mutable_confirmation()->set_subscription_id(NewEventId());
+    Enqueue(std::move(confirmation));
+    esdb_subscription_callbacks callbacks{};
+    callbacks.struct_size = sizeof(callbacks);
+    callbacks.user = this;
+    callbacks.on_events = &OnEvents;
+    callbacks.on_checkpoint = plan_.filtered ? &OnCheckpoint : nullptr;
+    callbacks.on_caught_up = &OnCaughtUp;
+    callbacks.on_dropped = &OnDropped;
+    absl::StatusOr<std::unique_ptr<LogNode::Subscription>> sub;
+    if (plan_.all) {
+      esdb_subscribe_options options = FilterOptions();
+      options.from = plan_.all_from;
+      sub = node_->SubscribeAll(options, callbacks);
+    } else {
+      sub = node_->SubscribeStream(plan_.stream, plan_.stream_from, plan_.from, callbacks);
+    }
+    if (!sub.ok()) {
+      End(FromNodeStatus(sub.status(), plan_.stream, 0));
+      return;
+    }
+    subscription_ = *std::move(sub);
+  }
+
+  esdb_subscribe_options FilterOptions() {
+    esdb_subscribe_options options = plan_.filter_options;
+    options.struct_size = sizeof(options);
+    plan_.prefix_pointers.clear();
+    for (const std::string& p : plan_.prefixes) plan_.prefix_pointers.push_back(p.c_str());
+    options.filter_regex = plan_.regex.empty() ? nullptr : plan_.regex.c_str();
+    options.filter_prefixes = plan_.prefix_pointers.data();
+    options.filter_prefix_count = plan_.prefix_pointers.size();
+    return options;
+  }
+
+  // ---- one-shot reads (run on gRPC threads, one at a time) ----
+
+  // Queues the next messages of a one-shot read, or its end.
+  void Refill() {
+    if (exhausted_) {
+      End(GrpcError{grpc::Status::OK, {}});
+      return;
+    }
+    absl::Status st = plan_.all ? RefillAll() : RefillStream();
+    if (!st.ok()) {
+      exhausted_ = true;
+      if (ToNodeStatus(st) == ESDB_NODE_STREAM_NOT_FOUND && !plan_.all) {
+        ReadResp resp;
+        resp.mutable_stream_not_found()->mutable_stream_identifier()->set_stream_name(plan_.stream);
+        Enqueue(std::move(resp));
+        End(GrpcError{grpc::Status::OK, {}});
+      } else {
+        End(FromNodeStatus(st, plan_.stream, 0));
+      }
+      return;
+    }
+    if (exhausted_) {
+      if (plan_.compatibility && !plan_.all) AddLastStreamPosition();
+      End(GrpcError{grpc::Status::OK, {}});
+    }
+  }
+
+  absl::Status RefillStream() {
+    const uint64_t want = std::min(remaining_, kReadBatch);
+    uint64_t got = 0;
+    uint64_t last = 0;
+    absl::Status st = node_->ReadStream(plan_.stream, plan_.direction, next_, want,
+                                        [&](const RecordedEvent& event) {
+                                          ReadResp resp;
+                                          ToReadEvent(event, plan_.uuid_form, resp.mutable_event());
+                                          Enqueue(std::move(resp));
+                                          last = event.revision;
+                                          ++got;
+                                          return true;
+                                        });
+    if (!st.ok()) return st;
+    remaining_ -= got;
+    if (got < want || remaining_ == 0) {
+      exhausted_ = true;
+    } else if (plan_.direction == ReadDirection::kForwards) {
+      next_ = last + 1;
+    } else if (last == 0) {
+      exhausted_ = true;
+    } else {
+      next_ = last - 1;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status RefillAll() {
+    std::optional<LogFilter> filter;
+    if (plan_.filtered) {
+      absl::StatusOr<LogFilter> f = LogFilter::Create(FilterOptions());
+      if (!f.ok()) return NodeError(ESDB_NODE_INVALID_ARGUMENT, f.status().message());
+      filter = *std::move(f);
+    }
+    // Keeps reading until something is queued, so a filter that skips a long stretch does not
+    // end the read early.
+    while (!exhausted_) {
+      const uint64_t want = plan_.filtered ? kReadBatch : std::min(remaining_, kReadBatch);
+      absl::StatusOr<std::vector<RecordedEvent>> events =
+          node_->ReadAll(plan_.direction, next_, want);
+      if (!events.ok()) return events.status();
+      size_t queued = 0;
+      for (const RecordedEvent& event : *events) {
+        if (remaining_ == 0) break;
+        if (filter.has_value() && !filter->Matches(event)) continue;
+        ReadResp resp;
+        ToReadEvent(event, plan_.uuid_form, resp.mutable_event());
+        Enqueue(std::move(resp));
+        --remaining_;
+        ++queued;
+      }
+      if (events->size() < want || remaining_ == 0) {
+        exhausted_ = true;
+      } else if (plan_.direction == ReadDirection::kForwards) {
+        next_ = events->back().position + 1;
+      } else if (events->back().position <= 1) {
+        exhausted_ = true;
+      } else {
+        next_ = events->back().position - 1;
+      }
+      if (queued > 0) break;
+    }
+    return absl::OkStatus();
+  }
+
+  void AddLastStreamPosition() {
+    absl::StatusOr<std::vector<RecordedEvent>> last =
+        node_->ReadStream(plan_.stream, ReadDirection::kBackwards, ESDB_REVISION_END, 1);
+    if (!last.ok() || last->empty()) return;
+    ReadResp resp;
+    resp.set_last_stream_position(last->front().revision);
+    Enqueue(std::move(resp));
+  }
+
+  // ---- the queue and the writer ----
+
+  void Enqueue(ReadResp resp) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(resp));
+  }
+
+  // Waits while the queue is full. False when the call is over (the subscription should stop).
+  bool EnqueueWaiting(ReadResp resp) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return queue_.size() < kMaxQueued || cancelled_ || finished_;
+      };
+      mu_.Await(absl::Condition(&room));
+      if (cancelled_ || finished_) return false;
+      queue_.push_back(std::move(resp));
+    }
+    Pump();
+    return true;
+  }
+
+  // Records how the call ends once the queue is drained; the first end wins.
+  void End(GrpcError error) {
+    absl::MutexLock lock(&mu_);
+    if (!end_.has_value()) end_ = std::move(error);
+  }
+
+  // Starts the next write, or finishes the call when the queue is drained and its end is known.
+  // Callable from any thread; at most one write is in flight.
+  void Pump() {
+    std::optional<GrpcError> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finished_ || cancelled_) return;
+      if (!queue_.empty()) {
+        in_flight_ = std::move(queue_.front());
+        queue_.pop_front();
+        writing_ = true;
+      } else if (end_.has_value()) {
+        finished_ = true;
+        finish = end_;
+      } else {
+        return;
+      }
+    }
+    if (finish.has_value()) {
+      finish->AddTrailersTo(context_);
+      Finish(finish->status);
+      return;
+    }
+    StartWrite(&in_flight_);
+  }
+
+  void FinishOnce(const grpc::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    Finish(status);
+  }
+
+  LogNode* const node_;
+  grpc::CallbackServerContext* const context_;
+  ReadPlan plan_;
+  // One-shot read cursor: touched only by the constructor and OnWriteDone, which never overlap.
+  uint64_t next_ = 0;
+  uint64_t remaining_ = 0;
+  bool exhausted_ = false;
+
+  std::unique_ptr<LogNode::Subscription> subscription_;
+
+  absl::Mutex mu_;
+  std::deque<ReadResp> queue_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<GrpcError> end_ ABSL_GUARDED_BY(mu_);
+  ReadResp in_flight_;  // owned by the write in flight
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<ReadResp>* StartRead(LogNode* node, grpc::CallbackServerContext* context,
+                                              const ReadReq* request) {
+  return new ReadCall(node, context, *request);
+}
+
+}  // namespace esdb::devnode

@@ -1,0 +1,74 @@
+#include "devnode/grpc_server.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "devnode/grpc_cluster.h"
+#include "devnode/grpc_streams.h"
+#include "grpcpp/grpcpp.h"
+
+namespace esdb::devnode {
+namespace {
+
+// Room for an append of the maximum size plus its framing; bigger messages are refused by gRPC
+// with RESOURCE_EXHAUSTED before they reach a service.
+constexpr int kMinReceiveMessageSize = 4 * 1024 * 1024;
+
+}  // namespace
+
+struct GrpcServer::Impl {
+  std::unique_ptr<StreamsService> streams;
+  std::unique_ptr<GossipService> gossip;
+  std::unique_ptr<ServerFeaturesService> features;
+  std::unique_ptr<grpc::Server> server;
+  bool stopped = false;
+};
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(LogNode* node,
+                                                              GrpcServerOptions options) {
+  auto impl = std::make_unique<Impl>();
+  // Clients connect to the address gossip advertises; a wildcard bind is reached on loopback.
+  const std::string advertised =
+      options.address == "0.0.0.0" || options.address == "::" ? "127.0.0.1" : options.address;
+  int bound_port = 0;
+  grpc::ServerBuilder builder;
+  const std::string address = options.address.find(':') != std::string::npos
+                                  ? absl::StrCat("[", options.address, "]:", options.port)
+                                  : absl::StrCat(options.address, ":", options.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.SetMaxReceiveMessageSize(std::max<int>(
+      kMinReceiveMessageSize,
+      static_cast<int>(std::min<uint64_t>(2ULL * options.limits.max_append_size, INT32_MAX / 2))));
+  impl->streams = std::make_unique<StreamsService>(node, options.limits);
+  impl->features = std::make_unique<ServerFeaturesService>(options.server_version);
+  impl->gossip = std::make_unique<GossipService>(node, advertised, options.port);
+  builder.RegisterService(impl->streams.get());
+  builder.RegisterService(impl->features.get());
+  builder.RegisterService(impl->gossip.get());
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || bound_port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ", address, " (port in use or bad address?)"));
+  }
+  // With port 0 the real port is known only now.
+  impl->gossip->SetAdvertisedPort(static_cast<uint16_t>(bound_port));
+  return std::unique_ptr<GrpcServer>(
+      new GrpcServer(std::move(impl), static_cast<uint16_t>(bound_port)));
+}
+
+GrpcServer::GrpcServer(std::unique_ptr<Impl> impl, uint16_t port)
+    : impl_(std::move(impl)), port_(port) {}
+
+GrpcServer::~GrpcServer() { Stop(); }
+
+void GrpcServer::Stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  // Running calls get a moment to finish, then are cancelled.
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  impl_->server->Wait();
+}
+
+}  // namespace esdb::devnode

@@ -1,0 +1,417 @@
+// Crash torture: 100,000 events are appended over HTTP from a second thread while a file-sink
+// connector delivers them, and the dev node is SIGKILLed at 20 random moments (seeded; the seed
+// is printed and ESDB_E2E_SEED replays it) and restarted each time. At the end the output must
+// hold every appended event, in log order except right after a crash, where delivery restarts
+// exactly after the last checkpoint and replays no more than the checkpoint policy allows.
+//
+// fsync is off for speed, which costs nothing here: SIGKILL ends the process, not the machine,
+// so every write() the sink made is in the page cache and survives; fsync only matters for
+// power loss. (The log is SQLite with synchronous=NORMAL in WAL mode: also crash-safe.)
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "devnode/log_node.h"
+#include "devnode_test.h"
+#include "gtest/gtest.h"
+#include "node_http.h"
+#include "sink_output.h"
+
+namespace esdb::e2e {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kEvents = 100000;
+constexpr int kStreams = 10;
+constexpr int kEventsPerAppend = 2000;
+constexpr int kKills = 20;
+constexpr int kRecordsThreshold = 1000;  // autocommit:recordsThreshold
+constexpr int kBatchSize = 100;          // batching:batchSize
+// The runner checkpoints after a batch once at least kRecordsThreshold records have been
+// acknowledged since the last checkpoint. So at a crash fewer than kRecordsThreshold
+// acknowledged records are uncheckpointed, plus at most the one batch being written or
+// acknowledged when the crash came: a replay is at most kRecordsThreshold + kBatchSize records.
+constexpr size_t kReplayBound = kRecordsThreshold + kBatchSize;
+// Appends are paced so that they spread over the kills instead of finishing before the first.
+constexpr absl::Duration kAppendPeriod = absl::Milliseconds(200);
+constexpr int kMinKillDelayMs = 0;
+constexpr int kMaxKillDelayMs = 800;
+constexpr char kConnector[] = "torture";
+constexpr uint32_t kIdTag = 0x70c7u;
+
+std::string StreamName(int i) { return absl::StrCat("torture-", i); }
+
+uint64_t Seed() {
+  uint64_t seed = 0;
+  const char* env = std::getenv("ESDB_E2E_SEED");
+  if (env != nullptr && absl::SimpleAtoi(env, &seed)) return seed;
+  return std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32);
+}
+
+// The node's state as seen between a SIGKILL and the restart that follows it.
+struct CrashPoint {
+  size_t lines = 0;          // complete lines in the output when the node died
+  size_t partial_bytes = 0;  // a line cut short by the kill
+  std::optional<uint64_t> checkpoint;  // the connector's last checkpoint in the log
+  uint64_t appended_position = 0;      // the last position appended (and acknowledged) by then
+};
+
+// Reads the connector's last checkpoint straight from the SQLite log of a dead node.
+absl::StatusOr<std::optional<uint64_t>> ReadCheckpoint(const std::filesystem::path& db) {
+  auto node = devnode::LogNode::OpenSqlite(db.string());
+  if (!node.ok()) return node.status();
+  auto events = (*node)->ReadStream(absl::StrCat("$connectors/", kConnector, "/checkpoints"),
+                                    devnode::ReadDirection::kBackwards, ESDB_REVISION_END, 1);
+  (*node)->Shutdown();
+  if (!events.ok()) {
+    if (absl::IsNotFound(events.status())) return std::nullopt;
+    return events.status();
+  }
+  if (events->empty()) return std::nullopt;
+  json data = json::parse(events->front().data, nullptr, false);
+  if (!data.is_object() || !data.contains("position") || !data["position"].is_object()) {
+    return absl::DataLossError(absl::StrCat("checkpoint event: ", events->front().data));
+  }
+  return data["position"].value("commit", uint64_t{0});
+}
+
+// Appends kEvents events in batches to kStreams streams from its own thread and client, riding
+// out node crashes: an append whose outcome is unknown (the node died mid-request) is resolved
+// by reading the stream's last event, which works because every append names the expected
+// revision and this thread is the streams' only writer.
+class Appender {
+ public:
+  explicit Appender(uint16_t port) : port_(port) {}
+  ~Appender() { Join(); }
+
+  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Join() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // The node is down (between a kill and the next ready restart) or up again.
+  void SetNodeUp(bool up) {
+    absl::MutexLock lock(&mu_);
+    up_ = up;
+  }
+  // Blocks until one more append has been acknowledged, the appender finished, or `timeout`.
+  void AwaitNextAppend(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    const int64_t seen = batches_done_;
+    auto moved = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return batches_done_ != seen || finished_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&moved), timeout);
+  }
+
+  bool finished() const {
+    absl::MutexLock lock(&mu_);
+    return finished_;
+  }
+  std::string error() const {
+    absl::MutexLock lock(&mu_);
+    return error_;
+  }
+  uint64_t last_position() const {
+    absl::MutexLock lock(&mu_);
+    return last_position_;
+  }
+  // Event ids of every acknowledged append (valid once finished).
+  const std::vector<std::string>& ids() const { return ids_; }
+  int ambiguous() const { return ambiguous_; }
+
+ private:
+  enum class Outcome { kCommitted, kNotCommitted, kUnknown };
+
+  void Run() {
+    NodeHttp client(port_, /*timeout_ms=*/30000);
+    std::vector<int64_t> last_revision(kStreams, -1);
+    const absl::Time start = absl::Now();
+    const int batches = kEvents / kEventsPerAppend;
+    for (int b = 0; b < batches; ++b) {
+      absl::SleepFor(start + b * kAppendPeriod - absl::Now());  // pacing, not synchronisation
+      const int s = b % kStreams;
+      std::vector<NewEvent> events;
+      for (int i = 0; i < kEventsPerAppend; ++i) {
+        const uint64_t n = static_cast<uint64_t>(b) * kEventsPerAppend + i;
+        // ~200 bytes per event on the wire: id, type and a padded payload.
+        events.push_back({TestEventId(kIdTag, n), "TortureEvent",
+                          json{{"n", n}, {"pad", std::string(110, 'a' + n % 26)}}});
+      }
+      const std::string body = EventsBody(events);
+      std::optional<uint64_t> position;
+      while (!position) {
+        if (!WaitUntilUp()) return Finish("stopped");
+        Reply r = client.Call("POST", "/streams/" + StreamName(s), body,
+                              "application/vnd.eventstore.events+json",
+                              {{"ES-ExpectedVersion", std::to_string(last_revision[s])}});
+        if (r.status == 201) {
+          position = r.json["position"].get<uint64_t>();
+          break;
+        }
+        if (r.status != 0 && r.status < 500) {
+          return Finish(absl::StrCat("append to ", StreamName(s), " got ", r.status, ": ",
+                                     r.body));
+        }
+        // Died mid-request (or refused while restarting): did it commit?
+        ++ambiguous_;
+        while (true) {
+          if (!WaitUntilUp()) return Finish("stopped");
+          Outcome o = Resolve(client, s, last_revision[s], events.back().event_id, position);
+          if (o == Outcome::kCommitted || o == Outcome::kNotCommitted) break;
+          absl::SleepFor(absl::Milliseconds(20));  // up, yet unreachable: a transient error
+        }
+        if (!error().empty()) return;
+      }
+      last_revision[s] += kEventsPerAppend;
+      for (const NewEvent& e : events) ids_.push_back(e.event_id);
+      absl::MutexLock lock(&mu_);
+      last_position_ = std::max(last_position_, *position);
+      ++batches_done_;
+    }
+    Finish("");
+  }
+
+  // Reads the stream's last event to learn whether the batch ending in `last_id` was written.
+  Outcome Resolve(NodeHttp& client, int s, int64_t before, const std::string& last_id,
+                  std::optional<uint64_t>& position) {
+    Reply r = client.Get(absl::StrCat("/streams/", StreamName(s), "?direction=backwards&count=1"));
+    if (r.status == 0 || r.status >= 500) return Outcome::kUnknown;  // down again; ask later
+    if (r.status == 404 && before == -1) return Outcome::kNotCommitted;
+    if (r.status == 200 && r.json["events"].size() == 1) {
+      const json& e = r.json["events"][0];
+      const int64_t revision = e["eventNumber"].get<int64_t>();
+      if (revision == before + kEventsPerAppend && e["eventId"] == last_id) {
+        position = e["position"].get<uint64_t>();
+        return Outcome::kCommitted;
+      }
+      if (revision == before) return Outcome::kNotCommitted;
+    }
+    Finish(absl::StrCat("cannot tell whether an append to ", StreamName(s),
+                        " committed; stream read: ", r.status, " ", r.body.substr(0, 300)));
+    return Outcome::kCommitted;  // ends the retry loop; the error ends the thread
+  }
+
+  // Waits while the node is down (the killer marks it down before each SIGKILL, so a request
+  // the kill broke finds it down); false when asked to stop.
+  bool WaitUntilUp() {
+    absl::MutexLock lock(&mu_);
+    auto up = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || up_; };
+    mu_.Await(absl::Condition(&up));
+    return !stop_;
+  }
+
+  void Finish(std::string error) {
+    absl::MutexLock lock(&mu_);
+    if (error_.empty()) error_ = std::move(error);
+    finished_ = true;
+  }
+
+  const uint16_t port_;
+  std::thread thread_;
+  std::vector<std::string> ids_;  // appender thread only until finished
+  int ambiguous_ = 0;             // appender thread only
+
+  mutable absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool up_ ABSL_GUARDED_BY(mu_) = true;
+  int64_t batches_done_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t last_position_ ABSL_GUARDED_BY(mu_) = 0;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::string error_ ABSL_GUARDED_BY(mu_);
+};
+
+class CrashTortureTest : public DevnodeTest {};
+
+TEST_F(CrashTortureTest, SigkillDuringDeliveryLosesNothingAndReplaysOnlyFromCheckpoints) {
+  const uint64_t seed = Seed();
+  std::cout << "crash torture seed: " << seed << " (replay with ESDB_E2E_SEED=" << seed << ")\n";
+  RecordProperty("seed", std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> kill_delay_ms(kMinKillDelayMs, kMaxKillDelayMs);
+  std::bernoulli_distribution after_an_append(0.5);
+  std::uniform_int_distribution<int> short_delay_ms(0, 30);
+  const absl::Time t0 = absl::Now();
+
+  const auto out = Path("out.jsonl");
+  Reply created = http().Post(
+      absl::StrCat("/connectors/", kConnector),
+      FileSinkSettings(out, absl::StrCat(
+                                R"(,"fsync":"false","autocommit:recordsThreshold":")",
+                                kRecordsThreshold, R"(","batching:batchSize":")", kBatchSize,
+                                R"(","subscription:filter:scope":"stream",)"
+                                R"("subscription:filter:filterType":"prefix",)"
+                                R"("subscription:filter:expression":"torture-")")));
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_EQ(http().Post(absl::StrCat("/connectors/", kConnector, "/enable")).status, 200);
+  ASSERT_TRUE(WaitForState(kConnector, "RUNNING"));
+
+  Appender appender(node().port());
+  appender.Start();
+  absl::Cleanup join = [&] { appender.Join(); };
+
+  std::vector<CrashPoint> crashes;
+  for (int k = 0; k < kKills; ++k) {
+    // The random moment: a delay after the node became ready, and half the time also just after
+    // an append was acknowledged, while the connector is busy delivering it.
+    absl::SleepFor(absl::Milliseconds(kill_delay_ms(rng)));
+    if (after_an_append(rng)) {
+      appender.AwaitNextAppend(absl::Seconds(2));
+      absl::SleepFor(absl::Milliseconds(short_delay_ms(rng)));
+    } else {
+      (void)short_delay_ms(rng);  // keep the draws aligned whatever the branch
+    }
+    appender.SetNodeUp(false);
+    CrashPoint crash;
+    crash.appended_position = appender.last_position();
+    http_.reset();
+    auto killed = node().Kill();
+    ASSERT_TRUE(killed.ok()) << killed.status();
+    ASSERT_EQ(killed->signal, SIGKILL) << "the node had already ended: " << killed->ToString();
+    auto output = ReadSinkOutput(out);
+    ASSERT_TRUE(output.ok()) << output.status();
+    crash.lines = output->lines.size();
+    crash.partial_bytes = output->partial_tail_bytes;
+    auto checkpoint = ReadCheckpoint(node().db_path());
+    ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+    crash.checkpoint = *checkpoint;
+    crashes.push_back(crash);
+    ASSERT_NO_FATAL_FAILURE(StartNode());
+    appender.SetNodeUp(true);
+  }
+  const absl::Duration kill_phase = absl::Now() - t0;
+
+  ASSERT_TRUE(WaitUntil([&] { return appender.finished(); }, absl::Seconds(120)))
+      << "the appender did not finish";
+  appender.Join();
+  ASSERT_EQ(appender.error(), "");
+  ASSERT_EQ(appender.ids().size(), static_cast<size_t>(kEvents));
+  const uint64_t last = appender.last_position();
+  std::optional<uint64_t> delivered;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        delivered = LastCompletePosition(out);
+        return delivered && *delivered >= last;
+      },
+      absl::Seconds(120), absl::Milliseconds(50)))
+      << "the connector never delivered position " << last << "; last delivered: "
+      << (delivered ? std::to_string(*delivered) : "none");
+  ASSERT_NO_FATAL_FAILURE(StopNode());
+
+  // ---- Verification.
+  auto final_output = ReadSinkOutput(out);
+  ASSERT_TRUE(final_output.ok()) << final_output.status();
+  const std::vector<OutputLine>& lines = final_output->lines;
+  EXPECT_EQ(final_output->partial_tail_bytes, 0u) << "a partial line after a clean stop";
+
+  // Every position always names the same event, and the events are exactly those appended.
+  std::map<uint64_t, const OutputLine*> by_position;
+  for (const OutputLine& line : lines) {
+    auto [it, inserted] = by_position.emplace(line.position, &line);
+    if (!inserted && it->second->event_id != line.event_id) {
+      ADD_FAILURE() << "position " << line.position << " is both " << it->second->event_id
+                    << " and " << line.event_id;
+      break;
+    }
+  }
+  std::set<std::string> delivered_ids;
+  for (const auto& [position, line] : by_position) delivered_ids.insert(line->event_id);
+  size_t missing = 0;
+  for (const std::string& id : appender.ids()) {
+    if (!delivered_ids.contains(id) && ++missing <= 5) ADD_FAILURE() << "never delivered: " << id;
+  }
+  EXPECT_EQ(missing, 0u) << "appended events missing from the output";
+  EXPECT_EQ(delivered_ids.size(), static_cast<size_t>(kEvents)) << "unexpected events delivered";
+  EXPECT_EQ(by_position.size(), static_cast<size_t>(kEvents));
+  std::vector<uint64_t> distinct;  // every delivered position, ascending
+  for (const auto& [position, line] : by_position) distinct.push_back(position);
+
+  // Runs: the lines written between two crashes. Each is in strict log order.
+  std::vector<size_t> run_start = {0};
+  for (const CrashPoint& c : crashes) run_start.push_back(c.lines);
+  run_start.push_back(lines.size());
+  for (size_t r = 0; r + 1 < run_start.size(); ++r) {
+    ASSERT_LE(run_start[r], run_start[r + 1]) << "the output shrank across crash " << r;
+    for (size_t i = run_start[r] + 1; i < run_start[r + 1]; ++i) {
+      if (lines[i].position <= lines[i - 1].position) {
+        ADD_FAILURE() << "out of order within run " << r << " at line " << i << ": "
+                      << lines[i - 1].position << " then " << lines[i].position;
+        break;
+      }
+    }
+  }
+
+  // At each crash: the checkpoint never got ahead of the output and never went back; the next
+  // run restarts exactly after it; the replay is within the bound.
+  std::optional<uint64_t> previous_checkpoint;
+  size_t replayed_total = 0, max_replay = 0, cut_lines = 0, busy = 0;
+  uint64_t max_before = 0;
+  size_t scanned = 0;
+  for (size_t k = 0; k < crashes.size(); ++k) {
+    const CrashPoint& c = crashes[k];
+    SCOPED_TRACE(absl::StrCat("crash ", k + 1, " at line ", c.lines));
+    for (; scanned < c.lines; ++scanned) max_before = std::max(max_before, lines[scanned].position);
+    cut_lines += c.partial_bytes > 0;
+    // Busy: the file's last record was behind the last acknowledged append (catching up,
+    // replaying after a restart, or the connector not started yet).
+    busy += c.lines == 0 || lines[c.lines - 1].position < c.appended_position;
+    ASSERT_TRUE(c.checkpoint.has_value()) << "no checkpoint although the connector was enabled";
+    const uint64_t cp = *c.checkpoint;
+    if (previous_checkpoint) EXPECT_GE(cp, *previous_checkpoint) << "the checkpoint went back";
+    previous_checkpoint = cp;
+    // Every event at or before the checkpoint was already in the output.
+    const size_t covered = std::upper_bound(distinct.begin(), distinct.end(), cp) - distinct.begin();
+    std::set<uint64_t> seen;
+    for (size_t i = 0; i < c.lines; ++i) {
+      if (lines[i].position <= cp) seen.insert(lines[i].position);
+    }
+    const size_t seen_before = seen.size();
+    EXPECT_EQ(seen_before, covered) << "checkpoint " << cp << " is ahead of the output";
+    const size_t next_run_end = run_start[k + 2];
+    if (c.lines == next_run_end) continue;  // killed again before it delivered anything
+    // The first line after the crash is the first event after the checkpoint.
+    ASSERT_LT(covered, distinct.size());
+    EXPECT_EQ(lines[c.lines].position, distinct[covered])
+        << "delivery did not restart right after checkpoint " << cp;
+    EXPECT_GT(lines[c.lines].position, cp);
+    size_t replay = 0;
+    for (size_t i = c.lines; i < next_run_end && lines[i].position <= max_before; ++i) ++replay;
+    EXPECT_LE(replay, kReplayBound) << "replay after checkpoint " << cp;
+    replayed_total += replay;
+    max_replay = std::max(max_replay, replay);
+  }
+  EXPECT_EQ(lines.size(), static_cast<size_t>(kEvents) + replayed_total)
+      << "duplicates other than crash replays";
+
+  std::cout << "crash torture: " << kEvents << " events, " << crashes.size() << " kills in "
+            << absl::FormatDuration(kill_phase) << ", total "
+            << absl::FormatDuration(absl::Now() - t0) << "; " << lines.size()
+            << " lines written, " << replayed_total << " replayed (max " << max_replay
+            << " after one crash, bound " << kReplayBound << "); " << cut_lines
+            << " kills cut a line, " << busy << " came while delivery was behind; "
+            << appender.ambiguous() << " appends interrupted\n";
+}
+
+}  // namespace
+}  // namespace esdb::e2e

@@ -1,0 +1,94 @@
+// The dev node's command line, run as a real process: --help documents every flag and exits 0;
+// an unknown or incomplete flag exits 2 with a message.
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "node_process.h"
+
+namespace esdb::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The flags src/devnode/main.cc defines (--grpc-port only in builds that serve gRPC).
+std::vector<std::string> ExpectedFlags() {
+  std::vector<std::string> flags = {"db",        "bind",       "http-port",
+                                    "connectors-library", "plugins-dir", "member-id",
+                                    "sync",      "log-level",  "help"};
+  if (DevnodeHasGrpcPort()) flags.push_back("grpc-port");
+  return flags;
+}
+
+// The "--name" words at the start of the help's lines.
+std::vector<std::string> ListedFlags(const std::string& help) {
+  std::vector<std::string> names;
+  for (absl::string_view line : absl::StrSplit(help, '\n')) {
+    line = absl::StripLeadingAsciiWhitespace(line);
+    if (!absl::ConsumePrefix(&line, "--")) continue;
+    names.emplace_back(line.substr(0, line.find_first_of(" \t=")));
+  }
+  return names;
+}
+
+TEST(DevnodeFlagsTest, HelpListsEveryFlagAndExitsZero) {
+  auto run = RunToExit({DevnodeBinary(), "--help"}, absl::Seconds(60));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->status.CleanExit()) << run->status.ToString() << "\n" << run->err;
+  EXPECT_THAT(run->out, HasSubstr("Usage: esdb-devnode"));
+  std::vector<std::string> listed = ListedFlags(run->out);
+  EXPECT_THAT(listed, ::testing::UnorderedElementsAreArray(ExpectedFlags())) << run->out;
+  // Each flag comes with a description on the following line.
+  for (const std::string& flag : listed) {
+    size_t at = run->out.find("--" + flag);
+    size_t eol = run->out.find('\n', at);
+    ASSERT_NE(eol, std::string::npos);
+    size_t next_eol = run->out.find('\n', eol + 1);
+    std::string description = run->out.substr(eol + 1, next_eol - eol - 1);
+    EXPECT_GT(absl::StripAsciiWhitespace(description).size(), 10u) << "--" << flag;
+  }
+  // Help does not start a node (it would print "listening on").
+  EXPECT_THAT(run->out, ::testing::Not(HasSubstr("listening on")));
+}
+
+TEST(DevnodeFlagsTest, EveryListedFlagIsAccepted) {
+  // The parser checks every argument before --help takes effect, so a flag that the help shows
+  // but the parser does not know makes this exit 2 instead of 0.
+  auto help = RunToExit({DevnodeBinary(), "--help"}, absl::Seconds(60));
+  ASSERT_TRUE(help.ok()) << help.status();
+  std::vector<std::string> argv = {DevnodeBinary()};
+  for (const std::string& flag : ListedFlags(help->out)) {
+    if (flag != "help") argv.push_back("--" + flag + "=x");
+  }
+  argv.push_back("--help");
+  auto run = RunToExit(argv, absl::Seconds(60));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->status.CleanExit()) << run->status.ToString() << "\n" << run->err;
+}
+
+TEST(DevnodeFlagsTest, UnknownFlagExitsTwoWithAMessage) {
+  auto run = RunToExit({DevnodeBinary(), "--no-such-flag=1"}, absl::Seconds(60));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->status.exited) << run->status.ToString();
+  EXPECT_EQ(run->status.code, 2) << run->err;
+  EXPECT_THAT(run->err, HasSubstr("no-such-flag"));
+  EXPECT_THAT(run->out, ::testing::Not(HasSubstr("listening on")));
+}
+
+TEST(DevnodeFlagsTest, FlagWithoutValueAndStrayArgumentExitTwo) {
+  auto missing = RunToExit({DevnodeBinary(), "--db"}, absl::Seconds(60));
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(missing->status.code, 2) << missing->status.ToString();
+  EXPECT_THAT(missing->err, HasSubstr("--db"));
+
+  auto stray = RunToExit({DevnodeBinary(), "serve"}, absl::Seconds(60));
+  ASSERT_TRUE(stray.ok()) << stray.status();
+  EXPECT_EQ(stray->status.code, 2) << stray->status.ToString();
+  EXPECT_THAT(stray->err, HasSubstr("serve"));
+}
+
+}  // namespace
+}  // namespace esdb::e2e

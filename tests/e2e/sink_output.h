@@ -1,0 +1,44 @@
+// Reading what the file sink wrote (JSON Lines, see plugins/file/README.md) while or after a
+// node runs.
+#ifndef ESDB_TESTS_E2E_SINK_OUTPUT_H_
+#define ESDB_TESTS_E2E_SINK_OUTPUT_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace esdb::e2e {
+
+struct OutputLine {
+  uint64_t position = 0;
+  std::string stream;
+  uint64_t revision = 0;
+  std::string event_id;
+  std::string event_type;
+};
+
+struct SinkOutput {
+  bool exists = false;
+  std::vector<OutputLine> lines;  // every complete line, in file order
+  // Bytes after the last '\n': a line cut short by a crash, which readers must ignore.
+  size_t partial_tail_bytes = 0;
+};
+
+// Parses every complete line. A complete line that is not a JSON object with position, stream,
+// revision and eventId is an error naming the line: the sink never writes one, crash or not.
+// A missing file is an empty output with exists == false.
+absl::StatusOr<SinkOutput> ReadSinkOutput(const std::filesystem::path& path);
+
+// Complete lines in the file (0 when it does not exist), without parsing them.
+size_t CountCompleteLines(const std::filesystem::path& path);
+
+// Position of the last complete line, read from the end of the file; nullopt when there is none.
+std::optional<uint64_t> LastCompletePosition(const std::filesystem::path& path);
+
+}  // namespace esdb::e2e
+
+#endif  // ESDB_TESTS_E2E_SINK_OUTPUT_H_

@@ -1,5 +1,7 @@
 #include "devnode/grpc_cluster.h"
 
+#include "absl/strings/str_format.h"
+
 #include <utility>
 #include <vector>
 
@@ -41,6 +43,19 @@ GossipService::GossipService(LogNode* node, std::string advertised_host, uint16_
       port_(advertised_port),
       instance_id_(NewEventId()) {}
 
+// A stable instance id for a member of a cluster view, so clients that poll gossip see the same
+// member each time: 128 bits of two FNV-1a hashes of the member id, printed as a UUID.
+std::string GossipService::MemberInstanceId(const std::string& member_id) {
+  uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+  for (unsigned char c : member_id) {
+    a = (a ^ c) * 0x100000001b3ULL;
+    b = (b ^ c) * 0x100000001b3ULL + 1;
+  }
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", static_cast<uint32_t>(a >> 32),
+                         static_cast<uint32_t>((a >> 16) & 0xffff), static_cast<uint32_t>(a & 0xffff),
+                         static_cast<uint32_t>(b >> 48), b & 0xffffffffffffULL);
+}
+
 grpc::ServerUnaryReactor* GossipService::Read(grpc::CallbackServerContext* context,
                                               const event_store::client::Empty* /*request*/,
                                               event_store::client::gossip::ClusterInfo* response) {
@@ -50,7 +65,8 @@ grpc::ServerUnaryReactor* GossipService::Read(grpc::CallbackServerContext* conte
     MemberInfo* info = response->add_members();
     const bool is_self = member.member_id == self;
     absl::StatusOr<event_store::client::UUID> id =
-        protocol::UuidFromText(is_self ? instance_id_ : NewEventId(), protocol::UuidForm::kString);
+        protocol::UuidFromText(is_self ? instance_id_ : MemberInstanceId(member.member_id),
+                               protocol::UuidForm::kString);
     if (id.ok()) *info->mutable_instance_id() = *std::move(id);
     info->set_time_stamp(now_ticks);
     info->set_state(StateOf(member.role));

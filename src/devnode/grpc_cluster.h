@@ -26,6 +26,7 @@ class GossipService final : public event_store::client::gossip::Gossip::Callback
                                  event_store::client::gossip::ClusterInfo* response) override;
 
  private:
+  static std::string MemberInstanceId(const std::string& member_id);
   LogNode* const node_;
   const std::string host_;
   std::atomic<uint16_t> port_;

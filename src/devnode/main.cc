@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "devnode/grpc_server.h"
+#include "devnode/cluster_view.h"
 #include "devnode/log_node.h"
 #include "devnode/streams_http.h"
 #include "hosting/connectors_library.h"
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
            "The connectors library to load; 'none' runs without it"},
           {"plugins-dir", "", "Folder of sink plugins (default: the library's own plugin folder)"},
           {"member-id", "devnode", "This node's member id (the host id connectors report)"},
+          {"cluster-view", "",
+           "Testing aid: serve the members and roles in this JSON file (re-read when it changes) "
+           "instead of a single leader; see docs/operations.md"},
           {"sync", "normal",
            "SQLite durability: 'normal' survives a process crash (SIGKILL), 'full' also power "
            "loss"},
@@ -90,6 +94,13 @@ int main(int argc, char** argv) {
   options.sqlite_full_sync = sync == "full";
   auto node = esdb::devnode::LogNode::OpenSqlite(db.string(), options);
   if (!node.ok()) return Fail(std::string(node.status().message()));
+
+  std::unique_ptr<esdb::devnode::ClusterViewFile> cluster_view;
+  if (!flags.Get("cluster-view").empty()) {
+    auto view = esdb::devnode::ClusterViewFile::Watch(flags.Get("cluster-view"), node->get());
+    if (!view.ok()) return Fail(std::string(view.status().message()));
+    cluster_view = std::move(*view);
+  }
 
   std::unique_ptr<esdb::hosting::ConnectorsLibrary> library;
   if (flags.Get("connectors-library") != "none") {

@@ -14,15 +14,13 @@ function(esdb_test name)
 endfunction()
 
 # esdb_sink_plugin(<target> <short-name> SOURCES <files...> [LIBS <targets...>])
-# Builds libesdb_sink_<short-name>.so into the plugin folder, against the C ABI only.
+# Builds libesdb_sink_<short-name>.so into the plugin folder, against the C ABI only, with the
+# same esdb_add_sink() that the installed SDK gives outside authors, and installs it next to the
+# installed library (<libdir>/esdb-connectors/plugins), where the library looks by default.
+include(${CMAKE_CURRENT_LIST_DIR}/EsdbAddSink.cmake)
 function(esdb_sink_plugin target short_name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
-  add_library(${target} MODULE ${ARG_SOURCES})
-  set_target_properties(${target} PROPERTIES
-    OUTPUT_NAME esdb_sink_${short_name}
-    PREFIX lib
-    LIBRARY_OUTPUT_DIRECTORY ${ESDB_PLUGIN_DIR})
-  target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/include)
-  target_link_libraries(${target} PRIVATE ${ARG_LIBS})
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  esdb_add_sink(${target} ${short_name} ${ARGN})
+  set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ESDB_PLUGIN_DIR})
+  install(TARGETS ${target} LIBRARY DESTINATION ${ESDB_INSTALL_PLUGINDIR})
+  set_property(GLOBAL APPEND PROPERTY ESDB_INSTALLED_PLUGINS ${target})
 endfunction()

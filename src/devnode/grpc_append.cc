@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "devnode/grpc_convert.h"
+#include "devnode/grpc_metadata_stream.h"
 #include "devnode/grpc_status.h"
 #include "devnode/node_status.h"
 #include "protocol/uuid.h"
@@ -103,7 +104,9 @@ class AppendCall final : public grpc::ServerReadReactor<AppendReq> {
  private:
   void Complete() {
     if (!stream_.has_value()) return Fail(InvalidArgument("the append sent no options"));
-    absl::StatusOr<AppendResult> result = node_->Append(*stream_, expected_, std::move(events_));
+    absl::StatusOr<AppendResult> result =
+        IsMetadataStream(*stream_) ? AppendMetadata(*node_, *stream_, expected_, events_)
+                                   : node_->Append(*stream_, expected_, std::move(events_));
     if (result.ok()) {
       AppendResp::Success* success = response_->mutable_success();
       if (result->next_expected_revision == kNoRevision) {
@@ -274,7 +277,9 @@ class BatchAppendCall final : public grpc::ServerBidiReactor<BatchAppendReq, Bat
       return resp;
     }
     absl::StatusOr<AppendResult> result =
-        node_->Append(batch.stream, batch.expected, std::move(batch.events));
+        IsMetadataStream(batch.stream)
+            ? AppendMetadata(*node_, batch.stream, batch.expected, batch.events)
+            : node_->Append(batch.stream, batch.expected, std::move(batch.events));
     if (!result.ok()) {
       *resp.mutable_error() = BatchAppendError(result.status(), batch.stream, batch.expected);
       return resp;

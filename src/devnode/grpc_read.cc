@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "devnode/event_id.h"
 #include "devnode/grpc_convert.h"
+#include "devnode/grpc_metadata_stream.h"
 #include "devnode/grpc_status.h"
 #include "devnode/log_filter.h"
 #include "devnode/node_status.h"
@@ -367,15 +368,19 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
     const uint64_t want = std::min(remaining_, kReadBatch);
     uint64_t got = 0;
     uint64_t last = 0;
-    absl::Status st = node_->ReadStream(plan_.stream, plan_.direction, next_, want,
-                                        [&](const RecordedEvent& event) {
-                                          ReadResp resp;
-                                          ToReadEvent(event, plan_.uuid_form, resp.mutable_event());
-                                          Enqueue(std::move(resp));
-                                          last = event.revision;
-                                          ++got;
-                                          return true;
-                                        });
+    auto on_event = [&](const RecordedEvent& event) {
+      ReadResp resp;
+      ToReadEvent(event, plan_.uuid_form, resp.mutable_event());
+      Enqueue(std::move(resp));
+      last = event.revision;
+      ++got;
+      return true;
+    };
+    // "$$X" is X's metadata (grpc_metadata_stream.h), kept beside the log.
+    absl::Status st =
+        IsMetadataStream(plan_.stream)
+            ? ReadMetadataStream(*node_, plan_.stream, plan_.direction, next_, want, on_event)
+            : node_->ReadStream(plan_.stream, plan_.direction, next_, want, on_event);
     if (!st.ok()) return st;
     remaining_ -= got;
     if (got < want || remaining_ == 0) {

@@ -390,5 +390,47 @@ TEST_F(GrpcServerTest, GossipAndServerFeatures) {
   }
 }
 
+// EventStoreDB keeps stream X's metadata in "$$X" as "$metadata" events; clients (the side-car
+// among them) set and read metadata that way, and the node's own metadata store must see it.
+TEST_F(GrpcServerTest, MetadataStreamMapsToTheStreamsMetadata) {
+  grpc::ClientContext missing_context;
+  std::vector<ReadResp> missing;
+  ASSERT_TRUE(Read(StreamRead("$$s"), &missing, &missing_context).ok());
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].content_case(), ReadResp::kStreamNotFound);
+
+  AppendReq meta = Proposed("$metadata", R"({"$maxCount":2})");
+  (*meta.mutable_proposed_message()->mutable_metadata())["content-type"] = "application/json";
+  AppendResp resp;
+  grpc::ClientContext context;
+  ASSERT_TRUE(Append({Options("$$s"), meta}, &resp, &context).ok());
+  ASSERT_TRUE(resp.has_success());
+  auto json = node_->GetStreamMetadata("s");
+  ASSERT_TRUE(json.ok());
+  EXPECT_THAT(*json, ::testing::HasSubstr("\"$maxCount\":2"));
+  EXPECT_EQ(node_->LastPosition(), 0u);  // metadata is not an event of $all here
+
+  grpc::ClientContext read_context;
+  std::vector<ReadResp> out;
+  ASSERT_TRUE(Read(StreamRead("$$s"), &out, &read_context).ok());
+  ASSERT_EQ(out.size(), 1u);
+  const auto& e = out[0].event().event();
+  EXPECT_EQ(e.stream_identifier().stream_name(), "$$s");
+  EXPECT_EQ(e.metadata().at("type"), "$metadata");
+  EXPECT_THAT(e.data(), ::testing::HasSubstr("\"$maxCount\":2"));
+
+  // Only $metadata events belong there, and expectations hold against the one-event view.
+  AppendResp bad;
+  grpc::ClientContext bad_context;
+  EXPECT_EQ(Append({Options("$$s"), Proposed("other", "{}")}, &bad, &bad_context).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  AppendReq no_stream = Options("$$s");
+  no_stream.mutable_options()->mutable_no_stream();
+  AppendResp wev;
+  grpc::ClientContext wev_context;
+  ASSERT_TRUE(Append({no_stream, meta}, &wev, &wev_context).ok());
+  EXPECT_TRUE(wev.has_wrong_expected_version());
+}
+
 }  // namespace
 }  // namespace esdb::devnode

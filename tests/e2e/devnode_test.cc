@@ -27,8 +27,9 @@ ScratchDir::ScratchDir() {
 ScratchDir::~ScratchDir() {
   if (path_.empty()) return;
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  if (info != nullptr && info->result()->Failed()) {
-    std::cerr << "e2e: kept " << path_.string() << " (node logs in logs/, outputs beside them)\n";
+  const char* keep = std::getenv("ESDB_E2E_KEEP");
+  if ((info != nullptr && info->result()->Failed()) || (keep != nullptr && keep[0] == '1')) {
+    std::cerr << "e2e: kept " << path_.string() << " (node logs in node/logs/)\n";
     return;
   }
   std::error_code ec;

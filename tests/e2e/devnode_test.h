@@ -14,7 +14,7 @@
 namespace esdb::e2e {
 
 // A fresh folder under $TMPDIR (or /tmp). Removed when the test passed; kept, and its path
-// printed, when it failed, so the node's logs and output can be read.
+// printed, when it failed or ESDB_E2E_KEEP=1, so the node's logs and output can be read.
 class ScratchDir {
  public:
   ScratchDir();

@@ -63,6 +63,24 @@ absl::StatusOr<SinkOutput> ReadSinkOutput(const std::filesystem::path& path) {
   return out;
 }
 
+OutputShape InspectSinkOutput(const std::filesystem::path& path) {
+  OutputShape shape;
+  std::optional<std::string> text = ReadAll(path);
+  if (!text) return shape;
+  shape.lines = static_cast<size_t>(std::count(text->begin(), text->end(), '\n'));
+  const size_t last_newline = text->rfind('\n');
+  if (last_newline == std::string::npos) {
+    shape.partial_tail_bytes = text->size();
+    return shape;
+  }
+  shape.partial_tail_bytes = text->size() - last_newline - 1;
+  const size_t previous = last_newline == 0 ? std::string::npos : text->rfind('\n', last_newline - 1);
+  const size_t begin = previous == std::string::npos ? 0 : previous + 1;
+  auto line = ParseLine(std::string_view(*text).substr(begin, last_newline - begin));
+  if (line.ok()) shape.last_position = line->position;
+  return shape;
+}
+
 size_t CountCompleteLines(const std::filesystem::path& path) {
   std::optional<std::string> text = ReadAll(path);
   return text ? static_cast<size_t>(std::count(text->begin(), text->end(), '\n')) : 0;

@@ -33,6 +33,14 @@ struct SinkOutput {
 // A missing file is an empty output with exists == false.
 absl::StatusOr<SinkOutput> ReadSinkOutput(const std::filesystem::path& path);
 
+// The file's shape without parsing every line: cheap enough to take at each crash.
+struct OutputShape {
+  size_t lines = 0;               // complete lines
+  size_t partial_tail_bytes = 0;  // bytes after the last '\n'
+  std::optional<uint64_t> last_position;  // of the last complete line, if it parses
+};
+OutputShape InspectSinkOutput(const std::filesystem::path& path);
+
 // Complete lines in the file (0 when it does not exist), without parsing them.
 size_t CountCompleteLines(const std::filesystem::path& path);
 

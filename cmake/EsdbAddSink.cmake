@@ -1,0 +1,34 @@
+# esdb_add_sink(<target> <name> SOURCES <files...> [LIBS <targets...>])
+#
+# Builds a sink plugin the way the host expects it: a MODULE named libesdb_sink_<name>.so,
+# compiled against the sink ABI headers only (esdb_connectors::sink_sdk), with hidden visibility
+# so that esdb_sink_entry (marked ESDB_SINK_EXPORT) is the only exported symbol, and linked with
+# --no-undefined so a missing library fails the link instead of the host's dlopen (which uses
+# RTLD_NOW | RTLD_LOCAL).
+#
+# <name> becomes the file name only; the host finds a plugin by the `name` in its table.
+# Shipped with the installed package (find_package(esdb_connectors)) and used by the in-tree
+# plugins too, so both are built the same way.
+function(esdb_add_sink target name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "esdb_add_sink(${target}): unexpected arguments ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT name MATCHES "^[A-Za-z0-9_.-]+$")
+    message(FATAL_ERROR "esdb_add_sink(${target}): '${name}' is not usable in a file name")
+  endif()
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "esdb_add_sink(${target}): SOURCES is required")
+  endif()
+  add_library(${target} MODULE ${ARG_SOURCES})
+  set_target_properties(${target} PROPERTIES
+    OUTPUT_NAME esdb_sink_${name}
+    PREFIX lib
+    C_VISIBILITY_PRESET hidden
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_link_libraries(${target} PRIVATE esdb_connectors::sink_sdk ${ARG_LIBS})
+  if(NOT APPLE)
+    target_link_options(${target} PRIVATE LINKER:--no-undefined)
+  endif()
+endfunction()

@@ -21,6 +21,8 @@ include(${CMAKE_CURRENT_LIST_DIR}/EsdbAddSink.cmake)
 function(esdb_sink_plugin target short_name)
   esdb_add_sink(${target} ${short_name} ${ARGN})
   set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ESDB_PLUGIN_DIR})
+  # In-tree plugins share plugins/common/ (C++ boundary helpers).
+  target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/plugins)
   install(TARGETS ${target} LIBRARY DESTINATION ${ESDB_INSTALL_PLUGINDIR})
   set_property(GLOBAL APPEND PROPERTY ESDB_INSTALLED_PLUGINS ${target})
 endfunction()

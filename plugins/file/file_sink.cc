@@ -20,6 +20,7 @@
 #include <new>
 #include <string>
 
+#include "common/cxx_boundary.h"
 #include "esdb/sink.h"
 #include "json_line.h"
 
@@ -64,10 +65,7 @@ std::string ErrnoText(const char* what, const std::string& path, int error) {
   return std::string(what) + " '" + path + "': " + std::strerror(error);
 }
 
-void CopyError(const std::string& text, char* err, size_t err_size) {
-  if (err_size == 0) return;
-  std::snprintf(err, err_size, "%s", text.c_str());
-}
+using esdb_plugin::CopyError;
 
 const char* Setting(const esdb_sink_kv* settings, size_t count, const char* key) {
   for (size_t i = 0; i < count; ++i) {
@@ -136,7 +134,7 @@ long long DropPartialTail(int fd) {
 
 esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sink_host* host,
                       esdb_sink_instance** out, char* err, size_t err_size) {
-  try {
+  return esdb_plugin::Guarded("open failed", ESDB_SINK_FATAL, err, err_size, [&]() -> esdb_sink_status {
     const char* path = Setting(settings, count, "path");
     const char* sync = Setting(settings, count, "fsync");
     if (path == nullptr || path[0] == '\0') {
@@ -185,16 +183,7 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
                                       (sink->sync ? "after each batch)" : "off)"));
     *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
     return ESDB_SINK_OK;
-  } catch (const std::bad_alloc&) {
-    CopyError("out of memory", err, err_size);
-    return ESDB_SINK_RETRY;
-  } catch (const std::exception& e) {
-    CopyError(std::string("open failed: ") + e.what(), err, err_size);
-    return ESDB_SINK_FATAL;
-  } catch (...) {
-    CopyError("open failed", err, err_size);
-    return ESDB_SINK_FATAL;
-  }
+  });
 }
 
 // Undoes the `written` bytes that a failed batch left at the end of the file.

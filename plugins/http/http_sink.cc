@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "connection.h"
+#include "common/cxx_boundary.h"
 #include "esdb/sink.h"
 #include "http_config.h"
 #include "request_plan.h"
@@ -45,10 +46,7 @@ struct HttpSink {
   }
 };
 
-void CopyError(const std::string& text, char* err, size_t err_size) {
-  if (err_size == 0) return;
-  std::snprintf(err, err_size, "%s", text.c_str());
-}
+using esdb_plugin::CopyError;
 
 // Printable ASCII only: the message ends up in JSON and logs, and must not carry broken UTF-8.
 std::string Excerpt(const std::string& body) {
@@ -92,24 +90,18 @@ std::chrono::milliseconds RetryAfter(const std::string& value) {
 bool IsRetryable(int status) { return status == 408 || status == 429 || status >= 500; }
 
 esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err, size_t err_size) {
-  try {
+  return esdb_plugin::Guarded("cannot check the settings", ESDB_SINK_INVALID_CONFIG, err, err_size, [&]() -> esdb_sink_status {
     HttpConfig config;
     std::string why = ParseConfig(settings, count, config);
     if (why.empty()) return ESDB_SINK_OK;
     CopyError(why, err, err_size);
     return ESDB_SINK_INVALID_CONFIG;
-  } catch (const std::exception& e) {
-    CopyError(std::string("cannot check the settings: ") + e.what(), err, err_size);
-    return ESDB_SINK_INVALID_CONFIG;
-  } catch (...) {
-    CopyError("cannot check the settings", err, err_size);
-    return ESDB_SINK_INVALID_CONFIG;
-  }
+  });
 }
 
 esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sink_host* host,
                       esdb_sink_instance** out, char* err, size_t err_size) {
-  try {
+  return esdb_plugin::Guarded("open failed", ESDB_SINK_FATAL, err, err_size, [&]() -> esdb_sink_status {
     auto sink = std::make_unique<HttpSink>();
     sink->host = host;
     if (std::string why = ParseConfig(settings, count, sink->config); !why.empty()) {
@@ -131,16 +123,7 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
             ", timeout " + std::to_string(c.request_timeout_ms) + " ms");
     *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
     return ESDB_SINK_OK;
-  } catch (const std::bad_alloc&) {
-    CopyError("out of memory", err, err_size);
-    return ESDB_SINK_RETRY;
-  } catch (const std::exception& e) {
-    CopyError(std::string("open failed: ") + e.what(), err, err_size);
-    return ESDB_SINK_FATAL;
-  } catch (...) {
-    CopyError("open failed", err, err_size);
-    return ESDB_SINK_FATAL;
-  }
+  });
 }
 
 // Sends the batch; returns its outcome and fills `message` when it is not OK.

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/cxx_boundary.h"
 #include "esdb/sink.h"
 #include "kafka_config.h"
 #include "nlohmann/json.hpp"
@@ -69,10 +70,7 @@ struct KafkaSink {
   }
 };
 
-void CopyError(const std::string& text, char* err, size_t err_size) {
-  if (err_size == 0) return;
-  std::snprintf(err, err_size, "%s", text.c_str());
-}
+using esdb_plugin::CopyError;
 
 std::string Rfc3339(int64_t unix_us) {
   int64_t seconds = unix_us / 1000000;
@@ -277,7 +275,7 @@ esdb_sink_status Deliver(KafkaSink& sink, const esdb_sink_record* const* records
 }
 
 esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err, size_t err_size) {
-  try {
+  return esdb_plugin::Guarded("cannot check the settings", ESDB_SINK_INVALID_CONFIG, err, err_size, [&]() -> esdb_sink_status {
     KafkaConfig config;
     std::string why = ParseConfig(settings, count, config);
     if (why.empty()) {
@@ -296,18 +294,12 @@ esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err,
     if (why.empty()) return ESDB_SINK_OK;
     CopyError(why, err, err_size);
     return ESDB_SINK_INVALID_CONFIG;
-  } catch (const std::exception& e) {
-    CopyError(std::string("cannot check the settings: ") + e.what(), err, err_size);
-    return ESDB_SINK_INVALID_CONFIG;
-  } catch (...) {
-    CopyError("cannot check the settings", err, err_size);
-    return ESDB_SINK_INVALID_CONFIG;
-  }
+  });
 }
 
 esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sink_host* host,
                       esdb_sink_instance** out, char* err, size_t err_size) {
-  try {
+  return esdb_plugin::Guarded("open failed", ESDB_SINK_FATAL, err, err_size, [&]() -> esdb_sink_status {
     auto sink = std::make_unique<KafkaSink>();
     sink->host = host;
     if (std::string why = ParseConfig(settings, count, sink->config); !why.empty()) {
@@ -324,16 +316,7 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
                   (sink->config.wait_for_broker_ack ? " (acks=all, idempotent)" : " (acks=1)"));
     *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
     return ESDB_SINK_OK;
-  } catch (const std::bad_alloc&) {
-    CopyError("out of memory", err, err_size);
-    return ESDB_SINK_RETRY;
-  } catch (const std::exception& e) {
-    CopyError(std::string("open failed: ") + e.what(), err, err_size);
-    return ESDB_SINK_FATAL;
-  } catch (...) {
-    CopyError("open failed", err, err_size);
-    return ESDB_SINK_FATAL;
-  }
+  });
 }
 
 void Write(esdb_sink_instance* instance, const esdb_sink_record* const* records, size_t count,

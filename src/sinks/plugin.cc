@@ -153,7 +153,8 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connec
       return absl::InternalError(
           absl::StrCat(name_, ": open reported OK but returned no instance"));
     }
-    return std::make_unique<PluginSink>(table_, name_, std::move(services), instance);
+    return std::make_unique<PluginSink>(table_, name_, std::move(services), instance,
+                                        write_timeout_);
   }
   if (reason.empty()) reason = "no reason given";
   std::string text =

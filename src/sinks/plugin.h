@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/settings.h"
 #include "esdb/sink.h"
 #include "sinks/sink.h"
@@ -49,6 +50,11 @@ class SinkPlugin {
   // plugin's own validate(). InvalidArgument naming the key.
   absl::Status Validate(const SettingsMap& sink_settings) const;
 
+  // How long a write may go without its completion before the host gives up on the instance
+  // (the write then fails FATAL and the instance is abandoned, never closed mid-write). Applies
+  // to instances opened afterwards. Default: 5 minutes.
+  void set_write_timeout(absl::Duration timeout) { write_timeout_ = timeout; }
+
   // True if `key` is a secret setting of this plugin (never echoed back in clear).
   bool IsSecret(const std::string& key) const;
 
@@ -64,6 +70,7 @@ class SinkPlugin {
   const esdb_sink_plugin* table_ = nullptr;
   std::string path_, name_, version_, description_;
   std::vector<SettingInfo> settings_;
+  absl::Duration write_timeout_ = absl::Minutes(5);
 };
 
 // The plugins a host has loaded, by instanceTypeName. Immutable after loading; thread-safe.

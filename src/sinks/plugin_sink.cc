@@ -37,20 +37,26 @@ void SinkHostServices::Log(void* ctx, esdb_sink_log_level level, const char* mes
 }
 
 PluginSink::PluginSink(const esdb_sink_plugin* table, std::string plugin_name,
-                       std::unique_ptr<SinkHostServices> services, esdb_sink_instance* instance)
+                       std::unique_ptr<SinkHostServices> services, esdb_sink_instance* instance,
+                       absl::Duration write_timeout)
     : table_(table),
       plugin_name_(std::move(plugin_name)),
       services_(std::move(services)),
       instance_(instance),
+      write_timeout_(write_timeout),
       rendezvous_(std::make_shared<WriteRendezvous>(plugin_name_, services_->log())) {}
 
 PluginSink::~PluginSink() {
-  table_->close(instance_);
+  if (!abandoned_) table_->close(instance_);
   // After close() the plugin must not complete anything; if it does, the id leads nowhere.
   if (last_call_ != 0) CompletionRouter::Get().Forget(last_call_);
 }
 
 SinkResult PluginSink::Write(std::span<const Record> records) {
+  if (abandoned_) {
+    return {SinkOutcome::kFatal, absl::StrCat(plugin_name_, ": the instance was abandoned after a "
+                                                            "write that never completed")};
+  }
   if (records.empty()) return {};
   records_.resize(records.size());
   pointers_.resize(records.size());
@@ -84,14 +90,23 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
                 reinterpret_cast<void*>(static_cast<uintptr_t>(call)));
   esdb_sink_status status;
   std::string message;
+  bool completed;
   {
     absl::MutexLock lock(&rendezvous_->mu);
-    rendezvous_->mu.Await(absl::Condition(&rendezvous_->completed));
+    completed =
+        rendezvous_->mu.AwaitWithTimeout(absl::Condition(&rendezvous_->completed), write_timeout_);
     status = rendezvous_->status;
     message = std::move(rendezvous_->message);
   }
   if (last_call_ != 0) router.Forget(last_call_);
   last_call_ = call;
+  if (!completed) {
+    abandoned_ = true;
+    return {SinkOutcome::kFatal,
+            absl::StrCat(plugin_name_, ": a write of ", records.size(),
+                         " records did not complete within ", absl::FormatDuration(write_timeout_),
+                         "; the sink instance is abandoned")};
+  }
 
   switch (status) {
     case ESDB_SINK_OK:
@@ -116,6 +131,7 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
 }
 
 absl::Status PluginSink::Flush() {
+  if (abandoned_) return absl::InternalError(absl::StrCat(plugin_name_, ": instance abandoned"));
   if (table_->flush == nullptr) return absl::OkStatus();
   char err[1024] = {};
   esdb_sink_status status = table_->flush(instance_, err, sizeof(err));

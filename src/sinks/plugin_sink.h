@@ -12,6 +12,7 @@
 #include "esdb/sink.h"
 #include "sinks/completion_router.h"
 #include "sinks/plugin.h"
+#include "absl/time/time.h"
 #include "sinks/sink.h"
 
 namespace esdb {
@@ -40,11 +41,14 @@ class PluginSink final : public Sink {
  public:
   // Takes over `instance`, opened by `table` with `services->host()`. `table` must outlive this.
   PluginSink(const esdb_sink_plugin* table, std::string plugin_name,
-             std::unique_ptr<SinkHostServices> services, esdb_sink_instance* instance);
-  ~PluginSink() override;  // close()
+             std::unique_ptr<SinkHostServices> services, esdb_sink_instance* instance,
+             absl::Duration write_timeout);
+  ~PluginSink() override;  // close(), unless the instance was abandoned
 
-  // Waits for the plugin's completion however long it takes; an empty batch is acknowledged
-  // without calling the plugin. A status outside the ABI's values is kFatal.
+  // Waits for the plugin's completion up to the write timeout; an empty batch is acknowledged
+  // without calling the plugin. A status outside the ABI's values is kFatal. A write that does
+  // not complete in time is kFatal and abandons the instance: it may still be working on the
+  // batch, so it is never written to or closed again (its memory is leaked on purpose).
   SinkResult Write(std::span<const Record> records) override;
   // OK when the plugin has no flush(). RETRY -> Unavailable, anything else -> Internal.
   absl::Status Flush() override;
@@ -54,6 +58,8 @@ class PluginSink final : public Sink {
   const std::string plugin_name_;
   const std::unique_ptr<SinkHostServices> services_;
   esdb_sink_instance* const instance_;
+  const absl::Duration write_timeout_;
+  bool abandoned_ = false;
   const std::shared_ptr<WriteRendezvous> rendezvous_;
   // The id of the last finished write stays routed so that a duplicate completion of it is
   // recognised and reported; older ids are forgotten.

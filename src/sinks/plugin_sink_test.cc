@@ -62,6 +62,22 @@ class TestkitSinkTest : public ::testing::Test {
   LogCapture log_;
 };
 
+TEST_F(TestkitSinkTest, AWriteThatNeverCompletesTimesOutAndAbandonsTheInstance) {
+  plugin_->set_write_timeout(absl::Milliseconds(200));
+  std::unique_ptr<Sink> sink = Open("never");
+  ASSERT_NE(sink, nullptr);
+  absl::Time t0 = absl::Now();
+  SinkResult r = sink->Write(Batch(3));
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
+  EXPECT_THAT(r.message, HasSubstr("did not complete within"));
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(10));
+  // Never written to again, and never closed while it may still hold the batch.
+  EXPECT_EQ(sink->Write(Batch(1)).outcome, SinkOutcome::kFatal);
+  EXPECT_FALSE(sink->Flush().ok());
+  sink.reset();
+  EXPECT_EQ(CountContaining(log_.Messages(), "close"), 0);
+}
+
 TEST_F(TestkitSinkTest, EveryRecordFieldCrossesTheAbi) {
   std::unique_ptr<Sink> sink = Open("ok");
   ASSERT_NE(sink, nullptr);

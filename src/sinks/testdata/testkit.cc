@@ -37,7 +37,7 @@ const esdb_sink_setting kMode = {
     0,
     0,
     "How write() behaves.",
-    "ok|retry|fatal|bad-status|twice|thread|late-twice|invalid-config"};
+    "ok|retry|fatal|bad-status|twice|thread|late-twice|invalid-config|never"};
 const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        "openResult",
                                        ESDB_SINK_SETTING_ENUM,
@@ -179,6 +179,8 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
       done(done_ctx, 42, "this status does not exist");
     } else if (mode == "invalid-config") {
       done(done_ctx, ESDB_SINK_INVALID_CONFIG, "not a write outcome");
+    } else if (mode == "never") {
+      // A hung sink: the completion is never called.
     } else if (mode == "twice") {
       done(done_ctx, ESDB_SINK_OK, nullptr);
       done(done_ctx, ESDB_SINK_FATAL, "second completion");

@@ -69,23 +69,50 @@ class BadInputTest : public DevnodeTest {
 TEST_F(BadInputTest, ManagementRequests) {
   const std::string ten_mib(10 << 20, 'x');
   const std::vector<BadRequest> cases = {
-      {"malformed JSON", "POST", "/connectors/x", "{\"settings\": {oops", "application/json",
-       {}, 400, "JSON"},
-      {"unknown sink", "POST", "/connectors/x",
-       R"({"settings":{"instanceTypeName":"teleport-sink"}})", "application/json", {}, 400,
+      {"malformed JSON",
+       "POST",
+       "/connectors/x",
+       "{\"settings\": {oops",
+       "application/json",
+       {},
+       400,
+       "JSON"},
+      {"unknown sink",
+       "POST",
+       "/connectors/x",
+       R"({"settings":{"instanceTypeName":"teleport-sink"}})",
+       "application/json",
+       {},
+       400,
        "instanceTypeName"},
-      {"invalid regex", "POST", "/connectors/x",
+      {"invalid regex",
+       "POST",
+       "/connectors/x",
        R"({"settings":{"instanceTypeName":"null-sink","subscription:filter:filterType":"regex",)"
        R"("subscription:filter:expression":"orders-(["}})",
-       "application/json", {}, 400, "subscription:filter:expression"},
+       "application/json",
+       {},
+       400,
+       "subscription:filter:expression"},
       {"unknown route", "GET", "/nothing/here", "", "", {}, 404, ""},
       {"unknown connector action", "POST", "/connectors/x/explode", "", "", {}, 404, ""},
-      {"wrong method on a connector", "PATCH", "/connectors/x", "{}", "application/json", {},
-       405, ""},
+      {"wrong method on a connector",
+       "PATCH",
+       "/connectors/x",
+       "{}",
+       "application/json",
+       {},
+       405,
+       ""},
       {"wrong method on the list", "DELETE", "/connectors", "", "", {}, 405, ""},
-      {"10 MiB body", "POST", "/connectors/x",
+      {"10 MiB body",
+       "POST",
+       "/connectors/x",
        absl::StrCat(R"({"settings":{"instanceTypeName":"null-sink","x":")", ten_mib, "\"}}"),
-       "application/json", {}, 413, ""},
+       "application/json",
+       {},
+       413,
+       ""},
   };
   for (const BadRequest& c : cases) {
     Check(c);
@@ -102,17 +129,40 @@ TEST_F(BadInputTest, StreamAppends) {
   const std::string one_event = EventsBody(MakeEvents(3, 0, 1));
   const std::vector<BadRequest> cases = {
       {"missing content type", "POST", "/streams/s-1", one_event, "", {}, 415, "Content-Type"},
-      {"malformed JSON", "POST", "/streams/s-1", "[{\"eventType\":", kEventsJson, {}, 400,
-       "JSON"},
+      {"malformed JSON", "POST", "/streams/s-1", "[{\"eventType\":", kEventsJson, {}, 400, "JSON"},
       {"not an array", "POST", "/streams/s-1", R"({"eventType":"A"})", kEventsJson, {}, 400, ""},
-      {"event without a type", "POST", "/streams/s-1", R"([{"data":{}}])", kEventsJson, {}, 400,
+      {"event without a type",
+       "POST",
+       "/streams/s-1",
+       R"([{"data":{}}])",
+       kEventsJson,
+       {},
+       400,
        "eventType"},
-      {"event id that is not a UUID", "POST", "/streams/s-1",
-       R"([{"eventId":"not-a-uuid","eventType":"A","data":{}}])", kEventsJson, {}, 400, ""},
-      {"expected version 5 on a new stream", "POST", "/streams/s-1", one_event, kEventsJson,
-       {{"ES-ExpectedVersion", "5"}}, 400, "expected"},
-      {"expected version 'abc'", "POST", "/streams/s-1", one_event, kEventsJson,
-       {{"ES-ExpectedVersion", "abc"}}, 400, "ES-ExpectedVersion"},
+      {"event id that is not a UUID",
+       "POST",
+       "/streams/s-1",
+       R"([{"eventId":"not-a-uuid","eventType":"A","data":{}}])",
+       kEventsJson,
+       {},
+       400,
+       ""},
+      {"expected version 5 on a new stream",
+       "POST",
+       "/streams/s-1",
+       one_event,
+       kEventsJson,
+       {{"ES-ExpectedVersion", "5"}},
+       400,
+       "expected"},
+      {"expected version 'abc'",
+       "POST",
+       "/streams/s-1",
+       one_event,
+       kEventsJson,
+       {{"ES-ExpectedVersion", "abc"}},
+       400,
+       "ES-ExpectedVersion"},
       {"wrong method", "PUT", "/streams/s-1", one_event, kEventsJson, {}, 405, ""},
       {"10 MiB body", "POST", "/streams/s-1", ten_mib_body, kEventsJson, {}, 413, ""},
   };
@@ -120,16 +170,21 @@ TEST_F(BadInputTest, StreamAppends) {
     Check(c);
     ExpectNoStream("s-1");
   }
-  Reply wrong_version = http().Call("POST", "/streams/s-1", one_event, kEventsJson,
-                                    {{"ES-ExpectedVersion", "5"}});
-  EXPECT_EQ(wrong_version.json.value("error", ""), "wrong-expected-version")
-      << wrong_version.body;
+  Reply wrong_version =
+      http().Call("POST", "/streams/s-1", one_event, kEventsJson, {{"ES-ExpectedVersion", "5"}});
+  EXPECT_EQ(wrong_version.json.value("error", ""), "wrong-expected-version") << wrong_version.body;
 
   // A good append still works, and a wrong expectation on the existing stream changes nothing.
   Reply ok = AppendEvents(http(), "s-1", MakeEvents(3, 1, 1), "-1");
   ASSERT_EQ(ok.status, 201) << ok.body;
-  Check({"expected version 5 on a stream at 0", "POST", "/streams/s-1", one_event, kEventsJson,
-         {{"ES-ExpectedVersion", "5"}}, 400, "expected"});
+  Check({"expected version 5 on a stream at 0",
+         "POST",
+         "/streams/s-1",
+         one_event,
+         kEventsJson,
+         {{"ES-ExpectedVersion", "5"}},
+         400,
+         "expected"});
   Reply read = http().Get("/streams/s-1");
   ASSERT_EQ(read.status, 200) << read.body;
   ASSERT_EQ(read.json["events"].size(), 1u) << read.body;

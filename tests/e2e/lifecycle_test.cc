@@ -1,7 +1,6 @@
 // A connector's whole lifecycle through the management API of a real dev node: each step is
 // checked both in what the file sink wrote and in GET /connectors/{id}.
 #include <filesystem>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -15,7 +14,6 @@
 namespace esdb::e2e {
 namespace {
 
-using nlohmann::json;
 using ::testing::HasSubstr;
 
 constexpr char kStream[] = "orders-1";
@@ -81,8 +79,8 @@ TEST_F(LifecycleTest, CreateInspectDisableEnableResetReconfigureDelete) {
   const uint64_t p20 = Append(MakeEvents(1, 0, 20));
 
   // A witness that runs throughout: a barrier for "the other connector would have seen it".
-  ASSERT_EQ(http().Post("/connectors/witness",
-                        FileSinkSettings(Path("witness.jsonl"), kOrdersFilter))
+  ASSERT_EQ(http()
+                .Post("/connectors/witness", FileSinkSettings(Path("witness.jsonl"), kOrdersFilter))
                 .status,
             201);
   ASSERT_EQ(http().Post("/connectors/witness/enable").status, 200);
@@ -182,10 +180,10 @@ TEST_F(LifecycleTest, CreateInspectDisableEnableResetReconfigureDelete) {
 
   // --- reconfigure while running: the runner restarts on the new file (it creates it when it
   // opens the sink), and only events after the switch go there.
-  Reply put = http().Put("/connectors/orders/settings",
-                         absl::StrCat(R"({"instanceTypeName":"file-sink","path":")", b.string(),
-                                      R"(","subscription:initialPosition":"earliest")",
-                                      kOrdersFilter, "}"));
+  Reply put = http().Put(
+      "/connectors/orders/settings",
+      absl::StrCat(R"({"instanceTypeName":"file-sink","path":")", b.string(),
+                   R"(","subscription:initialPosition":"earliest")", kOrdersFilter, "}"));
   ASSERT_EQ(put.status, 200) << put.body;
   Reply settings = http().Get("/connectors/orders/settings");
   ASSERT_EQ(settings.status, 200);

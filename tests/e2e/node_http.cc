@@ -25,9 +25,8 @@ bool Reply::IsErrorBody() const {
 NodeHttp::NodeHttp(uint16_t port, int timeout_ms)
     : port_(port), client_("127.0.0.1", port, timeout_ms) {}
 
-Reply NodeHttp::Call(const std::string& method, const std::string& target,
-                     const std::string& body, const std::string& content_type,
-                     const Headers& headers) {
+Reply NodeHttp::Call(const std::string& method, const std::string& target, const std::string& body,
+                     const std::string& content_type, const Headers& headers) {
   http::Request request;
   request.method = method;
   size_t q = target.find('?');
@@ -71,8 +70,7 @@ std::string TestEventId(uint32_t a, uint64_t b) {
                          (b >> 36) & 0xfff, b & 0xffffffffffffULL);
 }
 
-std::vector<NewEvent> MakeEvents(uint32_t tag, uint64_t first, int count,
-                                 const std::string& type) {
+std::vector<NewEvent> MakeEvents(uint32_t tag, uint64_t first, int count, const std::string& type) {
   std::vector<NewEvent> events;
   for (int i = 0; i < count; ++i) {
     uint64_t n = first + static_cast<uint64_t>(i);

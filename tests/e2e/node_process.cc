@@ -222,10 +222,14 @@ void NodeProcess::CopyOutput(int fd, std::filesystem::path to) {
 absl::Status NodeProcess::Start() {
   if (running()) return absl::FailedPreconditionError("the node is already running");
   if (reader_.joinable()) reader_.join();
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir / "db", ec);
-  std::filesystem::create_directories(options_.data_dir / "logs", ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", options_.data_dir.string()));
+  for (const char* sub : {"db", "logs"}) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir / sub, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot create ", (options_.data_dir / sub).string(), ": ", ec.message()));
+    }
+  }
   const int run = ++runs_;
   const auto logs = options_.data_dir / "logs";
   const auto out_path = logs / absl::StrCat("run-", run, ".stdout");
@@ -252,9 +256,8 @@ absl::Status NodeProcess::Start() {
   bool ready;
   {
     absl::MutexLock lock(&mu_);
-    auto done = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return ready_port_ != 0 || output_closed_;
-    };
+    auto done = [this]()
+                    ABSL_SHARED_LOCKS_REQUIRED(mu_) { return ready_port_ != 0 || output_closed_; };
     mu_.AwaitWithTimeout(absl::Condition(&done), options_.ready_timeout);
     ready = ready_port_ != 0;
     if (ready) port_ = ready_port_;
@@ -269,12 +272,14 @@ absl::Status NodeProcess::Start() {
   }
   auto end = exited_early ? Reap(absl::Seconds(10)) : Kill();
   if (exited_early && !end.ok()) end = Kill();
-  std::string how = end.ok() ? end->ToString() : std::string(end.status().message());
+  const std::string ended = end.ok() ? end->ToString() : std::string(end.status().message());
+  const std::string why =
+      exited_early ? absl::StrCat("ended (", ended, ") before it was ready")
+                   : absl::StrCat("was not ready within ",
+                                  absl::FormatDuration(options_.ready_timeout), "; killed it");
   return absl::UnavailableError(absl::StrCat(
-      "esdb-devnode run ", run, (exited_early ? " ended before it was ready (" : " not ready within "),
-      (exited_early ? how + ")" : absl::FormatDuration(options_.ready_timeout)),
-      "; command: ", absl::StrJoin(CommandLine(port), " "), "\n--- stdout ---\n",
-      ReadWholeFile(out_path), "--- stderr ---\n", ReadWholeFile(err_path)));
+      "esdb-devnode run ", run, " ", why, "; command: ", absl::StrJoin(CommandLine(port), " "),
+      "\n--- stdout ---\n", ReadWholeFile(out_path), "--- stderr ---\n", ReadWholeFile(err_path)));
 }
 
 absl::StatusOr<ExitStatus> NodeProcess::Reap(absl::Duration timeout) {
@@ -297,9 +302,9 @@ absl::StatusOr<ExitStatus> NodeProcess::Stop() {
   auto status = Reap(options_.stop_timeout);
   if (absl::IsDeadlineExceeded(status.status())) {
     (void)Kill();
-    return absl::DeadlineExceededError(
-        absl::StrCat("esdb-devnode did not stop within ",
-                     absl::FormatDuration(options_.stop_timeout), " of SIGTERM; killed it"));
+    return absl::DeadlineExceededError(absl::StrCat("esdb-devnode did not stop within ",
+                                                    absl::FormatDuration(options_.stop_timeout),
+                                                    " of SIGTERM; killed it"));
   }
   return status;
 }
@@ -368,8 +373,8 @@ absl::StatusOr<RunResult> RunToExit(const std::vector<std::string>& argv, absl::
   if (timed_out) {
     ::kill(*pid, SIGKILL);
     (void)WaitForExit(*pid, absl::Seconds(30));
-    return absl::DeadlineExceededError(absl::StrCat(argv[0], " ran longer than ",
-                                                    absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(
+        absl::StrCat(argv[0], " ran longer than ", absl::FormatDuration(timeout)));
   }
   auto status = WaitForExit(*pid, deadline - absl::Now() + absl::Seconds(1));
   if (!status.ok()) {

@@ -94,7 +94,7 @@ class NodeProcess {
 
   mutable absl::Mutex mu_;
   uint16_t port_ ABSL_GUARDED_BY(mu_) = 0;
-  uint16_t ready_port_ ABSL_GUARDED_BY(mu_) = 0;  // this run's announced port; 0: not yet
+  uint16_t ready_port_ ABSL_GUARDED_BY(mu_) = 0;     // this run's announced port; 0: not yet
   bool output_closed_ ABSL_GUARDED_BY(mu_) = false;  // this run's stdout reached EOF
 };
 

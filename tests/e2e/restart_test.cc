@@ -2,6 +2,7 @@
 // running connector comes back by itself, keeps its settings and resumes exactly after its
 // final checkpoint.
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,6 @@
 namespace esdb::e2e {
 namespace {
 
-using nlohmann::json;
 
 constexpr char kStream[] = "orders-1";
 
@@ -89,7 +89,15 @@ TEST_F(RestartTest, RunningConnectorResumesFromItsCheckpointAndKeepsItsSettings)
     ASSERT_TRUE(WaitForLines(out, appended_.size()));
     ASSERT_NO_FATAL_FAILURE(ExpectExactlyOnceInOrder(out, when));
   }
-  // The last stop too: the fixture stops the node; check the file once more here.
+  // Once more through NodeProcess::Restart (clean stop, same folder and port, wait ready).
+  http_.reset();
+  absl::Status restarted = node().Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  http_ = std::make_unique<NodeHttp>(node().port());
+  EXPECT_EQ(node().port(), port);
+  EXPECT_TRUE(WaitUntil([&] { return RunningHere("orders"); }, absl::Seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(Append(appended_.size(), 10));
+  ASSERT_TRUE(WaitForLines(out, appended_.size()));
   ASSERT_NO_FATAL_FAILURE(StopNode());
   ASSERT_NO_FATAL_FAILURE(ExpectExactlyOnceInOrder(out, "at the end"));
 }

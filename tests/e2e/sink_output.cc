@@ -25,9 +25,9 @@ absl::StatusOr<OutputLine> ParseLine(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("position") || !j["position"].is_number_unsigned() ||
       !j.contains("stream") || !j["stream"].is_string() || !j.contains("revision") ||
-      !j["revision"].is_number_unsigned() || !j.contains("eventId") ||
-      !j["eventId"].is_string()) {
-    return absl::DataLossError(absl::StrCat("not a file-sink record: '", std::string(text.substr(0, 300)), "'"));
+      !j["revision"].is_number_unsigned() || !j.contains("eventId") || !j["eventId"].is_string()) {
+    return absl::DataLossError(
+        absl::StrCat("not a file-sink record: '", std::string(text.substr(0, 300)), "'"));
   }
   OutputLine line;
   line.position = j["position"].get<uint64_t>();
@@ -74,7 +74,8 @@ OutputShape InspectSinkOutput(const std::filesystem::path& path) {
     return shape;
   }
   shape.partial_tail_bytes = text->size() - last_newline - 1;
-  const size_t previous = last_newline == 0 ? std::string::npos : text->rfind('\n', last_newline - 1);
+  const size_t previous =
+      last_newline == 0 ? std::string::npos : text->rfind('\n', last_newline - 1);
   const size_t begin = previous == std::string::npos ? 0 : previous + 1;
   auto line = ParseLine(std::string_view(*text).substr(begin, last_newline - begin));
   if (line.ok()) shape.last_position = line->position;

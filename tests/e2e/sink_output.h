@@ -35,8 +35,8 @@ absl::StatusOr<SinkOutput> ReadSinkOutput(const std::filesystem::path& path);
 
 // The file's shape without parsing every line: cheap enough to take at each crash.
 struct OutputShape {
-  size_t lines = 0;               // complete lines
-  size_t partial_tail_bytes = 0;  // bytes after the last '\n'
+  size_t lines = 0;                       // complete lines
+  size_t partial_tail_bytes = 0;          // bytes after the last '\n'
   std::optional<uint64_t> last_position;  // of the last complete line, if it parses
 };
 OutputShape InspectSinkOutput(const std::filesystem::path& path);

@@ -62,10 +62,15 @@ typedef struct esdb_http_response {
 ESDB_CONNECTORS_EXPORT uint32_t esdb_connectors_abi_version(void);
 
 /* Starts the library. `node` must stay valid until esdb_connectors_stop() returns.
- * config_json is an object; keys (all optional):
- *   "pluginsDir": folder searched for libesdb_sink_<name>.so (default: next to the library),
- *   "hostId":     this host's id (default: the node's self member id),
- *   "logLevel":   "debug" | "info" | "warn" | "error".
+ * config_json is an object; keys (all optional, unknown keys are an error):
+ *   "pluginsDir": folder searched for libesdb_sink_*.so
+ *                 (default: esdb-connectors/plugins beside the library file),
+ *   "memberId":   the cluster member this host serves (default: the node's self member id),
+ *   "hostId":     this host's id in leases and connector state (default: the member id),
+ *   "leaseMs":    a host silent for longer is taken for dead (default 10000, at least 100),
+ *   "scanCheckpointInterval": events the node scans between checkpoint notices (0: node default).
+ *   "logLevel":   accepted and ignored: logging goes through the node API's log function,
+ *                 whose level is the host's to choose.
  * Returns 0 and stores a handle in *out, or non-zero with the reason in err. */
 ESDB_CONNECTORS_EXPORT int32_t esdb_connectors_start(const esdb_node_api* node,
                                                      const char* config_json,

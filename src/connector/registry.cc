@@ -143,20 +143,8 @@ absl::StatusOr<Connector> Registry::Execute(const std::string& id, const Command
     }
     return appended.status();
   }
-  // Fold what we wrote, exactly as a reader of the stream would.
-  Connector next = current;
-  int64_t now_us = absl::ToUnixMicros(absl::Now());
-  for (size_t i = 0; i < events->size(); ++i) {
-    Record r;
-    r.stream = ConnectorStream(id);
-    r.revision = appended->revision - (events->size() - 1 - i);
-    r.event_type = (*events)[i].event_type;
-    r.data = (*events)[i].data;
-    r.created_unix_us = now_us;
-    Apply(next, r);
-  }
-  Store(next);
-  return next;
+  // Read back what we wrote, so times and revisions are the node's, exactly as after a restart.
+  return Refresh(id);
 }
 
 std::optional<Connector> Registry::Get(const std::string& id) const {

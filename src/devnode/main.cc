@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<esdb::hosting::ConnectorsLibrary> library;
   if (flags.Get("connectors-library") != "none") {
-    nlohmann::json config = {{"logLevel", flags.Get("log-level")}};
+    nlohmann::json config = nlohmann::json::object();
     if (!flags.Get("plugins-dir").empty()) config["pluginsDir"] = flags.Get("plugins-dir");
     auto lib = esdb::hosting::ConnectorsLibrary::Load(flags.Get("connectors-library"),
                                                       (*node)->api(), config.dump());

@@ -36,7 +36,7 @@ absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
     } else if (k == "leaseMs" && v.is_number_integer() && v.get<int64_t>() >= 100) {
       c.lease_ms = v;
     } else if (k == "logLevel" && v.is_string()) {
-      c.log_level = v;
+      // Accepted for hosts that pass it; the host's own log function filters by level.
     } else if (k == "scanCheckpointInterval" && v.is_number_unsigned()) {
       c.scan_checkpoint_interval = v;
     } else {

@@ -20,7 +20,6 @@ struct LibraryConfig {
   std::string host_id;      // "": the node's self member id
   std::string member_id;    // "": the node's self member id (the member this host serves)
   int64_t lease_ms = 10000; // a host silent for longer is taken for dead
-  std::string log_level = "info";
   uint32_t scan_checkpoint_interval = 0;
 
   // Parses the JSON config of esdb_connectors_start(); unknown keys are InvalidArgument.

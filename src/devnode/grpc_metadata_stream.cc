@@ -52,8 +52,7 @@ absl::StatusOr<AppendResult> AppendMetadata(LogNode& node, const std::string& me
 }
 
 absl::Status ReadMetadataStream(LogNode& node, const std::string& metadata_stream,
-                                ReadDirection direction, uint64_t from_revision,
-                                uint64_t max_count,
+                                ReadDirection direction, uint64_t from_revision, uint64_t max_count,
                                 const std::function<bool(const RecordedEvent&)>& on_event) {
   absl::StatusOr<std::string> json = node.GetStreamMetadata(Target(metadata_stream));
   if (!json.ok()) return json.status();

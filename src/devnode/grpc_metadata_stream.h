@@ -33,8 +33,7 @@ absl::StatusOr<AppendResult> AppendMetadata(LogNode& node, const std::string& me
 // Reads "$$X" as LogNode::ReadStream reads a stream: STREAM_NOT_FOUND when X has no metadata,
 // else its one event when the range covers revision 0.
 absl::Status ReadMetadataStream(LogNode& node, const std::string& metadata_stream,
-                                ReadDirection direction, uint64_t from_revision,
-                                uint64_t max_count,
+                                ReadDirection direction, uint64_t from_revision, uint64_t max_count,
                                 const std::function<bool(const RecordedEvent&)>& on_event);
 
 }  // namespace esdb::devnode

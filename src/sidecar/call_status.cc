@@ -48,10 +48,9 @@ CallOutcome ClassifyCall(const grpc::Status& status, const Trailers& trailers) {
   CallOutcome out;
   if (status.ok()) return out;
   const std::string exception = Find(trailers, "exception");
-  out.message = exception.empty()
-                    ? absl::StrCat("gRPC ", static_cast<int>(status.error_code()), ": ",
-                                   status.error_message())
-                    : absl::StrCat(exception, ": ", status.error_message());
+  out.message = exception.empty() ? absl::StrCat("gRPC ", static_cast<int>(status.error_code()),
+                                                 ": ", status.error_message())
+                                  : absl::StrCat(exception, ": ", status.error_message());
   if (exception == "not-leader") {
     out.status = ESDB_NODE_NOT_LEADER;
     const std::string host = Find(trailers, "leader-endpoint-host");

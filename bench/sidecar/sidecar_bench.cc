@@ -1,0 +1,159 @@
+// Loads events into a dev-node SQLite log, then measures in one run the null-sink delivery rate
+// of one connector hosted (a) in process, on the log node's own node ABI, and (b) through the
+// side-car's node ABI over gRPC to the dev node's server on loopback. Both load the very same
+// libesdb_connectors.so and drive it through its HTTP API. Prints both rates and their ratio;
+// asserts nothing.
+//
+//   esdb_sidecar_bench [events=200000] [db_dir=a fresh temp dir]
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "devnode/grpc_server.h"
+#include "devnode/log_node.h"
+#include "hosting/connectors_library.h"
+#include "nlohmann/json.hpp"
+#include "sidecar/connection_string.h"
+#include "sidecar/grpc_node.h"
+#include "sidecar/node_api.h"
+#include "sidecar/node_connection.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// esdb_connector_records_delivered_total{connector="<id>"} from the metrics text.
+uint64_t Delivered(const esdb::hosting::ConnectorsLibrary& lib, const std::string& id) {
+  const std::string key =
+      absl::StrCat("esdb_connector_records_delivered_total{connector=\"", id, "\"} ");
+  const std::string text = lib.Metrics();
+  size_t at = text.find(key);
+  if (at == std::string::npos) return 0;
+  size_t end = text.find('\n', at);
+  uint64_t n = 0;
+  (void)absl::SimpleAtoi(text.substr(at + key.size(), end - at - key.size()), &n);
+  return n;
+}
+
+esdb::http::Response Call(const esdb::hosting::ConnectorsLibrary& lib, const std::string& method,
+                          const std::string& path, const std::string& body = "") {
+  esdb::http::Request req;
+  req.method = method;
+  req.path = path;
+  req.body = body;
+  if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+  return lib.Handle(req);
+}
+
+// Hosts the library on `api`, runs one null-sink connector over the whole log and returns its
+// delivery rate (events/s), or a negative value on failure.
+double Measure(const char* label, const esdb_node_api* api, const std::string& id,
+               uint64_t events) {
+  nlohmann::json config = {{"pluginsDir", ESDB_PLUGIN_DIR},
+                           {"logLevel", "warn"},
+                           {"memberId", "devnode"},
+                           {"hostId", "bench"}};
+  auto lib = esdb::hosting::ConnectorsLibrary::Load(
+      std::string(ESDB_LIB_DIR) + "/libesdb_connectors.so", api, config.dump());
+  if (!lib.ok()) {
+    std::fprintf(stderr, "%s: %s\n", label, std::string(lib.status().message()).c_str());
+    return -1;
+  }
+  auto created = Call(**lib, "POST", "/connectors/" + id,
+                      R"({"settings":{"instanceTypeName":"null-sink",)"
+                      R"("subscription:initialPosition":"earliest"}})");
+  if (created.status != 201) {
+    std::fprintf(stderr, "%s: create: %s\n", label, created.body.c_str());
+    return -1;
+  }
+  auto t0 = Clock::now();
+  auto enabled = Call(**lib, "POST", "/connectors/" + id + "/enable");
+  if (enabled.status != 200) {
+    std::fprintf(stderr, "%s: enable: %s\n", label, enabled.body.c_str());
+    return -1;
+  }
+  while (Delivered(**lib, id) < events) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling a counter
+  }
+  const double s = Seconds(t0);
+  // Leave the log as it was found for the next host: the connector stopped and gone.
+  Call(**lib, "POST", "/connectors/" + id + "/disable");
+  Call(**lib, "DELETE", "/connectors/" + id);
+  const double rate = events / s;
+  std::printf("  %-28s %10.0f events/s  (%.2f s)\n", label, rate, s);
+  return rate;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
+  std::filesystem::path dir = argc > 2 ? std::filesystem::path(argv[2])
+                                       : std::filesystem::temp_directory_path() /
+                                             absl::StrCat("esdb-sidecar-bench-", getpid());
+  std::filesystem::create_directories(dir);
+  auto node = esdb::devnode::LogNode::OpenSqlite((dir / "bench.db").string());
+  if (!node.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(node.status().message()).c_str());
+    return 1;
+  }
+  const std::string data = absl::StrCat(R"({"payload":")", std::string(180, 'x'), "\"}");
+  auto t_load = Clock::now();
+  for (uint64_t done = 0; done < events;) {
+    std::vector<esdb::devnode::StreamEvents> batch;
+    for (int s = 0; s < 10 && done < events; ++s) {
+      esdb::devnode::StreamEvents se;
+      se.stream = absl::StrCat("bench-", (done / 100) % 1000);
+      for (int i = 0; i < 100 && done < events; ++i, ++done) {
+        se.events.push_back({"", "BenchEvent", "application/json", data, ""});
+      }
+      batch.push_back(std::move(se));
+    }
+    if (auto r = (*node)->AppendBatch(std::move(batch)); !r.ok()) {
+      std::fprintf(stderr, "load failed: %s\n", std::string(r.status().message()).c_str());
+      return 1;
+    }
+  }
+  std::printf("dev node (SQLite, %s): %llu events of ~%zu bytes loaded in %.1f s\n", dir.c_str(),
+              static_cast<unsigned long long>(events), data.size(), Seconds(t_load));
+
+  // (a) In process: the library on the log node's own table.
+  const double in_process = Measure("in-process host:", (*node)->api(), "bench-in", events);
+
+  // (b) The side-car's table: gRPC to the dev node's server on loopback.
+  esdb::devnode::GrpcServerOptions grpc_options;
+  grpc_options.port = 0;
+  auto server = esdb::devnode::GrpcServer::Start(node->get(), grpc_options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  auto settings = esdb::sidecar::ParseConnectionString(
+      absl::StrCat("kurrentdb://127.0.0.1:", (*server)->port(), "?tls=false"));
+  auto connection = esdb::sidecar::NodeConnection::Create(*settings);
+  if (!connection.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(connection.status().message()).c_str());
+    return 1;
+  }
+  esdb::sidecar::GrpcNode grpc_node(connection->get(), "devnode");
+  esdb::sidecar::SidecarNodeApi sidecar(&grpc_node, {});
+  const double external = Measure("side-car (gRPC loopback):", sidecar.api(), "bench-side", events);
+  (*server)->Stop();
+  if (in_process > 0 && external > 0) {
+    std::printf("  ratio (side-car / in-process): %.3f\n", external / in_process);
+  }
+  (*node)->Shutdown();
+  if (argc <= 2) std::filesystem::remove_all(dir);
+  return 0;
+}

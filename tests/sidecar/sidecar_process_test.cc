@@ -1,0 +1,273 @@
+// The side-car as a real process against the dev node as a real process (started without the
+// connectors library, so the side-car is the only host): connectors managed through the
+// side-car's HTTP API deliver what is appended to the node; SIGKILL of the node mid-delivery
+// and of the side-car lose nothing and keep order; and the side-car's file-sink output is
+// byte-identical to the in-process host's for the same log.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "child_process.h"
+#include "gtest/gtest.h"
+#include "node_http.h"
+#include "sink_output.h"
+
+namespace esdb::sidecar_test {
+namespace {
+
+using e2e::NewEvent;
+using e2e::NodeHttp;
+using e2e::OutputLine;
+
+constexpr absl::Duration kDeliveryWait = absl::Seconds(90);
+// Only the test's streams, so the connectors' own bookkeeping never reaches the sinks.
+constexpr char kOrdersFilter[] =
+    R"("subscription:filter:scope":"stream","subscription:filter:filterType":"prefix",)"
+    R"("subscription:filter:expression":"orders-","autocommit:interval":"100",)"
+    R"("subscription:initialPosition":"earliest","fsync":"false")";
+
+std::string FileSink(const std::filesystem::path& out) {
+  return absl::StrCat(R"({"settings":{"instanceTypeName":"file-sink","path":")", out.string(),
+                      R"(",)", kOrdersFilter, "}}");
+}
+
+std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class SidecarProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("sidecar-", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                        "-", getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto grpc = FreePort();
+    ASSERT_TRUE(grpc.ok()) << grpc.status();
+    grpc_port_ = *grpc;
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      for (ChildProcess* p : {sidecar_.get(), node_.get()}) {
+        if (p != nullptr) ADD_FAILURE() << p->Logs();
+      }
+    }
+    sidecar_.reset();
+    node_.reset();
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  // The dev node on dir_/node.db with a fixed gRPC port; `with_library` makes it the
+  // in-process host, else it is a plain database. Later starts reuse the first HTTP port.
+  void MakeNode(bool with_library) {
+    node_ = std::make_unique<ChildProcess>("devnode", dir_ / "logs", [this, with_library] {
+      const uint16_t http = node_ != nullptr ? node_->http_port() : 0;
+      return std::vector<std::string>{BinaryPath("esdb-devnode"),
+                                      "--db",
+                                      (dir_ / "node.db").string(),
+                                      "--http-port",
+                                      std::to_string(http),
+                                      "--grpc-port",
+                                      std::to_string(grpc_port_),
+                                      "--connectors-library",
+                                      with_library ? ConnectorsLibrary() : "none",
+                                      "--plugins-dir",
+                                      PluginDir(),
+                                      "--log-level",
+                                      "warn"};
+    });
+  }
+
+  void MakeSidecar() {
+    sidecar_ = std::make_unique<ChildProcess>("sidecar", dir_ / "logs", [this] {
+      const uint16_t http = sidecar_ != nullptr ? sidecar_->http_port() : 0;
+      return std::vector<std::string>{
+          BinaryPath("esdb-connectors-sidecar"), "--connection-string",
+          absl::StrCat("kurrentdb://127.0.0.1:", grpc_port_, "?tls=false&defaultDeadline=2000"),
+          "--http-port", std::to_string(http), "--connectors-library", ConnectorsLibrary(),
+          "--plugins-dir", PluginDir(),
+          // The member id comes from gossip (it changes when the dev node restarts); a fixed
+          // host id lets a restarted side-car take its leases back at once.
+          "--host-id", "sidecar-test", "--log-level", "info"};
+    });
+  }
+
+  // Appends events n in [first, first+count) to orders-1 through the node's HTTP API.
+  void Append(NodeHttp& http, uint64_t first, int count) {
+    auto events = e2e::MakeEvents(7, first, count);
+    e2e::Reply r = e2e::AppendEvents(http, "orders-1", events);
+    ASSERT_EQ(r.status, 201) << r.body;
+    for (const NewEvent& e : events) expected_.push_back(e.event_id);
+  }
+
+  std::vector<OutputLine> Lines(const std::filesystem::path& file) {
+    auto out = e2e::ReadSinkOutput(file);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? out->lines : std::vector<OutputLine>{};
+  }
+
+  // Every expected event has reached `file` (duplicates allowed: at least once).
+  bool WaitForAll(const std::filesystem::path& file) {
+    return e2e::WaitUntil(
+        [&] {
+          std::set<std::string> seen;
+          for (const OutputLine& l : Lines(file)) seen.insert(l.event_id);
+          return seen.size() >= expected_.size();
+        },
+        kDeliveryWait, absl::Milliseconds(50));
+  }
+
+  // No event lost, none out of order: the first occurrences, in file order, are exactly the
+  // appended events; a re-delivered suffix (after a crash) only ever repeats earlier lines.
+  void ExpectExactlyOnceInOrder(const std::vector<OutputLine>& lines) {
+    std::vector<std::string> first;
+    std::set<std::string> seen;
+    uint64_t high = 0;
+    for (const OutputLine& l : lines) {
+      if (seen.insert(l.event_id).second) {
+        EXPECT_GT(l.position, high) << "a new event came before an older one";
+        high = l.position;
+        first.push_back(l.event_id);
+      }
+    }
+    EXPECT_EQ(first, expected_);
+  }
+
+  std::filesystem::path dir_;
+  uint16_t grpc_port_ = 0;
+  std::unique_ptr<ChildProcess> node_;
+  std::unique_ptr<ChildProcess> sidecar_;
+  std::vector<std::string> expected_;
+};
+
+TEST_F(SidecarProcessTest, DeliversAndSurvivesNodeAndSidecarCrashes) {
+  const auto out = dir_ / "orders.jsonl";
+  MakeNode(/*with_library=*/false);
+  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  MakeSidecar();
+  ASSERT_TRUE(sidecar_->Start().ok()) << sidecar_->Logs();
+  NodeHttp node_http(node_->http_port());
+  NodeHttp sidecar_http(sidecar_->http_port());
+
+  // The dev node has no library: management is the side-car's alone.
+  EXPECT_EQ(node_http.Get("/connectors").status, 503);
+  EXPECT_EQ(sidecar_http.Get("/health/live").status, 204);
+  e2e::Reply created = sidecar_http.Post("/connectors/orders", FileSink(out));
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_EQ(sidecar_http.Post("/connectors/orders/enable").status, 200);
+  Append(node_http, 0, 50);
+  ASSERT_TRUE(WaitForAll(out));
+  EXPECT_EQ(Lines(out).size(), 50u);
+  e2e::Reply listed = sidecar_http.Get("/connectors/orders");
+  EXPECT_EQ(listed.json["state"], "RUNNING") << listed.body;
+  EXPECT_NE(sidecar_http.Get("/metrics").body.find("orders"), std::string::npos);
+
+  // SIGKILL the node while the side-car is delivering, then bring it back on the same ports.
+  for (int chunk = 0; chunk < 10; ++chunk) Append(node_http, 50 + chunk * 30, 30);
+  ASSERT_TRUE(node_->Kill().ok());
+  // The side-car notices: its connector's subscription drops and the runner says so.
+  EXPECT_TRUE(
+      e2e::WaitUntil([&] { return sidecar_->Logs().find("resubscribing") != std::string::npos; },
+                     absl::Seconds(30), absl::Milliseconds(20)));
+  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  Append(node_http, 350, 50);
+  ASSERT_TRUE(WaitForAll(out)) << "delivered " << Lines(out).size();
+  ExpectExactlyOnceInOrder(Lines(out));
+
+  // Let the checkpoint reach the end, SIGKILL the side-car, append, restart it: it resumes
+  // from its checkpoint (the new events only), not from the start.
+  const uint64_t last = Lines(out).back().position;
+  ASSERT_TRUE(e2e::WaitUntil(
+      [&] {
+        e2e::Reply r = sidecar_http.Get("/connectors/orders");
+        return r.status == 200 && r.json["position"].is_number() &&
+               r.json["position"].get<uint64_t>() >= last;
+      },
+      kDeliveryWait))
+      << sidecar_http.Get("/connectors/orders").body;
+  ASSERT_TRUE(sidecar_->Kill().ok());
+  const size_t before = Lines(out).size();
+  Append(node_http, 400, 40);
+  ASSERT_TRUE(sidecar_->Start().ok()) << sidecar_->Logs();
+  ASSERT_TRUE(WaitForAll(out));
+  auto lines = Lines(out);
+  ExpectExactlyOnceInOrder(lines);
+  ASSERT_EQ(lines.size(), before + 40) << "the restarted side-car re-delivered old events";
+  EXPECT_EQ(lines[before].event_id, expected_[400]);
+  ASSERT_TRUE(sidecar_->Stop().ok());
+  ASSERT_TRUE(node_->Stop().ok());
+}
+
+TEST_F(SidecarProcessTest, SameOutputAsTheInProcessHost) {
+  const auto in_process = dir_ / "in-process.jsonl";
+  const auto external = dir_ / "sidecar.jsonl";
+  // One log: JSON and binary events over several streams, some not matching the filter.
+  MakeNode(/*with_library=*/true);
+  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  {
+    NodeHttp http(node_->http_port());
+    for (int i = 0; i < 6; ++i) {
+      auto events = e2e::MakeEvents(9, i * 40, 40, i % 2 == 0 ? "OrderPlaced" : "OrderShipped");
+      ASSERT_EQ(e2e::AppendEvents(http, absl::StrCat("orders-", i % 3), events).status, 201);
+      ASSERT_EQ(e2e::AppendEvents(http, "customers-1", e2e::MakeEvents(10, i * 5, 5)).status, 201);
+    }
+    for (int i = 0; i < 240; ++i) expected_.push_back("");  // only the count matters here
+    ASSERT_EQ(http.Post("/connectors/a", FileSink(in_process)).status, 201);
+    ASSERT_EQ(http.Post("/connectors/a/enable").status, 200);
+    ASSERT_TRUE(e2e::WaitUntil([&] { return Lines(in_process).size() >= 240; }, kDeliveryWait));
+  }
+  ASSERT_TRUE(node_->Stop().ok());
+  const std::string a = ReadAll(in_process);
+
+  // The same log, now served to the side-car by a node without the library.
+  MakeNode(/*with_library=*/false);
+  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  MakeSidecar();
+  ASSERT_TRUE(sidecar_->Start().ok()) << sidecar_->Logs();
+  NodeHttp sidecar_http(sidecar_->http_port());
+  ASSERT_EQ(sidecar_http.Post("/connectors/b", FileSink(external)).status, 201);
+  ASSERT_EQ(sidecar_http.Post("/connectors/b/enable").status, 200);
+  ASSERT_TRUE(e2e::WaitUntil([&] { return Lines(external).size() >= 240; }, kDeliveryWait));
+  ASSERT_TRUE(sidecar_->Stop().ok());
+  ASSERT_TRUE(node_->Stop().ok());
+  const std::string b = ReadAll(external);
+  EXPECT_EQ(Lines(in_process).size(), 240u);
+  EXPECT_FALSE(a.empty());
+  EXPECT_TRUE(a == b) << "outputs differ\n--- in-process ---\n"
+                      << a.substr(0, 2000) << "\n--- side-car ---\n"
+                      << b.substr(0, 2000);
+}
+
+TEST_F(SidecarProcessTest, HelpListsTheFlagsAndBadConnectionStringsAreRefused) {
+  MakeSidecar();
+  ChildProcess help("help", dir_ / "logs", [] {
+    return std::vector<std::string>{BinaryPath("esdb-connectors-sidecar"), "--help"};
+  });
+  // --help prints and exits without a ready line: Start fails, the output is what we want.
+  EXPECT_FALSE(help.Start(absl::Seconds(30)).ok());
+  const std::string text = help.Logs();
+  for (const char* flag : {"--connection-string", "--http-port", "--connectors-library",
+                           "--plugins-dir", "--log-level", "--member-id", "--host-id"}) {
+    EXPECT_NE(text.find(flag), std::string::npos) << flag << " missing from:\n" << text;
+  }
+  EXPECT_NE(text.find("2115"), std::string::npos);
+  ChildProcess bad("bad", dir_ / "logs", [] {
+    return std::vector<std::string>{BinaryPath("esdb-connectors-sidecar"), "--connection-string",
+                                    "http://nowhere"};
+  });
+  EXPECT_FALSE(bad.Start(absl::Seconds(30)).ok());
+  EXPECT_NE(bad.Logs().find("connection-string"), std::string::npos) << bad.Logs();
+}
+
+}  // namespace
+}  // namespace esdb::sidecar_test

@@ -6,9 +6,16 @@
 # --no-undefined so a missing library fails the link instead of the host's dlopen (which uses
 # RTLD_NOW | RTLD_LOCAL).
 #
+# A linker version script (esdb_sink_exports.map, beside this file) makes sure of it even for
+# C++ code whose headers mark symbols visible.
+#
 # <name> becomes the file name only; the host finds a plugin by the `name` in its table.
 # Shipped with the installed package (find_package(esdb_connectors)) and used by the in-tree
 # plugins too, so both are built the same way.
+if(CMAKE_VERSION VERSION_LESS 3.17)
+  message(FATAL_ERROR "esdb_add_sink needs CMake 3.17 or later")
+endif()
+
 function(esdb_add_sink target name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
@@ -29,6 +36,8 @@ function(esdb_add_sink target name)
     VISIBILITY_INLINES_HIDDEN ON)
   target_link_libraries(${target} PRIVATE esdb_connectors::sink_sdk ${ARG_LIBS})
   if(NOT APPLE)
-    target_link_options(${target} PRIVATE LINKER:--no-undefined)
+    set(exports ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/esdb_sink_exports.map)
+    target_link_options(${target} PRIVATE LINKER:--no-undefined LINKER:--version-script=${exports})
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${exports})
   endif()
 endfunction()

@@ -1,7 +1,7 @@
 # What `cmake --install` puts under the prefix (plugins install themselves in esdb_sink_plugin):
 #   include/esdb/{sink,node,connectors}.h
 #   lib/libesdb_connectors.so*                      the library a node loads
-#   lib/esdb-connectors/plugins/libesdb_sink_*.so   the built-in sinks (the library's default folder)
+#   lib/esdb-connectors/plugins/libesdb_sink_*.so   built-in sinks (the library's default folder)
 #   bin/esdb-devnode, bin/esdb-connectors-sidecar   the hosts (finding ../lib by default)
 #   lib/cmake/esdb_connectors/                      find_package(esdb_connectors)
 #   lib/pkgconfig/esdb-sink.pc                      pkg-config --cflags esdb-sink
@@ -42,6 +42,7 @@ install(FILES
     ${CMAKE_CURRENT_BINARY_DIR}/esdb_connectorsConfig.cmake
     ${CMAKE_CURRENT_BINARY_DIR}/esdb_connectorsConfigVersion.cmake
     ${CMAKE_CURRENT_LIST_DIR}/EsdbAddSink.cmake
+    ${CMAKE_CURRENT_LIST_DIR}/esdb_sink_exports.map
   DESTINATION ${ESDB_INSTALL_CMAKEDIR})
 
 # pkg-config: relative to the .pc file's own folder, so the prefix can move after installing

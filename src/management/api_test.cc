@@ -271,8 +271,14 @@ TEST_F(ApiTest, MetricsArePrometheusText) {
   AppendEvents(5);
   ASSERT_EQ(Call("POST", "/connectors/c", FileSettings()).status, 201);
   ASSERT_EQ(Call("POST", "/connectors/c/enable").status, 200);
-  for (int i = 0; i < 2000 && OutputLines() < 5; ++i) absl::SleepFor(absl::Milliseconds(5));
-  std::string text = lib_->api().RenderMetrics();
+  // The counter moves just after the sink acknowledged the batch: wait for it, not for the file.
+  const std::string delivered = "esdb_connector_records_delivered_total{connector=\"c\"} 5";
+  std::string text;
+  for (int i = 0; i < 2000; ++i) {
+    text = lib_->api().RenderMetrics();
+    if (text.find(delivered) != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   EXPECT_THAT(text, HasSubstr("# TYPE esdb_connector_records_delivered_total counter"));
   EXPECT_THAT(text, HasSubstr("esdb_connector_records_delivered_total{connector=\"c\"} 5"));
   EXPECT_THAT(text, HasSubstr("esdb_connector_write_latency_seconds_bucket{connector=\"c\",le=\"+Inf\"}"));

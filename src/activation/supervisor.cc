@@ -107,6 +107,10 @@ void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) 
       options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", id, ": ", e.message));
       StopRunner(id);
       (void)options_.registry->Refresh(id);
+      // Another host claimed it. Leave it alone for a lease even if this host's view still says
+      // it is ours: views converge within a lease, and restarting now would fence the other host
+      // back, over and over.
+      fenced_until_[id] = absl::Now() + options_.lease;
       break;
     case RunnerEvent::Kind::kStopped:
       break;
@@ -218,7 +222,9 @@ void Supervisor::Reconcile() {
     if (!keep) StopRunner(id);
   }
   for (const auto& [id, c] : wanted) {
-    if (c.IsActive() && mine(id) && !active_.contains(id)) StartRunner(c);
+    auto fenced = fenced_until_.find(id);
+    bool cooling = fenced != fenced_until_.end() && absl::Now() < fenced->second;
+    if (c.IsActive() && mine(id) && !active_.contains(id) && !cooling) StartRunner(c);
     auto a = active_.find(id);
     if (a != active_.end() && a->second.delivering &&
         (c.state != ConnectorState::kRunning || c.host != options_.host_id)) {

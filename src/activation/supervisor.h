@@ -77,6 +77,7 @@ class Supervisor {
   HostLeases leases_;
   absl::Time next_heartbeat_ = absl::InfinitePast();
   std::vector<HostView> hosts_;
+  std::map<std::string, absl::Time> fenced_until_;  // no restart before then
   std::unique_ptr<MembershipWatch> membership_watch_;
 
   mutable absl::Mutex mu_;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "delivery/runner.h"
+#include "bench/common/bench_log.h"
 #include "devnode/log_node.h"
 #include "sinks/plugin.h"
 
@@ -59,21 +60,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto node = esdb::devnode::LogNode::InMemory();
-  std::string data = absl::StrCat(R"({"payload":")", std::string(payload > 16 ? payload - 16 : 1, 'x'), "\"}");
-  for (uint64_t done = 0; done < events;) {
-    std::vector<esdb::devnode::StreamEvents> batch;
-    for (int s = 0; s < 10 && done < events; ++s) {
-      esdb::devnode::StreamEvents se;
-      se.stream = absl::StrCat("bench-", (done / 100) % 1000);
-      for (int i = 0; i < 100 && done < events; ++i, ++done) {
-        se.events.push_back({"", "BenchEvent", "application/json", data, ""});
-      }
-      batch.push_back(std::move(se));
-    }
-    if (auto r = node->AppendBatch(std::move(batch)); !r.ok()) {
-      std::fprintf(stderr, "load failed: %s\n", std::string(r.status().message()).c_str());
-      return 1;
-    }
+  std::string data = esdb::bench::Payload(payload);
+  if (auto s = esdb::bench::FillLog(*node, events, data); !s.ok()) {
+    std::fprintf(stderr, "load failed: %s\n", std::string(s.message()).c_str());
+    return 1;
   }
   std::printf("delivery: %llu events of ~%zu bytes, in-memory node -> null-sink\n",
               static_cast<unsigned long long>(events), data.size());

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "delivery/runner.h"
+#include "bench/common/bench_log.h"
 #include "devnode/log_node.h"
 #include "sinks/plugin.h"
 
@@ -43,22 +44,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(node.status().message()).c_str());
     return 1;
   }
-  std::string data = absl::StrCat(R"({"payload":")", std::string(180, 'x'), "\"}");
+  std::string data = esdb::bench::Payload(196);
   auto t_load = Clock::now();
-  for (uint64_t done = (*node)->LastPosition(); done < events;) {
-    std::vector<esdb::devnode::StreamEvents> batch;
-    for (int s = 0; s < 10 && done < events; ++s) {
-      esdb::devnode::StreamEvents se;
-      se.stream = absl::StrCat("bench-", (done / 100) % 1000);
-      for (int i = 0; i < 100 && done < events; ++i, ++done) {
-        se.events.push_back({"", "BenchEvent", "application/json", data, ""});
-      }
-      batch.push_back(std::move(se));
-    }
-    if (auto r = (*node)->AppendBatch(std::move(batch)); !r.ok()) {
-      std::fprintf(stderr, "load failed: %s\n", std::string(r.status().message()).c_str());
-      return 1;
-    }
+  if (auto s = esdb::bench::FillLog(**node, events, data); !s.ok()) {
+    std::fprintf(stderr, "load failed: %s\n", std::string(s.message()).c_str());
+    return 1;
   }
   std::printf("dev node (SQLite, %s): %llu events of ~%zu bytes loaded in %.1f s\n",
               dir.c_str(), static_cast<unsigned long long>(events), data.size(),

@@ -1,9 +1,12 @@
 // For sinks written in C++: what every entry point needs so that nothing unwinds across the C
-// ABI. Header-only; depends on nothing but esdb/sink.h and the C++ library.
+// ABI, and small helpers the built-in sinks share. Header-only; depends on nothing but
+// esdb/sink.h and the C++ library.
 #ifndef ESDB_PLUGINS_COMMON_CXX_BOUNDARY_H_
 #define ESDB_PLUGINS_COMMON_CXX_BOUNDARY_H_
 
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <new>
 #include <string>
@@ -36,6 +39,25 @@ esdb_sink_status Guarded(const char* what, esdb_sink_status on_error, char* err,
     CopyError(what, err, err_size);
     return on_error;
   }
+}
+
+// A record's created time (microseconds since the Unix epoch) as RFC 3339 UTC text with
+// microseconds, e.g. "2026-11-27T08:30:00.123456Z".
+inline std::string Rfc3339(int64_t unix_us) {
+  int64_t seconds = unix_us / 1000000;
+  int64_t micros = unix_us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  time_t t = static_cast<time_t>(seconds);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char text[40];
+  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros));
+  return text;
 }
 
 }  // namespace esdb_plugin

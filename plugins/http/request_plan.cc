@@ -3,27 +3,13 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/cxx_boundary.h"
 #include "json_line.h"  // the file-sink's record formatter, shared so both sinks agree
 
 namespace esdb_http_sink {
 namespace {
 
-std::string Rfc3339(int64_t unix_us) {
-  int64_t seconds = unix_us / 1000000;
-  int64_t micros = unix_us % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    --seconds;
-  }
-  time_t t = static_cast<time_t>(seconds);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char text[40];
-  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(micros));
-  return text;
-}
+using esdb_plugin::Rfc3339;
 
 const char* OrEmpty(const char* text) { return text != nullptr ? text : ""; }
 

@@ -95,8 +95,9 @@ void Supervisor::Record(const std::string& id, const Command& command) {
 void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) {
   switch (e.kind) {
     case RunnerEvent::Kind::kRunning:
-      // Recorded by Reconcile(), which also retries it after a conflict.
+      // Recorded now; Reconcile() records it again if this append lost a conflict.
       if (auto it = active_.find(id); it != active_.end()) it->second.delivering = true;
+      Record(id, cmd::MarkRunning{options_.host_id});
       break;
     case RunnerEvent::Kind::kFailed:
       options_.node->Log(ESDB_LOG_ERROR, absl::StrCat("connector ", id, " failed: ", e.message));

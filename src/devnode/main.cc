@@ -7,8 +7,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "devnode/grpc_server.h"
 #include "devnode/cluster_view.h"
+#include "devnode/grpc_server.h"
 #include "devnode/log_node.h"
 #include "devnode/streams_http.h"
 #include "hosting/connectors_library.h"
@@ -23,11 +23,6 @@ std::string ExeDirectory() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? "." : exe.parent_path().string();
-}
-
-int Fail(const std::string& message) {
-  std::cerr << "esdb-devnode: " << message << "\n";
-  return 1;
 }
 
 }  // namespace
@@ -59,25 +54,17 @@ int main(int argc, char** argv) {
            "loss"},
           {"log-level", "info", "debug, info, warn or error"},
       });
-  if (auto s = flags.Parse(argc, argv); !s.ok()) {
-    std::cerr << "esdb-devnode: " << s.message() << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
+  if (auto exit_code = flags.ParseCommandLine(argc, argv)) return *exit_code;
+  auto Fail = [&flags](const std::string& message) { return flags.Fail(message); };
   auto port = flags.GetInt("http-port", 0, 65535);
   if (!port.ok()) return Fail(std::string(port.status().message()));
   auto grpc_port = flags.GetInt("grpc-port", 0, 65535);
   if (!grpc_port.ok()) return Fail(std::string(grpc_port.status().message()));
   const std::string& sync = flags.Get("sync");
   if (sync != "normal" && sync != "full") return Fail("--sync must be 'normal' or 'full'");
-  auto level = spdlog::level::from_str(flags.Get("log-level"));
-  if (level == spdlog::level::off && flags.Get("log-level") != "off") {
-    return Fail("--log-level must be debug, info, warn or error");
+  if (auto s = esdb::hosting::SetLogLevel(flags.Get("log-level")); !s.ok()) {
+    return Fail(std::string(s.message()));
   }
-  spdlog::set_level(level);
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t signals;

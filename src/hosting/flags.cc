@@ -1,7 +1,10 @@
 #include "hosting/flags.h"
 
+#include <iostream>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 namespace esdb::hosting {
 
@@ -50,6 +53,32 @@ std::string Flags::Usage() const {
   }
   absl::StrAppend(&out, "  --help\n      Print this help and exit.\n");
   return out;
+}
+
+std::optional<int> Flags::ParseCommandLine(int argc, char** argv) {
+  if (absl::Status s = Parse(argc, argv); !s.ok()) {
+    std::cerr << program_ << ": " << s.message() << "\n";
+    return 2;
+  }
+  if (help_) {
+    std::cout << Usage();
+    return 0;
+  }
+  return std::nullopt;
+}
+
+int Flags::Fail(const std::string& message) const {
+  std::cerr << program_ << ": " << message << "\n";
+  return 1;
+}
+
+absl::Status SetLogLevel(const std::string& level) {
+  if (level != "debug" && level != "info" && level != "warn" && level != "error") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-level must be debug, info, warn or error, not '", level, "'"));
+  }
+  spdlog::set_level(spdlog::level::from_str(level));
+  return absl::OkStatus();
 }
 
 const std::string& Flags::Get(const std::string& name) const { return values_.at(name); }

@@ -4,6 +4,7 @@
 #define ESDB_HOSTING_FLAGS_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ class Flags {
   // Parses argv. InvalidArgument for an unknown flag or a missing value; the caller prints the
   // message and exits 2. Sets help_requested() for -h/--help.
   absl::Status Parse(int argc, char** argv);
+  // Parse() for a host's main(): when the program should stop now, prints the error (returns 2)
+  // or the usage for --help (returns 0); nullopt to go on.
+  std::optional<int> ParseCommandLine(int argc, char** argv);
+  // Prints "<program>: <message>" to stderr and returns 1, for main() to return.
+  int Fail(const std::string& message) const;
   bool help_requested() const { return help_; }
   std::string Usage() const;
 
@@ -37,6 +43,10 @@ class Flags {
   std::map<std::string, std::string> values_;
   bool help_ = false;
 };
+
+// Sets the process log level (spdlog) from debug, info, warn or error; InvalidArgument naming
+// --log-level otherwise.
+absl::Status SetLogLevel(const std::string& level);
 
 }  // namespace esdb::hosting
 

@@ -31,11 +31,6 @@ std::string ExeDirectory() {
   return ec ? "." : exe.parent_path().string();
 }
 
-int Fail(const std::string& message) {
-  std::cerr << kProgram << ": " << message << "\n";
-  return 1;
-}
-
 // Waits up to `ms` for SIGINT/SIGTERM (blocked in every thread). True when one arrived.
 bool SignalWithin(const sigset_t& signals, int64_t ms) {
   timespec t{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
@@ -92,21 +87,13 @@ int main(int argc, char** argv) {
           {"host-id", "", "This host's id in connector leases (default: the member id)"},
           {"log-level", "info", "debug, info, warn or error"},
       });
-  if (auto s = flags.Parse(argc, argv); !s.ok()) {
-    std::cerr << kProgram << ": " << s.message() << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
+  if (auto exit_code = flags.ParseCommandLine(argc, argv)) return *exit_code;
+  auto Fail = [&flags](const std::string& message) { return flags.Fail(message); };
   auto port = flags.GetInt("http-port", 0, 65535);
   if (!port.ok()) return Fail(std::string(port.status().message()));
-  auto level = spdlog::level::from_str(flags.Get("log-level"));
-  if (level == spdlog::level::off && flags.Get("log-level") != "off") {
-    return Fail("--log-level must be debug, info, warn or error");
+  if (auto s = esdb::hosting::SetLogLevel(flags.Get("log-level")); !s.ok()) {
+    return Fail(std::string(s.message()));
   }
-  spdlog::set_level(level);
   auto settings = esdb::sidecar::ParseConnectionString(flags.Get("connection-string"));
   if (!settings.ok()) {
     std::cerr << kProgram << ": --connection-string: " << settings.status().message() << "\n";

@@ -168,8 +168,15 @@ TEST_F(SidecarProcessTest, DeliversAndSurvivesNodeAndSidecarCrashes) {
   Append(node_http, 0, 50);
   ASSERT_TRUE(WaitForAll(out));
   EXPECT_EQ(Lines(out).size(), 50u);
-  e2e::Reply listed = sidecar_http.Get("/connectors/orders");
-  EXPECT_EQ(listed.json["state"], "RUNNING") << listed.body;
+  // RUNNING is recorded by the supervisor right after the runner subscribed; delivery may beat it.
+  e2e::Reply listed;
+  EXPECT_TRUE(e2e::WaitUntil(
+      [&] {
+        listed = sidecar_http.Get("/connectors/orders");
+        return listed.json["state"] == "RUNNING";
+      },
+      absl::Seconds(10)))
+      << listed.body;
   EXPECT_NE(sidecar_http.Get("/metrics").body.find("orders"), std::string::npos);
 
   // SIGKILL the node while the side-car is delivering, then bring it back on the same ports.

@@ -474,7 +474,6 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
   // Callable from any thread; at most one write is in flight.
   void Pump() {
     std::optional<GrpcError> finish;
-    bool more = false;
     {
       absl::MutexLock lock(&mu_);
       if (writing_ || finished_ || cancelled_) return;
@@ -482,7 +481,6 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
         in_flight_ = std::move(queue_.front());
         queue_.pop_front();
         writing_ = true;
-        more = !queue_.empty();
       } else if (end_.has_value()) {
         finished_ = true;
         finish = end_;
@@ -495,9 +493,7 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
       Finish(finish->status);
       return;
     }
-    // With more queued, let gRPC coalesce this message with the next ones instead of sending a
-    // frame per event; the last queued message goes out unhinted, which flushes the lot.
-    StartWrite(&in_flight_, more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
+    StartWrite(&in_flight_);
   }
 
   void FinishOnce(const grpc::Status& status) {

@@ -104,15 +104,18 @@ void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) 
       StopRunner(id);
       Record(id, cmd::MarkFailed{options_.host_id, e.message});
       break;
-    case RunnerEvent::Kind::kFenced:
+    case RunnerEvent::Kind::kFenced: {
       options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", id, ": ", e.message));
+      auto it = active_.find(id);
+      bool was_delivering = it != active_.end() && it->second.delivering;
       StopRunner(id);
       (void)options_.registry->Refresh(id);
-      // Another host claimed it. Leave it alone for a lease even if this host's view still says
-      // it is ours: views converge within a lease, and restarting now would fence the other host
-      // back, over and over.
-      fenced_until_[id] = absl::Now() + options_.lease;
+      // Another host took it over while this one delivered. Leave it alone for a lease even if
+      // this host's view still says it is ours: views converge within a lease, and restarting
+      // now would fence the other host back, over and over.
+      if (was_delivering) fenced_until_[id] = absl::Now() + options_.lease;
       break;
+    }
     case RunnerEvent::Kind::kStopped:
       break;
   }

@@ -14,6 +14,9 @@ namespace {
 // connectors with a small notice interval would keep each other checkpointing forever.
 constexpr absl::Duration kScanCheckpointGap = absl::Seconds(1);
 
+// Start claims that may conflict before the runner gives up as fenced.
+constexpr int64_t kClaimAttempts = 3;
+
 Filter MakeFilter(const FilterSpec& spec) {
   auto f = Filter::Create(spec);
   // Settings were validated before a runner is made; fall back to "no filter" rather than crash.
@@ -280,6 +283,7 @@ void Runner::Run() {
   }
 
   std::optional<Position> start;
+  int64_t conflicts = 0;
   for (int64_t attempt = 1;; ++attempt) {
     auto p = StartPosition();
     absl::Status st = p.ok() ? Subscribe(*p) : p.status();
@@ -287,7 +291,9 @@ void Runner::Run() {
       start = p.ok() ? *p : std::nullopt;
       break;
     }
-    if (absl::IsAborted(st)) {
+    // A conflict on the start claim usually means the previous owner wrote its final
+    // checkpoint in between: load it and claim again. Only a runner that keeps losing is fenced.
+    if (absl::IsAborted(st) && ++conflicts >= kClaimAttempts) {
       Report(RunnerEvent::Kind::kFenced, std::string(st.message()));
       return;
     }

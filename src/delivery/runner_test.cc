@@ -290,6 +290,32 @@ TEST_F(RunnerTest, TwoRunnersOneIsFencedAtItsNextCheckpoint) {
   for (auto& e : eb.seen) EXPECT_NE(e.kind, RunnerEvent::Kind::kFenced);
 }
 
+TEST_F(RunnerTest, AConflictOnTheStartClaimIsRetriedNotFenced) {
+  // Like a previous owner writing its final checkpoint between our load and our claim.
+  AppendEvents(20);
+  node_->FailNextAppends("$connectors/c1/checkpoints", ESDB_NODE_WRONG_EXPECTED_VERSION, 2);
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  ASSERT_TRUE(script->WaitFor(20));
+  runner->Stop();
+  absl::MutexLock l(&events.mu);
+  for (auto& e : events.seen) EXPECT_NE(e.kind, RunnerEvent::Kind::kFenced);
+}
+
+TEST_F(RunnerTest, ARunnerThatKeepsLosingItsStartClaimIsFenced) {
+  AppendEvents(5);
+  node_->FailNextAppends("$connectors/c1/checkpoints", ESDB_NODE_WRONG_EXPECTED_VERSION, 3);
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kFenced));
+  runner->Stop();
+  EXPECT_EQ(script->Count(), 0u);
+}
+
 TEST_F(RunnerTest, FilteredSubscriptionCheckpointsWhileNothingMatches) {
   AppendEvents(10, "orders-");
   auto script = std::make_shared<SinkScript>();

@@ -68,6 +68,11 @@ std::vector<MemberView> MembersFromGossip(const ClusterInfo& info, const Endpoin
                                           const std::string& self_id) {
   std::vector<MemberView> out;
   std::optional<int> self = FindSelf(info, connected);
+  // Not found by endpoint (e.g. the node is reached through another address): a member whose id
+  // is the one this side-car was told to stand for is self.
+  for (int i = 0; !self && i < info.members_size(); ++i) {
+    if (IdOf(info.members(i)) == self_id) self = i;
+  }
   for (int i = 0; i < info.members_size(); ++i) {
     const MemberInfo& m = info.members(i);
     out.push_back(MemberView{self == i ? self_id : IdOf(m), RoleOf(m.state()), m.is_alive(),

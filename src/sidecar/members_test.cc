@@ -57,6 +57,17 @@ TEST(MembersTest, UnlistedSelfIsAddedAndIdsFallBackToEndpoints) {
   EXPECT_EQ(DefaultMemberId(info, Endpoint{"10.0.0.9", 2113}), "10.0.0.9:2113");
 }
 
+TEST(MembersTest, SelfNamedByMemberIdWhenTheEndpointDoesNotMatch) {
+  // The node is reached through another address than the one gossip advertises; the side-car
+  // was told which member it stands for: that member is self, with its role, and only once.
+  ClusterInfo info;
+  Add(&info, kIdA, MemberInfo::Leader, true, "10.9.9.1", 2113);
+  Add(&info, kIdB, MemberInfo::Follower, true, "10.9.9.2", 2113);
+  auto members = MembersFromGossip(info, Endpoint{"127.0.0.1", 2113}, kIdA);
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0], (MemberView{kIdA, ESDB_ROLE_LEADER, true, "10.9.9.1:2113"}));
+}
+
 TEST(MembersTest, PickMemberFollowsThePreference) {
   ClusterInfo info;
   Add(&info, kIdA, MemberInfo::Leader, true, "10.0.0.1", 2113);

@@ -76,10 +76,11 @@ void AppendString(std::string_view text, std::string& out) {
   out.push_back('"');
 }
 
-void AppendBase64(const uint8_t* data, size_t size, std::string& out) {
+}  // namespace
+
+void AppendBase64Text(const uint8_t* data, size_t size, std::string& out) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  out.push_back('"');
   size_t start = out.size();
   out.resize(start + (size + 2) / 3 * 4);
   char* p = out.data() + start;
@@ -104,6 +105,13 @@ void AppendBase64(const uint8_t* data, size_t size, std::string& out) {
     *p++ = kAlphabet[(v >> 6) & 63];
     *p++ = '=';
   }
+}
+
+namespace {
+
+void AppendBase64(const uint8_t* data, size_t size, std::string& out) {
+  out.push_back('"');
+  AppendBase64Text(data, size, out);
   out.push_back('"');
 }
 

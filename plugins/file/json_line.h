@@ -18,6 +18,9 @@ namespace esdb_file_sink {
 // May throw std::bad_alloc (and only that).
 void AppendJsonLine(const esdb_sink_record& record, std::string& out);
 
+// Appends `data` as standard base64 (with padding, no quotes).
+void AppendBase64Text(const uint8_t* data, size_t size, std::string& out);
+
 }  // namespace esdb_file_sink
 
 #endif  // ESDB_PLUGINS_FILE_JSON_LINE_H_

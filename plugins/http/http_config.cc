@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "json_line.h"  // the file-sink's base64
+
 namespace esdb_http_sink {
 namespace {
 
@@ -104,25 +106,6 @@ bool IsValidHeaderValue(std::string_view value) {
   return true;
 }
 
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char c : bytes) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out.push_back(kAlphabet[(bits >> count) & 63]);
-    }
-  }
-  if (count > 0) out.push_back(kAlphabet[(bits << (6 - count)) & 63]);
-  while (out.size() % 4 != 0) out.push_back('=');
-  return out;
-}
-
 bool ParseInt(std::string_view text, int64_t& value) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   return ec == std::errc() && end == text.data() + text.size();
@@ -200,7 +183,10 @@ std::string ParseConfig(const esdb_sink_kv* settings, size_t count, HttpConfig& 
     if (!has_password) {
       return "authentication:basic:password: required when authentication:method is basic";
     }
-    config.authorization = "Basic " + Base64(user + ":" + password);
+    std::string credentials = user + ":" + password;
+    config.authorization = "Basic ";
+    esdb_file_sink::AppendBase64Text(reinterpret_cast<const uint8_t*>(credentials.data()),
+                                     credentials.size(), config.authorization);
   } else if (auth_method == "bearer") {
     config.auth = Auth::kBearer;
     if (!has_token || token.empty()) {

@@ -222,6 +222,14 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
         if (!c) return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
         json j = view(*c, true);
         j["runningHere"] = supervisor_ != nullptr && supervisor_->IsRunningHere(id);
+        // What the sink has acknowledged so far, ahead of the last checkpoint (this host only).
+        j["deliveredPosition"] = nullptr;
+        if (j["runningHere"] == true) {
+          auto metrics = supervisor_->Metrics();
+          if (auto m = metrics.find(id); m != metrics.end()) {
+            j["deliveredPosition"] = m->second->delivered_position.load();
+          }
+        }
         return Json(200, j);
       }
       if (m == "POST") {

@@ -127,7 +127,9 @@ typedef struct esdb_subscription_callbacks {
   /* Matching events, in $all order. */
   void (*on_events)(void* user, const esdb_recorded_event* const* events, size_t count);
   /* The node has scanned the log up to `position` and everything matching up to there has been
-   * passed to on_events. Sent every checkpoint_interval scanned events, matching or not. */
+   * passed to on_events. Sent every checkpoint_interval scanned events, matching or not; a host
+   * may send it more often (the dev node also sends one whenever a live subscription has gone
+   * idle after scanning events), so the library can commit progress on a quiet log. */
   void (*on_checkpoint)(void* user, esdb_position position);
   /* The subscription has reached the end of the log and is now live. `position` is the end. */
   void (*on_caught_up)(void* user, esdb_position position);

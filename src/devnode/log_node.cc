@@ -386,6 +386,7 @@ absl::StatusOr<LogSubscription*> LogNode::Subscribe(const esdb_subscribe_options
   config.checkpoint_interval = options.checkpoint_interval != 0
                                    ? options.checkpoint_interval
                                    : options_.default_checkpoint_interval;
+  config.idle_checkpoints = true;
   config.callbacks = callbacks;
   return Start(std::move(config));
 }

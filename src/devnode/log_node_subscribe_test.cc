@@ -203,6 +203,35 @@ TEST_P(LogNodeSubscribeTest, CheckpointsWhileScanningNonMatchingEvents) {
   Unsubscribe(sub);
 }
 
+TEST_P(LogNodeSubscribeTest, LiveAndIdleTheScanPositionIsReportedWithoutWaitingForAnInterval) {
+  esdb_subscribe_options options = SubscribeOptions();
+  options.filter_scope = ESDB_FILTER_STREAM;
+  const char* prefixes[] = {"wanted"};
+  options.filter_prefixes = prefixes;
+  options.filter_prefix_count = 1;
+  options.checkpoint_interval = 1000;
+  Recorder recorder;
+  esdb_subscription* sub = recorder.Subscribe(api(), options);
+  ASSERT_TRUE(recorder.WaitForCaughtUp());
+  // Three non-matching events, far below the interval: once the scan is idle again, a notice at
+  // the last of them lets the subscriber commit progress over them.
+  AppendN(*node_, "noise", 3);
+  const uint64_t last = node_->LastPosition();
+  ASSERT_TRUE(recorder.WaitUntil([last](const std::vector<Recorder::Call>& calls) {
+    return calls.back().kind == Recorder::Call::kCheckpoint && calls.back().position == last;
+  }));
+  EXPECT_THAT(recorder.events(), IsEmpty());
+  // One notice per idle period: the next event brings exactly one more, at its position.
+  size_t notices = recorder.checkpoints().size();
+  AppendN(*node_, "noise", 1);
+  const uint64_t next = node_->LastPosition();
+  ASSERT_TRUE(recorder.WaitUntil([next](const std::vector<Recorder::Call>& calls) {
+    return calls.back().kind == Recorder::Call::kCheckpoint && calls.back().position == next;
+  }));
+  EXPECT_EQ(recorder.checkpoints().size(), notices + 1);
+  Unsubscribe(sub);
+}
+
 TEST_P(LogNodeSubscribeTest, MatchesBeforeACheckpointAreDeliveredBeforeIt) {
   // Position 9 matches and 10 is a checkpoint; both fall in the read batch 9..12.
   AppendN(*node_, "noise", 8);

@@ -89,6 +89,7 @@ absl::Status LogSubscription::Follow() {
   const esdb_subscription_callbacks& cb = config_.callbacks;
   uint64_t cursor = config_.start_after;  // position of the last event scanned
   uint64_t scanned = 0;
+  uint64_t noticed = cursor;  // position of the last checkpoint/caught-up notice
   bool caught_up = false;
   std::vector<const RecordedEvent*> matched;
   while (!Ending()) {
@@ -99,7 +100,16 @@ absl::Status LogSubscription::Follow() {
       if (!caught_up) {
         caught_up = true;
         if (cb.on_caught_up != nullptr && !Ending()) cb.on_caught_up(cb.user, ToCPosition(cursor));
+        noticed = cursor;
         continue;  // re-read: appends may have landed during the callback
+      }
+      // Live and idle after scanning events since the last notice: say how far the scan got, so
+      // the subscriber can commit progress over events it was not sent (its lag stays true on a
+      // quiet log instead of waiting for checkpoint_interval more events).
+      if (config_.idle_checkpoints && cursor > noticed && cb.on_checkpoint != nullptr && !Ending()) {
+        cb.on_checkpoint(cb.user, ToCPosition(cursor));
+        noticed = cursor;
+        continue;
       }
       tail_->WaitBeyond(cursor, stopping_);
       continue;
@@ -113,6 +123,7 @@ absl::Status LogSubscription::Follow() {
         matched.clear();
         if (Ending()) return absl::OkStatus();
         if (cb.on_checkpoint != nullptr) cb.on_checkpoint(cb.user, ToCPosition(event.position));
+        noticed = event.position;
       }
     }
     if (!Deliver(matched)) return absl::OkStatus();

@@ -30,6 +30,8 @@ struct SubscriptionConfig {
   std::optional<std::string> stream;
   int64_t after_revision = -1;
   uint32_t checkpoint_interval = 1000;      // scanned events between on_checkpoint calls; >= 1
+  // Also call on_checkpoint when live and idle, if events were scanned since the last notice.
+  bool idle_checkpoints = false;
   size_t read_batch = 512;                  // events per store read and at most per on_events; >= 1
   esdb_subscription_callbacks callbacks{};  // on_events is set; other NULL callbacks are skipped
 };

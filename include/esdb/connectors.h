@@ -48,14 +48,18 @@ typedef struct esdb_http_request {
   size_t body_size;
 } esdb_http_request;
 
-/* One HTTP response, filled in by the library. content_type and body are owned by the library
- * until esdb_connectors_free_response() is called on the response. */
+/* One HTTP response, filled in by the library. The host sets struct_size (the library fills only
+ * the fields it covers); content_type, body and headers are owned by the library until
+ * esdb_connectors_free_response() is called on the response. */
 typedef struct esdb_http_response {
   uint32_t struct_size;
   int32_t status;
   const char* content_type;
   char* body;
   size_t body_size;
+  /* Extra response headers, e.g. Allow on a 405 (NULL when none). */
+  const esdb_http_header* const* headers;
+  size_t header_count;
 } esdb_http_response;
 
 /* ABI version of the loaded library (compare with ESDB_CONNECTORS_ABI_VERSION). */

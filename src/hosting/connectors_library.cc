@@ -78,6 +78,12 @@ http::Response ConnectorsLibrary::Handle(const http::Request& request) const {
   out.status = resp.status;
   out.content_type = resp.content_type ? resp.content_type : "application/json";
   if (resp.body != nullptr) out.body.assign(resp.body, resp.body_size);
+  for (size_t i = 0; i < resp.header_count; ++i) {
+    const esdb_http_header* h = resp.headers[i];
+    if (h != nullptr && h->name != nullptr && h->value != nullptr) {
+      out.headers.emplace_back(h->name, h->value);
+    }
+  }
   free_response_(&resp);
   return out;
 }

@@ -1,7 +1,10 @@
 // The library's only exported symbols (esdb/connectors.h). Every call catches everything: no
 // exception crosses the C boundary.
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "esdb/connectors.h"
 #include "library/library.h"
@@ -26,11 +29,33 @@ char* CopyString(const std::string& s) {
 }
 
 void Fill(esdb_http_response* out, int status, const std::string& content_type,
-          const std::string& body) {
+          const std::string& body,
+          const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   out->status = status;
   out->content_type = CopyString(content_type);
   out->body = CopyString(body);
   out->body_size = out->body != nullptr ? body.size() : 0;
+  // Headers only for hosts whose struct has the fields (struct_size says how far it goes).
+  if (out->struct_size < offsetof(esdb_http_response, header_count) + sizeof(size_t)) return;
+  out->headers = nullptr;
+  out->header_count = 0;
+  if (headers.empty()) return;
+  // One array of header structs and one of pointers to them; freed in free_response.
+  auto* items =
+      static_cast<esdb_http_header*>(std::calloc(headers.size(), sizeof(esdb_http_header)));
+  auto* ptrs =
+      static_cast<const esdb_http_header**>(std::calloc(headers.size(), sizeof(esdb_http_header*)));
+  if (items == nullptr || ptrs == nullptr) {
+    std::free(items);
+    std::free(ptrs);
+    return;
+  }
+  for (size_t i = 0; i < headers.size(); ++i) {
+    items[i] = {CopyString(headers[i].first), CopyString(headers[i].second)};
+    ptrs[i] = &items[i];
+  }
+  out->headers = ptrs;
+  out->header_count = headers.size();
 }
 
 }  // namespace
@@ -42,9 +67,8 @@ ESDB_CONNECTORS_EXPORT uint32_t esdb_connectors_abi_version(void) {
 }
 
 ESDB_CONNECTORS_EXPORT int32_t esdb_connectors_start(const esdb_node_api* node,
-                                                     const char* config_json,
-                                                     esdb_connectors** out, char* err,
-                                                     size_t err_size) {
+                                                     const char* config_json, esdb_connectors** out,
+                                                     char* err, size_t err_size) {
   try {
     if (out == nullptr) {
       CopyError("esdb_connectors_start: out must not be NULL", err, err_size);
@@ -94,13 +118,12 @@ ESDB_CONNECTORS_EXPORT void esdb_connectors_handle_http(esdb_connectors* lib,
       }
     }
     esdb::ApiResponse r = lib->library->api().Handle(req);
-    Fill(response, r.status, r.content_type, r.body);
+    Fill(response, r.status, r.content_type, r.body, r.headers);
   } catch (const std::exception& e) {
     Fill(response, 500, "application/json",
          std::string(R"({"error":"internal","message":"unexpected error"})"));
   } catch (...) {
-    Fill(response, 500, "application/json",
-         R"({"error":"internal","message":"unexpected error"})");
+    Fill(response, 500, "application/json", R"({"error":"internal","message":"unexpected error"})");
   }
 }
 
@@ -111,6 +134,18 @@ ESDB_CONNECTORS_EXPORT void esdb_connectors_free_response(esdb_http_response* re
   response->content_type = nullptr;
   response->body = nullptr;
   response->body_size = 0;
+  if (response->struct_size < offsetof(esdb_http_response, header_count) + sizeof(size_t) ||
+      response->headers == nullptr) {
+    return;
+  }
+  for (size_t i = 0; i < response->header_count; ++i) {
+    std::free(const_cast<char*>(response->headers[i]->name));
+    std::free(const_cast<char*>(response->headers[i]->value));
+  }
+  std::free(const_cast<esdb_http_header*>(response->headers[0]));  // the array of structs
+  std::free(const_cast<esdb_http_header**>(response->headers));
+  response->headers = nullptr;
+  response->header_count = 0;
 }
 
 ESDB_CONNECTORS_EXPORT char* esdb_connectors_metrics(esdb_connectors* lib) {

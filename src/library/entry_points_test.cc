@@ -46,7 +46,7 @@ class EntryPointsTest : public ::testing::Test {
   }
 
   std::pair<int, std::string> Http(esdb_connectors* lib, const char* method, const char* path,
-                                   const std::string& body = "") {
+                                   const std::string& body = "", std::string* allow = nullptr) {
     esdb_http_header ct{"Content-Type", "application/json"};
     const esdb_http_header* headers[] = {&ct};
     esdb_http_request req{sizeof(esdb_http_request), method, path, "", headers, 1,
@@ -55,6 +55,9 @@ class EntryPointsTest : public ::testing::Test {
     resp.struct_size = sizeof resp;
     e_.handle_http(lib, &req, &resp);
     std::pair<int, std::string> out{resp.status, std::string(resp.body, resp.body_size)};
+    for (size_t i = 0; allow != nullptr && i < resp.header_count; ++i) {
+      if (std::string(resp.headers[i]->name) == "Allow") *allow = resp.headers[i]->value;
+    }
     e_.free_response(&resp);
     return out;
   }
@@ -74,6 +77,9 @@ TEST_F(EntryPointsTest, StartServeAndStop) {
   auto got = Http(lib, "GET", "/connectors/c1");
   EXPECT_EQ(got.first, 200);
   EXPECT_THAT(got.second, HasSubstr("\"state\":\"STOPPED\""));
+  std::string allow;
+  EXPECT_EQ(Http(lib, "PATCH", "/connectors/c1", "", &allow).first, 405);
+  EXPECT_EQ(allow, "GET, POST, DELETE");  // extra headers cross the ABI
   char* metrics = e_.metrics(lib);
   ASSERT_NE(metrics, nullptr);
   EXPECT_THAT(std::string(metrics), HasSubstr("# TYPE esdb_connector_records_delivered_total"));

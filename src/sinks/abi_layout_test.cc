@@ -158,12 +158,14 @@ ESDB_ASSERT_FIELD(esdb_http_request, header_count, 40);
 ESDB_ASSERT_FIELD(esdb_http_request, body, 48);
 ESDB_ASSERT_FIELD(esdb_http_request, body_size, 56);
 
-ESDB_ASSERT_SIZE(esdb_http_response, 32);
+ESDB_ASSERT_SIZE(esdb_http_response, 48);
 ESDB_ASSERT_FIELD(esdb_http_response, struct_size, 0);
 ESDB_ASSERT_FIELD(esdb_http_response, status, 4);
 ESDB_ASSERT_FIELD(esdb_http_response, content_type, 8);
 ESDB_ASSERT_FIELD(esdb_http_response, body, 16);
 ESDB_ASSERT_FIELD(esdb_http_response, body_size, 24);
+ESDB_ASSERT_FIELD(esdb_http_response, headers, 32);
+ESDB_ASSERT_FIELD(esdb_http_response, header_count, 40);
 
 #endif  // x86_64 LP64
 

@@ -51,6 +51,22 @@ void FillWrongExpectedVersion(int64_t expected, int64_t actual,
   }
 }
 
+// The success answer of Append and of BatchAppend: different messages, the same fields.
+template <class Success>
+void FillSuccess(const AppendResult& result, Success* success) {
+  if (result.next_expected_revision == kNoRevision) {
+    success->mutable_no_stream();
+  } else {
+    success->set_current_revision(result.next_expected_revision);
+  }
+  if (result.position == 0) {
+    success->mutable_no_position();
+  } else {
+    success->mutable_position()->set_commit_position(result.position);
+    success->mutable_position()->set_prepare_position(result.position);
+  }
+}
+
 class AppendCall final : public grpc::ServerReadReactor<AppendReq> {
  public:
   AppendCall(LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context,
@@ -108,18 +124,7 @@ class AppendCall final : public grpc::ServerReadReactor<AppendReq> {
         IsMetadataStream(*stream_) ? AppendMetadata(*node_, *stream_, expected_, events_)
                                    : node_->Append(*stream_, expected_, std::move(events_));
     if (result.ok()) {
-      AppendResp::Success* success = response_->mutable_success();
-      if (result->next_expected_revision == kNoRevision) {
-        success->mutable_no_stream();
-      } else {
-        success->set_current_revision(result->next_expected_revision);
-      }
-      if (result->position == 0) {
-        success->mutable_no_position();
-      } else {
-        success->mutable_position()->set_commit_position(result->position);
-        success->mutable_position()->set_prepare_position(result->position);
-      }
+      FillSuccess(*result, response_->mutable_success());
       return Finish(grpc::Status::OK);
     }
     if (ToNodeStatus(result.status()) == ESDB_NODE_WRONG_EXPECTED_VERSION) {
@@ -284,18 +289,7 @@ class BatchAppendCall final : public grpc::ServerBidiReactor<BatchAppendReq, Bat
       *resp.mutable_error() = BatchAppendError(result.status(), batch.stream, batch.expected);
       return resp;
     }
-    BatchAppendResp::Success* success = resp.mutable_success();
-    if (result->next_expected_revision == kNoRevision) {
-      success->mutable_no_stream();
-    } else {
-      success->set_current_revision(result->next_expected_revision);
-    }
-    if (result->position == 0) {
-      success->mutable_no_position();
-    } else {
-      success->mutable_position()->set_commit_position(result->position);
-      success->mutable_position()->set_prepare_position(result->position);
-    }
+    FillSuccess(*result, resp.mutable_success());
     return resp;
   }
 

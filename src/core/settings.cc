@@ -92,12 +92,6 @@ absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings) {
   return out;
 }
 
-std::string PluginShortName(const std::string& instance_type) {
-  absl::string_view name = instance_type;
-  if (absl::EndsWith(name, "-sink")) name.remove_suffix(5);
-  return std::string(name);
-}
-
 absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings) {
   ConnectorSettings c;
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();

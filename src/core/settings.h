@@ -58,9 +58,6 @@ absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings);
 // the host's namespaces go to sink_settings unchecked.
 absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings);
 
-// Maps instanceTypeName to the plugin file's short name: "file-sink" -> "file".
-std::string PluginShortName(const std::string& instance_type);
-
 }  // namespace esdb
 
 #endif  // ESDB_CORE_SETTINGS_H_

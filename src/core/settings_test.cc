@@ -139,10 +139,5 @@ TEST(SettingsTest, FlattenRejectsArraysNullsAndNonObjects) {
   EXPECT_FALSE(FlattenSettings(nlohmann::json::parse(R"({"a":null})")).ok());
 }
 
-TEST(SettingsTest, PluginShortName) {
-  EXPECT_EQ(PluginShortName("file-sink"), "file");
-  EXPECT_EQ(PluginShortName("custom"), "custom");
-}
-
 }  // namespace
 }  // namespace esdb

@@ -1,6 +1,5 @@
 #include "core/settings.h"
 
-#include <array>
 #include <limits>
 #include <optional>
 
@@ -15,10 +14,6 @@
 namespace esdb {
 namespace {
 
-// Namespaces the host owns: a key under one of these that we do not know is an error rather
-// than a sink setting.
-constexpr std::array<absl::string_view, 6> kHostNamespaces = {
-    "subscription:", "autocommit:", "resilience:", "batching:", "logging:", "transformer:"};
 
 // Keys of the shipping product that have no effect here; accepted so existing definitions work.
 bool IsIgnoredProductKey(absl::string_view key) {
@@ -81,6 +76,14 @@ absl::Status FlattenInto(const nlohmann::json& node, const std::string& prefix, 
 }
 
 }  // namespace
+
+bool IsHostKey(const std::string& key) {
+  for (absl::string_view ns : {"subscription:", "autocommit:", "resilience:", "batching:",
+                               "logging:", "transformer:"}) {
+    if (absl::StartsWith(key, ns)) return true;
+  }
+  return false;
+}
 
 absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings) {
   if (!settings.is_object()) {
@@ -173,9 +176,7 @@ absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings) {
     } else if (IsIgnoredProductKey(key)) {
       c.ignored.push_back(key);
     } else {
-      bool host_namespace = false;
-      for (absl::string_view ns : kHostNamespaces) host_namespace |= absl::StartsWith(key, ns);
-      if (host_namespace) {
+      if (IsHostKey(key)) {
         return absl::InvalidArgumentError(absl::StrCat(key, ": unknown setting"));
       }
       c.sink_settings[key] = value;

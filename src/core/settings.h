@@ -47,6 +47,12 @@ struct ConnectorSettings {
   std::vector<std::string> ignored;  // product keys accepted but without effect here
 };
 
+// True for keys in the namespaces the host owns (subscription:, autocommit:, resilience:,
+// batching:, logging:, transformer:). An unknown key there is the host's error to report, never a
+// sink setting; the host may pass such keys on to a plugin for information, and the plugin's
+// settings check never rejects them.
+bool IsHostKey(const std::string& key);
+
 // Turns a JSON object into a flat map: nested objects join their keys with ':'; strings stay as
 // they are, numbers and booleans become their JSON text. Arrays, nulls and non-objects are
 // InvalidArgument naming the key.

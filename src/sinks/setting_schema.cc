@@ -18,19 +18,6 @@ constexpr size_t kSettingV1Size = offsetof(esdb_sink_setting, enum_values) + siz
 
 bool IsFamily(const SettingInfo& info) { return absl::EndsWith(info.name, ":"); }
 
-// Namespaces of the host's own settings (see core/settings.h). The host may pass such keys on to
-// the plugin for information (e.g. batching:batchSize, so a sink can shape its requests); they are
-// never the plugin's to reject.
-constexpr absl::string_view kHostNamespaces[] = {"subscription:", "autocommit:", "resilience:",
-                                                 "batching:",     "logging:",    "transformer:"};
-
-bool IsHostKey(const std::string& key) {
-  for (absl::string_view ns : kHostNamespaces) {
-    if (absl::StartsWith(key, ns)) return true;
-  }
-  return false;
-}
-
 const char* TypeName(esdb_sink_setting_type type) {
   switch (type) {
     case ESDB_SINK_SETTING_STRING:

@@ -1,6 +1,7 @@
 #include "activation/host_leases.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/json.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb {
@@ -31,7 +32,7 @@ absl::StatusOr<std::vector<HostLease>> HostLeases::Observe(absl::Time now) {
   std::map<std::string, std::pair<uint64_t, Record>> latest;  // host -> newest heartbeat
   absl::Status s = node_->ReadStream(
       kHostsStream, Direction::kBackwards, ESDB_REVISION_END, kScanBack, [&](const Record& r) {
-        auto j = nlohmann::json::parse(r.data, nullptr, false);
+        auto j = ParseJson(r.data, kMaxRequestJsonDepth, "heartbeat").value_or(nullptr);
         if (r.event_type != kHostHeartbeat || !j.is_object() || !j.contains("host") ||
             !j["host"].is_string()) {
           return true;
@@ -44,7 +45,7 @@ absl::StatusOr<std::vector<HostLease>> HostLeases::Observe(absl::Time now) {
   std::vector<HostLease> out;
   for (auto& [host, entry] : latest) {
     auto& [revision, record] = entry;
-    auto j = nlohmann::json::parse(record.data, nullptr, false);
+    auto j = ParseJson(record.data, kMaxRequestJsonDepth, "heartbeat").value_or(nullptr);
     std::string member = j.value("member", std::string());
     auto it = seen_.find(host);
     if (it == seen_.end()) {

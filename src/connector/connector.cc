@@ -2,6 +2,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/json.h"
+#include "core/text.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb {
@@ -62,7 +64,7 @@ absl::Status ValidateConnectorId(const std::string& id) {
               ch == '-' || ch == '_' || ch == '.';
     if (!ok) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "connector id '", id, "' may only contain letters, digits, '-', '_' and '.'"));
+          "connector id '", Excerpt(id), "' may only contain letters, digits, '-', '_' and '.'"));
     }
   }
   if (id[0] == '.') return absl::InvalidArgumentError("connector id must not start with '.'");
@@ -127,8 +129,8 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
 
 void Apply(Connector& c, const Record& event) {
   c.revision = static_cast<int64_t>(event.revision);
-  json data = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
-  if (!data.is_object()) data = json::object();
+  auto parsed = ParseJson(event.data, kMaxRequestJsonDepth, "connector event");
+  json data = parsed.ok() && parsed->is_object() ? *std::move(parsed) : json::object();
   const std::string& t = event.event_type;
   const int64_t at = event.created_unix_us;
   auto set_state = [&](ConnectorState s) {

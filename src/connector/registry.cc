@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/json.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb {
@@ -29,7 +30,7 @@ absl::Status Registry::ReadIndex(int64_t after, std::map<std::string, bool>& ids
       kIndexStream, Direction::kForwards, static_cast<uint64_t>(after + 1), UINT64_MAX,
       [&](const Record& r) {
         last = static_cast<int64_t>(r.revision);
-        auto j = nlohmann::json::parse(r.data, nullptr, false);
+        auto j = ParseJson(r.data, kMaxRequestJsonDepth, "index entry").value_or(nullptr);
         if (r.event_type == kConnectorIndexed && j.is_object() && j.contains("id") &&
             j["id"].is_string()) {
           ids[j["id"].get<std::string>()] = true;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/regex.h"
 
 namespace esdb {
 namespace {
@@ -44,13 +45,10 @@ absl::StatusOr<Filter> Filter::Create(const FilterSpec& spec) {
         return absl::InvalidArgumentError(
             absl::StrCat(kExpressionKey, ": a regex filter needs a regular expression"));
       }
-      try {
-        f.regex_ = std::make_shared<const std::regex>(
-            spec.expression, std::regex::ECMAScript | std::regex::optimize);
-      } catch (const std::regex_error& e) {
-        return absl::InvalidArgumentError(absl::StrCat(kExpressionKey, ": '", spec.expression,
-                                                       "' is not a valid regular expression (",
-                                                       e.what(), ")"));
+      if (auto re = CompileRegex(spec.expression, kExpressionKey); re.ok()) {
+        f.regex_ = *std::move(re);
+      } else {
+        return re.status();
       }
       break;
   }
@@ -72,7 +70,7 @@ bool Filter::Matches(std::string_view stream, std::string_view event_type) const
       }
       return false;
     case FilterType::kRegex:
-      return std::regex_search(subject.begin(), subject.end(), *regex_);
+      return RegexFound(*regex_, absl::string_view(subject.data(), subject.size()));
   }
   return false;
 }

@@ -3,12 +3,12 @@
 #define ESDB_CORE_FILTER_H_
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "re2/re2.h"
 
 namespace esdb {
 
@@ -18,7 +18,7 @@ enum class FilterType { kNone, kStreamId, kRegex, kPrefix };
 struct FilterSpec {
   FilterScope scope = FilterScope::kStream;
   FilterType type = FilterType::kNone;
-  // kStreamId: one exact stream id; kRegex: an ECMAScript regex (searched, not anchored);
+  // kStreamId: one exact stream id; kRegex: an RE2 regular expression (searched, not anchored);
   // kPrefix: comma-separated prefixes.
   std::string expression;
   bool include_system = false;  // deliver `$`-streams too (never the connectors' own streams)
@@ -48,7 +48,7 @@ class Filter {
  private:
   FilterSpec spec_;
   std::vector<std::string> prefixes_;
-  std::shared_ptr<const std::regex> regex_;
+  std::shared_ptr<const re2::RE2> regex_;
 };
 
 // True for streams the library itself writes ($connectors, $connectors/...), which no connector

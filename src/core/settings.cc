@@ -9,6 +9,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/json.h"
+#include "core/text.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb {
@@ -54,22 +56,41 @@ absl::StatusOr<size_t> ParseEnum(absl::string_view key, absl::string_view value,
   return Bad(key, value, absl::StrCat("one of ", absl::StrJoin(names, ", ")));
 }
 
-absl::Status FlattenInto(const nlohmann::json& node, const std::string& prefix, SettingsMap& out) {
+absl::Status CheckPrintable(const std::string& key, absl::string_view what,
+                            absl::string_view text) {
+  size_t at = FindControl(text);
+  if (at == absl::string_view::npos) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      Excerpt(key), ": the ", what, " has a control character (byte ",
+      static_cast<int>(static_cast<unsigned char>(text[at])), " at offset ", at,
+      "); settings may not contain NUL, newlines or other control characters"));
+}
+
+// `depth` counts the objects above `node`; the parsers bound it already (core/json.h), this keeps
+// a caller that built a tree itself from recursing without end.
+absl::Status FlattenInto(const nlohmann::json& node, const std::string& prefix, size_t depth,
+                         SettingsMap& out) {
+  if (depth > kMaxRequestJsonDepth) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "settings are nested more than ", kMaxRequestJsonDepth, " levels deep"));
+  }
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = prefix.empty() ? it.key() : absl::StrCat(prefix, ":", it.key());
     const nlohmann::json& v = it.value();
     if (it.key().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("settings: empty key under '", prefix, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("settings: empty key under '", Excerpt(prefix), "'"));
     }
     if (v.is_object()) {
-      if (auto s = FlattenInto(v, key, out); !s.ok()) return s;
+      if (auto s = FlattenInto(v, key, depth + 1, out); !s.ok()) return s;
     } else if (v.is_string()) {
       out[key] = v.get<std::string>();
     } else if (v.is_boolean() || v.is_number()) {
       out[key] = v.dump();
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          key, ": settings values must be strings, numbers or booleans, not ", v.type_name()));
+          Excerpt(key), ": settings values must be strings, numbers or booleans, not ",
+          v.type_name()));
     }
   }
   return absl::OkStatus();
@@ -91,7 +112,7 @@ absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings) {
         absl::StrCat("settings must be a JSON object, not ", settings.type_name()));
   }
   SettingsMap out;
-  if (auto s = FlattenInto(settings, "", out); !s.ok()) return s;
+  if (auto s = FlattenInto(settings, "", 1, out); !s.ok()) return s;
   return out;
 }
 
@@ -99,6 +120,8 @@ absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings) {
   ConnectorSettings c;
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
   for (const auto& [key, value] : settings) {
+    if (auto s = CheckPrintable(key, "key", key); !s.ok()) return s;
+    if (auto s = CheckPrintable(key, "value", value); !s.ok()) return s;
     // Each branch parses one host key; ASSIGN keeps the error path short.
 #define ESDB_ASSIGN(target, expr)        \
   {                                      \

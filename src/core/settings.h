@@ -55,13 +55,14 @@ bool IsHostKey(const std::string& key);
 
 // Turns a JSON object into a flat map: nested objects join their keys with ':'; strings stay as
 // they are, numbers and booleans become their JSON text. Arrays, nulls and non-objects are
-// InvalidArgument naming the key.
+// InvalidArgument naming the key, and so are objects nested more than kMaxRequestJsonDepth deep.
 absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings);
 
-// Parses the host's keys. Unknown `subscription:`/`autocommit:`/... keys, bad numbers, bad
-// booleans, bad enums, bad regexes, a missing instanceTypeName and keys we cannot honour
-// (transformer:enabled=true) are InvalidArgument with the key named in the message. Keys outside
-// the host's namespaces go to sink_settings unchecked.
+// Parses the host's keys. Control characters (NUL, newline, ...) in any key or value, unknown
+// `subscription:`/`autocommit:`/... keys, bad numbers, bad booleans, bad enums, regexes RE2
+// refuses, a missing instanceTypeName and keys we cannot honour (transformer:enabled=true) are
+// InvalidArgument with the key named in the message. Keys outside the host's namespaces go to
+// sink_settings unchecked.
 absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings);
 
 }  // namespace esdb

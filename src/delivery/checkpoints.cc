@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "connector/connector.h"
+#include "core/json.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb {
@@ -22,7 +23,7 @@ absl::StatusOr<std::optional<Checkpoint>> CheckpointStore::Load() {
   absl::Status s = node_->ReadStream(
       stream_, Direction::kBackwards, ESDB_REVISION_END, 1, [&](const Record& r) {
         revision = static_cast<int64_t>(r.revision);
-        auto j = nlohmann::json::parse(r.data, nullptr, false);
+        auto j = ParseJson(r.data, kMaxRequestJsonDepth, "checkpoint").value_or(nullptr);
         if (j.is_object() && j.contains("position") && j["position"].is_object()) {
           Checkpoint c;
           c.position.commit = j["position"].value("commit", uint64_t{0});

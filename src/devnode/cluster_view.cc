@@ -4,13 +4,14 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/json.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
 namespace esdb::devnode {
 
 absl::StatusOr<std::vector<NodeMember>> ParseClusterView(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = ParseJson(text, kMaxRequestJsonDepth, "cluster view").value_or(nullptr);
   if (!j.is_object() || !j.contains("members") || !j["members"].is_array()) {
     return absl::InvalidArgumentError(R"(cluster view must be {"members": [...]})");
   }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/regex.h"
 
 namespace esdb::devnode {
 
@@ -14,12 +15,9 @@ absl::StatusOr<LogFilter> LogFilter::Create(const esdb_subscribe_options& option
   filter.scope_ = options.filter_scope;
   if (filter.scope_ == ESDB_FILTER_NONE) return filter;
   if (options.filter_regex != nullptr && options.filter_regex[0] != '\0') {
-    try {
-      filter.regex_.emplace(options.filter_regex, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad filter regex '", options.filter_regex, "': ", e.what()));
-    }
+    auto re = CompileRegex(options.filter_regex, "filter regex");
+    if (!re.ok()) return re.status();
+    filter.regex_ = *std::move(re);
   }
   if (options.filter_prefix_count > 0 && options.filter_prefixes == nullptr) {
     return absl::InvalidArgumentError("filter_prefixes is NULL but filter_prefix_count > 0");
@@ -39,7 +37,7 @@ bool LogFilter::Matches(const RecordedEvent& event) const {
   for (const std::string& prefix : prefixes_) {
     if (absl::StartsWith(subject, prefix)) return true;
   }
-  return regex_ && std::regex_search(subject, *regex_);
+  return regex_ && RegexFound(*regex_, subject);
 }
 
 }  // namespace esdb::devnode

@@ -2,13 +2,13 @@
 #ifndef ESDB_DEVNODE_LOG_FILTER_H_
 #define ESDB_DEVNODE_LOG_FILTER_H_
 
-#include <optional>
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "devnode/log_store.h"
+#include "re2/re2.h"
 #include "esdb/node.h"
 
 namespace esdb::devnode {
@@ -19,8 +19,8 @@ class LogFilter {
   LogFilter() = default;
 
   // From the filter fields of `options` (filter_scope, filter_regex, filter_prefixes); other
-  // fields are ignored. InvalidArgument for an unknown scope, a bad regex, or prefixes given as
-  // NULL with a non-zero count.
+  // fields are ignored. InvalidArgument for an unknown scope, a regex RE2 refuses (see
+  // core/regex.h), or prefixes given as NULL with a non-zero count.
   static absl::StatusOr<LogFilter> Create(const esdb_subscribe_options& options);
 
   // With a scope, the subject (stream id or event type) matches when the regex is found in it or
@@ -30,7 +30,7 @@ class LogFilter {
 
  private:
   int32_t scope_ = ESDB_FILTER_NONE;
-  std::optional<std::regex> regex_;
+  std::shared_ptr<const re2::RE2> regex_;
   std::vector<std::string> prefixes_;
 };
 

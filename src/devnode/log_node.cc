@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/text.h"
 #include "devnode/event_id.h"
 #include "devnode/log_filter.h"
 #include "devnode/log_node_api.h"
@@ -39,7 +41,7 @@ absl::StatusOr<NewEvent> ToNewEvent(const std::string& stream, size_t index, App
                                     int64_t now_us) {
   if (event.event_type.empty()) {
     return NodeError(ESDB_NODE_INVALID_ARGUMENT,
-                     absl::StrCat("event ", index, " for stream '", stream, "' has no event type"));
+                     absl::StrCat("event ", index, " for stream '", Excerpt(stream), "' has no event type"));
   }
   NewEvent out;
   if (event.event_id.empty()) {
@@ -55,6 +57,34 @@ absl::StatusOr<NewEvent> ToNewEvent(const std::string& stream, size_t index, App
   out.metadata = std::move(event.metadata);
   out.created_unix_us = now_us;
   return out;
+}
+
+// Names are stored and served as they are, so a name must not carry what would change their
+// meaning on the way out: a newline forges a log line, a NUL cuts a C string.
+absl::Status CheckStreamName(const std::string& stream) {
+  if (stream.empty()) return NodeError(ESDB_NODE_INVALID_ARGUMENT, "stream name is empty");
+  if (size_t at = FindControl(stream); at != std::string::npos) {
+    return NodeError(ESDB_NODE_INVALID_ARGUMENT,
+                     absl::StrCat("stream name '", Excerpt(stream), "' has a control character at ",
+                                  at, "; stream names may not contain NUL, newlines or other "
+                                  "control characters"));
+  }
+  return absl::OkStatus();
+}
+
+// One append may not carry the same event id twice: the ids are what makes a retried append
+// recognisable, so two events with one id could never both be told apart downstream.
+absl::Status CheckDistinctIds(const StreamAppend& append) {
+  if (append.events.size() < 2) return absl::OkStatus();
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const NewEvent& e : append.events) {
+    if (!seen.insert(e.event_id).second) {
+      return NodeError(ESDB_NODE_INVALID_ARGUMENT,
+                       absl::StrCat("event id ", e.event_id, " appears twice in one append to '",
+                                    Excerpt(append.stream), "'"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status StreamNotFound(const std::string& stream) {
@@ -142,9 +172,7 @@ absl::StatusOr<std::vector<AppendOutcome>> LogNode::Write(std::vector<StreamEven
   std::vector<StreamAppend> appends;
   appends.reserve(batch.size());
   for (StreamEvents& entry : batch) {
-    if (entry.stream.empty()) {
-      return NodeError(ESDB_NODE_INVALID_ARGUMENT, "stream name is empty");
-    }
+    if (absl::Status st = CheckStreamName(entry.stream); !st.ok()) return st;
     StreamAppend& append = appends.emplace_back();
     append.stream = std::move(entry.stream);
     append.expected_revision = entry.expected_revision;
@@ -155,6 +183,7 @@ absl::StatusOr<std::vector<AppendOutcome>> LogNode::Write(std::vector<StreamEven
       if (!event.ok()) return event.status();
       append.events.push_back(*std::move(event));
     }
+    if (absl::Status st = CheckDistinctIds(append); !st.ok()) return st;
   }
   if (absl::Status st = InjectedFault(appends); !st.ok()) return st;
   absl::StatusOr<std::vector<AppendOutcome>> outcomes = store_->Append(std::move(appends));

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/text.h"
 #include "devnode/c_abi.h"
 #include "devnode/log_node.h"
 #include "devnode/log_subscription.h"
@@ -260,7 +261,9 @@ void LogNodeApi::Log(void* ctx, int32_t level, const char* message) {
         break;
     }
     const NodeApiView& view = *static_cast<NodeApiView*>(ctx);
-    spdlog::log(spd_level, "[{}] {}", view.self_id, message != nullptr ? message : "");
+    // One message, one line: a stream name with a newline must not forge a second log line.
+    spdlog::log(spd_level, "[{}] {}", view.self_id,
+                EscapeControl(message != nullptr ? message : ""));
   });
 }
 

@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "core/json.h"
+#include "core/text.h"
 #include "devnode/node_status.h"
 #include "nlohmann/json.hpp"
 
@@ -20,7 +22,7 @@ constexpr char kEventsJson[] = "application/vnd.eventstore.events+json";
 http::Response Json(int status, const json& body) {
   http::Response r;
   r.status = status;
-  r.body = body.dump();
+  r.body = DumpJson(body);
   return r;
 }
 
@@ -46,14 +48,15 @@ http::Response FromStatus(const absl::Status& s) {
 // A JSON value as stored event bytes: objects/arrays as JSON text, strings as they are.
 std::string EventBytes(const json& v) {
   if (v.is_null()) return "";
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>() : DumpJson(v);
 }
 
 json EventJson(const RecordedEvent& e) {
   auto body = [&](const std::string& bytes) -> json {
     if (bytes.empty()) return nullptr;
-    json parsed = json::parse(bytes, nullptr, false);
-    if (!parsed.is_discarded()) return parsed;
+    // Too deep or not JSON (appended over gRPC): served as base64 rather than parsed into a tree.
+    auto parsed = ParseJson(bytes, kMaxEventJsonDepth, "event");
+    if (parsed.ok()) return *std::move(parsed);
     return absl::Base64Escape(bytes);
   };
   return {{"eventId", e.event_id},
@@ -80,16 +83,19 @@ http::Response Append(LogNode& node, const std::string& stream, const http::Requ
   if (std::string ev = req.Header("ES-ExpectedVersion"); !ev.empty()) {
     if (!absl::SimpleAtoi(ev, &expected) || expected < -4 || expected == -3) {
       return Error(400, "bad-request",
-                   absl::StrCat("ES-ExpectedVersion: '", ev,
+                   absl::StrCat("ES-ExpectedVersion: '", Excerpt(ev),
                                 "' is not valid (a revision, -1 no stream, -2 any, -4 exists)"));
     }
   }
-  json body = json::parse(req.body, nullptr, false);
+  // The events array and each event object sit above the payloads.
+  auto parsed = ParseJson(req.body, kMaxEventJsonDepth + 2, "body");
+  const json& body = parsed.ok() ? *parsed : json();
   std::vector<AppendEvent> events;
   if (absl::StartsWith(type, kEventsJson)) {
-    if (body.is_discarded()) return Error(400, "bad-request", "body is not valid JSON");
-    if (!body.is_array()) {
-      return Error(400, "bad-request", "body must be a JSON array of {eventId, eventType, data}");
+    if (!parsed.ok()) return Error(400, "bad-request", parsed.status().message());
+    if (!body.is_array() || body.empty()) {
+      return Error(400, "bad-request",
+                   "body must be a non-empty JSON array of {eventId, eventType, data}");
     }
     for (const json& e : body) {
       if (!e.is_object() || !e.contains("eventType") || !e["eventType"].is_string() ||
@@ -108,7 +114,7 @@ http::Response Append(LogNode& node, const std::string& stream, const http::Requ
       events.push_back(std::move(a));
     }
   } else if (absl::StartsWith(type, "application/json")) {
-    if (body.is_discarded()) return Error(400, "bad-request", "body is not valid JSON");
+    if (!parsed.ok()) return Error(400, "bad-request", parsed.status().message());
     AppendEvent a;
     a.event_type = req.Header("ES-EventType");
     if (a.event_type.empty()) {
@@ -119,7 +125,7 @@ http::Response Append(LogNode& node, const std::string& stream, const http::Requ
     events.push_back(std::move(a));
   } else {
     return Error(415, "unsupported-media-type",
-                 absl::StrCat("Content-Type '", type, "' is not supported; use ", kEventsJson));
+                 absl::StrCat("Content-Type '", Excerpt(type), "' is not supported; use ", kEventsJson));
   }
   auto r = node.Append(stream, expected, std::move(events));
   if (!r.ok()) {
@@ -127,7 +133,7 @@ http::Response Append(LogNode& node, const std::string& stream, const http::Requ
       // As the real node: a 400 that says what the stream is at.
       return Error(400, "wrong-expected-version",
                    absl::StrCat("Wrong expected EventNumber: expected ", expected, ", stream '",
-                                stream, "' is at ", ActualRevision(r.status()).value_or(-1)));
+                                Excerpt(stream), "' is at ", ActualRevision(r.status()).value_or(-1)));
     }
     return FromStatus(r.status());
   }
@@ -153,7 +159,7 @@ http::Response Read(LogNode& node, const std::string& stream, const http::Reques
       ok = p.second == "forwards" || p.second == "backwards";
       backwards = p.second == "backwards";
     }
-    if (!ok) return Error(400, "bad-request", absl::StrCat("bad query parameter '", p.first, "'"));
+    if (!ok) return Error(400, "bad-request", absl::StrCat("bad query parameter '", Excerpt(p.first), "'"));
   }
   if (backwards && from == 0 && !absl::StrContains(req.query, "from=")) from = ESDB_REVISION_END;
   auto events = node.ReadStream(
@@ -201,7 +207,7 @@ http::Response HandleNodeRoute(LogNode& node, const http::Request& req,
     r.headers.emplace_back("Allow", "GET, POST");
     return r;
   }
-  return Error(404, "not-found", absl::StrCat("no route for ", path));
+  return Error(404, "not-found", absl::StrCat("no route for ", Excerpt(path)));
 }
 
 }  // namespace esdb::devnode

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "core/json.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb {
@@ -24,7 +25,9 @@ std::string OwnDirectory() {
 absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
   LibraryConfig c;
   if (text.empty()) return c;
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto parsed = ParseJson(text, kMaxRequestJsonDepth, "config");
+  if (!parsed.ok()) return parsed.status();
+  const nlohmann::json& j = *parsed;
   if (!j.is_object()) return absl::InvalidArgumentError("config must be a JSON object");
   for (auto& [k, v] : j.items()) {
     if (k == "pluginsDir" && v.is_string()) {

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/json.h"
+#include "core/text.h"
 #include "delivery/checkpoints.h"
 #include "management/views.h"
 #include "nlohmann/json.hpp"
@@ -23,7 +25,7 @@ constexpr size_t kMaxBody = 1 << 20;
 ApiResponse Json(int status, const json& body) {
   ApiResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = DumpJson(body);
   return r;
 }
 
@@ -96,10 +98,11 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const PluginSe
   }
   if (!absl::StrContains(absl::AsciiStrToLower(req.content_type), "json")) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "Content-Type must be application/json, not '", req.content_type, "'"));
+        "Content-Type must be application/json, not '", Excerpt(req.content_type), "'"));
   }
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return absl::InvalidArgumentError("body is not valid JSON");
+  auto parsed_body = ParseJson(req.body, kMaxRequestJsonDepth, "body");
+  if (!parsed_body.ok()) return parsed_body.status();
+  const json& body = *parsed_body;
   if (!body.is_object()) {
     return absl::InvalidArgumentError(R"(body must be a JSON object: {"settings": {...}})");
   }
@@ -172,7 +175,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       return Json(200, list);
     }
     if (seg.empty() || seg[0] != "connectors") {
-      return Error(404, "not-found", absl::StrCat("no route for ", req.path));
+      return Error(404, "not-found", absl::StrCat("no route for ", Excerpt(req.path)));
     }
 
     if (seg.size() == 1) {
@@ -287,7 +290,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
     bool disable = action == "disable" || action == "stop";
     bool reset = action == "reset";
     if (!(enable || disable || reset) || seg.size() > 4 || (disable && seg.size() == 4)) {
-      return Error(404, "not-found", absl::StrCat("no route for ", req.path));
+      return Error(404, "not-found", absl::StrCat("no route for ", Excerpt(req.path)));
     }
     if (m != "POST") return MethodNotAllowed(m, "POST");
     std::optional<Position> position;

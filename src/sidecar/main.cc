@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/text.h"
 #include "hosting/connectors_library.h"
 #include "hosting/flags.h"
 #include "http/server.h"
@@ -140,7 +141,7 @@ int main(int argc, char** argv) {
   esdb::sidecar::NodeApiOptions api_options;
   api_options.node_version = node_version.empty() ? "0.0.0" : node_version;
   api_options.log = [](int32_t level, const std::string& message) {
-    spdlog::log(SpdLevel(level), "{}", message);
+    spdlog::log(SpdLevel(level), "{}", esdb::EscapeControl(message));  // one message, one line
   };
   esdb::sidecar::SidecarNodeApi api(&node, api_options);
 

@@ -1,0 +1,27 @@
+// Untrusted text on its way into messages and log lines: control characters escaped, length cut.
+#ifndef ESDB_CORE_TEXT_H_
+#define ESDB_CORE_TEXT_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace esdb {
+
+// True for bytes below 0x20 and 0x7f (DEL): NUL, newline, escape sequences, ...
+inline bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+// The first control character's offset in `s`, or npos.
+size_t FindControl(absl::string_view s);
+
+// `s` with every control character written as \n, \t, \r or \xHH and backslash as \\, so one
+// value stays one line and cannot forge another (log lines, error messages).
+std::string EscapeControl(absl::string_view s);
+
+// EscapeControl of at most the first `max` bytes of `s`, with "..." when cut: safe to quote an
+// untrusted value of any size in an error message.
+std::string Excerpt(absl::string_view s, size_t max = 80);
+
+}  // namespace esdb
+
+#endif  // ESDB_CORE_TEXT_H_

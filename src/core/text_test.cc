@@ -1,0 +1,31 @@
+#include "core/text.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace esdb {
+namespace {
+
+TEST(TextTest, FindsControlCharacters) {
+  EXPECT_EQ(FindControl("orders-1"), absl::string_view::npos);
+  EXPECT_EQ(FindControl("caf\xc3\xa9"), absl::string_view::npos);  // UTF-8 is not control
+  EXPECT_EQ(FindControl(std::string("a\0b", 3)), 1u);
+  EXPECT_EQ(FindControl("ab\n"), 2u);
+  EXPECT_EQ(FindControl("\x7f"), 0u);
+}
+
+TEST(TextTest, EscapedTextStaysOnOneLine) {
+  EXPECT_EQ(EscapeControl("s\nINFO forged\r\t\x1b[31m\\"), "s\\nINFO forged\\r\\t\\x1b[31m\\\\");
+  EXPECT_EQ(EscapeControl(std::string("\0", 1)), "\\x00");
+}
+
+TEST(TextTest, ExcerptCutsLongTextAtACharacterBoundary) {
+  EXPECT_EQ(Excerpt("short"), "short");
+  EXPECT_EQ(Excerpt(std::string(1000, 'x'), 10), "xxxxxxxxxx...");
+  // 9 ASCII bytes then a two-byte character straddling the cut at 10.
+  EXPECT_EQ(Excerpt("123456789\xc3\xa9zzz", 10), "123456789...");
+}
+
+}  // namespace
+}  // namespace esdb

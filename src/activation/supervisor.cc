@@ -84,12 +84,13 @@ void Supervisor::Loop() {
   active_.clear();
 }
 
-void Supervisor::Record(const std::string& id, const Command& command) {
+bool Supervisor::Record(const std::string& id, const Command& command) {
   auto r = options_.registry->Execute(id, command);
   if (!r.ok() && !absl::IsFailedPrecondition(r.status()) && !absl::IsNotFound(r.status())) {
     options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", id, ": ", r.status().message()));
     Poke();  // decide again on fresh state
   }
+  return r.ok();
 }
 
 void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) {
@@ -132,6 +133,17 @@ void Supervisor::StopRunner(const std::string& id) {
 }
 
 void Supervisor::StartRunner(const Connector& c) {
+  if (c.start_attempts >= kMaxStartAttempts) {
+    std::string why = absl::StrCat(
+        "started ", c.start_attempts,
+        " times in a row without reaching RUNNING: its host stopped or crashed while starting it "
+        "each time, so it is not started again; check the host's log, then enable it again");
+    options_.node->Log(ESDB_LOG_ERROR, absl::StrCat("connector ", c.id, " failed: ", why));
+    Record(c.id, cmd::MarkFailed{options_.host_id, why});
+    return;
+  }
+  // Recorded before anything of it runs, so that a start which takes the host down still counts.
+  if (!Record(c.id, cmd::MarkStarting{options_.host_id})) return;  // tried again next pass
   auto settings = ParseSettings(c.settings);
   if (!settings.ok()) {
     Record(c.id, cmd::MarkFailed{options_.host_id,

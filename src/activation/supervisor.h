@@ -25,6 +25,9 @@
 
 namespace esdb {
 
+// A connector whose last this many starts never reached RUNNING is marked FAILED, not started.
+inline constexpr int kMaxStartAttempts = 3;
+
 struct SupervisorOptions {
   std::string host_id;
   std::string member_id;  // the node member this host is attached to (its role decides)
@@ -66,8 +69,9 @@ class Supervisor {
   void HandleRunnerEvent(const std::string& id, const RunnerEvent& event);
   void StartRunner(const Connector& c);
   void StopRunner(const std::string& id);
-  // Executes a lifecycle command; conflicts are resolved by the next reconciliation.
-  void Record(const std::string& id, const Command& command);
+  // Executes a lifecycle command; true when it was recorded (or needed no event). Conflicts are
+  // resolved by the next reconciliation.
+  bool Record(const std::string& id, const Command& command);
   std::shared_ptr<ConnectorMetrics> MetricsFor(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
 
   SupervisorOptions options_;

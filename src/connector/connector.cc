@@ -107,8 +107,16 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
             return NotAllowed(c, "disable it before deleting it");
           }
           return std::vector{Event(kConnectorDeleted, json::object())};
+        } else if constexpr (std::is_same_v<T, cmd::MarkStarting>) {
+          if (c.state != S::kActivating && c.state != S::kRunning) {
+            return NotAllowed(c, "it cannot be started");
+          }
+          return std::vector{Event(kConnectorStarting, {{"host", x.host}})};
         } else if constexpr (std::is_same_v<T, cmd::MarkRunning>) {
-          if (c.state == S::kRunning && c.host == x.host) return std::vector<EventData>{};
+          // Already recorded, unless a start since then is still counted.
+          if (c.state == S::kRunning && c.host == x.host && c.start_attempts == 0) {
+            return std::vector<EventData>{};
+          }
           if (c.state != S::kActivating && c.state != S::kRunning) {
             return NotAllowed(c, "it cannot be marked running");
           }
@@ -159,15 +167,20 @@ void Apply(Connector& c, const Record& event) {
     c.epoch = c.revision;
   } else if (t == kConnectorReconfigured) {
     set_settings();
+    c.start_attempts = 0;
   } else if (t == kConnectorActivating) {
     set_state(ConnectorState::kActivating);
     c.error.clear();
+    c.start_attempts = 0;
     if (auto p = PositionFrom(data, "position")) {
       c.epoch = c.revision;
       c.epoch_position = p;
     }
+  } else if (t == kConnectorStarting) {
+    ++c.start_attempts;
   } else if (t == kConnectorRunning) {
     set_state(ConnectorState::kRunning);
+    c.start_attempts = 0;
     if (data.contains("host") && data["host"].is_string()) c.host = data["host"];
   } else if (t == kConnectorDeactivating) {
     set_state(ConnectorState::kDeactivating);
@@ -175,9 +188,11 @@ void Apply(Connector& c, const Record& event) {
     set_state(ConnectorState::kStopped);
   } else if (t == kConnectorFailed) {
     set_state(ConnectorState::kFailed);
-    c.error = data.value("error", std::string("unknown error"));
+    c.error = data.contains("error") && data["error"].is_string() ? data["error"].get<std::string>()
+                                                                  : "unknown error";
     c.error_us = at;
   } else if (t == kConnectorReset) {
+    c.start_attempts = 0;
     c.epoch = c.revision;
     c.epoch_position = PositionFrom(data, "position");
   } else if (t == kConnectorDeleted) {

@@ -37,6 +37,10 @@ struct Connector {
   int64_t epoch = -1;
   std::optional<Position> epoch_position;
   int64_t settings_revision = -1;  // revision of the last create/reconfigure
+  // Runner starts recorded since the connector last reached RUNNING (or was enabled, reset or
+  // reconfigured). A host that dies while starting it leaves this count raised, so a connector
+  // that takes its host down at every start is left FAILED instead of restarted forever.
+  int start_attempts = 0;
 
   bool IsActive() const {
     return exists && (state == ConnectorState::kActivating || state == ConnectorState::kRunning);
@@ -47,6 +51,7 @@ struct Connector {
 inline constexpr char kConnectorCreated[] = "ConnectorCreated";
 inline constexpr char kConnectorReconfigured[] = "ConnectorReconfigured";
 inline constexpr char kConnectorActivating[] = "ConnectorActivating";
+inline constexpr char kConnectorStarting[] = "ConnectorStarting";
 inline constexpr char kConnectorRunning[] = "ConnectorRunning";
 inline constexpr char kConnectorDeactivating[] = "ConnectorDeactivating";
 inline constexpr char kConnectorStopped[] = "ConnectorStopped";
@@ -62,12 +67,14 @@ struct Enable { std::optional<Position> from; };
 struct Disable {};
 struct Reset { std::optional<Position> to; };
 struct Delete {};
+struct MarkStarting { std::string host; };
 struct MarkRunning { std::string host; };
 struct MarkFailed { std::string host; std::string error; };
 struct MarkStopped {};
 }  // namespace cmd
 using Command = std::variant<cmd::Create, cmd::Reconfigure, cmd::Enable, cmd::Disable, cmd::Reset,
-                             cmd::Delete, cmd::MarkRunning, cmd::MarkFailed, cmd::MarkStopped>;
+                             cmd::Delete, cmd::MarkStarting, cmd::MarkRunning, cmd::MarkFailed,
+                             cmd::MarkStopped>;
 
 // Decides the events a command produces in `state`. NotFound when the connector does not exist,
 // AlreadyExists for a second create, FailedPrecondition (with what to do instead) for a command

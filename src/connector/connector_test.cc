@@ -47,6 +47,31 @@ Connector InState(S state) {
   return c;
 }
 
+TEST(ConnectorTest, StartsCountUntilRunningAndOperatorActionsClearThem) {
+  Connector c = InState(S::kActivating);
+  ASSERT_TRUE(Apply1(c, cmd::MarkStarting{"h1"}).ok());
+  ASSERT_TRUE(Apply1(c, cmd::MarkStarting{"h2"}).ok());
+  EXPECT_EQ(c.start_attempts, 2);
+  EXPECT_EQ(c.state, S::kActivating);  // a start changes nothing else
+  ASSERT_TRUE(Apply1(c, cmd::MarkRunning{"h2"}).ok());
+  EXPECT_EQ(c.start_attempts, 0);
+  ASSERT_TRUE(Apply1(c, cmd::MarkStarting{"h2"}).ok());  // a restart while RUNNING counts too
+  EXPECT_EQ(c.start_attempts, 1);
+  // RUNNING on the same host again is recorded, since it clears the count.
+  auto again = Decide(c, cmd::MarkRunning{"h2"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->size(), 1u);
+  ASSERT_TRUE(Apply1(c, cmd::MarkRunning{"h2"}).ok());
+  EXPECT_EQ(c.start_attempts, 0);
+  EXPECT_TRUE(Decide(c, cmd::MarkRunning{"h2"})->empty());
+  ASSERT_TRUE(Apply1(c, cmd::MarkStarting{"h2"}).ok());
+  ASSERT_TRUE(Apply1(c, cmd::MarkFailed{"h2", "too many starts"}).ok());
+  EXPECT_EQ(c.start_attempts, 1);
+  EXPECT_FALSE(Apply1(c, cmd::MarkStarting{"h2"}).ok());  // not from FAILED
+  ASSERT_TRUE(Apply1(c, cmd::Enable{}).ok());
+  EXPECT_EQ(c.start_attempts, 0);
+}
+
 TEST(ConnectorTest, CreateFoldsSettingsAndStartsStopped) {
   Connector c;
   c.id = "c1";

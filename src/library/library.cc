@@ -26,7 +26,10 @@ absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
   LibraryConfig c;
   if (text.empty()) return c;
   auto parsed = ParseJson(text, kMaxRequestJsonDepth, "config");
-  if (!parsed.ok()) return parsed.status();
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config must be a JSON object (", parsed.status().message(), ")"));
+  }
   const nlohmann::json& j = *parsed;
   if (!j.is_object()) return absl::InvalidArgumentError("config must be a JSON object");
   for (auto& [k, v] : j.items()) {

@@ -24,6 +24,18 @@ namespace esdb::e2e {
 namespace {
 
 constexpr char kReadyPrefix[] = "listening on http://";
+constexpr char kGrpcPrefix[] = "listening on grpc://";
+
+// The port at the end of a "listening on <scheme>://host:port" line; 0 when there is none.
+uint16_t PortOf(const std::string& line) {
+  uint32_t port = 0;
+  size_t colon = line.rfind(':');
+  if (colon == std::string::npos || !absl::SimpleAtoi(line.substr(colon + 1), &port) ||
+      port == 0 || port > 65535) {
+    return 0;
+  }
+  return static_cast<uint16_t>(port);
+}
 
 absl::Status ErrnoStatus(absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
@@ -167,6 +179,11 @@ uint16_t NodeProcess::port() const {
   return port_;
 }
 
+uint16_t NodeProcess::grpc_port() const {
+  absl::MutexLock lock(&mu_);
+  return grpc_port_;
+}
+
 std::vector<std::string> NodeProcess::CommandLine(uint16_t port) const {
   std::vector<std::string> argv = {options_.binary,
                                    "--db",
@@ -204,13 +221,11 @@ void NodeProcess::CopyOutput(int fd, std::filesystem::path to) {
         continue;
       }
       if (absl::StartsWith(line, kReadyPrefix)) {
-        uint32_t port = 0;
-        size_t colon = line.rfind(':');
-        if (colon != std::string::npos && absl::SimpleAtoi(line.substr(colon + 1), &port) &&
-            port > 0 && port <= 65535) {
-          absl::MutexLock lock(&mu_);
-          ready_port_ = static_cast<uint16_t>(port);
-        }
+        absl::MutexLock lock(&mu_);
+        ready_port_ = PortOf(line);
+      } else if (absl::StartsWith(line, kGrpcPrefix)) {
+        absl::MutexLock lock(&mu_);
+        grpc_port_ = PortOf(line);
       }
       line.clear();
     }
@@ -244,6 +259,7 @@ absl::Status NodeProcess::Start() {
     absl::MutexLock lock(&mu_);
     port = port_;
     ready_port_ = 0;
+    grpc_port_ = 0;
     output_closed_ = false;
   }
   auto pid = Spawn(CommandLine(port), out_write.get(), err_file.get());

@@ -75,6 +75,8 @@ class NodeProcess {
 
   bool running() const;
   uint16_t port() const;  // the HTTP port; 0 before the first successful Start()
+  uint16_t grpc_port() const;  // this run's announced gRPC port; 0 when it announced none
+  pid_t pid() const { return pid_; }  // of the running child; -1 when none
   std::filesystem::path db_path() const { return options_.data_dir / "db" / "devnode.db"; }
   int runs() const { return runs_; }
   // Captured stdout + stderr of every run so far, run by run (for failure messages).
@@ -95,6 +97,7 @@ class NodeProcess {
   mutable absl::Mutex mu_;
   uint16_t port_ ABSL_GUARDED_BY(mu_) = 0;
   uint16_t ready_port_ ABSL_GUARDED_BY(mu_) = 0;     // this run's announced port; 0: not yet
+  uint16_t grpc_port_ ABSL_GUARDED_BY(mu_) = 0;      // this run's announced gRPC port
   bool output_closed_ ABSL_GUARDED_BY(mu_) = false;  // this run's stdout reached EOF
 };
 

@@ -45,7 +45,7 @@ const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        0,
                                        0,
                                        "What open() returns.",
-                                       "ok|invalid-config|retry|fatal|bogus|no-instance"};
+                                       "ok|invalid-config|retry|fatal|bogus|no-instance|abort"};
 const esdb_sink_setting kFlushResult = {
     sizeof(esdb_sink_setting), "flushResult",   ESDB_SINK_SETTING_ENUM, "ok", 0, 0,
     "What flush() returns.",   "ok|retry|fatal"};
@@ -110,6 +110,7 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
                       esdb_sink_instance** out, char* err, size_t err_size) {
   try {
     std::string open_result = Find(settings, count, "openResult");
+    if (open_result == "abort") std::abort();  // takes the whole host down, as a buggy sink can
     if (open_result == "invalid-config") {
       std::snprintf(err, err_size, "target: refused by openResult");
       return ESDB_SINK_INVALID_CONFIG;

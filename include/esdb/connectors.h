@@ -36,6 +36,13 @@ typedef struct esdb_http_header {
   const char* value;
 } esdb_http_header;
 
+/* Who sent a request, as the host authenticated it (esdb_http_request.auth). The host
+ * authenticates (TLS, HTTP Basic, its users); the library authorizes: $admins and $ops may change
+ * connectors, any authenticated user may read them, anonymous callers get 401. */
+#define ESDB_AUTH_ANONYMOUS 0 /* no (valid) credentials */
+#define ESDB_AUTH_USER 1      /* an authenticated user: user and roles say who */
+#define ESDB_AUTH_INSECURE 2  /* the host runs without authentication (--insecure): no checks */
+
 /* One HTTP request, borrowed for the duration of esdb_connectors_handle_http(). */
 typedef struct esdb_http_request {
   uint32_t struct_size;
@@ -46,6 +53,12 @@ typedef struct esdb_http_request {
   size_t header_count;
   const char* body; /* not NUL-terminated */
   size_t body_size;
+  /* The caller. Added after the fields above: a host whose struct_size does not cover them sends
+   * anonymous requests (fail closed). */
+  int32_t auth;             /* ESDB_AUTH_* */
+  const char* user;         /* ESDB_AUTH_USER: the user's name; otherwise ignored */
+  const char* const* roles; /* ESDB_AUTH_USER: its groups, e.g. "$admins", "$ops" */
+  size_t role_count;
 } esdb_http_request;
 
 /* One HTTP response, filled in by the library. The host sets struct_size (the library fills only

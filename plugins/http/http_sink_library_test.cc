@@ -39,6 +39,7 @@ class HttpSinkLibraryTest : public ::testing::TestWithParam<int> {
 
   ApiResponse Call(std::string method, std::string path, std::string body = "") {
     ApiRequest r;
+    r.caller.kind = Caller::Kind::kInsecure;
     r.method = std::move(method);
     r.path = std::move(path);
     r.body = std::move(body);

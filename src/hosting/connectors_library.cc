@@ -71,6 +71,17 @@ http::Response ConnectorsLibrary::Handle(const http::Request& request) const {
   req.header_count = ptrs.size();
   req.body = request.body.data();
   req.body_size = request.body.size();
+  const http::Principal& who = request.principal;
+  std::vector<const char*> roles;
+  for (const std::string& r : who.roles) roles.push_back(r.c_str());
+  switch (who.kind) {
+    case http::Principal::Kind::kAnonymous: req.auth = ESDB_AUTH_ANONYMOUS; break;
+    case http::Principal::Kind::kUser: req.auth = ESDB_AUTH_USER; break;
+    case http::Principal::Kind::kInsecure: req.auth = ESDB_AUTH_INSECURE; break;
+  }
+  req.user = who.name.c_str();
+  req.roles = roles.data();
+  req.role_count = roles.size();
   esdb_http_response resp{};
   resp.struct_size = sizeof resp;
   handle_http_(lib_, &req, &resp);

@@ -10,6 +10,18 @@
 
 namespace esdb::http {
 
+// Who sent a request, as the host authenticated it.
+struct Principal {
+  enum class Kind {
+    kAnonymous,  // no (valid) credentials
+    kUser,       // an authenticated user
+    kInsecure,   // the host runs without authentication (--insecure): no checks at all
+  };
+  Kind kind = Kind::kAnonymous;
+  std::string name;                // kUser
+  std::vector<std::string> roles;  // kUser: groups such as "$admins", "$ops"
+};
+
 struct Request {
   std::string method;  // as sent ("GET", "POST", ...); the server hands HEAD to handlers as "GET"
   std::string path;    // percent-decoded, without the query (server side)
@@ -17,6 +29,7 @@ struct Request {
   // Every header field in the order received, names as spelled by the sender.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  Principal principal;  // set by the host's authentication before routing
 
   // Value of the first field named `name` (ASCII case-insensitive), or "" if there is none.
   std::string Header(std::string_view name) const;

@@ -53,6 +53,9 @@ struct ServerOptions {
   int header_timeout_ms = 10000;
   int idle_timeout_ms = 60000;
   int threads = 2;
+  // Decides who sent each request (Request::principal) before the handler sees it, e.g. from
+  // its Authorization field. Unset: every request is anonymous. Same threading as the handler.
+  std::function<Principal(const Request&)> authenticate;
 };
 
 class Server {

@@ -257,7 +257,9 @@ void Session::Respond() {
   const bool head = message.method() == bhttp::verb::head;
   const unsigned version = message.version();
   const bool keep_alive = message.keep_alive();
-  Response response = Invoke(shared_->handler, ToRequest(message, *std::move(target)));
+  Request request = ToRequest(message, *std::move(target));
+  if (shared_->options.authenticate) request.principal = shared_->options.authenticate(request);
+  Response response = Invoke(shared_->handler, request);
 
   std::shared_ptr<bhttp::response<bhttp::string_body>> out;
   if (absl::Status valid = Validate(response); !valid.ok()) {

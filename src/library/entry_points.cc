@@ -58,6 +58,20 @@ void Fill(esdb_http_response* out, int status, const std::string& content_type,
   out->header_count = headers.size();
 }
 
+// Hosts whose struct ends before the caller fields send anonymous requests (fail closed).
+esdb::Caller CallerOf(const esdb_http_request& r) {
+  esdb::Caller c;
+  if (r.struct_size < offsetof(esdb_http_request, role_count) + sizeof(size_t)) return c;
+  if (r.auth == ESDB_AUTH_INSECURE) c.kind = esdb::Caller::Kind::kInsecure;
+  if (r.auth != ESDB_AUTH_USER || r.user == nullptr) return c;
+  c.kind = esdb::Caller::Kind::kUser;
+  c.name = r.user;
+  for (size_t i = 0; r.roles != nullptr && i < r.role_count; ++i) {
+    if (r.roles[i] != nullptr) c.roles.emplace_back(r.roles[i]);
+  }
+  return c;
+}
+
 }  // namespace
 
 extern "C" {
@@ -113,10 +127,12 @@ ESDB_CONNECTORS_EXPORT void esdb_connectors_handle_http(esdb_connectors* lib,
     if (request->body != nullptr) req.body.assign(request->body, request->body_size);
     for (size_t i = 0; i < request->header_count; ++i) {
       const esdb_http_header* h = request->headers[i];
-      if (h != nullptr && h->name != nullptr && strcasecmp(h->name, "content-type") == 0) {
-        req.content_type = h->value ? h->value : "";
-      }
+      if (h == nullptr || h->name == nullptr || h->value == nullptr) continue;
+      if (strcasecmp(h->name, "content-type") == 0) req.content_type = h->value;
+      if (strcasecmp(h->name, "origin") == 0) req.origin = h->value;
+      if (strcasecmp(h->name, "host") == 0) req.host = h->value;
     }
+    req.caller = CallerOf(*request);
     esdb::ApiResponse r = lib->library->api().Handle(req);
     Fill(response, r.status, r.content_type, r.body, r.headers);
   } catch (const std::exception& e) {

@@ -1,7 +1,9 @@
 // The library as a host sees it: dlopen'ed, driven only through esdb/connectors.h.
 #include <dlfcn.h>
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "devnode/log_node.h"
 #include "esdb/connectors.h"
@@ -45,12 +47,22 @@ class EntryPointsTest : public ::testing::Test {
     if (e_.handle) dlclose(e_.handle);
   }
 
+  const char* user_ = "ops";
+  std::vector<const char*> roles_ = {"$ops"};
+
+  // As user `user_` with `roles_`, from a host whose request struct is `struct_size` long.
   std::pair<int, std::string> Http(esdb_connectors* lib, const char* method, const char* path,
-                                   const std::string& body = "", std::string* allow = nullptr) {
+                                   const std::string& body = "", std::string* allow = nullptr,
+                                   uint32_t struct_size = sizeof(esdb_http_request)) {
     esdb_http_header ct{"Content-Type", "application/json"};
     const esdb_http_header* headers[] = {&ct};
     esdb_http_request req{sizeof(esdb_http_request), method, path, "", headers, 1,
                           body.data(), body.size()};
+    req.struct_size = struct_size;
+    req.auth = ESDB_AUTH_USER;
+    req.user = user_;
+    req.roles = roles_.data();
+    req.role_count = roles_.size();
     esdb_http_response resp{};
     resp.struct_size = sizeof resp;
     e_.handle_http(lib, &req, &resp);
@@ -65,6 +77,23 @@ class EntryPointsTest : public ::testing::Test {
   Entry e_;
   std::unique_ptr<esdb::devnode::LogNode> node_ = esdb::devnode::LogNode::InMemory();
 };
+
+TEST_F(EntryPointsTest, CallersCrossTheAbiAndOlderHostsAreAnonymous) {
+  esdb_connectors* lib = nullptr;
+  char err[256] = "";
+  std::string config = std::string(R"({"pluginsDir":")") + ESDB_PLUGIN_DIR + "\"}";
+  ASSERT_EQ(e_.start(node_->api(), config.c_str(), &lib, err, sizeof err), 0) << err;
+  const std::string body = R"({"settings":{"instanceTypeName":"null-sink"}})";
+  roles_ = {"readers"};
+  EXPECT_EQ(Http(lib, "POST", "/connectors/c1", body).first, 403);
+  EXPECT_EQ(Http(lib, "GET", "/connectors").first, 200);
+  // A host built before the caller fields existed: its requests carry no caller (fail closed).
+  roles_ = {"$admins"};
+  EXPECT_EQ(Http(lib, "GET", "/connectors", "", nullptr, offsetof(esdb_http_request, auth)).first,
+            401);
+  EXPECT_EQ(Http(lib, "POST", "/connectors/c1", body).first, 201);
+  e_.stop(lib);
+}
 
 TEST_F(EntryPointsTest, StartServeAndStop) {
   EXPECT_EQ(e_.abi_version(), ESDB_CONNECTORS_ABI_VERSION);

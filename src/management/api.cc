@@ -48,6 +48,16 @@ ApiResponse FromStatus(const absl::Status& s) {
   }
 }
 
+// 415 unless a body (or its announced type) is JSON. Browsers send forms and text/plain
+// cross-site without asking first; application/json they must ask for, and are never allowed.
+std::optional<ApiResponse> CheckMediaType(const ApiRequest& req) {
+  if (req.body.empty() && req.content_type.empty()) return std::nullopt;
+  if (IsJsonContentType(req.content_type)) return std::nullopt;
+  return Error(415, "unsupported-media-type",
+               absl::StrCat("Content-Type must be application/json, not '",
+                            Excerpt(req.content_type), "'"));
+}
+
 ApiResponse MethodNotAllowed(const std::string& method, std::string_view allowed) {
   ApiResponse r = Error(405, "method-not-allowed",
                         absl::StrCat(method, " is not allowed here; use ", std::string(allowed)));
@@ -96,10 +106,6 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const PluginSe
   if (req.body.empty()) {
     return absl::InvalidArgumentError(R"(body must be a JSON object: {"settings": {...}})");
   }
-  if (!absl::StrContains(absl::AsciiStrToLower(req.content_type), "json")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Content-Type must be application/json, not '", Excerpt(req.content_type), "'"));
-  }
   auto parsed_body = ParseJson(req.body, kMaxRequestJsonDepth, "body");
   if (!parsed_body.ok()) return parsed_body.status();
   const json& body = *parsed_body;
@@ -147,6 +153,18 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
   try {
     std::vector<std::string> seg = absl::StrSplit(req.path, '/', absl::SkipEmpty());
     const std::string& m = req.method;
+    const bool changes = m != "GET" && m != "HEAD";
+    if (absl::Status s = Authorize(req.caller, changes); !s.ok()) {
+      ApiResponse r = FromStatus(s);
+      if (absl::IsUnauthenticated(s)) {
+        r.headers.emplace_back("WWW-Authenticate", R"(Basic realm="esdb-connectors")");
+      }
+      return r;
+    }
+    if (changes) {
+      if (absl::Status s = CheckSameOrigin(req.origin, req.host); !s.ok()) return FromStatus(s);
+      if (auto bad = CheckMediaType(req)) return *bad;
+    }
 
     auto plugin_of = [&](const Connector& c) -> const SinkPlugin* {
       auto t = c.settings.find("instanceTypeName");

@@ -10,6 +10,7 @@
 
 #include "activation/supervisor.h"
 #include "connector/registry.h"
+#include "management/access.h"
 #include "node/node_client.h"
 #include "sinks/plugin.h"
 
@@ -20,7 +21,10 @@ struct ApiRequest {
   std::string path;   // decoded, without the query
   std::string query;  // raw, without '?'
   std::string content_type;  // the Content-Type header, "" when absent
+  std::string origin;        // the Origin header (sent by browsers), "" when absent
+  std::string host;          // the Host header, "" when absent
   std::string body;
+  Caller caller;             // as the host authenticated it
 };
 
 struct ApiResponse {
@@ -37,6 +41,8 @@ class ManagementApi {
                 const Supervisor* supervisor);
 
   // Thread-safe. Errors are JSON {"error": code, "message": text} with a 4xx/5xx status.
+  // Checked first, for every route: the caller (401 with WWW-Authenticate, 403; see access.h),
+  // then, for changes, the Origin (403) and the media type of any body (415).
   ApiResponse Handle(const ApiRequest& request) const;
 
   // Prometheus text exposition of every connector's metrics.

@@ -18,6 +18,11 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
+struct Headers {
+  std::string origin;
+  std::string host;
+};
+
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -38,9 +43,13 @@ class ApiTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // As `caller_` (an operator unless a test says otherwise).
   ApiResponse Call(std::string method, std::string path, std::string body = "",
-                   std::string content_type = "application/json") {
+                   std::string content_type = "application/json", Headers headers = {}) {
     ApiRequest r;
+    r.caller = caller_;
+    r.origin = headers.origin;
+    r.host = headers.host;
     r.method = std::move(method);
     auto q = path.find('?');
     if (q != std::string::npos) {
@@ -49,10 +58,15 @@ class ApiTest : public ::testing::Test {
     }
     r.path = std::move(path);
     r.body = std::move(body);
-    if (!r.body.empty()) r.content_type = std::move(content_type);
+    if (!r.body.empty() || content_type != "application/json") r.content_type = content_type;
     return lib_->api().Handle(r);
   }
   json Body(const ApiResponse& r) { return json::parse(r.body); }
+
+  static Caller User(std::string name, std::vector<std::string> roles) {
+    return Caller{Caller::Kind::kUser, std::move(name), std::move(roles)};
+  }
+  Caller caller_ = User("ops", {"$ops"});
 
   std::string FileSettings(const std::string& extra = "") {
     return absl::StrCat(R"({"settings":{"instanceTypeName":"file-sink","path":")",
@@ -149,7 +163,7 @@ TEST_F(ApiTest, CreateRejectsBadInputWithoutWritingAnything) {
   ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink","colour":"red"})"),
               400, "colour");
   ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink"})", "text/plain"),
-              400, "Content-Type");
+              415, "Content-Type");
   ExpectError(Call("POST", "/connectors/" + std::string(101, 'a'), R"({"instanceTypeName":"null-sink"})"),
               400, "at most 100");
   ExpectError(Call("POST", "/connectors/bad%20id", R"({"instanceTypeName":"null-sink"})"), 400,
@@ -291,6 +305,77 @@ TEST_F(ApiTest, MetricsArePrometheusText) {
   EXPECT_THAT(text, HasSubstr("esdb_connector_records_delivered_total{connector=\"c\"} 5"));
   EXPECT_THAT(text, HasSubstr("esdb_connector_write_latency_seconds_bucket{connector=\"c\",le=\"+Inf\"}"));
   EXPECT_THAT(text, HasSubstr("esdb_connector_running{connector=\"c\"} 1"));
+}
+
+TEST_F(ApiTest, AnonymousCallersMustAuthenticate) {
+  caller_ = Caller{};
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/connectors"}, {"GET", "/connector-plugins"}, {"POST", "/connectors/c1"},
+           {"DELETE", "/connectors/c1"}, {"GET", "/no/such/route"}}) {
+    ApiResponse r = Call(method, path, method == "POST" ? FileSettings() : "");
+    ExpectError(r, 401, "credentials are required");
+    ASSERT_EQ(r.headers.size(), 1u) << method << " " << path;
+    EXPECT_EQ(r.headers[0].first, "WWW-Authenticate");
+    EXPECT_THAT(r.headers[0].second, HasSubstr("Basic"));
+  }
+  caller_ = User("ops", {"$ops"});
+  EXPECT_EQ(Call("GET", "/connectors/c1").status, 404);  // nothing was created
+}
+
+TEST_F(ApiTest, PlainUsersReadButOnlyAdminsAndOpsChange) {
+  caller_ = User("admin", {"$admins"});
+  ASSERT_EQ(Call("POST", "/connectors/c1", FileSettings()).status, 201);
+  caller_ = User("reader", {"readers"});
+  EXPECT_EQ(Call("GET", "/connectors/c1").status, 200);
+  EXPECT_EQ(Call("GET", "/connectors/c1/settings").status, 200);
+  EXPECT_EQ(Call("GET", "/connectors").status, 200);
+  EXPECT_EQ(Call("GET", "/connector-plugins").status, 200);
+  ExpectError(Call("POST", "/connectors/c1/enable"), 403, "needs membership of $admins or $ops");
+  ExpectError(Call("PUT", "/connectors/c1/settings", FileSettings()), 403, "user 'reader'");
+  ExpectError(Call("DELETE", "/connectors/c1"), 403, "$ops");
+  ExpectError(Call("POST", "/connectors/c2", FileSettings()), 403, "$admins");
+  caller_ = User("ops", {"$ops"});
+  EXPECT_EQ(Call("GET", "/connectors/c2").status, 404);
+  EXPECT_EQ(Call("DELETE", "/connectors/c1").status, 200);
+  // --insecure hosts: no checks, as before.
+  caller_ = Caller{Caller::Kind::kInsecure};
+  EXPECT_EQ(Call("POST", "/connectors/c3", FileSettings()).status, 201);
+}
+
+TEST_F(ApiTest, CrossSiteRequestsAreRefused) {
+  const Headers other{"http://evil.example", "127.0.0.1:2114"};
+  ExpectError(Call("POST", "/connectors/c1", FileSettings(), "application/json", other), 403,
+              "cross-origin");
+  ExpectError(Call("POST", "/connectors/c1", FileSettings(), "application/json",
+                   {"null", "127.0.0.1:2114"}),
+              403, "cross-origin");
+  EXPECT_EQ(Call("GET", "/connectors/c1").status, 404);
+  // The same site may (default ports need not be spelled out); reads are never refused.
+  EXPECT_EQ(Call("POST", "/connectors/c1", FileSettings(), "application/json",
+                 {"http://127.0.0.1:2114", "127.0.0.1:2114"})
+                .status,
+            201);
+  EXPECT_EQ(Call("GET", "/connectors/c1", "", "", other).status, 200);
+  EXPECT_EQ(Call("POST", "/connectors/c1/enable", "", "",
+                 {"https://Node.Example", "node.example:443"})
+                .status,
+            200);
+  ExpectError(Call("POST", "/connectors/c1/disable", "", "", other), 403, "evil.example");
+}
+
+TEST_F(ApiTest, BodiesMustBeJsonExactly) {
+  // What a cross-site form or fetch without preflight can send.
+  for (const char* type : {"text/plain; charset=json", "application/x-www-form-urlencoded",
+                           "multipart/form-data; boundary=x", "application/jsonx", ""}) {
+    ExpectError(Call("POST", "/connectors/c1", FileSettings(), type), 415, "application/json");
+  }
+  ASSERT_EQ(Call("POST", "/connectors/c1", FileSettings(), "Application/JSON; charset=utf-8").status,
+            201);
+  // Action routes take no form body either, even an empty one announced as a form.
+  ExpectError(Call("POST", "/connectors/c1/enable", "", "application/x-www-form-urlencoded"), 415,
+              "application/json");
+  ExpectError(Call("POST", "/connectors/c1/enable", "a=b", "text/plain"), 415, "text/plain");
+  EXPECT_EQ(Call("POST", "/connectors/c1/enable", "{}").status, 200);
 }
 
 }  // namespace

@@ -148,7 +148,7 @@ ESDB_ASSERT_SIZE(esdb_http_header, 16);
 ESDB_ASSERT_FIELD(esdb_http_header, name, 0);
 ESDB_ASSERT_FIELD(esdb_http_header, value, 8);
 
-ESDB_ASSERT_SIZE(esdb_http_request, 64);
+ESDB_ASSERT_SIZE(esdb_http_request, 96);
 ESDB_ASSERT_FIELD(esdb_http_request, struct_size, 0);
 ESDB_ASSERT_FIELD(esdb_http_request, method, 8);
 ESDB_ASSERT_FIELD(esdb_http_request, path, 16);
@@ -157,6 +157,10 @@ ESDB_ASSERT_FIELD(esdb_http_request, headers, 32);
 ESDB_ASSERT_FIELD(esdb_http_request, header_count, 40);
 ESDB_ASSERT_FIELD(esdb_http_request, body, 48);
 ESDB_ASSERT_FIELD(esdb_http_request, body_size, 56);
+ESDB_ASSERT_FIELD(esdb_http_request, auth, 64);
+ESDB_ASSERT_FIELD(esdb_http_request, user, 72);
+ESDB_ASSERT_FIELD(esdb_http_request, roles, 80);
+ESDB_ASSERT_FIELD(esdb_http_request, role_count, 88);
 
 ESDB_ASSERT_SIZE(esdb_http_response, 48);
 ESDB_ASSERT_FIELD(esdb_http_response, struct_size, 0);

@@ -120,22 +120,35 @@ void OnLog(const rd_kafka_t* rk, int level, const char* facility, const char* te
   }
 }
 
+// Sets every property of `config` on `conf`; "" or why not, naming the setting at fault.
+std::string ApplyProperties(const KafkaConfig& config, rd_kafka_conf_t* conf) {
+  char errstr[512];
+  for (const auto& [name, value] : ProducerProperties(config)) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+      bool own = true;
+      for (const auto& extra : config.producer_config) own &= extra.first != name;
+      return (own ? std::string("") : "producerConfig:" + name + ": ") + errstr;
+    }
+  }
+  for (const auto& [name, value] : HardeningProperties()) {
+    // Refused only by a librdkafka without the feature, which then cannot misuse it either.
+    rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr));
+  }
+  return "";
+}
+
 // Creates the producer; "" or why not. Configuration errors name the setting they came from.
 std::string CreateProducer(KafkaSink& sink) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  for (const auto& [name, value] : ProducerProperties(sink.config)) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      bool own = true;
-      for (const auto& extra : sink.config.producer_config) own &= extra.first != name;
-      return (own ? std::string("") : "producerConfig:" + name + ": ") + errstr;
-    }
+  if (std::string why = ApplyProperties(sink.config, conf); !why.empty()) {
+    rd_kafka_conf_destroy(conf);
+    return why;
   }
   rd_kafka_conf_set_opaque(conf, &sink);
   rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
   rd_kafka_conf_set_log_cb(conf, OnLog);
+  char errstr[512];
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
   if (producer == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -264,16 +277,10 @@ esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err,
     KafkaConfig config;
     std::string why = ParseConfig(settings, count, config);
     if (why.empty()) {
-      // Let librdkafka judge the properties too, without connecting anywhere.
+      // Let librdkafka judge the values too, without connecting anywhere. Only allow-listed
+      // properties get here: setting some others (plugin.library.paths) acts at once.
       rd_kafka_conf_t* conf = rd_kafka_conf_new();
-      char errstr[512];
-      for (const auto& [name, value] : ProducerProperties(config)) {
-        if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK) {
-          why = "producerConfig:" + name + ": " + errstr;
-          break;
-        }
-      }
+      why = ApplyProperties(config, conf);
       rd_kafka_conf_destroy(conf);
     }
     if (why.empty()) return ESDB_SINK_OK;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "json_depth.h"
 #include "sinks/plugin.h"
 #include "sinks/test_support.h"
 
@@ -493,6 +494,52 @@ TEST_F(KafkaSinkTest, ControlCharactersInTopicHeadersAndServersAreRefused) {
                                        "ant"}}),
               HasSubstr("key:header: the value contains a control character"));
   EXPECT_EQ(ValidateWith(*plugin_, {{"defaultHeaders:source", "esdb node 1"}}), "");
+}
+
+TEST(JsonNestingTest, CountsBracketsOutsideStringsOnly) {
+  using esdb_kafka_sink::JsonNestingAtMost;
+  EXPECT_TRUE(JsonNestingAtMost("", 0));
+  EXPECT_TRUE(JsonNestingAtMost("42", 0));
+  EXPECT_FALSE(JsonNestingAtMost("{}", 0));
+  EXPECT_TRUE(JsonNestingAtMost("{}", 1));
+  EXPECT_TRUE(JsonNestingAtMost(R"({"a":[1,{"b":[]}]})", 4));
+  EXPECT_FALSE(JsonNestingAtMost(R"({"a":[1,{"b":[]}]})", 3));
+  EXPECT_TRUE(JsonNestingAtMost(R"([[]],[[]],[[]])", 2));  // depth goes down again
+  // Brackets inside strings, also after escaped quotes and backslashes, are text.
+  EXPECT_TRUE(JsonNestingAtMost(R"({"k":"[[[[{{{{"})", 1));
+  EXPECT_TRUE(JsonNestingAtMost(R"({"k":"a\"[[[[\\"})", 1));
+  EXPECT_FALSE(JsonNestingAtMost(R"({"k":"a\\"[[[[})", 1));  // the string ended at \\"
+  // Stray closers cannot buy depth back.
+  EXPECT_FALSE(JsonNestingAtMost("]]]]]][[", 1));
+  std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  EXPECT_FALSE(JsonNestingAtMost(deep, 32));
+  EXPECT_TRUE(JsonNestingAtMost(deep, 1000000));
+}
+
+// Metadata nested 100,000 deep used to make the header builder recurse until the node died.
+// It now gives no metadata headers; the record is still produced with its own headers, and
+// ordinary nested metadata still becomes headers.
+TEST_F(KafkaSinkTest, DeeplyNestedMetadataGivesNoHeadersInsteadOfACrash) {
+  MockCluster cluster(1, "events", 1);
+  auto sink = Open(cluster);
+  ASSERT_NE(sink, nullptr);
+  std::vector<Record> log = Log(3);
+  log[0].metadata =
+      R"({"tenant":"acme","deep":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  log[1].metadata = R"({"tenant":"beta","shape":{"a":[1,{"b":null}]}})";
+  std::string at_limit = std::string(31, '[') + std::string(31, ']');  // 32 with the object
+  log[2].metadata = R"({"edge":)" + at_limit + "}";
+  EXPECT_EQ(WriteLog(*sink, log, 3), 0);
+
+  std::vector<Consumed> got = ConsumeAll(cluster.bootstraps(), "events", 1, log.size());
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].position(), 1000u);
+  EXPECT_EQ(got[0].headers.count("tenant"), 0u);
+  EXPECT_EQ(got[0].headers.count("deep"), 0u);
+  EXPECT_EQ(got[0].headers.at("esdb-stream"), log[0].stream);
+  EXPECT_EQ(got[1].headers.at("tenant"), "beta");
+  EXPECT_EQ(got[1].headers.at("shape"), R"({"a":[1,{"b":null}]})");
+  EXPECT_EQ(got[2].headers.at("edge"), at_limit);
 }
 
 }  // namespace

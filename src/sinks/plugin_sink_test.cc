@@ -293,6 +293,26 @@ TEST(LoggerSinkTest, LogsOneLinePerRecordAtTheChosenLevel) {
                                "stream=" + long_stream + " revision=0 position=1300 type=Long")));
 }
 
+// Stream names and event types are the appender's text: a line break in them must not forge a
+// line in the node's log, and an escape must not be mistaken for text.
+TEST(LoggerSinkTest, EscapesControlCharactersSoEachRecordIsOneLine) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("logger"));
+  ASSERT_NE(plugin, nullptr);
+  LogCapture log;
+  std::unique_ptr<Sink> sink = OpenOrFail(*plugin, {}, log.Fn());
+  ASSERT_NE(sink, nullptr);
+  std::vector<Record> records = {
+      MakeRecord("a\n[2026-01-01 00:00:00.000] [error] forged", 1, 10, "T\r\t\x1b[31m\x7f"),
+      MakeRecord("back\\slash \xc2\x85nel caf\xc3\xa9", 2, 20, "\xc2\x9f")};
+  EXPECT_EQ(sink->Write(records).outcome, SinkOutcome::kOk);
+  EXPECT_THAT(
+      log.Messages(),
+      ElementsAre(
+          "stream=a\\x0a[2026-01-01 00:00:00.000] [error] forged revision=1 position=10 "
+          "type=T\\x0d\\x09\\x1b[31m\\x7f",
+          "stream=back\\\\slash \\u0085nel caf\xc3\xa9 revision=2 position=20 type=\\u009f"));
+}
+
 TEST(LoggerSinkTest, DefaultLevelIsInfo) {
   std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("logger"));
   ASSERT_NE(plugin, nullptr);

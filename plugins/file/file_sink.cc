@@ -7,22 +7,30 @@
 // ignore a trailing line without '\n'. On open the sink removes such a tail (it was never
 // acknowledged) so that the next record starts on a line of its own.
 //
+// The sink only writes to files it created: the first line of each names the connector
+// (output_file.h), and a file without this connector's header is refused before anything in it
+// is changed, so the recovery above can never cut into someone else's data.
+//
 // The file is meant to have one writer: truncating a failed batch assumes nobody else appends.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include "common/cxx_boundary.h"
 #include "esdb/sink.h"
 #include "json_line.h"
+#include "output_file.h"
 
 namespace esdb_file_sink {
 namespace {
@@ -33,7 +41,8 @@ const esdb_sink_setting kPath = {sizeof(esdb_sink_setting),
                                  nullptr,
                                  1,
                                  0,
-                                 "JSON Lines file the records are appended to; created if missing.",
+                                 "JSON Lines file the records are appended to; created if missing, "
+                                 "else it must be this connector's earlier output.",
                                  nullptr};
 const esdb_sink_setting kFsync = {sizeof(esdb_sink_setting),
                                   "fsync",
@@ -53,9 +62,11 @@ struct FileSink {
   std::string path;
   int fd = -1;
   bool sync = true;
-  bool regular = true;  // false for pipes and devices, which cannot be synced or truncated
   std::string buffer;
 
+  ~FileSink() {
+    if (fd >= 0) ::close(fd);
+  }
   void Log(esdb_sink_log_level level, const std::string& line) const {
     if (host != nullptr && host->log != nullptr) host->log(host->ctx, level, line.c_str());
   }
@@ -74,62 +85,71 @@ const char* Setting(const esdb_sink_kv* settings, size_t count, const char* key)
   return nullptr;
 }
 
-// Errors a user must fix in the settings, as opposed to ones that may pass (disk full, EMFILE).
-bool IsConfigError(int error) {
-  switch (error) {
-    case ENOENT:
-    case ENOTDIR:
-    case EISDIR:
-    case EACCES:
-    case EPERM:
-    case EROFS:
-    case ENAMETOOLONG:
-    case ELOOP:
-    case ENXIO:
-      return true;
-    default:
-      return false;
+// Bytes below 0x20 and DEL: never part of a path anyone means, and a NUL would cut it short.
+bool HasControl(const char* text) {
+  for (const unsigned char* p = reinterpret_cast<const unsigned char*>(text); *p != 0; ++p) {
+    if (*p < 0x20 || *p == 0x7f) return true;
   }
+  return false;
 }
 
-// Best effort: makes a new file's directory entry durable too.
-void SyncParentDirectory(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+// The checks validate() and open() share: "" or why the settings cannot work.
+std::string CheckSettings(const char* path, const char* sync) {
+  if (path == nullptr || path[0] == '\0') return "path: required";
+  if (HasControl(path)) return "path: contains a control character";
+  if (sync != nullptr && std::strcmp(sync, "true") != 0 && std::strcmp(sync, "false") != 0) {
+    return std::string("fsync: '") + sync + "' is not true or false";
+  }
+  return "";
 }
 
-// Cuts a trailing partial line (bytes after the last '\n') off a regular file opened for reading.
-// Returns the number of bytes removed, or -1 with errno set.
-long long DropPartialTail(int fd) {
+// The connector id the host passes, or "" from a host whose struct predates the field.
+std::string_view ConnectorId(const esdb_sink_host* host) {
+  if (host == nullptr ||
+      host->struct_size < offsetof(esdb_sink_host, connector_id) + sizeof(host->connector_id) ||
+      host->connector_id == nullptr) {
+    return "";
+  }
+  return host->connector_id;
+}
+
+// Cuts a trailing partial line (bytes after the last '\n') off the file, never below `floor`
+// (the end of the header line). Returns the number of bytes removed, or -1 with errno set.
+long long DropPartialTail(int fd, off_t floor) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return -1;
-  off_t end = st.st_size;
-  if (end == 0) return 0;
+  const off_t end = st.st_size;
   char chunk[8192];
   off_t pos = end;
-  while (pos > 0) {
-    size_t n = static_cast<size_t>(pos < static_cast<off_t>(sizeof(chunk)) ? pos : sizeof(chunk));
+  off_t keep = floor;  // when no line ends after the header, everything after it goes
+  while (pos > floor) {
+    size_t n = static_cast<size_t>(std::min<off_t>(pos - floor, sizeof(chunk)));
     ssize_t got = ::pread(fd, chunk, n, pos - static_cast<off_t>(n));
     if (got != static_cast<ssize_t>(n)) {
       if (got >= 0) errno = EIO;
       return -1;
     }
-    for (size_t i = n; i > 0; --i) {
-      if (chunk[i - 1] == '\n') {
-        off_t keep = pos - static_cast<off_t>(n) + static_cast<off_t>(i);
-        if (keep == end) return 0;
-        if (::ftruncate(fd, keep) != 0) return -1;
-        return static_cast<long long>(end - keep);
-      }
+    const void* last = ::memrchr(chunk, '\n', n);
+    if (last != nullptr) {
+      keep = pos - static_cast<off_t>(n) + (static_cast<const char*>(last) - chunk) + 1;
+      break;
     }
     pos -= static_cast<off_t>(n);
   }
-  if (::ftruncate(fd, 0) != 0) return -1;
-  return static_cast<long long>(end);
+  if (keep >= end) return 0;
+  if (::ftruncate(fd, keep) != 0) return -1;
+  return static_cast<long long>(end - keep);
+}
+
+esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err, size_t err_size) {
+  return esdb_plugin::Guarded("cannot check the settings", ESDB_SINK_INVALID_CONFIG, err, err_size,
+                              [&]() -> esdb_sink_status {
+    std::string why = CheckSettings(Setting(settings, count, "path"),
+                                    Setting(settings, count, "fsync"));
+    if (why.empty()) return ESDB_SINK_OK;
+    CopyError(why, err, err_size);
+    return ESDB_SINK_INVALID_CONFIG;
+  });
 }
 
 esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sink_host* host,
@@ -137,12 +157,8 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
   return esdb_plugin::Guarded("open failed", ESDB_SINK_FATAL, err, err_size, [&]() -> esdb_sink_status {
     const char* path = Setting(settings, count, "path");
     const char* sync = Setting(settings, count, "fsync");
-    if (path == nullptr || path[0] == '\0') {
-      CopyError("path: required", err, err_size);
-      return ESDB_SINK_INVALID_CONFIG;
-    }
-    if (sync != nullptr && std::strcmp(sync, "true") != 0 && std::strcmp(sync, "false") != 0) {
-      CopyError(std::string("fsync: '") + sync + "' is not true or false", err, err_size);
+    if (std::string why = CheckSettings(path, sync); !why.empty()) {
+      CopyError(why, err, err_size);
       return ESDB_SINK_INVALID_CONFIG;
     }
     auto sink = std::make_unique<FileSink>();
@@ -150,36 +166,28 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
     sink->path = path;
     sink->sync = sync == nullptr || std::strcmp(sync, "true") == 0;
 
-    struct stat st;
-    bool existed = ::stat(path, &st) == 0;
-    bool readable = true;
-    sink->fd = ::open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (sink->fd < 0 && errno == EACCES) {  // write-only permission: no tail repair then
-      readable = false;
-      sink->fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    OutputFile file;
+    std::string why;
+    if (esdb_sink_status s = OpenOutputFile(sink->path, ConnectorId(host), file, why);
+        s != ESDB_SINK_OK) {
+      CopyError(why, err, err_size);
+      return s;
     }
-    if (sink->fd < 0) {
+    sink->fd = file.fd;
+    long long dropped = DropPartialTail(sink->fd, file.header_end);
+    if (dropped < 0) {
       int error = errno;
-      CopyError("path: " + ErrnoText("cannot open", sink->path, error), err, err_size);
-      return IsConfigError(error) ? ESDB_SINK_INVALID_CONFIG : ESDB_SINK_RETRY;
+      CopyError(ErrnoText("cannot check the end of", sink->path, error), err, err_size);
+      return ESDB_SINK_RETRY;
     }
-    if (::fstat(sink->fd, &st) != 0 || !S_ISREG(st.st_mode)) sink->regular = false;
-    if (sink->regular && readable) {
-      long long dropped = DropPartialTail(sink->fd);
-      if (dropped < 0) {
-        int error = errno;
-        CopyError(ErrnoText("cannot check the end of", sink->path, error), err, err_size);
-        ::close(sink->fd);
-        return ESDB_SINK_RETRY;
-      }
-      if (dropped > 0) {
-        sink->Log(ESDB_SINK_LOG_WARN,
-                  "file-sink: removed " + std::to_string(dropped) + " bytes of a partial last " +
-                      "line left by an interrupted write from '" + sink->path + "'");
-      }
+    if (dropped > 0) {
+      sink->Log(ESDB_SINK_LOG_WARN,
+                "file-sink: removed " + std::to_string(dropped) + " bytes of a partial last " +
+                    "line left by an interrupted write from '" + sink->path + "'");
     }
-    if (!existed && sink->sync) SyncParentDirectory(sink->path);
-    sink->Log(ESDB_SINK_LOG_INFO, "file-sink: appending to '" + sink->path + "' (fsync " +
+    sink->Log(ESDB_SINK_LOG_INFO, std::string("file-sink: ") +
+                                      (file.created ? "created '" : "appending to '") +
+                                      sink->path + "' (fsync " +
                                       (sink->sync ? "after each batch)" : "off)"));
     *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
     return ESDB_SINK_OK;
@@ -188,7 +196,7 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
 
 // Undoes the `written` bytes that a failed batch left at the end of the file.
 void CutOff(const FileSink& sink, size_t written) {
-  if (written == 0 || !sink.regular) return;
+  if (written == 0) return;
   off_t end = ::lseek(sink.fd, 0, SEEK_CUR);  // with O_APPEND: just past our last byte
   if (end >= static_cast<off_t>(written)) {
     if (::ftruncate(sink.fd, end - static_cast<off_t>(written)) != 0) {
@@ -213,8 +221,7 @@ std::string AppendBatch(FileSink& sink) {
     written += static_cast<size_t>(n);
     left -= static_cast<size_t>(n);
   }
-  if (sink.sync && ::fdatasync(sink.fd) != 0 && errno != EINVAL && errno != EROFS) {
-    // EINVAL/EROFS: a pipe or device that cannot be synced; there is nothing more to do.
+  if (sink.sync && ::fdatasync(sink.fd) != 0) {
     int error = errno;
     CutOff(sink, written);
     return ErrnoText("fdatasync of", sink.path, error) + " (will retry)";
@@ -253,7 +260,7 @@ void Write(esdb_sink_instance* instance, const esdb_sink_record* const* records,
 
 esdb_sink_status Flush(esdb_sink_instance* instance, char* err, size_t err_size) {
   auto* sink = reinterpret_cast<FileSink*>(instance);
-  if (!sink->regular || ::fdatasync(sink->fd) == 0) return ESDB_SINK_OK;
+  if (::fdatasync(sink->fd) == 0) return ESDB_SINK_OK;
   try {
     CopyError(ErrnoText("fdatasync of", sink->path, errno), err, err_size);
   } catch (...) {
@@ -261,22 +268,19 @@ esdb_sink_status Flush(esdb_sink_instance* instance, char* err, size_t err_size)
   return ESDB_SINK_RETRY;
 }
 
-void Close(esdb_sink_instance* instance) {
-  auto* sink = reinterpret_cast<FileSink*>(instance);
-  ::close(sink->fd);
-  delete sink;
-}
+void Close(esdb_sink_instance* instance) { delete reinterpret_cast<FileSink*>(instance); }
 
 const esdb_sink_plugin kPlugin = {
     sizeof(esdb_sink_plugin),
     ESDB_SINK_ABI_VERSION,
     1,  // min_host_abi_version
     "file-sink",
-    "1.0.0",
-    "Appends records as JSON Lines to a file; data embedded as JSON or base64.",
+    "1.1.0",
+    "Appends records as JSON Lines to a file of its own (first line: a header naming the "
+    "connector); data embedded as JSON or base64.",
     kSettings,
     sizeof(kSettings) / sizeof(kSettings[0]),
-    nullptr,  // validate: the settings table says it all; the file is checked at open
+    Validate,
     Open,
     Write,
     Flush,

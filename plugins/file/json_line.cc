@@ -18,7 +18,9 @@ void AppendNumber(uint64_t value, std::string& out) {
   out.append(digits, end);
 }
 
-void AppendString(std::string_view text, std::string& out) {
+}  // namespace
+
+void AppendJsonString(std::string_view text, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
@@ -75,8 +77,6 @@ void AppendString(std::string_view text, std::string& out) {
   out.append(text.data() + run, n - run);
   out.push_back('"');
 }
-
-}  // namespace
 
 void AppendBase64Text(const uint8_t* data, size_t size, std::string& out) {
   static constexpr char kAlphabet[] =
@@ -197,15 +197,15 @@ void AppendJsonLine(const esdb_sink_record& r, std::string& out) {
   out.append("{\"position\":");
   AppendNumber(r.commit_position, out);
   out.append(",\"stream\":");
-  AppendString(Text(r.stream), out);
+  AppendJsonString(Text(r.stream), out);
   out.append(",\"revision\":");
   AppendNumber(r.revision, out);
   out.append(",\"eventId\":");
-  AppendString(Text(r.event_id), out);
+  AppendJsonString(Text(r.event_id), out);
   out.append(",\"eventType\":");
-  AppendString(Text(r.event_type), out);
+  AppendJsonString(Text(r.event_type), out);
   out.append(",\"contentType\":");
-  AppendString(Text(r.content_type), out);
+  AppendJsonString(Text(r.content_type), out);
   out.append(",\"data\":");
   if (!IsJsonContentType(Text(r.content_type)) || !AppendIfJson(r.data, r.data_size, out)) {
     AppendBase64(r.data, r.data_size, out);

@@ -3,6 +3,7 @@
 #define ESDB_PLUGINS_FILE_JSON_LINE_H_
 
 #include <string>
+#include <string_view>
 
 #include "esdb/sink.h"
 
@@ -17,6 +18,10 @@ namespace esdb_file_sink {
 // bad byte. The output never contains a raw newline except the final one.
 // May throw std::bad_alloc (and only that).
 void AppendJsonLine(const esdb_sink_record& record, std::string& out);
+
+// Appends `text` as a quoted JSON string: quotes, backslashes and control characters escaped,
+// each byte that is not part of well-formed UTF-8 replaced by U+FFFD.
+void AppendJsonString(std::string_view text, std::string& out);
 
 // Appends `data` as standard base64 (with padding, no quotes).
 void AppendBase64Text(const uint8_t* data, size_t size, std::string& out);

@@ -1,8 +1,11 @@
 #include "connection.h"
 
+#include <fcntl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -29,6 +33,36 @@ using Clock = std::chrono::steady_clock;
 using ErrorCode = boost::system::error_code;
 
 constexpr size_t kMaxResponseBody = size_t{1} << 20;
+// Far above any real bundle of CA certificates (the system's is about 200 KB).
+constexpr off_t kMaxCaFileBytes = off_t{4} << 20;
+
+// Reads the tls:caFile into `pem`; "" or why not. Only a regular file of bounded size is read,
+// so a device (/dev/zero) or a FIFO cannot keep the sink reading or waiting forever.
+std::string ReadCaFile(const std::string& path, std::string& pem) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return std::strerror(errno);
+  std::string why;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    why = "not a regular file";
+  } else if (st.st_size > kMaxCaFileBytes) {
+    why = "larger than 4 MiB";
+  } else {
+    pem.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < pem.size()) {
+      ssize_t n = ::read(fd, pem.data() + got, pem.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    pem.resize(got);
+  }
+  ::close(fd);
+  return why;
+}
 
 }  // namespace
 
@@ -51,7 +85,11 @@ class Connection::Impl {
       }
       tls_->set_verify_mode(ssl::verify_peer);
       if (!config_.ca_file.empty()) {
-        tls_->load_verify_file(config_.ca_file, ec);
+        std::string pem;
+        if (std::string why = ReadCaFile(config_.ca_file, pem); !why.empty()) {
+          return "tls:caFile: cannot load '" + config_.ca_file + "': " + why;
+        }
+        tls_->add_certificate_authority(asio::buffer(pem), ec);
         if (ec) return "tls:caFile: cannot load '" + config_.ca_file + "': " + ec.message();
       } else {
         tls_->set_default_verify_paths(ec);

@@ -3,9 +3,11 @@
 // kind of answer or failure maps to OK, RETRY or FATAL.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,7 @@ using ::esdb::testing::LogCapture;
 using ::esdb::testing::MakeRecord;
 using ::esdb::testing::PluginPath;
 using ::esdb::testing::ReceiverProcess;
+using ::esdb::testing::TempDir;
 using nlohmann::json;
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
@@ -312,6 +315,69 @@ TEST_F(HttpSinkTest, MissingCaFileIsInvalidConfigAtOpen) {
       "c", {{"url", "https://127.0.0.1:1/"}, {"tls:caFile", "/nonexistent.pem"}}, log_.Fn());
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(sink.status().message(), HasSubstr("tls:caFile: cannot load '/nonexistent.pem'"));
+}
+
+// Every value this sink uses ends up in a request line, a header or a file name; a control
+// character (a tab or DEL included) in any of them is refused, naming the key.
+TEST_F(HttpSinkTest, ControlCharactersInAnyOwnSettingAreRefused) {
+  std::vector<SettingsMap> cases = {
+      {{"url", "http://h/a\tb"}},
+      {{"url", "http://h/"}, {"defaultHeaders:X-Tag", "a\r\nX-Injected: 1"}},
+      {{"url", "http://h/"}, {"defaultHeaders:X-Tag", "a\tb"}},
+      {{"url", "http://h/"}, {"defaultHeaders:X-Tag", "a\x7f"}},
+      {{"url", "http://h/"},
+       {"authentication:method", "basic"},
+       {"authentication:basic:username", "u\x01"},
+       {"authentication:basic:password", "p"}},
+      {{"url", "http://h/"},
+       {"authentication:method", "basic"},
+       {"authentication:basic:username", "u"},
+       {"authentication:basic:password", "p\n"}},
+      {{"url", "http://h/"},
+       {"authentication:method", "bearer"},
+       {"authentication:bearer:token", "t\r\nX: y"}},
+      {{"url", "https://h/"}, {"tls:caFile", "/etc/ssl/a\nb.pem"}},
+  };
+  for (const SettingsMap& settings : cases) {
+    absl::Status s = plugin_->Validate(settings);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_THAT(s.message(), HasSubstr("the value contains a control character")) << s;
+  }
+  // Host keys are the host's to judge.
+  EXPECT_TRUE(
+      plugin_->Validate({{"url", "http://h/"}, {"subscription:filter:expression", "a\tb"}}).ok());
+}
+
+// tls:caFile is read whole: only a regular file of bounded size, so that a device or a FIFO
+// cannot keep the sink reading or blocked.
+TEST_F(HttpSinkTest, CaFileMustBeABoundedRegularFile) {
+  TempDir dir;
+  const std::string fifo = dir.File("ca.fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string huge = dir.File("huge.pem");
+  testing::WriteFile(huge, "");
+  std::filesystem::resize_file(huge, std::uintmax_t{5} << 20);
+  struct Case {
+    std::string path;
+    std::string needle;
+  };
+  for (const Case& c : std::vector<Case>{{"/dev/zero", "not a regular file"},
+                                         {fifo, "not a regular file"},
+                                         {huge, "larger than 4 MiB"}}) {
+    auto sink =
+        plugin_->Open("c", {{"url", "https://127.0.0.1:1/"}, {"tls:caFile", c.path}}, log_.Fn());
+    EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_THAT(sink.status().message(),
+                HasSubstr("tls:caFile: cannot load '" + c.path + "': " + c.needle));
+  }
+  // A real bundle of certificates still loads.
+  const std::string bundle = "/etc/ssl/certs/ca-certificates.crt";
+  struct stat st;
+  if (stat(bundle.c_str(), &st) == 0) {
+    auto sink =
+        plugin_->Open("c", {{"url", "https://127.0.0.1:1/"}, {"tls:caFile", bundle}}, log_.Fn());
+    EXPECT_TRUE(sink.ok()) << sink.status();
+  }
 }
 
 TEST_F(HttpSinkTest, TlsToAPlainServerIsRetryNotAHang) {

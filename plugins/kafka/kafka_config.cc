@@ -107,8 +107,20 @@ bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
-bool HasControl(std::string_view text) {
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Bytes below 0x20 and DEL. `allow_line_breaks` lets CR, LF and tab through, for PEM text.
+bool HasControl(std::string_view text, bool allow_line_breaks = false) {
   for (unsigned char c : text) {
+    if (allow_line_breaks && (c == '\n' || c == '\r' || c == '\t')) continue;
     if (c < 0x20 || c == 0x7f) return true;
   }
   return false;
@@ -118,13 +130,180 @@ bool HasControl(std::string_view text) {
 // sink's guarantees (order, delivery reports, bounded writes) depend on them.
 bool IsOwnedProperty(std::string_view name) {
   for (std::string_view owned :
-       {"bootstrap.servers", "acks", "request.required.acks", "enable.idempotence", "max.in.flight",
-        "max.in.flight.requests.per.connection", "message.timeout.ms", "delivery.timeout.ms",
-        "compression.type", "compression.codec", "dr_cb", "dr_msg_cb", "retries",
-        "message.send.max.retries"}) {
+       {"bootstrap.servers", "metadata.broker.list", "acks", "request.required.acks",
+        "enable.idempotence", "max.in.flight", "max.in.flight.requests.per.connection",
+        "message.timeout.ms", "delivery.timeout.ms", "compression.type", "compression.codec",
+        "dr_cb", "dr_msg_cb", "retries", "message.send.max.retries"}) {
     if (name == owned) return true;
   }
   return false;
+}
+
+// The librdkafka producer properties producerConfig: may set. Each was checked against
+// librdkafka's CONFIGURATION.md: none of them runs a command, loads a library, reads or writes a
+// file, or changes what the sink relies on (one delivery report per message, order within a
+// partition). Everything else is refused, so a property added by a future librdkafka is refused
+// until someone has looked at it. `values`, when not empty, is the '|'-separated list of values
+// the property may take (compared ignoring case, as librdkafka compares its enumerations).
+struct AllowedProperty {
+  std::string_view name;
+  std::string_view values;
+};
+
+constexpr AllowedProperty kAllowedProperties[] = {
+    // Identity and limits.
+    {"client.id", ""},
+    {"message.max.bytes", ""},
+    {"message.copy.max.bytes", ""},
+    {"receive.message.max.bytes", ""},
+    // Metadata refresh.
+    {"topic.metadata.refresh.interval.ms", ""},
+    {"metadata.max.age.ms", ""},
+    {"topic.metadata.refresh.fast.interval.ms", ""},
+    {"topic.metadata.refresh.sparse", ""},
+    {"topic.metadata.propagation.max.ms", ""},
+    // Sockets and reconnection.
+    {"socket.timeout.ms", ""},
+    {"socket.send.buffer.bytes", ""},
+    {"socket.receive.buffer.bytes", ""},
+    {"socket.keepalive.enable", ""},
+    {"socket.nagle.disable", ""},
+    {"socket.max.fails", ""},
+    {"socket.connection.setup.timeout.ms", ""},
+    {"connections.max.idle.ms", ""},
+    {"broker.address.ttl", ""},
+    {"broker.address.family", ""},
+    {"reconnect.backoff.ms", ""},
+    {"reconnect.backoff.max.ms", ""},
+    // Old brokers.
+    {"api.version.request", ""},
+    {"api.version.request.timeout.ms", ""},
+    {"api.version.fallback.ms", ""},
+    {"broker.version.fallback", ""},
+    // librdkafka's own log lines (they go to the node's log through the host).
+    {"log_level", ""},
+    {"log.connection.close", ""},
+    // Batching and buffering.
+    {"queue.buffering.max.messages", ""},
+    {"queue.buffering.max.kbytes", ""},
+    {"queue.buffering.max.ms", ""},
+    {"linger.ms", ""},
+    {"retry.backoff.ms", ""},
+    {"queue.buffering.backpressure.threshold", ""},
+    {"batch.num.messages", ""},
+    {"batch.size", ""},
+    {"sticky.partitioning.linger.ms", ""},
+    {"request.timeout.ms", ""},
+    {"compression.level", ""},
+    // "random" is left out: it would spread one stream over partitions and lose its order.
+    {"partitioner", "consistent|consistent_random|murmur2|murmur2_random|fnv1a|fnv1a_random"},
+    // Security. GSSAPI is left out: librdkafka runs a kinit shell command for it.
+    {"security.protocol", "plaintext|ssl|sasl_plaintext|sasl_ssl"},
+    {"sasl.mechanism", "PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|OAUTHBEARER"},
+    {"sasl.mechanisms", "PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|OAUTHBEARER"},
+    {"sasl.username", ""},
+    {"sasl.password", ""},
+    // OAUTHBEARER only through OIDC: the token comes from an https endpoint (a network
+    // destination, like bootstrapServers); the other method needs an application callback.
+    {"sasl.oauthbearer.method", "oidc"},
+    {"sasl.oauthbearer.client.id", ""},
+    {"sasl.oauthbearer.client.secret", ""},
+    {"sasl.oauthbearer.scope", ""},
+    {"sasl.oauthbearer.extensions", ""},
+    {"sasl.oauthbearer.token.endpoint.url", ""},
+    // TLS material inline (PEM text), never from files.
+    {"ssl.key.pem", ""},
+    {"ssl.key.password", ""},
+    {"ssl.certificate.pem", ""},
+    {"ssl.ca.pem", ""},
+    {"ssl.cipher.suites", ""},
+    {"ssl.curves.list", ""},
+    {"ssl.sigalgs.list", ""},
+    {"enable.ssl.certificate.verification", ""},
+    {"ssl.endpoint.identification.algorithm", ""},
+};
+
+const AllowedProperty* FindAllowed(std::string_view name) {
+  for (const AllowedProperty& p : kAllowedProperties) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+bool IsOneOf(std::string_view value, std::string_view choices) {
+  while (!choices.empty()) {
+    size_t bar = choices.find('|');
+    if (EqualsIgnoringCase(value, choices.substr(0, bar))) return true;
+    if (bar == std::string_view::npos) break;
+    choices.remove_prefix(bar + 1);
+  }
+  return false;
+}
+
+bool IsPem(std::string_view property) {
+  return property.size() > 4 && property.substr(property.size() - 4) == ".pem";
+}
+
+// Why a well-known property is refused, for the error message; "" for the rest.
+std::string_view RefusalReason(std::string_view property) {
+  if (StartsWith(property, "sasl.kerberos.")) {
+    return "Kerberos (GSSAPI) makes librdkafka run a kinit shell command";
+  }
+  if (property == "plugin.library.paths" || property == "interceptors") {
+    return "it loads code into the node";
+  }
+  if (StartsWith(property, "ssl.engine.") || property == "ssl.providers") {
+    return "it loads an OpenSSL engine or provider library";
+  }
+  if (property.size() > 9 && property.substr(property.size() - 9) == ".location") {
+    return "it reads a file on the node (give TLS material inline with the .pem properties)";
+  }
+  if (property == "debug") return "it floods the node's log";
+  return "";
+}
+
+// The producerConfig:<property> rule: "" or why the entry is refused, starting with the key.
+std::string CheckProducerProperty(std::string_view key, std::string_view property,
+                                  std::string_view value) {
+  if (IsOwnedProperty(property)) {
+    return std::string(key) + ": the sink sets '" + std::string(property) +
+           "' itself; use its own setting instead";
+  }
+  const AllowedProperty* allowed = FindAllowed(property);
+  if (allowed == nullptr) {
+    std::string why = std::string(key) + ": '" + std::string(property) + "' is not allowed";
+    if (std::string_view reason = RefusalReason(property); !reason.empty()) {
+      why += " (" + std::string(reason) + ")";
+    }
+    return why +
+           "; producerConfig: takes only the librdkafka properties on the sink's "
+           "allow-list (see plugins/kafka/README.md)";
+  }
+  if (HasControl(value, IsPem(property))) {
+    return std::string(key) + ": the value contains a control character";
+  }
+  if (!allowed->values.empty() && !IsOneOf(value, allowed->values)) {
+    std::string choices(allowed->values);
+    for (char& c : choices) c = c == '|' ? ',' : c;
+    return std::string(key) + ": '" + std::string(value) + "' is not allowed; use one of " +
+           choices;
+  }
+  if (property == "sasl.oauthbearer.token.endpoint.url" &&
+      !EqualsIgnoringCase(value.substr(0, 8), "https://")) {
+    return std::string(key) + ": must be an https:// URL";
+  }
+  return "";
+}
+
+// Kafka's rule for topic names: 1 to 249 of [A-Za-z0-9._-], and not "." or "..".
+bool IsValidTopic(std::string_view topic) {
+  if (topic.empty() || topic.size() > 249 || topic == "." || topic == "..") return false;
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -136,25 +315,36 @@ const size_t kSettingsCount = sizeof(kSettings) / sizeof(kSettings[0]);
 
 std::string ParseConfig(const esdb_sink_kv* settings, size_t count, KafkaConfig& config) {
   config = KafkaConfig();
+  std::string protocol = "plaintext", mechanism, oauth_method;
+  bool has_token_url = false;
   for (size_t i = 0; i < count; ++i) {
     std::string_view key = settings[i].key;
     std::string_view value = settings[i].value;
     if (key == "bootstrapServers") {
+      if (HasControl(value)) return "bootstrapServers: the value contains a control character";
       config.bootstrap_servers = std::string(value);
     } else if (key == "topic") {
       config.topic = std::string(value);
-      if (HasControl(value) || value.find(' ') != std::string_view::npos) {
-        return "topic: must not contain spaces or control characters";
+      if (!value.empty() && !IsValidTopic(value)) {
+        return "topic: '" + std::string(value) +
+               "' is not a Kafka topic name (1 to 249 of letters, digits, '.', '_', '-')";
       }
     } else if (key == "key:source") {
       config.key_source = value == "header" ? KeySource::kHeader
                           : value == "none" ? KeySource::kNone
                                             : KeySource::kStream;
     } else if (key == "key:header") {
+      if (HasControl(value)) return "key:header: the value contains a control character";
       config.key_header = std::string(value);
     } else if (StartsWith(key, kHeaderPrefix)) {
-      config.default_headers.emplace_back(std::string(key.substr(kHeaderPrefix.size())),
-                                          std::string(value));
+      std::string_view name = key.substr(kHeaderPrefix.size());
+      if (name.empty() || HasControl(name)) {
+        return std::string(key) + ": the header name is empty or contains a control character";
+      }
+      if (HasControl(value)) {
+        return std::string(key) + ": the value contains a control character";
+      }
+      config.default_headers.emplace_back(std::string(name), std::string(value));
     } else if (key == "metadataHeaders") {
       config.metadata_headers = value != "false";
     } else if (key == "waitForBrokerAck") {
@@ -170,10 +360,15 @@ std::string ParseConfig(const esdb_sink_kv* settings, size_t count, KafkaConfig&
       }
     } else if (StartsWith(key, kProducerPrefix)) {
       std::string_view property = key.substr(kProducerPrefix.size());
-      if (IsOwnedProperty(property)) {
-        return std::string(key) + ": the sink sets '" + std::string(property) +
-               "' itself; use its own setting instead";
+      if (std::string why = CheckProducerProperty(key, property, value); !why.empty()) {
+        return why;
       }
+      if (property == "security.protocol") protocol = std::string(value);
+      if (property == "sasl.mechanism" || property == "sasl.mechanisms") {
+        mechanism = std::string(value);
+      }
+      if (property == "sasl.oauthbearer.method") oauth_method = std::string(value);
+      if (property == "sasl.oauthbearer.token.endpoint.url") has_token_url = true;
       config.producer_config.emplace_back(std::string(property), std::string(value));
     }
   }
@@ -181,6 +376,15 @@ std::string ParseConfig(const esdb_sink_kv* settings, size_t count, KafkaConfig&
   if (config.topic.empty()) return "topic: required";
   if (config.key_source == KeySource::kHeader && config.key_header.empty()) {
     return "key:header: required when key:source is header";
+  }
+  // librdkafka's default mechanism is GSSAPI, which would run kinit: SASL needs an explicit one.
+  if (EqualsIgnoringCase(protocol.substr(0, 5), "sasl_") && mechanism.empty()) {
+    return "producerConfig:sasl.mechanism: required when security.protocol is " + protocol +
+           " (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER; GSSAPI is not allowed)";
+  }
+  if (EqualsIgnoringCase(mechanism, "OAUTHBEARER") && (oauth_method.empty() || !has_token_url)) {
+    return "producerConfig:sasl.oauthbearer.method: OAUTHBEARER needs sasl.oauthbearer.method="
+           "oidc and sasl.oauthbearer.token.endpoint.url";
   }
   return "";
 }
@@ -204,6 +408,12 @@ std::vector<std::pair<std::string, std::string>> ProducerProperties(const KafkaC
   }
   for (const auto& property : config.producer_config) p.push_back(property);
   return p;
+}
+
+std::vector<std::pair<std::string, std::string>> HardeningProperties() {
+  // Even if a GSSAPI mechanism slipped past the checks, librdkafka runs no kinit command when
+  // the relogin interval is 0.
+  return {{"sasl.kerberos.min.time.before.relogin", "0"}};
 }
 
 }  // namespace esdb_kafka_sink

@@ -27,7 +27,8 @@ struct KafkaConfig {
   bool wait_for_broker_ack = true;
   std::string compression = "none";
   int64_t delivery_timeout_ms = 30000;
-  // librdkafka properties given through producerConfig:<property>, applied last.
+  // librdkafka properties given through producerConfig:<property> (only allow-listed ones),
+  // applied after the sink's own.
   std::vector<std::pair<std::string, std::string>> producer_config;
 };
 
@@ -37,6 +38,10 @@ std::string ParseConfig(const esdb_sink_kv* settings, size_t count, KafkaConfig&
 
 // The librdkafka producer properties for `config`, in the order they are to be set.
 std::vector<std::pair<std::string, std::string>> ProducerProperties(const KafkaConfig& config);
+
+// Properties set after ProducerProperties as a second line of defence. A librdkafka built
+// without the feature they belong to refuses them; that refusal is to be ignored.
+std::vector<std::pair<std::string, std::string>> HardeningProperties();
 
 }  // namespace esdb_kafka_sink
 

@@ -7,6 +7,8 @@
 //   esdb-revision, esdb-event-id, esdb-event-type, esdb-content-type, esdb-created (RFC 3339)
 // then, with metadataHeaders=true, one header per top-level field of the event's JSON metadata
 // (strings as they are, other values as JSON text; names starting with "esdb-" are skipped).
+// Metadata nested deeper than kMaxMetadataDepth gives no headers: turning a value back into text
+// recurses once per level, and metadata is written by whoever appends events.
 //
 // write() completes synchronously on the caller's thread: it produces the batch in order, then
 // serves librdkafka's delivery reports (rd_kafka_poll, on this thread) until every record of the
@@ -34,6 +36,7 @@
 
 #include "common/cxx_boundary.h"
 #include "esdb/sink.h"
+#include "json_depth.h"
 #include "kafka_config.h"
 #include "nlohmann/json.hpp"
 
@@ -41,6 +44,10 @@ namespace esdb_kafka_sink {
 namespace {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Deepest metadata (in levels of objects and arrays) that still becomes headers. Real metadata
+// is a flat object or close to it; the bound keeps parsing and printing it shallow.
+constexpr size_t kMaxMetadataDepth = 32;
 
 struct KafkaSink;
 
@@ -120,22 +127,35 @@ void OnLog(const rd_kafka_t* rk, int level, const char* facility, const char* te
   }
 }
 
+// Sets every property of `config` on `conf`; "" or why not, naming the setting at fault.
+std::string ApplyProperties(const KafkaConfig& config, rd_kafka_conf_t* conf) {
+  char errstr[512];
+  for (const auto& [name, value] : ProducerProperties(config)) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+      bool own = true;
+      for (const auto& extra : config.producer_config) own &= extra.first != name;
+      return (own ? std::string("") : "producerConfig:" + name + ": ") + errstr;
+    }
+  }
+  for (const auto& [name, value] : HardeningProperties()) {
+    // Refused only by a librdkafka without the feature, which then cannot misuse it either.
+    rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr));
+  }
+  return "";
+}
+
 // Creates the producer; "" or why not. Configuration errors name the setting they came from.
 std::string CreateProducer(KafkaSink& sink) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  for (const auto& [name, value] : ProducerProperties(sink.config)) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      bool own = true;
-      for (const auto& extra : sink.config.producer_config) own &= extra.first != name;
-      return (own ? std::string("") : "producerConfig:" + name + ": ") + errstr;
-    }
+  if (std::string why = ApplyProperties(sink.config, conf); !why.empty()) {
+    rd_kafka_conf_destroy(conf);
+    return why;
   }
   rd_kafka_conf_set_opaque(conf, &sink);
   rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
   rd_kafka_conf_set_log_cb(conf, OnLog);
+  char errstr[512];
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
   if (producer == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -143,6 +163,23 @@ std::string CreateProducer(KafkaSink& sink) {
   }
   sink.producer = producer;  // rd_kafka_new took conf over
   return "";
+}
+
+// One header per top-level field of `metadata` when it is a JSON object nested no deeper than
+// kMaxMetadataDepth; nothing otherwise.
+void AddMetadataHeaders(const uint8_t* metadata, size_t size, Headers& headers) {
+  std::string_view text(reinterpret_cast<const char*>(metadata), size);
+  // Checked before parsing, so neither the parser nor dump() below ever meets deep nesting.
+  if (!JsonNestingAtMost(text, kMaxMetadataDepth)) return;
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+  if (!parsed.is_object()) return;
+  for (const auto& [name, value] : parsed.items()) {
+    if (name.rfind("esdb-", 0) == 0) continue;
+    headers.emplace_back(
+        name, value.is_string()
+                  ? value.get<std::string>()
+                  : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
 }
 
 Headers BuildHeaders(const KafkaConfig& config, const esdb_sink_record& r) {
@@ -155,17 +192,7 @@ Headers BuildHeaders(const KafkaConfig& config, const esdb_sink_record& r) {
   headers.emplace_back("esdb-content-type", r.content_type != nullptr ? r.content_type : "");
   headers.emplace_back("esdb-created", Rfc3339(r.created_unix_us));
   if (config.metadata_headers && r.metadata_size > 0) {
-    const char* begin = reinterpret_cast<const char*>(r.metadata);
-    nlohmann::json metadata = nlohmann::json::parse(begin, begin + r.metadata_size, nullptr, false);
-    if (metadata.is_object()) {
-      for (const auto& [name, value] : metadata.items()) {
-        if (name.rfind("esdb-", 0) == 0) continue;
-        headers.emplace_back(
-            name, value.is_string()
-                      ? value.get<std::string>()
-                      : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      }
-    }
+    AddMetadataHeaders(r.metadata, r.metadata_size, headers);
   }
   return headers;
 }
@@ -264,16 +291,10 @@ esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err,
     KafkaConfig config;
     std::string why = ParseConfig(settings, count, config);
     if (why.empty()) {
-      // Let librdkafka judge the properties too, without connecting anywhere.
+      // Let librdkafka judge the values too, without connecting anywhere. Only allow-listed
+      // properties get here: setting some others (plugin.library.paths) acts at once.
       rd_kafka_conf_t* conf = rd_kafka_conf_new();
-      char errstr[512];
-      for (const auto& [name, value] : ProducerProperties(config)) {
-        if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK) {
-          why = "producerConfig:" + name + ": " + errstr;
-          break;
-        }
-      }
+      why = ApplyProperties(config, conf);
       rd_kafka_conf_destroy(conf);
     }
     if (why.empty()) return ESDB_SINK_OK;

@@ -3,6 +3,7 @@
 // errors injected through the mock API turn into retries without loss or reordering.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "json_depth.h"
 #include "sinks/plugin.h"
 #include "sinks/test_support.h"
 
@@ -25,6 +27,8 @@ using ::esdb::testing::LoadOrFail;
 using ::esdb::testing::LogCapture;
 using ::esdb::testing::MakeRecord;
 using ::esdb::testing::PluginPath;
+using ::esdb::testing::TempDir;
+using ::testing::AllOf;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
@@ -315,7 +319,9 @@ TEST_F(KafkaSinkTest, ValidateNamesTheKeyAtFault) {
       {{{"bootstrapServers", "h:9092"}, {"topic", "t"}, {"producerConfig:acks", "0"}},
        "producerConfig:acks: the sink sets 'acks' itself"},
       {{{"bootstrapServers", "h:9092"}, {"topic", "t"}, {"producerConfig:no.such.thing", "1"}},
-       "producerConfig:no.such.thing"},
+       "producerConfig:no.such.thing: 'no.such.thing' is not allowed"},
+      {{{"bootstrapServers", "h:9092"}, {"topic", "t"}, {"producerConfig:linger.ms", "-5"}},
+       "producerConfig:linger.ms: "},  // allowed, but librdkafka refuses the value
       {{{"bootstrapServers", "h:9092"}, {"topic", "t"}, {"compressionType", "brotli"}},
        "compressionType: 'brotli' is not valid"},
       {{{"bootstrapServers", "h:9092"}, {"topic", "t"}, {"deliveryTimeoutMs", "5"}},
@@ -334,6 +340,206 @@ TEST_F(KafkaSinkTest, ValidateNamesTheKeyAtFault) {
                               {"batching:batchSize", "500"}})
                   .ok());
   EXPECT_TRUE(plugin_->IsSecret("producerConfig:sasl.password"));
+}
+
+// Validates bootstrap + topic + `extra`; "" when OK, else the message.
+std::string ValidateWith(SinkPlugin& plugin, SettingsMap extra) {
+  extra.emplace("bootstrapServers", "h:9092");
+  extra.emplace("topic", "t");
+  absl::Status s = plugin.Validate(extra);
+  if (s.ok()) return "";
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  return std::string(s.message());
+}
+
+// Properties that run a command, load a library, read a file or undo what the sink relies on
+// are refused by name, with the reason and a pointer to the allow-list.
+TEST_F(KafkaSinkTest, ProducerConfigRefusesEverythingOffTheAllowList) {
+  struct Case {
+    std::string property;
+    std::string value;
+    std::string reason;  // "" when only the generic text is expected
+  };
+  std::vector<Case> cases = {
+      {"sasl.kerberos.kinit.cmd", "touch /tmp/pwned", "kinit shell command"},
+      {"sasl.kerberos.keytab", "/etc/krb5.keytab", "kinit shell command"},
+      {"sasl.kerberos.principal", "x; reboot", "kinit shell command"},
+      {"plugin.library.paths", "/tmp/evil.so", "loads code into the node"},
+      {"interceptors", "x", "loads code into the node"},
+      {"ssl.engine.location", "/tmp/engine.so", "OpenSSL engine or provider library"},
+      {"ssl.engine.id", "pkcs11", "OpenSSL engine or provider library"},
+      {"ssl.providers", "legacy", "OpenSSL engine or provider library"},
+      {"ssl.key.location", "/etc/shadow", "reads a file on the node"},
+      {"ssl.ca.location", "/etc/shadow", "reads a file on the node"},
+      {"ssl.certificate.location", "/etc/shadow", "reads a file on the node"},
+      {"ssl.crl.location", "/etc/shadow", "reads a file on the node"},
+      {"ssl.keystore.location", "/etc/shadow", "reads a file on the node"},
+      {"debug", "all", "floods the node's log"},
+      {"ssl.keystore.password", "x", ""},
+      {"sasl.oauthbearer.config", "principal=admin", ""},
+      {"enable.sasl.oauthbearer.unsecure.jwt", "true", ""},
+      {"delivery.report.only.error", "true", ""},
+      {"queuing.strategy", "lifo", ""},
+      {"transactional.id", "x", ""},
+      {"offset.store.path", "/tmp/x", ""},
+      {"log.queue", "true", ""},
+      {"internal.termination.signal", "9", ""},
+      {"builtin.features", "gzip", ""},
+      {"SASL.KERBEROS.KINIT.CMD", "touch /tmp/pwned", ""},  // names are matched exactly
+  };
+  for (const Case& c : cases) {
+    std::string key = "producerConfig:" + c.property;
+    std::string message = ValidateWith(*plugin_, {{key, c.value}});
+    EXPECT_THAT(message, AllOf(HasSubstr(key + ": '" + c.property + "' is not allowed"),
+                               HasSubstr("allow-list"), HasSubstr("plugins/kafka/README.md"),
+                               HasSubstr(c.reason)))
+        << c.property;
+  }
+}
+
+TEST_F(KafkaSinkTest, ProducerConfigChecksTheValuesOfAllowedProperties) {
+  auto refused = [&](SettingsMap extra, const std::string& needle) {
+    EXPECT_THAT(ValidateWith(*plugin_, extra), HasSubstr(needle)) << needle;
+  };
+  // GSSAPI in any spelling: librdkafka would run kinit for it.
+  refused({{"producerConfig:security.protocol", "sasl_ssl"},
+           {"producerConfig:sasl.mechanism", "GSSAPI"}},
+          "producerConfig:sasl.mechanism: 'GSSAPI' is not allowed");
+  refused({{"producerConfig:security.protocol", "sasl_ssl"},
+           {"producerConfig:sasl.mechanisms", "gssapi"}},
+          "producerConfig:sasl.mechanisms: 'gssapi' is not allowed");
+  // Without a mechanism librdkafka would fall back to GSSAPI.
+  refused({{"producerConfig:security.protocol", "SASL_PLAINTEXT"}},
+          "producerConfig:sasl.mechanism: required when security.protocol is SASL_PLAINTEXT");
+  refused({{"producerConfig:partitioner", "random"}},
+          "producerConfig:partitioner: 'random' is not allowed");
+  refused({{"producerConfig:security.protocol", "sasl_ssl"},
+           {"producerConfig:sasl.mechanism", "OAUTHBEARER"}},
+          "OAUTHBEARER needs sasl.oauthbearer.method=oidc");
+  refused({{"producerConfig:sasl.oauthbearer.method", "default"}},
+          "producerConfig:sasl.oauthbearer.method: 'default' is not allowed");
+  refused({{"producerConfig:sasl.oauthbearer.token.endpoint.url", "file:///etc/shadow"}},
+          "producerConfig:sasl.oauthbearer.token.endpoint.url: must be an https:// URL");
+  refused({{"producerConfig:sasl.username", "me\nforged"}},
+          "producerConfig:sasl.username: the value contains a control character");
+  refused({{"producerConfig:ssl.ca.pem", std::string("-----BEGIN\x01", 11)}},
+          "producerConfig:ssl.ca.pem: the value contains a control character");
+
+  EXPECT_EQ(
+      ValidateWith(*plugin_, {{"producerConfig:security.protocol", "SASL_SSL"},
+                              {"producerConfig:sasl.mechanism", "SCRAM-SHA-512"},
+                              {"producerConfig:sasl.username", "svc"},
+                              {"producerConfig:sasl.password", "secret"},
+                              {"producerConfig:ssl.endpoint.identification.algorithm", "none"},
+                              {"producerConfig:linger.ms", "5"},
+                              {"producerConfig:batch.size", "65536"},
+                              {"producerConfig:partitioner", "murmur2_random"},
+                              {"producerConfig:client.id", "orders"}}),
+      "");
+  // Passes the sink's checks; a librdkafka built without libcurl (Debian's 2.0.2) then refuses
+  // OIDC itself.
+  std::string oidc = ValidateWith(
+      *plugin_,
+      {{"producerConfig:security.protocol", "sasl_ssl"},
+       {"producerConfig:sasl.mechanism", "OAUTHBEARER"},
+       {"producerConfig:sasl.oauthbearer.method", "oidc"},
+       {"producerConfig:sasl.oauthbearer.client.id", "sink"},
+       {"producerConfig:sasl.oauthbearer.client.secret", "s3cret"},
+       {"producerConfig:sasl.oauthbearer.token.endpoint.url", "https://idp.example/token"}});
+  if (!oidc.empty()) EXPECT_THAT(oidc, HasSubstr("not supported in this build")) << oidc;
+  // PEM text is multi-line by nature.
+  EXPECT_EQ(ValidateWith(*plugin_, {{"producerConfig:security.protocol", "ssl"},
+                                    {"producerConfig:ssl.ca.pem",
+                                     "-----BEGIN CERTIFICATE-----\r\nMIIB\n"
+                                     "-----END CERTIFICATE-----\n"}}),
+            "");
+}
+
+// The reported attack: a kinit command that would run when the producer starts. Open refuses
+// the settings before any producer exists, so the command never runs.
+TEST_F(KafkaSinkTest, KinitCommandNeverRuns) {
+  TempDir dir;
+  const std::string marker = dir.File("kinit-ran");
+  SettingsMap settings = {{"bootstrapServers", "127.0.0.1:1"},
+                          {"topic", "events"},
+                          {"producerConfig:security.protocol", "sasl_plaintext"},
+                          {"producerConfig:sasl.mechanism", "GSSAPI"},
+                          {"producerConfig:sasl.kerberos.kinit.cmd", "touch " + marker}};
+  EXPECT_EQ(plugin_->Validate(settings).code(), absl::StatusCode::kInvalidArgument);
+  auto sink = plugin_->Open("conn-kafka", settings, log_.Fn());
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  settings.erase("producerConfig:sasl.kerberos.kinit.cmd");
+  sink = plugin_->Open("conn-kafka", settings, log_.Fn());  // the default kinit command
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  struct stat st;
+  EXPECT_NE(stat(marker.c_str(), &st), 0) << "the kinit command ran";
+}
+
+TEST_F(KafkaSinkTest, ControlCharactersInTopicHeadersAndServersAreRefused) {
+  EXPECT_THAT(ValidateWith(*plugin_, {{"bootstrapServers", "h:9092\r\nx"}}),
+              HasSubstr("bootstrapServers: the value contains a control character"));
+  SettingsMap bad_topic = {{"bootstrapServers", "h:9092"}, {"topic", "orders\nforged"}};
+  EXPECT_THAT(std::string(plugin_->Validate(bad_topic).message()),
+              HasSubstr("topic: 'orders\nforged' is not a Kafka topic name"));
+  SettingsMap spaced_topic = {{"bootstrapServers", "h:9092"}, {"topic", "my topic"}};
+  EXPECT_THAT(std::string(plugin_->Validate(spaced_topic).message()),
+              HasSubstr("is not a Kafka topic name"));
+  EXPECT_THAT(ValidateWith(*plugin_, {{"defaultHeaders:source", "esdb\x7f"}}),
+              HasSubstr("defaultHeaders:source: the value contains a control character"));
+  EXPECT_THAT(ValidateWith(*plugin_, {{"defaultHeaders:a\tb", "v"}}),
+              HasSubstr("the header name is empty or contains a control character"));
+  EXPECT_THAT(ValidateWith(*plugin_, {{"key:source", "header"},
+                                      {"key:header",
+                                       "ten\x01"
+                                       "ant"}}),
+              HasSubstr("key:header: the value contains a control character"));
+  EXPECT_EQ(ValidateWith(*plugin_, {{"defaultHeaders:source", "esdb node 1"}}), "");
+}
+
+TEST(JsonNestingTest, CountsBracketsOutsideStringsOnly) {
+  using esdb_kafka_sink::JsonNestingAtMost;
+  EXPECT_TRUE(JsonNestingAtMost("", 0));
+  EXPECT_TRUE(JsonNestingAtMost("42", 0));
+  EXPECT_FALSE(JsonNestingAtMost("{}", 0));
+  EXPECT_TRUE(JsonNestingAtMost("{}", 1));
+  EXPECT_TRUE(JsonNestingAtMost(R"({"a":[1,{"b":[]}]})", 4));
+  EXPECT_FALSE(JsonNestingAtMost(R"({"a":[1,{"b":[]}]})", 3));
+  EXPECT_TRUE(JsonNestingAtMost(R"([[]],[[]],[[]])", 2));  // depth goes down again
+  // Brackets inside strings, also after escaped quotes and backslashes, are text.
+  EXPECT_TRUE(JsonNestingAtMost(R"({"k":"[[[[{{{{"})", 1));
+  EXPECT_TRUE(JsonNestingAtMost(R"({"k":"a\"[[[[\\"})", 1));
+  EXPECT_FALSE(JsonNestingAtMost(R"({"k":"a\\"[[[[})", 1));  // the string ended at \\"
+  // Stray closers cannot buy depth back.
+  EXPECT_FALSE(JsonNestingAtMost("]]]]]][[", 1));
+  std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  EXPECT_FALSE(JsonNestingAtMost(deep, 32));
+  EXPECT_TRUE(JsonNestingAtMost(deep, 1000000));
+}
+
+// Metadata nested 100,000 deep used to make the header builder recurse until the node died.
+// It now gives no metadata headers; the record is still produced with its own headers, and
+// ordinary nested metadata still becomes headers.
+TEST_F(KafkaSinkTest, DeeplyNestedMetadataGivesNoHeadersInsteadOfACrash) {
+  MockCluster cluster(1, "events", 1);
+  auto sink = Open(cluster);
+  ASSERT_NE(sink, nullptr);
+  std::vector<Record> log = Log(3);
+  log[0].metadata =
+      R"({"tenant":"acme","deep":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  log[1].metadata = R"({"tenant":"beta","shape":{"a":[1,{"b":null}]}})";
+  std::string at_limit = std::string(31, '[') + std::string(31, ']');  // 32 with the object
+  log[2].metadata = R"({"edge":)" + at_limit + "}";
+  EXPECT_EQ(WriteLog(*sink, log, 3), 0);
+
+  std::vector<Consumed> got = ConsumeAll(cluster.bootstraps(), "events", 1, log.size());
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].position(), 1000u);
+  EXPECT_EQ(got[0].headers.count("tenant"), 0u);
+  EXPECT_EQ(got[0].headers.count("deep"), 0u);
+  EXPECT_EQ(got[0].headers.at("esdb-stream"), log[0].stream);
+  EXPECT_EQ(got[1].headers.at("tenant"), "beta");
+  EXPECT_EQ(got[1].headers.at("shape"), R"({"a":[1,{"b":null}]})");
+  EXPECT_EQ(got[2].headers.at("edge"), at_limit);
 }
 
 }  // namespace

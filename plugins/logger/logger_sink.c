@@ -1,5 +1,9 @@
 /* logger-sink: writes one line per record to the host's log, at the level the `level` setting
- * names. For trying connectors out and for debugging filters. */
+ * names. For trying connectors out and for debugging filters.
+ *
+ * Stream names and event types come from whoever appends events, so they are escaped before they
+ * reach the log: a name holding a line break must not be able to forge a line of the node's
+ * log. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,30 +84,74 @@ static esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const e
   return ESDB_SINK_OK;
 }
 
+/* Writes `text` with every byte that could break or disguise a log line escaped: bytes below
+ * 0x20 and 0x7f as \xHH, the C1 control characters U+0080..U+009F (UTF-8 C2 80..C2 9F, which
+ * some terminals and log viewers treat as line breaks) as \u00HH, and the backslash, the escape
+ * character itself, doubled so that an escape can always be told from the text. Writes into out
+ * when it is not NULL, and returns the length of the escaped text either way. */
+static size_t Escape(const char* text, char* out) {
+  static const char kHex[] = "0123456789abcdef";
+  const unsigned char* p = (const unsigned char*)(text != NULL ? text : "");
+  size_t n = 0;
+  for (; *p != 0; ++p) {
+    unsigned char c = *p;
+    if (c < 0x20 || c == 0x7f) {
+      if (out != NULL) {
+        out[n] = '\\';
+        out[n + 1] = 'x';
+        out[n + 2] = kHex[c >> 4];
+        out[n + 3] = kHex[c & 0xf];
+      }
+      n += 4;
+    } else if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+      if (out != NULL) {
+        memcpy(out + n, "\\u00", 4);
+        out[n + 4] = kHex[p[1] >> 4];
+        out[n + 5] = kHex[p[1] & 0xf];
+      }
+      n += 6;
+      ++p;
+    } else if (c == '\\') {
+      if (out != NULL) out[n] = out[n + 1] = '\\';
+      n += 2;
+    } else {
+      if (out != NULL) out[n] = (char)c;
+      n += 1;
+    }
+  }
+  if (out != NULL) out[n] = '\0';
+  return n;
+}
+
+/* Logs one record's line; 0 when memory ran out. */
+static int LogRecord(const LoggerSink* sink, const esdb_sink_record* r) {
+  /* One allocation holds both escaped names and the line. */
+  size_t stream_size = Escape(r->stream, NULL) + 1;
+  size_t type_size = Escape(r->event_type, NULL) + 1;
+  size_t line_size = stream_size + type_size + 80; /* the labels and two 20-digit numbers */
+  char* stream = (char*)malloc(stream_size + type_size + line_size);
+  char* type;
+  char* line;
+  if (stream == NULL) return 0;
+  type = stream + stream_size;
+  line = type + type_size;
+  Escape(r->stream, stream);
+  Escape(r->event_type, type);
+  snprintf(line, line_size, "stream=%s revision=%" PRIu64 " position=%" PRIu64 " type=%s", stream,
+           r->revision, r->commit_position, type);
+  sink->host->log(sink->host->ctx, sink->level, line);
+  free(stream);
+  return 1;
+}
+
 static void Write(esdb_sink_instance* instance, const esdb_sink_record* const* records,
                   size_t count, esdb_sink_completion_fn done, void* done_ctx) {
   const LoggerSink* sink = (const LoggerSink*)instance;
-  char small[512];
   size_t i;
   for (i = 0; i < count; ++i) {
-    const esdb_sink_record* r = records[i];
-    const char* format = "stream=%s revision=%" PRIu64 " position=%" PRIu64 " type=%s";
-    int needed = snprintf(small, sizeof(small), format, r->stream, r->revision, r->commit_position,
-                          r->event_type);
-    if (needed < 0) continue;
-    if ((size_t)needed < sizeof(small)) {
-      sink->host->log(sink->host->ctx, sink->level, small);
-    } else {
-      /* Long stream or type names: format again into a buffer that fits. */
-      char* big = (char*)malloc((size_t)needed + 1);
-      if (big == NULL) {
-        done(done_ctx, ESDB_SINK_RETRY, "out of memory");
-        return;
-      }
-      snprintf(big, (size_t)needed + 1, format, r->stream, r->revision, r->commit_position,
-               r->event_type);
-      sink->host->log(sink->host->ctx, sink->level, big);
-      free(big);
+    if (!LogRecord(sink, records[i])) {
+      done(done_ctx, ESDB_SINK_RETRY, "out of memory");
+      return;
     }
   }
   done(done_ctx, ESDB_SINK_OK, NULL);
@@ -116,7 +164,7 @@ static const esdb_sink_plugin kPlugin = {
     ESDB_SINK_ABI_VERSION,
     1, /* min_host_abi_version */
     "logger-sink",
-    "1.0.0",
+    "1.1.0",
     "Logs one line per record (stream, revision, position, type) through the host's log.",
     kSettings,
     sizeof(kSettings) / sizeof(kSettings[0]),

@@ -1,9 +1,12 @@
-// file-sink (plugins/file) through the loader: the exact JSON Lines format, durability options,
-// crash leftovers and error handling.
+// file-sink (plugins/file) through the loader: the exact JSON Lines format, the header line that
+// marks the sink's own files, durability options, crash leftovers and error handling.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +30,35 @@ using ::esdb::testing::ReadFile;
 using ::esdb::testing::TempDir;
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// The first line of every file the sink writes for connector `id`.
+std::string Header(const std::string& id) {
+  return R"({"esdbFileSink":{"version":1,"connectorId":")" + id + "\"}}\n";
+}
+
+// Sets the process's file size limit for as long as it lives, with SIGXFSZ ignored so that a
+// write past the limit fails with EFBIG instead of killing the test.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &saved_), 0);
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    EXPECT_EQ(sigaction(SIGXFSZ, &ignore, &old_action_), 0);
+    struct rlimit limited = saved_;
+    limited.rlim_cur = bytes;
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  }
+  ~FileSizeLimit() {
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &saved_), 0);
+    EXPECT_EQ(sigaction(SIGXFSZ, &old_action_, nullptr), 0);
+  }
+
+ private:
+  struct rlimit saved_;
+  struct sigaction old_action_;
+};
 
 class FileSinkTest : public ::testing::Test {
  protected:
@@ -43,13 +75,17 @@ class FileSinkTest : public ::testing::Test {
     return sink.ok() ? *std::move(sink) : nullptr;
   }
 
-  // Writes `records` through a fresh sink and returns the file's content.
+  // Writes `records` through a fresh sink and returns the file's records: its content after the
+  // header line, which must be there.
   std::string WriteAll(const std::vector<Record>& records) {
     std::unique_ptr<Sink> sink = Open();
     if (sink == nullptr) return "";
     SinkResult r = sink->Write(records);
     EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
-    return ReadFile(path_);
+    std::string content = ReadFile(path_);
+    const std::string header = Header("conn-file");
+    EXPECT_THAT(content, StartsWith(header));
+    return content.compare(0, header.size(), header) == 0 ? content.substr(header.size()) : "";
   }
 
   std::string Line(const Record& record) { return WriteAll({record}); }
@@ -310,43 +346,217 @@ TEST_F(FileSinkTest, FsyncFalseSyncsOnlyOnFlush) {
 }
 
 TEST_F(FileSinkTest, PartialLastLineFromACrashIsRemovedOnOpen) {
-  testing::WriteFile(path_, "{\"complete\":1}\n{\"position\":17,\"str");
+  testing::WriteFile(path_, Header("conn-file") + "{\"complete\":1}\n{\"position\":17,\"str");
   std::unique_ptr<Sink> sink = Open();
   ASSERT_NE(sink, nullptr);
   EXPECT_THAT(log_.Messages(), Contains(HasSubstr("removed 19 bytes of a partial last line")));
   std::vector<Record> batch = {MakeRecord("s", 0, 17)};
   ASSERT_EQ(sink->Write(batch).outcome, SinkOutcome::kOk);
   std::vector<std::string> lines = absl::StrSplit(ReadFile(path_), '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0], "{\"complete\":1}");
-  EXPECT_EQ(nlohmann::json::parse(lines[1])["position"], 17);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0] + "\n", Header("conn-file"));
+  EXPECT_EQ(lines[1], "{\"complete\":1}");
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["position"], 17);
 }
 
-TEST_F(FileSinkTest, FileWithoutAnyNewlineIsAllPartial) {
-  testing::WriteFile(path_, "{\"position\":1");
+// Recovery cuts back to the header at most, never into it.
+TEST_F(FileSinkTest, PartialLineRightAfterTheHeaderIsAllThatGoes) {
+  testing::WriteFile(path_, Header("conn-file") + "{\"position\":1");
   std::unique_ptr<Sink> sink = Open();
   ASSERT_NE(sink, nullptr);
-  EXPECT_EQ(ReadFile(path_), "");
+  EXPECT_EQ(ReadFile(path_), Header("conn-file"));
+}
+
+TEST_F(FileSinkTest, NewFileStartsWithAHeaderLineNamingTheConnector) {
+  std::unique_ptr<Sink> sink =
+      plugin_->Open("orders.to-file_2", {{"path", path_}}, log_.Fn()).value_or(nullptr);
+  ASSERT_NE(sink, nullptr);
+  EXPECT_THAT(log_.Messages(), Contains(HasSubstr("file-sink: created '" + path_ + "'")));
+  std::string content = ReadFile(path_);
+  EXPECT_EQ(content, Header("orders.to-file_2"));
+  // A JSON line of its own that readers recognise by its only key.
+  nlohmann::json header = nlohmann::json::parse(content);
+  EXPECT_EQ(header, nlohmann::json::parse(
+                        R"({"esdbFileSink":{"version":1,"connectorId":"orders.to-file_2"}})"));
+  // Nothing but the file itself is left in the folder.
+  size_t entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    ++entries;
+    EXPECT_EQ(entry.path().string(), path_);
+  }
+  EXPECT_EQ(entries, 1u);
+}
+
+// The reported damage: a copy of an SQLite database lost its tail when named as the path. A file
+// the sink did not write is refused and left exactly as it was, whatever it holds.
+TEST_F(FileSinkTest, RefusesAFileItDidNotWriteAndLeavesItUntouched) {
+  std::string sqlite("SQLite format 3\0\x10\x00\x01\x01", 20);
+  for (int i = 0; i < 5000; ++i) sqlite.push_back(static_cast<char>(i * 7));
+  sqlite += "no newline at the end";
+  const std::vector<std::string> foreign = {
+      sqlite,
+      "",                                     // empty: created by someone else
+      "{\"position\":1,\"stream\":\"s\"}\n",  // JSON Lines without a header
+      R"({"esdbFileSink":{"version":1,"connectorId":"conn-file"}})",  // header without its '\n'
+      "root:x:0:0:root:/root:/bin/bash\n",
+  };
+  for (const std::string& content : foreign) {
+    testing::WriteFile(path_, content);
+    absl::Status validated = plugin_->Validate({{"path", path_}});
+    EXPECT_TRUE(validated.ok()) << validated;  // the file is judged at open, not validate
+    auto sink = plugin_->Open("conn-file", {{"path", path_}}, log_.Fn());
+    ASSERT_FALSE(sink.ok()) << content.substr(0, 40);
+    EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(sink.status().message(),
+                HasSubstr("path: '" + path_ + "' exists and was not written by file-sink"));
+    EXPECT_EQ(ReadFile(path_), content) << "a refused file was changed";
+  }
+}
+
+TEST_F(FileSinkTest, RefusesAnotherConnectorsOutput) {
+  WriteAll({MakeRecord("s", 0, 1)});
+  const std::string before = ReadFile(path_);
+  auto other = plugin_->Open("other", {{"path", path_}}, log_.Fn());
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(other.status().message(),
+              HasSubstr("is the output of connector 'conn-file', not of connector 'other'"));
+  EXPECT_EQ(ReadFile(path_), before);
+  // Its own connector carries on with it.
+  EXPECT_NE(Open(), nullptr);
+  // A header of another version is not taken for this one's either.
+  const std::string future = R"({"esdbFileSink":{"version":2,"connectorId":"conn-file"}})"
+                             "\n";
+  testing::WriteFile(path_, future);
+  auto newer = plugin_->Open("conn-file", {{"path", path_}}, log_.Fn());
+  EXPECT_EQ(newer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(newer.status().message(), HasSubstr("starts with a file-sink header this version"));
+  EXPECT_EQ(ReadFile(path_), future);
+}
+
+// A file is never visible at `path` before its header is complete. Here the header cannot be
+// written at all (no byte fits under the size limit): the open fails and retries, and leaves no
+// file behind that a later open would refuse, nor a temporary one.
+TEST_F(FileSinkTest, FailedHeaderWriteLeavesNoFileBehind) {
+  absl::StatusOr<std::unique_ptr<Sink>> failed = absl::UnknownError("not run");
+  {
+    FileSizeLimit limit(0);
+    failed = plugin_->Open("conn-file", {{"path", path_}}, log_.Fn());
+  }
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  EXPECT_THAT(failed.status().message(), HasSubstr("File too large"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.path()));
+  EXPECT_NE(Open(), nullptr);
+  EXPECT_EQ(ReadFile(path_), Header("conn-file"));
+}
+
+TEST_F(FileSinkTest, RefusesDevicesAndPipes) {
+  for (const std::string& device : {std::string("/dev/null"), std::string("/dev/full")}) {
+    auto sink = plugin_->Open("conn-file", {{"path", device}}, nullptr);
+    EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument) << device;
+    EXPECT_THAT(sink.status().message(), HasSubstr("is not a regular file")) << device;
+  }
+  // A FIFO with no reader: refused without blocking in open().
+  const std::string fifo = dir_.File("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto sink = plugin_->Open("conn-file", {{"path", fifo}}, nullptr);
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(sink.status().message(), HasSubstr("is not a regular file"));
+}
+
+// A symbolic link to a foreign file is judged by the file it leads to.
+TEST_F(FileSinkTest, SymbolicLinkToAForeignFileIsRefused) {
+  const std::string target = dir_.File("precious.db");
+  testing::WriteFile(target, "precious");
+  ASSERT_EQ(symlink(target.c_str(), path_.c_str()), 0);
+  auto sink = plugin_->Open("conn-file", {{"path", path_}}, nullptr);
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadFile(target), "precious");
+}
+
+TEST_F(FileSinkTest, ControlCharactersInThePathAreRefused) {
+  for (const std::string& path : {dir_.File("a\nb.jsonl"), dir_.File("tab\there"),
+                                  dir_.File("del\x7f"), dir_.File("bell\a")}) {
+    absl::Status validated = plugin_->Validate({{"path", path}});
+    EXPECT_EQ(validated.code(), absl::StatusCode::kInvalidArgument) << path;
+    EXPECT_THAT(validated.message(), HasSubstr("path: contains a control character"));
+    auto sink = plugin_->Open("conn-file", {{"path", path}}, nullptr);
+    EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument) << path;
+    struct stat st;
+    EXPECT_NE(stat(path.c_str(), &st), 0) << "created " << path;
+  }
+}
+
+// The file appears complete with its header or not at all: a process killed at any moment while
+// creating output files leaves nothing that the sink refuses afterwards (a stray temporary file
+// at most). The child reports each file it finished over a pipe; the parent kills it after a few,
+// at whatever point it has reached, over and over.
+TEST_F(FileSinkTest, KilledWhileCreatingNeverLeavesAFileItRefuses) {
+  const std::string plugin_path = PluginPath("file");
+  for (int round = 0; round < 30; ++round) {
+    int progress[2];
+    ASSERT_EQ(pipe(progress), 0);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(progress[0]);
+      auto plugin = SinkPlugin::Load(plugin_path);
+      if (!plugin.ok()) _exit(2);
+      for (int i = 0;; ++i) {
+        std::string name = "out-" + std::to_string(round) + "-" + std::to_string(i);
+        auto sink =
+            (*plugin)->Open("crashy", {{"path", dir_.File(name)}, {"fsync", "false"}}, nullptr);
+        if (!sink.ok()) _exit(3);
+        sink->reset();
+        if (::write(progress[1], "x", 1) != 1) _exit(4);
+      }
+    }
+    ::close(progress[1]);
+    char byte;
+    int done = 0;
+    while (done < 3 + round % 4 && ::read(progress[0], &byte, 1) == 1) ++done;
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ::close(progress[0]);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped by itself: " << status;
+  }
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("out-", 0) != 0) continue;
+    ++files;
+    EXPECT_EQ(ReadFile(entry.path().string()), Header("crashy")) << name;
+    auto sink = plugin_->Open("crashy", {{"path", entry.path().string()}}, nullptr);
+    EXPECT_TRUE(sink.ok()) << name << ": " << sink.status();
+  }
+  EXPECT_GE(files, 30 * 3);
 }
 
 TEST_F(FileSinkTest, UnusablePathIsInvalidConfig) {
   auto missing_dir = plugin_->Open("c", {{"path", dir_.File("no/such/dir.jsonl")}}, nullptr);
   EXPECT_EQ(missing_dir.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(missing_dir.status().message(),
-              HasSubstr("path: cannot open '" + dir_.File("no/such/dir.jsonl") +
+              HasSubstr("path: cannot create '" + dir_.File("no/such/dir.jsonl") +
                         "': No such file or directory"));
   auto directory = plugin_->Open("c", {{"path", dir_.path()}}, nullptr);
   EXPECT_EQ(directory.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(directory.status().message(), HasSubstr("Is a directory"));
+  EXPECT_THAT(directory.status().message(), HasSubstr("is a directory"));
 }
 
 TEST_F(FileSinkTest, WriteErrorIsRetryWithTheErrnoText) {
-  auto sink = plugin_->Open("c", {{"path", "/dev/full"}}, nullptr);
-  ASSERT_TRUE(sink.ok()) << sink.status();
+  std::unique_ptr<Sink> sink = Open();
+  ASSERT_NE(sink, nullptr);
+  const std::string before = ReadFile(path_);
   std::vector<Record> batch = {MakeRecord("s", 0, 1)};
-  SinkResult r = (*sink)->Write(batch);
+  SinkResult r;
+  {
+    FileSizeLimit limit(before.size());  // not one more byte fits
+    r = sink->Write(batch);
+  }
   EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
-  EXPECT_THAT(r.message, HasSubstr("write to '/dev/full': No space left on device"));
+  EXPECT_THAT(r.message, HasSubstr("write to '" + path_ + "': File too large"));
+  EXPECT_EQ(ReadFile(path_), before);
 }
 
 // A batch that fails half-way (here: the file size limit cuts the write short) is removed
@@ -358,21 +568,13 @@ TEST_F(FileSinkTest, FailedBatchLeavesNoPartialLines) {
   ASSERT_EQ(sink->Write(one).outcome, SinkOutcome::kOk);
   std::string before = ReadFile(path_);
 
-  struct rlimit saved;
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
-  struct sigaction ignore = {}, old_action;
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit limited = saved;
-  limited.rlim_cur = before.size() + 100;
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
-
   std::vector<Record> many;
   for (int i = 1; i <= 20; ++i) many.push_back(MakeRecord("s", i, 1 + i));
-  SinkResult failed = sink->Write(many);
-
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
-  ASSERT_EQ(sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  SinkResult failed;
+  {
+    FileSizeLimit limit(before.size() + 100);
+    failed = sink->Write(many);
+  }
 
   EXPECT_EQ(failed.outcome, SinkOutcome::kRetry);
   EXPECT_THAT(failed.message, HasSubstr("File too large"));
@@ -380,7 +582,7 @@ TEST_F(FileSinkTest, FailedBatchLeavesNoPartialLines) {
 
   ASSERT_EQ(sink->Write(many).outcome, SinkOutcome::kOk);
   std::vector<std::string> lines = absl::StrSplit(ReadFile(path_), '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 21u);
+  ASSERT_EQ(lines.size(), 22u);  // the header, then 21 records
   for (const std::string& line : lines) EXPECT_NO_THROW(nlohmann::json::parse(line)) << line;
 }
 

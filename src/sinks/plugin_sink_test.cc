@@ -205,6 +205,7 @@ TEST(CSinkTest, LoadsAndAppendsOneLinePerRecord) {
   EXPECT_EQ(plugin->name(), "test-c-sink");
   TempDir dir;
   std::string path = dir.File("out.txt");
+  const std::string header = "test-c-sink output of connector conn-1\n";
   {
     std::unique_ptr<Sink> sink = OpenOrFail(*plugin, {{"path", path}});
     ASSERT_NE(sink, nullptr);
@@ -212,14 +213,18 @@ TEST(CSinkTest, LoadsAndAppendsOneLinePerRecord) {
                                    MakeRecord("b-2", 7, 18446744073709551615ull, "Moved")};
     EXPECT_EQ(sink->Write(records).outcome, SinkOutcome::kOk);
     // Flushed per batch: readable before the sink is closed.
-    EXPECT_EQ(testing::ReadFile(path), "a 0 100 Created\nb-2 7 18446744073709551615 Moved\n");
+    EXPECT_EQ(testing::ReadFile(path),
+              header + "a 0 100 Created\nb-2 7 18446744073709551615 Moved\n");
   }
   std::unique_ptr<Sink> again = OpenOrFail(*plugin, {{"path", path}});
   ASSERT_NE(again, nullptr);
-  std::vector<Record> more = {MakeRecord("c", 1, 200, "Deleted")};
+  std::vector<Record> more = {MakeRecord("c", 1, 200, "Deleted"),
+                              MakeRecord("forged\nx 9 9", 2, 300, "T\r")};
   EXPECT_EQ(again->Write(more).outcome, SinkOutcome::kOk);
   EXPECT_EQ(testing::ReadFile(path),
-            "a 0 100 Created\nb-2 7 18446744073709551615 Moved\nc 1 200 Deleted\n");
+            header +
+                "a 0 100 Created\nb-2 7 18446744073709551615 Moved\nc 1 200 Deleted\n"
+                "forged?x 9 9 2 300 T?\n");
 }
 
 TEST(CSinkTest, UnopenablePathIsInvalidConfig) {
@@ -228,6 +233,35 @@ TEST(CSinkTest, UnopenablePathIsInvalidConfig) {
   auto sink = plugin->Open("c", {{"path", "/nonexistent/dir/out.txt"}}, nullptr);
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(sink.status().message(), HasSubstr("path: cannot open '/nonexistent/dir/out.txt'"));
+}
+
+// Like file-sink, the C sink appends only to a file it created for the same connector, and
+// leaves anything else exactly as it was.
+TEST(CSinkTest, RefusesFilesItDidNotWrite) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("testc"));
+  ASSERT_NE(plugin, nullptr);
+  TempDir dir;
+  const std::string foreign = dir.File("authorized_keys");
+  testing::WriteFile(foreign, "ssh-ed25519 AAAA me@host\n");
+  auto sink = plugin->Open("conn-1", {{"path", foreign}}, nullptr);
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(sink.status().message(), HasSubstr("was not written by test-c-sink"));
+  EXPECT_EQ(testing::ReadFile(foreign), "ssh-ed25519 AAAA me@host\n");
+
+  const std::string own = dir.File("out.txt");
+  ASSERT_NE(OpenOrFail(*plugin, {{"path", own}}), nullptr);  // created for conn-1
+  auto other = plugin->Open("conn-2", {{"path", own}}, nullptr);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+
+  auto device = plugin->Open("conn-1", {{"path", "/dev/null"}}, nullptr);
+  EXPECT_EQ(device.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(device.status().message(), HasSubstr("is not a regular file"));
+
+  const std::string bad = dir.File("a\nb");
+  EXPECT_THAT(plugin->Validate({{"path", bad}}).message(),
+              HasSubstr("path: contains a control character"));
+  EXPECT_EQ(plugin->Open("conn-1", {{"path", bad}}, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(NullSinkTest, AcknowledgesEverything) {
@@ -257,6 +291,26 @@ TEST(LoggerSinkTest, LogsOneLinePerRecordAtTheChosenLevel) {
                                "stream=orders-1 revision=4 position=1234 type=OrderPlaced"),
                           Pair(ESDB_SINK_LOG_WARN,
                                "stream=" + long_stream + " revision=0 position=1300 type=Long")));
+}
+
+// Stream names and event types are the appender's text: a line break in them must not forge a
+// line in the node's log, and an escape must not be mistaken for text.
+TEST(LoggerSinkTest, EscapesControlCharactersSoEachRecordIsOneLine) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("logger"));
+  ASSERT_NE(plugin, nullptr);
+  LogCapture log;
+  std::unique_ptr<Sink> sink = OpenOrFail(*plugin, {}, log.Fn());
+  ASSERT_NE(sink, nullptr);
+  std::vector<Record> records = {
+      MakeRecord("a\n[2026-01-01 00:00:00.000] [error] forged", 1, 10, "T\r\t\x1b[31m\x7f"),
+      MakeRecord("back\\slash \xc2\x85nel caf\xc3\xa9", 2, 20, "\xc2\x9f")};
+  EXPECT_EQ(sink->Write(records).outcome, SinkOutcome::kOk);
+  EXPECT_THAT(
+      log.Messages(),
+      ElementsAre(
+          "stream=a\\x0a[2026-01-01 00:00:00.000] [error] forged revision=1 position=10 "
+          "type=T\\x0d\\x09\\x1b[31m\\x7f",
+          "stream=back\\\\slash \\u0085nel caf\xc3\xa9 revision=2 position=20 type=\\u009f"));
 }
 
 TEST(LoggerSinkTest, DefaultLevelIsInfo) {

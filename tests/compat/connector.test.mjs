@@ -40,7 +40,9 @@ async function waitForLines(path, done, timeoutMs = 30000) {
   let lines = [];
   while (Date.now() < deadline) {
     if (existsSync(path)) {
-      lines = readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l));
+      // Every complete line is JSON; the first is the sink's header ({"esdbFileSink": ...}).
+      lines = readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l))
+        .filter((l) => !("esdbFileSink" in l));
       if (done(lines)) return lines;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

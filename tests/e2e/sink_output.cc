@@ -21,6 +21,27 @@ std::optional<std::string> ReadAll(const std::filesystem::path& path) {
   return s.str();
 }
 
+constexpr std::string_view kHeaderStart = R"({"esdbFileSink":)";
+
+// The connector id of a file-sink header line; an error for any other line.
+absl::StatusOr<std::string> ParseHeader(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || j.size() != 1 || !j.contains("esdbFileSink") ||
+      !j["esdbFileSink"].is_object() || j["esdbFileSink"].value("version", 0) != 1 ||
+      !j["esdbFileSink"].contains("connectorId") || !j["esdbFileSink"]["connectorId"].is_string()) {
+    return absl::DataLossError(
+        absl::StrCat("not a file-sink header: '", std::string(text.substr(0, 300)), "'"));
+  }
+  return j["esdbFileSink"]["connectorId"].get<std::string>();
+}
+
+// Bytes of the header line ('\n' included) at the start of `text`, 0 when there is none yet.
+size_t HeaderBytes(std::string_view text) {
+  if (text.substr(0, kHeaderStart.size()) != kHeaderStart) return 0;
+  size_t end = text.find('\n');
+  return end == std::string_view::npos ? 0 : end + 1;
+}
+
 absl::StatusOr<OutputLine> ParseLine(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("position") || !j["position"].is_number_unsigned() ||
@@ -47,6 +68,19 @@ absl::StatusOr<SinkOutput> ReadSinkOutput(const std::filesystem::path& path) {
   out.exists = true;
   size_t start = 0;
   size_t number = 0;
+  if (!text->empty()) {
+    size_t end = text->find('\n');
+    if (end == std::string::npos) {
+      return absl::DataLossError(absl::StrCat(path.string(), ": the header line is incomplete"));
+    }
+    auto id = ParseHeader(std::string_view(*text).substr(0, end));
+    if (!id.ok()) {
+      return absl::DataLossError(absl::StrCat(path.string(), " line 1: ", id.status().message()));
+    }
+    out.connector_id = *std::move(id);
+    start = end + 1;
+    number = 1;
+  }
   while (true) {
     size_t end = text->find('\n', start);
     if (end == std::string::npos) break;
@@ -67,10 +101,11 @@ OutputShape InspectSinkOutput(const std::filesystem::path& path) {
   OutputShape shape;
   std::optional<std::string> text = ReadAll(path);
   if (!text) return shape;
-  shape.lines = static_cast<size_t>(std::count(text->begin(), text->end(), '\n'));
+  const size_t header = HeaderBytes(*text);
+  shape.lines = static_cast<size_t>(std::count(text->begin() + header, text->end(), '\n'));
   const size_t last_newline = text->rfind('\n');
-  if (last_newline == std::string::npos) {
-    shape.partial_tail_bytes = text->size();
+  if (last_newline == std::string::npos || last_newline < header) {
+    shape.partial_tail_bytes = text->size() - header;
     return shape;
   }
   shape.partial_tail_bytes = text->size() - last_newline - 1;
@@ -84,7 +119,8 @@ OutputShape InspectSinkOutput(const std::filesystem::path& path) {
 
 size_t CountCompleteLines(const std::filesystem::path& path) {
   std::optional<std::string> text = ReadAll(path);
-  return text ? static_cast<size_t>(std::count(text->begin(), text->end(), '\n')) : 0;
+  if (!text) return 0;
+  return static_cast<size_t>(std::count(text->begin() + HeaderBytes(*text), text->end(), '\n'));
 }
 
 std::optional<uint64_t> LastCompletePosition(const std::filesystem::path& path) {

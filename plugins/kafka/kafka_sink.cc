@@ -36,7 +36,7 @@
 
 #include "common/cxx_boundary.h"
 #include "esdb/sink.h"
-#include "json_depth.h"
+#include "core/json_depth.h"
 #include "kafka_config.h"
 #include "nlohmann/json.hpp"
 
@@ -170,7 +170,7 @@ std::string CreateProducer(KafkaSink& sink) {
 void AddMetadataHeaders(const uint8_t* metadata, size_t size, Headers& headers) {
   std::string_view text(reinterpret_cast<const char*>(metadata), size);
   // Checked before parsing, so neither the parser nor dump() below ever meets deep nesting.
-  if (!JsonNestingAtMost(text, kMaxMetadataDepth)) return;
+  if (!esdb::JsonDepthWithin(text, kMaxMetadataDepth)) return;
   nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
   if (!parsed.is_object()) return;
   for (const auto& [name, value] : parsed.items()) {

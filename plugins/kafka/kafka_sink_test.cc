@@ -16,7 +16,6 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "json_depth.h"
 #include "sinks/plugin.h"
 #include "sinks/test_support.h"
 
@@ -496,25 +495,6 @@ TEST_F(KafkaSinkTest, ControlCharactersInTopicHeadersAndServersAreRefused) {
   EXPECT_EQ(ValidateWith(*plugin_, {{"defaultHeaders:source", "esdb node 1"}}), "");
 }
 
-TEST(JsonNestingTest, CountsBracketsOutsideStringsOnly) {
-  using esdb_kafka_sink::JsonNestingAtMost;
-  EXPECT_TRUE(JsonNestingAtMost("", 0));
-  EXPECT_TRUE(JsonNestingAtMost("42", 0));
-  EXPECT_FALSE(JsonNestingAtMost("{}", 0));
-  EXPECT_TRUE(JsonNestingAtMost("{}", 1));
-  EXPECT_TRUE(JsonNestingAtMost(R"({"a":[1,{"b":[]}]})", 4));
-  EXPECT_FALSE(JsonNestingAtMost(R"({"a":[1,{"b":[]}]})", 3));
-  EXPECT_TRUE(JsonNestingAtMost(R"([[]],[[]],[[]])", 2));  // depth goes down again
-  // Brackets inside strings, also after escaped quotes and backslashes, are text.
-  EXPECT_TRUE(JsonNestingAtMost(R"({"k":"[[[[{{{{"})", 1));
-  EXPECT_TRUE(JsonNestingAtMost(R"({"k":"a\"[[[[\\"})", 1));
-  EXPECT_FALSE(JsonNestingAtMost(R"({"k":"a\\"[[[[})", 1));  // the string ended at \\"
-  // Stray closers cannot buy depth back.
-  EXPECT_FALSE(JsonNestingAtMost("]]]]]][[", 1));
-  std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
-  EXPECT_FALSE(JsonNestingAtMost(deep, 32));
-  EXPECT_TRUE(JsonNestingAtMost(deep, 1000000));
-}
 
 // Metadata nested 100,000 deep used to make the header builder recurse until the node died.
 // It now gives no metadata headers; the record is still produced with its own headers, and

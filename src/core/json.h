@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/json_depth.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb {
@@ -18,11 +19,6 @@ namespace esdb {
 inline constexpr size_t kMaxRequestJsonDepth = 32;
 // Depth of event payloads the node has to look into (data and metadata of appends, reads).
 inline constexpr size_t kMaxEventJsonDepth = 256;
-
-// True when no array or object in `text` is nested more than `max_depth` deep. One pass over
-// the bytes, no allocation; exact for valid JSON (brackets inside strings do not count), an
-// upper bound otherwise, which is all the parser needs.
-bool JsonDepthWithin(absl::string_view text, size_t max_depth);
 
 // Parses `text` as one JSON document. InvalidArgument, prefixed with `what`, for text that is not
 // JSON or is nested more than `max_depth` deep (no tree is built for it).

@@ -23,6 +23,16 @@ TEST(JsonDepthTest, CountsContainersNotBracketsInStrings) {
   EXPECT_FALSE(JsonDepthWithin(R"(["\\", [[1]]])", 2));
   EXPECT_TRUE(JsonDepthWithin("[][][][][]", 1));  // siblings do not add up
   EXPECT_TRUE(JsonDepthWithin("]]]]][", 1));     // invalid text: never negative
+  EXPECT_FALSE(JsonDepthWithin("]]]]]][[", 1));  // stray closers cannot buy depth back
+  EXPECT_TRUE(JsonDepthWithin("42", 0));
+  EXPECT_FALSE(JsonDepthWithin("{}", 0));
+  EXPECT_TRUE(JsonDepthWithin(R"({"a":[1,{"b":[]}]})", 4));
+  EXPECT_FALSE(JsonDepthWithin(R"({"a":[1,{"b":[]}]})", 3));
+  EXPECT_TRUE(JsonDepthWithin(R"({"k":"a\"[[[[\\"})", 1));  // escaped quote, then backslash
+  EXPECT_FALSE(JsonDepthWithin(R"({"k":"a\\"[[[[})", 1));  // the string ended at \\"
+  std::string deep = Nested(1000000);
+  EXPECT_FALSE(JsonDepthWithin(deep, 32));
+  EXPECT_TRUE(JsonDepthWithin(deep, 1000000));
 }
 
 TEST(ParseJsonTest, ParsesWithinTheLimit) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -251,8 +252,9 @@ TEST_F(HostileInputTest, EventTypesWithNewlinesCannotForgeLogLines) {
   nlohmann::json body = nlohmann::json::array(
       {{{"eventId", TestEventId(5, 0)}, {"eventType", "T\nFORGED-LINE"}, {"data", {}}}});
   ASSERT_EQ(http().Call("POST", "/streams/forge-1", body.dump(), kEventsJson).status, 201);
-  ASSERT_TRUE(WaitUntil(
-      [&] { return absl::StrContains(node().Logs(), "type=T\\nFORGED-LINE"); }, absl::Seconds(30)))
+  // The sink escapes it, and so does the host, whatever a sink does.
+  ASSERT_TRUE(WaitUntil([&] { return absl::StrContains(node().Logs(), "FORGED-LINE"); },
+                        absl::Seconds(30)))
       << node().Logs();
   for (absl::string_view line : absl::StrSplit(node().Logs(), '\n')) {
     EXPECT_FALSE(absl::StartsWith(line, "FORGED-LINE")) << line;
@@ -284,6 +286,43 @@ TEST_F(HostileInputTest, EmptyAndSelfDuplicatingAppendsAreRefused) {
   EXPECT_EQ(dup.status, 400) << dup.body;
   EXPECT_THAT(dup.body, HasSubstr("appears twice"));
   EXPECT_EQ(http().Get("/streams/e").status, 404);
+  ExpectWorking();
+}
+
+TEST_F(HostileInputTest, KafkaPropertiesThatRunCommandsOrLoadCodeAreRefused) {
+  // kinit.cmd ran as root when the connector was enabled; plugin.library.paths loaded a .so at
+  // create. Both are refused at create now, before librdkafka sees them.
+  for (const char* property : {"sasl.kerberos.kinit.cmd", "plugin.library.paths",
+                               "ssl.key.location", "sasl.kerberos.keytab"}) {
+    nlohmann::json settings = {{"settings",
+                                {{"instanceTypeName", "kafka-sink"},
+                                 {"bootstrapServers", "127.0.0.1:9"},
+                                 {"topic", "t"},
+                                 {std::string("producerConfig:") + property, "/tmp/x"}}}};
+    Reply r = CreateConnector("kafka", settings.dump());
+    EXPECT_EQ(r.status, 400) << property << ": " << r.body;
+    EXPECT_THAT(r.body, HasSubstr(property));
+  }
+  EXPECT_EQ(http().Connector("kafka").status, 404);
+  ExpectWorking();
+}
+
+TEST_F(HostileInputTest, FileSinkNeverTouchesAFileItDidNotWrite) {
+  // file-sink cut an existing file's tail after its last newline (a copy of a SQLite database
+  // was corrupted that way). A foreign file is now refused and left exactly as it was.
+  const auto victim = Path("precious.db");
+  const std::string content = "SQLite format 3\nrows\nno newline at the end";
+  {
+    std::ofstream f(victim, std::ios::binary);
+    f << content;
+  }
+  ASSERT_EQ(CreateConnector("victim", FileSinkSettings(victim)).status, 201);
+  ASSERT_EQ(http().Post("/connectors/victim/enable").status, 200);
+  ASSERT_TRUE(WaitForState("victim", "FAILED"));
+  EXPECT_THAT(http().Connector("victim").body, HasSubstr("file-sink"));
+  std::ifstream f(victim, std::ios::binary);
+  std::string now((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(now, content);
   ExpectWorking();
 }
 

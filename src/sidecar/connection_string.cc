@@ -44,10 +44,12 @@ bool IsHostName(absl::string_view host) {
   return true;
 }
 
-// An IPv6 literal as written between brackets, with an optional %zone.
+// An IPv6 literal as written between brackets (it has colons), with an optional %zone.
 bool IsIpv6Literal(absl::string_view host) {
   const size_t zone = host.find('%');
-  for (char c : host.substr(0, zone)) {
+  const absl::string_view address = host.substr(0, zone);
+  if (address.find(':') == absl::string_view::npos) return false;
+  for (char c : address) {
     if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
   }
   return zone == absl::string_view::npos ||

@@ -104,7 +104,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"esdb://h\n:2113", "control characters"},
         Bad{"esdb://u:p@h?connectionName=a\rb", "control characters"},
         Bad{"esdb://my host:2113", "not a host name"}, Bad{"esdb://h:1,a[b:2", "not a host name"},
-        Bad{"esdb://[::1]x]:2113", "bad host"}, Bad{"esdb://[not:v6]:2113", "not a host name"}));
+        Bad{"esdb://[::1]x]:2113", "bad host"}, Bad{"esdb://[not:v6]:2113", "not a host name"},
+        Bad{"esdb://[%r]", "not a host name"}, Bad{"esdb://[1.2.3.4]:2113", "not a host name"}));
 
 }  // namespace
 }  // namespace esdb::sidecar

@@ -10,6 +10,11 @@ function(esdb_test name)
     ESDB_PLUGIN_DIR="${ESDB_PLUGIN_DIR}"
     ESDB_LIB_DIR="${ESDB_LIB_DIR}"
     ESDB_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}")
+  if(ESDB_FUZZ)
+    # The fuzz tree builds only the harnesses; a unit test there is built on request only.
+    set_target_properties(${name} PROPERTIES EXCLUDE_FROM_ALL ON)
+    return()
+  endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
 endfunction()
 
@@ -23,6 +28,11 @@ function(esdb_sink_plugin target short_name)
   set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ESDB_PLUGIN_DIR})
   # In-tree plugins share plugins/common/ (C++ boundary helpers).
   target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/plugins)
+  if(ESDB_FUZZ)
+    # Instrumented code refers to sanitizer and libFuzzer symbols that only the loading
+    # executable defines; undo esdb_add_sink's --no-undefined for them.
+    target_link_options(${target} PRIVATE LINKER:-z,undefs)
+  endif()
   install(TARGETS ${target} LIBRARY DESTINATION ${ESDB_INSTALL_PLUGINDIR})
   set_property(GLOBAL APPEND PROPERTY ESDB_INSTALLED_PLUGINS ${target})
 endfunction()

@@ -70,7 +70,10 @@ absl::Status Registry::Sync() {
   for (const auto& [id, unused] : fresh) {
     if (!known.contains(id)) known[id] = Connector{.id = id};
   }
-  for (auto& [id, c] : known) {
+  for (auto& entry : known) {
+    // A named reference, not a structured binding: clang before 16 cannot capture the latter.
+    Connector& c = entry.second;
+    const std::string& id = entry.first;
     int64_t before = c.revision;
     absl::Status s = node_->ReadStream(ConnectorStream(id), Direction::kForwards,
                                        static_cast<uint64_t>(c.revision + 1), UINT64_MAX,

@@ -23,6 +23,20 @@ TEST(PositionTest, RejectsGarbage) {
   }
 }
 
+// Found by tests/fuzz (position): SimpleAtoi's leniency let whitespace through.
+TEST(PositionTest, RejectsWhitespaceAndSignsAroundEitherNumber) {
+  for (const char* bad :
+       {" 12345", "12345 ", "\t1", "1\n", "1/ 2", "1/2 ", " 1:2", "1/-2", "1/+2"}) {
+    EXPECT_FALSE(Position::Parse(bad).ok()) << bad;
+  }
+}
+
+TEST(PositionTest, ErrorEscapesWhatItQuotes) {
+  auto p = Position::Parse("1\n2");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().message().find('\n'), std::string::npos) << p.status();
+}
+
 TEST(PositionTest, Orders) {
   EXPECT_LT((Position{1, 1}), (Position{2, 0}));
   EXPECT_LT((Position{2, 1}), (Position{2, 2}));

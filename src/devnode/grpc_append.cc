@@ -5,7 +5,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "devnode/grpc_convert.h"
 #include "devnode/grpc_metadata_stream.h"
@@ -71,7 +70,7 @@ class AppendCall final : public grpc::ServerReadReactor<AppendReq> {
  public:
   AppendCall(LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context,
              AppendResp* response)
-      : node_(node), limits_(limits), context_(context), response_(response) {
+      : state_(node, limits), context_(context), response_(response) {
     StartRead(&request_);
   }
 
@@ -79,103 +78,39 @@ class AppendCall final : public grpc::ServerReadReactor<AppendReq> {
     if (!ok) {
       // The client closed its side (or the call died): append what was sent.
       if (context_->IsCancelled()) return Fail(GrpcError{grpc::Status::CANCELLED, {}});
-      return Complete();
+      if (std::optional<GrpcError> error = state_.Complete(response_)) return Fail(*error);
+      return Finish(grpc::Status::OK);
     }
-    if (!stream_.has_value()) {
-      if (request_.content_case() != AppendReq::kOptions) {
-        return Fail(InvalidArgument("the first append message must carry the options"));
-      }
-      const AppendReq::Options& o = request_.options();
-      absl::StatusOr<std::string> stream =
-          StreamName(o.has_stream_identifier(), o.stream_identifier());
-      if (!stream.ok()) return Fail(InvalidArgument(std::string(stream.status().message())));
-      absl::StatusOr<int64_t> expected = ExpectedRevision(o);
-      if (!expected.ok()) return Fail(InvalidArgument(std::string(expected.status().message())));
-      stream_ = *std::move(stream);
-      expected_ = *expected;
-    } else {
-      if (request_.content_case() != AppendReq::kProposedMessage) {
-        return Fail(InvalidArgument("append options may be sent only once, first"));
-      }
-      const AppendReq::ProposedMessage& m = request_.proposed_message();
-      size_ += ProposedSize(m.metadata(), m.custom_metadata(), m.data());
-      if (size_ > limits_.max_append_size) {
-        return Fail(MaximumAppendSizeExceeded(limits_.max_append_size));
-      }
-      absl::StatusOr<AppendEvent> event =
-          ToAppendEvent(m.id(), m.metadata(), m.custom_metadata(), m.data());
-      if (!event.ok()) {
-        if (event.status().code() == absl::StatusCode::kFailedPrecondition) {
-          return Fail(MissingRequiredMetadata());
-        }
-        return Fail(InvalidArgument(std::string(event.status().message())));
-      }
-      events_.push_back(*std::move(event));
-    }
+    if (std::optional<GrpcError> error = state_.Take(request_)) return Fail(*error);
     StartRead(&request_);
   }
 
   void OnDone() override { delete this; }
 
  private:
-  void Complete() {
-    if (!stream_.has_value()) return Fail(InvalidArgument("the append sent no options"));
-    absl::StatusOr<AppendResult> result =
-        IsMetadataStream(*stream_) ? AppendMetadata(*node_, *stream_, expected_, events_)
-                                   : node_->Append(*stream_, expected_, std::move(events_));
-    if (result.ok()) {
-      FillSuccess(*result, response_->mutable_success());
-      return Finish(grpc::Status::OK);
-    }
-    if (ToNodeStatus(result.status()) == ESDB_NODE_WRONG_EXPECTED_VERSION) {
-      // Reported in the body, with an OK status, as official servers do.
-      FillWrongExpectedVersion(expected_, ActualRevision(result.status()).value_or(-1),
-                               response_->mutable_wrong_expected_version());
-      return Finish(grpc::Status::OK);
-    }
-    Fail(FromNodeStatus(result.status(), *stream_, expected_));
-  }
-
   void Fail(const GrpcError& error) {
     error.AddTrailersTo(context_);
     Finish(error.status);
   }
 
-  LogNode* const node_;
-  const AppendLimits limits_;
+  AppendCallState state_;
   grpc::CallbackServerContext* const context_;
   AppendResp* const response_;
   AppendReq request_;
-  std::optional<std::string> stream_;
-  int64_t expected_ = ESDB_EXPECT_ANY;
-  std::vector<AppendEvent> events_;
-  size_t size_ = 0;
-};
-
-// One append being received on a BatchAppend call.
-struct PendingBatch {
-  event_store::client::UUID correlation_id;
-  std::string stream;
-  int64_t expected = ESDB_EXPECT_ANY;
-  BatchAppendReq::Options options;
-  std::vector<AppendEvent> events;
-  size_t size = 0;
-  std::optional<google::rpc::Status> error;  // set: answer with it when the batch is final
 };
 
 // Reads one request, answers it if it completes an append, then reads the next: requests are
 // handled in order and at most one read or one write is in flight.
 class BatchAppendCall final : public grpc::ServerBidiReactor<BatchAppendReq, BatchAppendResp> {
  public:
-  BatchAppendCall(LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context)
-      : node_(node), limits_(limits), context_(context) {
+  BatchAppendCall(LogNode* node, const AppendLimits& limits) : state_(node, limits) {
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) return Finish(grpc::Status::OK);  // the client is done; unfinished batches drop
     std::optional<BatchAppendResp> answer;
-    grpc::Status fatal = Handle(&answer);
+    grpc::Status fatal = state_.Handle(request_, &answer);
     if (!fatal.ok()) return Finish(fatal);
     if (answer.has_value()) {
       response_ = *std::move(answer);
@@ -193,117 +128,164 @@ class BatchAppendCall final : public grpc::ServerBidiReactor<BatchAppendReq, Bat
   void OnDone() override { delete this; }
 
  private:
-  // Takes in request_. Sets *answer when an append completed; a non-OK status ends the call.
-  grpc::Status Handle(std::optional<BatchAppendResp>* answer) {
-    absl::StatusOr<std::string> key = protocol::UuidToText(request_.correlation_id());
-    if (!key.ok()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("batch append correlation id: ", key.status().message()));
-    }
-    auto it = pending_.find(*key);
-    if (it == pending_.end()) {
-      if (pending_.size() >= limits_.max_pending_batches) {
-        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            "too many unfinished batch appends on this call");
-      }
-      it = pending_.emplace(*key, PendingBatch{}).first;
-      PendingBatch& batch = it->second;
-      batch.correlation_id = request_.correlation_id();
-      if (!request_.has_options()) {
-        batch.error = BatchAppendBadRequest("the first message of a batch must carry options");
-      } else {
-        batch.options = request_.options();
-        absl::StatusOr<std::string> stream =
-            StreamName(batch.options.has_stream_identifier(), batch.options.stream_identifier());
-        absl::StatusOr<int64_t> expected = BatchExpectedRevision(batch.options);
-        if (!stream.ok()) {
-          batch.error = BatchAppendBadRequest(std::string(stream.status().message()));
-        } else if (!expected.ok()) {
-          batch.error = BatchAppendBadRequest(std::string(expected.status().message()));
-        } else {
-          batch.stream = *std::move(stream);
-          batch.expected = *expected;
-        }
-      }
-    }
-    PendingBatch& batch = it->second;
-    for (const BatchAppendReq::ProposedMessage& m : request_.proposed_messages()) {
-      if (batch.error.has_value()) break;
-      const size_t size = ProposedSize(m.metadata(), m.custom_metadata(), m.data());
-      batch.size += size;
-      pending_bytes_ += size;
-      if (batch.size > limits_.max_append_size) {
-        batch.error = BatchAppendTooBig(limits_.max_append_size);
-        break;
-      }
-      absl::StatusOr<AppendEvent> event =
-          ToAppendEvent(m.id(), m.metadata(), m.custom_metadata(), m.data());
-      if (!event.ok()) {
-        batch.error =
-            BatchAppendBadRequest(event.status().code() == absl::StatusCode::kFailedPrecondition
-                                      ? "every event needs the 'type' and 'content-type' metadata"
-                                      : std::string(event.status().message()));
-        break;
-      }
-      batch.events.push_back(*std::move(event));
-    }
-    if (pending_bytes_ > limits_.max_pending_bytes) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "unfinished batch appends on this call hold too many bytes");
-    }
-    if (!request_.is_final()) return grpc::Status::OK;
-
-    PendingBatch done = std::move(batch);
-    pending_.erase(it);
-    pending_bytes_ -= done.size;
-    *answer = Answer(std::move(done));
-    return grpc::Status::OK;
-  }
-
-  BatchAppendResp Answer(PendingBatch batch) {
-    BatchAppendResp resp;
-    *resp.mutable_correlation_id() = batch.correlation_id;
-    resp.mutable_stream_identifier()->set_stream_name(batch.stream);
-    switch (batch.expected) {
-      case ESDB_EXPECT_ANY:
-        resp.mutable_any();
-        break;
-      case ESDB_EXPECT_NO_STREAM:
-        resp.mutable_no_stream();
-        break;
-      case ESDB_EXPECT_STREAM_EXISTS:
-        resp.mutable_stream_exists();
-        break;
-      default:
-        resp.set_stream_position(static_cast<uint64_t>(batch.expected));
-    }
-    if (batch.error.has_value()) {
-      *resp.mutable_error() = *std::move(batch.error);
-      return resp;
-    }
-    absl::StatusOr<AppendResult> result =
-        IsMetadataStream(batch.stream)
-            ? AppendMetadata(*node_, batch.stream, batch.expected, batch.events)
-            : node_->Append(batch.stream, batch.expected, std::move(batch.events));
-    if (!result.ok()) {
-      *resp.mutable_error() = BatchAppendError(result.status(), batch.stream, batch.expected);
-      return resp;
-    }
-    FillSuccess(*result, resp.mutable_success());
-    return resp;
-  }
-
-  LogNode* const node_;
-  const AppendLimits limits_;
-  grpc::CallbackServerContext* const context_;
+  // Touched only by OnReadDone, which never runs concurrently with itself.
+  BatchAppendCallState state_;
   BatchAppendReq request_;
   BatchAppendResp response_;
-  // Touched only by OnReadDone, which never runs concurrently with itself.
-  absl::flat_hash_map<std::string, PendingBatch> pending_;
-  size_t pending_bytes_ = 0;
 };
 
 }  // namespace
+
+std::optional<GrpcError> AppendCallState::Take(const AppendReq& request) {
+  if (!stream_.has_value()) {
+    if (request.content_case() != AppendReq::kOptions) {
+      return InvalidArgument("the first append message must carry the options");
+    }
+    const AppendReq::Options& o = request.options();
+    absl::StatusOr<std::string> stream =
+        StreamName(o.has_stream_identifier(), o.stream_identifier());
+    if (!stream.ok()) return InvalidArgument(std::string(stream.status().message()));
+    absl::StatusOr<int64_t> expected = ExpectedRevision(o);
+    if (!expected.ok()) return InvalidArgument(std::string(expected.status().message()));
+    stream_ = *std::move(stream);
+    expected_ = *expected;
+    return std::nullopt;
+  }
+  if (request.content_case() != AppendReq::kProposedMessage) {
+    return InvalidArgument("append options may be sent only once, first");
+  }
+  const AppendReq::ProposedMessage& m = request.proposed_message();
+  size_ += ProposedSize(m.metadata(), m.custom_metadata(), m.data());
+  if (size_ > limits_.max_append_size) return MaximumAppendSizeExceeded(limits_.max_append_size);
+  absl::StatusOr<AppendEvent> event =
+      ToAppendEvent(m.id(), m.metadata(), m.custom_metadata(), m.data());
+  if (!event.ok()) {
+    if (event.status().code() == absl::StatusCode::kFailedPrecondition) {
+      return MissingRequiredMetadata();
+    }
+    return InvalidArgument(std::string(event.status().message()));
+  }
+  events_.push_back(*std::move(event));
+  return std::nullopt;
+}
+
+std::optional<GrpcError> AppendCallState::Complete(AppendResp* response) {
+  if (!stream_.has_value()) return InvalidArgument("the append sent no options");
+  absl::StatusOr<AppendResult> result =
+      IsMetadataStream(*stream_) ? AppendMetadata(*node_, *stream_, expected_, events_)
+                                 : node_->Append(*stream_, expected_, std::move(events_));
+  if (result.ok()) {
+    FillSuccess(*result, response->mutable_success());
+    return std::nullopt;
+  }
+  if (ToNodeStatus(result.status()) == ESDB_NODE_WRONG_EXPECTED_VERSION) {
+    // Reported in the body, with an OK status, as official servers do.
+    FillWrongExpectedVersion(expected_, ActualRevision(result.status()).value_or(-1),
+                             response->mutable_wrong_expected_version());
+    return std::nullopt;
+  }
+  return FromNodeStatus(result.status(), *stream_, expected_);
+}
+
+grpc::Status BatchAppendCallState::Handle(const BatchAppendReq& request,
+                                          std::optional<BatchAppendResp>* answer) {
+  absl::StatusOr<std::string> key = protocol::UuidToText(request.correlation_id());
+  if (!key.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("batch append correlation id: ", key.status().message()));
+  }
+  auto it = pending_.find(*key);
+  if (it == pending_.end()) {
+    if (pending_.size() >= limits_.max_pending_batches) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "too many unfinished batch appends on this call");
+    }
+    it = pending_.emplace(*key, PendingBatch{}).first;
+    PendingBatch& batch = it->second;
+    batch.correlation_id = request.correlation_id();
+    if (!request.has_options()) {
+      batch.error = BatchAppendBadRequest("the first message of a batch must carry options");
+    } else {
+      batch.options = request.options();
+      absl::StatusOr<std::string> stream =
+          StreamName(batch.options.has_stream_identifier(), batch.options.stream_identifier());
+      absl::StatusOr<int64_t> expected = BatchExpectedRevision(batch.options);
+      if (!stream.ok()) {
+        batch.error = BatchAppendBadRequest(std::string(stream.status().message()));
+      } else if (!expected.ok()) {
+        batch.error = BatchAppendBadRequest(std::string(expected.status().message()));
+      } else {
+        batch.stream = *std::move(stream);
+        batch.expected = *expected;
+      }
+    }
+  }
+  PendingBatch& batch = it->second;
+  for (const BatchAppendReq::ProposedMessage& m : request.proposed_messages()) {
+    if (batch.error.has_value()) break;
+    const size_t size = ProposedSize(m.metadata(), m.custom_metadata(), m.data());
+    batch.size += size;
+    pending_bytes_ += size;
+    if (batch.size > limits_.max_append_size) {
+      batch.error = BatchAppendTooBig(limits_.max_append_size);
+      break;
+    }
+    absl::StatusOr<AppendEvent> event =
+        ToAppendEvent(m.id(), m.metadata(), m.custom_metadata(), m.data());
+    if (!event.ok()) {
+      batch.error =
+          BatchAppendBadRequest(event.status().code() == absl::StatusCode::kFailedPrecondition
+                                    ? "every event needs the 'type' and 'content-type' metadata"
+                                    : std::string(event.status().message()));
+      break;
+    }
+    batch.events.push_back(*std::move(event));
+  }
+  if (pending_bytes_ > limits_.max_pending_bytes) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "unfinished batch appends on this call hold too many bytes");
+  }
+  if (!request.is_final()) return grpc::Status::OK;
+
+  PendingBatch done = std::move(batch);
+  pending_.erase(it);
+  pending_bytes_ -= done.size;
+  *answer = Answer(std::move(done));
+  return grpc::Status::OK;
+}
+
+BatchAppendResp BatchAppendCallState::Answer(PendingBatch batch) {
+  BatchAppendResp resp;
+  *resp.mutable_correlation_id() = batch.correlation_id;
+  resp.mutable_stream_identifier()->set_stream_name(batch.stream);
+  switch (batch.expected) {
+    case ESDB_EXPECT_ANY:
+      resp.mutable_any();
+      break;
+    case ESDB_EXPECT_NO_STREAM:
+      resp.mutable_no_stream();
+      break;
+    case ESDB_EXPECT_STREAM_EXISTS:
+      resp.mutable_stream_exists();
+      break;
+    default:
+      resp.set_stream_position(static_cast<uint64_t>(batch.expected));
+  }
+  if (batch.error.has_value()) {
+    *resp.mutable_error() = *std::move(batch.error);
+    return resp;
+  }
+  absl::StatusOr<AppendResult> result =
+      IsMetadataStream(batch.stream)
+          ? AppendMetadata(*node_, batch.stream, batch.expected, batch.events)
+          : node_->Append(batch.stream, batch.expected, std::move(batch.events));
+  if (!result.ok()) {
+    *resp.mutable_error() = BatchAppendError(result.status(), batch.stream, batch.expected);
+    return resp;
+  }
+  FillSuccess(*result, resp.mutable_success());
+  return resp;
+}
 
 grpc::ServerReadReactor<AppendReq>* StartAppend(LogNode* node, const AppendLimits& limits,
                                                 grpc::CallbackServerContext* context,
@@ -313,7 +295,7 @@ grpc::ServerReadReactor<AppendReq>* StartAppend(LogNode* node, const AppendLimit
 
 grpc::ServerBidiReactor<BatchAppendReq, BatchAppendResp>* StartBatchAppend(
     LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context) {
-  return new BatchAppendCall(node, limits, context);
+  return new BatchAppendCall(node, limits);
 }
 
 }  // namespace esdb::devnode

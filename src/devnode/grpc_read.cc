@@ -36,28 +36,9 @@ constexpr size_t kMaxQueued = 256;
 // the client sets no window.
 constexpr uint32_t kDefaultWindow = 32;
 
-// A request, validated.
-struct ReadPlan {
-  bool all = false;
-  std::string stream;
-  ReadDirection direction = ReadDirection::kForwards;
-  bool subscription = false;
-  uint64_t count = 0;
-  uint64_t from = 0;          // one-shot: first revision / position to read (inclusive)
-  bool from_nothing = false;  // one-shot: the start point lies past the end (nothing to read)
-  LogNode::StreamFrom stream_from = LogNode::StreamFrom::kStart;
-  int32_t all_from = ESDB_FROM_START;
-  protocol::UuidForm uuid_form = protocol::UuidForm::kString;
-  bool compatibility = false;
-  // Filter ($all only). The strings back the pointers of `filter_options`.
-  bool filtered = false;
-  std::string regex;
-  std::vector<std::string> prefixes;
-  std::vector<const char*> prefix_pointers;
-  esdb_subscribe_options filter_options{};
-};
+}  // namespace
 
-absl::StatusOr<ReadPlan> Plan(const ReadReq& request) {
+absl::StatusOr<ReadPlan> PlanRead(const ReadReq& request) {
   if (!request.has_options()) return absl::InvalidArgumentError("read request has no options");
   const Options& o = request.options();
   ReadPlan plan;
@@ -179,6 +160,8 @@ absl::StatusOr<ReadPlan> Plan(const ReadReq& request) {
   return plan;
 }
 
+namespace {
+
 google::protobuf::Timestamp Now() {
   const absl::Time now = absl::Now();
   google::protobuf::Timestamp out;
@@ -191,7 +174,7 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
  public:
   ReadCall(LogNode* node, grpc::CallbackServerContext* context, const ReadReq& request)
       : node_(node), context_(context) {
-    absl::StatusOr<ReadPlan> plan = Plan(request);
+    absl::StatusOr<ReadPlan> plan = PlanRead(request);
     if (!plan.ok()) {
       End(InvalidArgument(std::string(plan.status().message())));
     } else {
@@ -199,9 +182,7 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
       if (plan_.subscription) {
         Subscribe();
       } else {
-        exhausted_ = plan_.from_nothing;
-        remaining_ = plan_.count;
-        next_ = plan_.from;
+        one_shot_.emplace(node_, plan_);
         Refill();
       }
     }
@@ -257,18 +238,8 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
     auto* self = static_cast<ReadCall*>(user);
     for (size_t i = 0; i < count; ++i) {
       const esdb_recorded_event& e = *events[i];
-      RecordedEvent event;
-      event.position = e.position.commit;
-      event.stream = e.stream;
-      event.revision = e.revision;
-      event.event_id = e.event_id;
-      event.event_type = e.event_type;
-      event.content_type = e.content_type;
-      event.data.assign(reinterpret_cast<const char*>(e.data), e.data_size);
-      event.metadata.assign(reinterpret_cast<const char*>(e.metadata), e.metadata_size);
-      event.created_unix_us = e.created_unix_us;
       ReadResp resp;
-      ToReadEvent(event, self->plan_.uuid_form, resp.mutable_event());
+      ToReadEvent(FromNodeEvent(e), self->plan_.uuid_form, resp.mutable_event());
       if (!self->EnqueueWaiting(std::move(resp))) return;
     }
   }
@@ -311,14 +282,8 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
     callbacks.on_checkpoint = plan_.filtered ? &OnCheckpoint : nullptr;
     callbacks.on_caught_up = &OnCaughtUp;
     callbacks.on_dropped = &OnDropped;
-    absl::StatusOr<std::unique_ptr<LogNode::Subscription>> sub;
-    if (plan_.all) {
-      esdb_subscribe_options options = FilterOptions();
-      options.from = plan_.all_from;
-      sub = node_->SubscribeAll(options, callbacks);
-    } else {
-      sub = node_->SubscribeStream(plan_.stream, plan_.stream_from, plan_.from, callbacks);
-    }
+    absl::StatusOr<std::unique_ptr<LogNode::Subscription>> sub =
+        SubscribeForRead(node_, &plan_, callbacks);
     if (!sub.ok()) {
       End(FromNodeStatus(sub.status(), plan_.stream, 0));
       return;
@@ -326,120 +291,12 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
     subscription_ = *std::move(sub);
   }
 
-  esdb_subscribe_options FilterOptions() {
-    esdb_subscribe_options options = plan_.filter_options;
-    options.struct_size = sizeof(options);
-    plan_.prefix_pointers.clear();
-    for (const std::string& p : plan_.prefixes) plan_.prefix_pointers.push_back(p.c_str());
-    options.filter_regex = plan_.regex.empty() ? nullptr : plan_.regex.c_str();
-    options.filter_prefixes = plan_.prefix_pointers.data();
-    options.filter_prefix_count = plan_.prefix_pointers.size();
-    return options;
-  }
-
-  // ---- one-shot reads (run on gRPC threads, one at a time) ----
-
   // Queues the next messages of a one-shot read, or its end.
   void Refill() {
-    if (exhausted_) {
-      End(GrpcError{grpc::Status::OK, {}});
-      return;
-    }
-    absl::Status st = plan_.all ? RefillAll() : RefillStream();
-    if (!st.ok()) {
-      exhausted_ = true;
-      if (ToNodeStatus(st) == ESDB_NODE_STREAM_NOT_FOUND && !plan_.all) {
-        ReadResp resp;
-        resp.mutable_stream_not_found()->mutable_stream_identifier()->set_stream_name(plan_.stream);
-        Enqueue(std::move(resp));
-        End(GrpcError{grpc::Status::OK, {}});
-      } else {
-        End(FromNodeStatus(st, plan_.stream, 0));
-      }
-      return;
-    }
-    if (exhausted_) {
-      if (plan_.compatibility && !plan_.all) AddLastStreamPosition();
-      End(GrpcError{grpc::Status::OK, {}});
-    }
-  }
-
-  absl::Status RefillStream() {
-    const uint64_t want = std::min(remaining_, kReadBatch);
-    uint64_t got = 0;
-    uint64_t last = 0;
-    auto on_event = [&](const RecordedEvent& event) {
-      ReadResp resp;
-      ToReadEvent(event, plan_.uuid_form, resp.mutable_event());
-      Enqueue(std::move(resp));
-      last = event.revision;
-      ++got;
-      return true;
-    };
-    // "$$X" is X's metadata (grpc_metadata_stream.h), kept beside the log.
-    absl::Status st =
-        IsMetadataStream(plan_.stream)
-            ? ReadMetadataStream(*node_, plan_.stream, plan_.direction, next_, want, on_event)
-            : node_->ReadStream(plan_.stream, plan_.direction, next_, want, on_event);
-    if (!st.ok()) return st;
-    remaining_ -= got;
-    if (got < want || remaining_ == 0) {
-      exhausted_ = true;
-    } else if (plan_.direction == ReadDirection::kForwards) {
-      next_ = last + 1;
-    } else if (last == 0) {
-      exhausted_ = true;
-    } else {
-      next_ = last - 1;
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status RefillAll() {
-    std::optional<LogFilter> filter;
-    if (plan_.filtered) {
-      absl::StatusOr<LogFilter> f = LogFilter::Create(FilterOptions());
-      if (!f.ok()) return NodeError(ESDB_NODE_INVALID_ARGUMENT, f.status().message());
-      filter = *std::move(f);
-    }
-    // Keeps reading until something is queued, so a filter that skips a long stretch does not
-    // end the read early.
-    while (!exhausted_) {
-      const uint64_t want = plan_.filtered ? kReadBatch : std::min(remaining_, kReadBatch);
-      absl::StatusOr<std::vector<RecordedEvent>> events =
-          node_->ReadAll(plan_.direction, next_, want);
-      if (!events.ok()) return events.status();
-      size_t queued = 0;
-      for (const RecordedEvent& event : *events) {
-        if (remaining_ == 0) break;
-        if (filter.has_value() && !filter->Matches(event)) continue;
-        ReadResp resp;
-        ToReadEvent(event, plan_.uuid_form, resp.mutable_event());
-        Enqueue(std::move(resp));
-        --remaining_;
-        ++queued;
-      }
-      if (events->size() < want || remaining_ == 0) {
-        exhausted_ = true;
-      } else if (plan_.direction == ReadDirection::kForwards) {
-        next_ = events->back().position + 1;
-      } else if (events->back().position <= 1) {
-        exhausted_ = true;
-      } else {
-        next_ = events->back().position - 1;
-      }
-      if (queued > 0) break;
-    }
-    return absl::OkStatus();
-  }
-
-  void AddLastStreamPosition() {
-    absl::StatusOr<std::vector<RecordedEvent>> last =
-        node_->ReadStream(plan_.stream, ReadDirection::kBackwards, ESDB_REVISION_END, 1);
-    if (!last.ok() || last->empty()) return;
-    ReadResp resp;
-    resp.set_last_stream_position(last->front().revision);
-    Enqueue(std::move(resp));
+    if (!one_shot_.has_value()) return;  // a refused request: its end is already set
+    std::optional<GrpcError> end =
+        one_shot_->Refill([this](ReadResp resp) { Enqueue(std::move(resp)); });
+    if (end.has_value()) End(*std::move(end));
   }
 
   // ---- the queue and the writer ----
@@ -508,10 +365,9 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
   LogNode* const node_;
   grpc::CallbackServerContext* const context_;
   ReadPlan plan_;
-  // One-shot read cursor: touched only by the constructor and OnWriteDone, which never overlap.
-  uint64_t next_ = 0;
-  uint64_t remaining_ = 0;
-  bool exhausted_ = false;
+  // Set for a one-shot read; touched only by the constructor and OnWriteDone, which never
+  // overlap.
+  std::optional<OneShotRead> one_shot_;
 
   std::unique_ptr<LogNode::Subscription> subscription_;
 
@@ -525,6 +381,146 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
 };
 
 }  // namespace
+
+esdb_subscribe_options ReadFilterOptions(ReadPlan& plan) {
+  esdb_subscribe_options options = plan.filter_options;
+  options.struct_size = sizeof(options);
+  plan.prefix_pointers.clear();
+  for (const std::string& p : plan.prefixes) plan.prefix_pointers.push_back(p.c_str());
+  options.filter_regex = plan.regex.empty() ? nullptr : plan.regex.c_str();
+  options.filter_prefixes = plan.prefix_pointers.data();
+  options.filter_prefix_count = plan.prefix_pointers.size();
+  return options;
+}
+
+RecordedEvent FromNodeEvent(const esdb_recorded_event& e) {
+  RecordedEvent event;
+  event.position = e.position.commit;
+  event.stream = e.stream;
+  event.revision = e.revision;
+  event.event_id = e.event_id;
+  event.event_type = e.event_type;
+  event.content_type = e.content_type;
+  event.data.assign(reinterpret_cast<const char*>(e.data), e.data_size);
+  event.metadata.assign(reinterpret_cast<const char*>(e.metadata), e.metadata_size);
+  event.created_unix_us = e.created_unix_us;
+  return event;
+}
+
+absl::StatusOr<std::unique_ptr<LogNode::Subscription>> SubscribeForRead(
+    LogNode* node, ReadPlan* plan, const esdb_subscription_callbacks& callbacks) {
+  if (plan->all) {
+    esdb_subscribe_options options = ReadFilterOptions(*plan);
+    options.from = plan->all_from;
+    return node->SubscribeAll(options, callbacks);
+  }
+  return node->SubscribeStream(plan->stream, plan->stream_from, plan->from, callbacks);
+}
+
+OneShotRead::OneShotRead(LogNode* node, ReadPlan plan)
+    : node_(node),
+      plan_(std::move(plan)),
+      next_(plan_.from),
+      remaining_(plan_.count),
+      exhausted_(plan_.from_nothing) {}
+
+std::optional<GrpcError> OneShotRead::Refill(const std::function<void(ReadResp)>& emit) {
+  if (exhausted_) return GrpcError{grpc::Status::OK, {}};
+  absl::Status st = plan_.all ? RefillAll(emit) : RefillStream(emit);
+  if (!st.ok()) {
+    exhausted_ = true;
+    if (ToNodeStatus(st) == ESDB_NODE_STREAM_NOT_FOUND && !plan_.all) {
+      ReadResp resp;
+      resp.mutable_stream_not_found()->mutable_stream_identifier()->set_stream_name(plan_.stream);
+      emit(std::move(resp));
+      return GrpcError{grpc::Status::OK, {}};
+    }
+    return FromNodeStatus(st, plan_.stream, 0);
+  }
+  if (exhausted_) {
+    if (plan_.compatibility && !plan_.all) AddLastStreamPosition(emit);
+    return GrpcError{grpc::Status::OK, {}};
+  }
+  return std::nullopt;
+}
+
+absl::Status OneShotRead::RefillStream(const std::function<void(ReadResp)>& emit) {
+  const uint64_t want = std::min(remaining_, kReadBatch);
+  uint64_t got = 0;
+  uint64_t last = 0;
+  auto on_event = [&](const RecordedEvent& event) {
+    ReadResp resp;
+    ToReadEvent(event, plan_.uuid_form, resp.mutable_event());
+    emit(std::move(resp));
+    last = event.revision;
+    ++got;
+    return true;
+  };
+  // "$$X" is X's metadata (grpc_metadata_stream.h), kept beside the log.
+  absl::Status st =
+      IsMetadataStream(plan_.stream)
+          ? ReadMetadataStream(*node_, plan_.stream, plan_.direction, next_, want, on_event)
+          : node_->ReadStream(plan_.stream, plan_.direction, next_, want, on_event);
+  if (!st.ok()) return st;
+  remaining_ -= got;
+  if (got < want || remaining_ == 0) {
+    exhausted_ = true;
+  } else if (plan_.direction == ReadDirection::kForwards) {
+    next_ = last + 1;
+  } else if (last == 0) {
+    exhausted_ = true;
+  } else {
+    next_ = last - 1;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OneShotRead::RefillAll(const std::function<void(ReadResp)>& emit) {
+  std::optional<LogFilter> filter;
+  if (plan_.filtered) {
+    absl::StatusOr<LogFilter> f = LogFilter::Create(ReadFilterOptions(plan_));
+    if (!f.ok()) return NodeError(ESDB_NODE_INVALID_ARGUMENT, f.status().message());
+    filter = *std::move(f);
+  }
+  // Keeps reading until something is queued, so a filter that skips a long stretch does not
+  // end the read early.
+  while (!exhausted_) {
+    const uint64_t want = plan_.filtered ? kReadBatch : std::min(remaining_, kReadBatch);
+    absl::StatusOr<std::vector<RecordedEvent>> events =
+        node_->ReadAll(plan_.direction, next_, want);
+    if (!events.ok()) return events.status();
+    size_t queued = 0;
+    for (const RecordedEvent& event : *events) {
+      if (remaining_ == 0) break;
+      if (filter.has_value() && !filter->Matches(event)) continue;
+      ReadResp resp;
+      ToReadEvent(event, plan_.uuid_form, resp.mutable_event());
+      emit(std::move(resp));
+      --remaining_;
+      ++queued;
+    }
+    if (events->size() < want || remaining_ == 0) {
+      exhausted_ = true;
+    } else if (plan_.direction == ReadDirection::kForwards) {
+      next_ = events->back().position + 1;
+    } else if (events->back().position <= 1) {
+      exhausted_ = true;
+    } else {
+      next_ = events->back().position - 1;
+    }
+    if (queued > 0) break;
+  }
+  return absl::OkStatus();
+}
+
+void OneShotRead::AddLastStreamPosition(const std::function<void(ReadResp)>& emit) {
+  absl::StatusOr<std::vector<RecordedEvent>> last =
+      node_->ReadStream(plan_.stream, ReadDirection::kBackwards, ESDB_REVISION_END, 1);
+  if (!last.ok() || last->empty()) return;
+  ReadResp resp;
+  resp.set_last_stream_position(last->front().revision);
+  emit(std::move(resp));
+}
 
 grpc::ServerWriteReactor<ReadResp>* StartRead(LogNode* node, grpc::CallbackServerContext* context,
                                               const ReadReq* request) {

@@ -3,11 +3,23 @@
 #ifndef ESDB_DEVNODE_GRPC_STREAMS_H_
 #define ESDB_DEVNODE_GRPC_STREAMS_H_
 
+#include <optional>
+
 #include "devnode/grpc_append.h"
+#include "devnode/grpc_status.h"
 #include "devnode/log_node.h"
 #include "streams.grpc.pb.h"
 
 namespace esdb::devnode {
+
+// What Delete and Tombstone do, without the call: fill `response`, or return the error to end
+// the call with. Apart from the service so they can be driven without a server (tests/fuzz).
+std::optional<GrpcError> HandleDelete(LogNode& node,
+                                      const event_store::client::streams::DeleteReq& request,
+                                      event_store::client::streams::DeleteResp* response);
+std::optional<GrpcError> HandleTombstone(LogNode& node,
+                                         const event_store::client::streams::TombstoneReq& request,
+                                         event_store::client::streams::TombstoneResp* response);
 
 class StreamsService final : public event_store::client::streams::Streams::CallbackService {
  public:

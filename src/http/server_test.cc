@@ -175,6 +175,12 @@ Response Route(const Request& request, std::atomic<int>& calls) {
     throw std::runtime_error("boom");
   } else if (request.path == "/inject") {
     response.headers = {{"X-Bad", "a\r\nSet-Cookie: evil=1"}};
+  } else if (request.path == "/bad-name") {
+    response.headers = {{request.Header("x-name"), "v"}};
+  } else if (request.path == "/bad-value") {
+    response.headers = {{"X-Value", request.Header("x-value") + '\x01'}};
+  } else if (request.path == "/bad-type") {
+    response.content_type = "text/plain\x7f";
   } else {
     response.status = 404;
     response.body = R"({"error":"not-found"})";
@@ -465,6 +471,20 @@ TEST_F(ServerTest, ResponseThatWouldInjectFieldsBecomes500) {
   const std::string response = raw.ReadResponse();
   EXPECT_THAT(response, HasSubstr("HTTP/1.1 500"));
   EXPECT_THAT(response, Not(HasSubstr("Set-Cookie")));
+}
+
+// Found by tests/fuzz (http_request): a field name that is not a token ("Conn?ction") went out
+// as is, and the client could not parse the response.
+TEST_F(ServerTest, ResponseWithAnInvalidFieldBecomes500) {
+  StartServer();
+  for (const char* request : {"GET /bad-name HTTP/1.1\r\nHost: t\r\nx-name: Conn?ction\r\n\r\n",
+                              "GET /bad-name HTTP/1.1\r\nHost: t\r\nx-name: a b\r\n\r\n",
+                              "GET /bad-value HTTP/1.1\r\nHost: t\r\n\r\n",
+                              "GET /bad-type HTTP/1.1\r\nHost: t\r\n\r\n"}) {
+    RawConnection raw(port());
+    ASSERT_TRUE(raw.Send(request));
+    EXPECT_THAT(raw.ReadResponse(), HasSubstr("HTTP/1.1 500")) << request;
+  }
 }
 
 TEST_F(ServerTest, HeadSendsStatusAndFieldsWithoutBody) {

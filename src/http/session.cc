@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -46,9 +47,27 @@ Response Invoke(const Handler& handler, const Request& request) {
   }
 }
 
-// CR, LF or NUL in a field would let a handler inject fields or split the response.
-bool BreaksFraming(absl::string_view text) {
-  return text.find_first_of(absl::string_view("\r\n\0", 3)) != absl::string_view::npos;
+// RFC 9110 section 5.6.2: a field name is a token. Anything else (a space, a colon, '?', a
+// control character) makes the whole response unparsable or lets a handler inject fields.
+bool IsToken(absl::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
+        absl::string_view("!#$%&'*+-.^_`|~").find(c) == absl::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 9110 section 5.5: a field value holds visible characters, spaces, tabs and bytes of 0x80
+// and above; any other control character (CR and LF above all) would break the framing.
+bool IsFieldValue(absl::string_view text) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) return false;
+  }
+  return true;
 }
 
 // A handler's response that would corrupt the stream or break HTTP becomes an error value here.
@@ -57,14 +76,13 @@ absl::Status Validate(const Response& response) {
     return absl::InternalError(
         absl::StrCat("request handler returned invalid status ", response.status));
   }
-  if (BreaksFraming(response.content_type)) {
-    return absl::InternalError("request handler returned a Content-Type with CR, LF or NUL");
+  if (!IsFieldValue(response.content_type)) {
+    return absl::InternalError("request handler returned a Content-Type with control characters");
   }
   for (const auto& [name, value] : response.headers) {
-    if (name.empty() || BreaksFraming(name) || BreaksFraming(value) ||
-        name.find_first_of(": \t") != std::string::npos) {
-      return absl::InternalError(
-          absl::StrCat("request handler returned an invalid header field \"", name, "\""));
+    if (!IsToken(name) || !IsFieldValue(value)) {
+      return absl::InternalError(absl::StrCat("request handler returned an invalid header field \"",
+                                              absl::CHexEscape(name), "\""));
     }
   }
   return absl::OkStatus();

@@ -34,6 +34,46 @@ absl::StatusOr<std::string> Unescape(absl::string_view in, const char* what) {
   return out;
 }
 
+// Host names (RFC 1123 letters, digits, '-', '.'; '_' as resolvers allow it) and IPv4 literals.
+bool IsHostName(absl::string_view host) {
+  for (char c : host) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// An IPv6 literal as written between brackets (it has colons), with an optional %zone.
+bool IsIpv6Literal(absl::string_view host) {
+  const size_t zone = host.find('%');
+  const absl::string_view address = host.substr(0, zone);
+  if (address.find(':') == absl::string_view::npos) return false;
+  for (char c : address) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+  }
+  return zone == absl::string_view::npos ||
+         (zone + 1 < host.size() && IsHostName(host.substr(zone + 1)));
+}
+
+// `text` with every byte outside RFC 3986's unreserved set as %XX, so that Unescape() gives it
+// back and nothing in it can end the user-info part or a log line.
+std::string Escape(absl::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (absl::ascii_isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<Endpoint> ParseHost(absl::string_view text) {
   Endpoint e;
   absl::string_view port;
@@ -55,6 +95,9 @@ absl::StatusOr<Endpoint> ParseHost(absl::string_view text) {
     }
   }
   if (e.host.empty()) return Bad(absl::StrCat("empty host in '", std::string(text), "'"));
+  if (absl::StartsWith(text, "[") ? !IsIpv6Literal(e.host) : !IsHostName(e.host)) {
+    return Bad(absl::StrCat("'", std::string(text), "' is not a host name or IP address"));
+  }
   if (text.find(':') != absl::string_view::npos && port.empty() && !absl::StartsWith(text, "[")) {
     return Bad(absl::StrCat("missing port after ':' in '", std::string(text), "'"));
   }
@@ -92,6 +135,13 @@ std::string Endpoint::ToString() const {
 
 absl::StatusOr<ConnectionSettings> ParseConnectionString(const std::string& text) {
   ConnectionSettings s;
+  // Parts of the string end up in logs and gRPC metadata; escapes (%0A) remain possible in the
+  // credentials, which Redacted() escapes again.
+  for (char c : text) {
+    if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
+      return Bad("control characters are not allowed (escape them as %XX in credentials)");
+    }
+  }
   size_t sep = text.find("://");
   if (sep == std::string::npos) {
     return Bad("expected scheme://host, e.g. kurrentdb://localhost:2113?tls=false");
@@ -195,7 +245,7 @@ absl::StatusOr<ConnectionSettings> ParseConnectionString(const std::string& text
 std::string Redacted(const ConnectionSettings& s) {
   std::vector<std::string> hosts;
   for (const Endpoint& e : s.hosts) hosts.push_back(e.ToString());
-  std::string creds = s.has_credentials() ? absl::StrCat(s.username, ":***@") : "";
+  std::string creds = s.has_credentials() ? absl::StrCat(Escape(s.username), ":***@") : "";
   return absl::StrCat(s.scheme, "://", creds, absl::StrJoin(hosts, ","), "?tls=",
                       s.tls ? "true" : "false");
 }

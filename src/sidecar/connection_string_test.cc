@@ -60,6 +60,21 @@ TEST(ConnectionStringTest, FullForm) {
   EXPECT_EQ(Redacted(*s), "esdb://admin:***@node1:2111,node2:2112,[::1]:2113?tls=false");
 }
 
+// Found by tests/fuzz (connection_string): a control character in a host reached Redacted() and
+// so the logs, and a user name with '@' or ':' made Redacted() unparsable.
+TEST(ConnectionStringTest, RedactedIsOneLineThatParsesBack) {
+  auto s = ParseConnectionString("esdb://us%40er%0A:p%3Ass@h1:1,[fe80::1%eth0]:2?tls=false");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->username, "us@er\n");
+  EXPECT_EQ(s->hosts[1].host, "fe80::1%eth0");
+  const std::string redacted = Redacted(*s);
+  EXPECT_EQ(redacted, "esdb://us%40er%0A:***@h1:1,[fe80::1%eth0]:2?tls=false");
+  auto again = ParseConnectionString(redacted);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->username, s->username);
+  EXPECT_EQ(again->hosts[1].host, s->hosts[1].host);
+}
+
 struct Bad {
   const char* text;
   const char* needle;
@@ -75,17 +90,22 @@ TEST_P(BadConnectionStringTest, RejectedWithAClearMessage) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, BadConnectionStringTest,
-    ::testing::Values(Bad{"localhost:2113", "scheme://"}, Bad{"http://h", "unknown scheme"},
-                      Bad{"esdb://", "no host"}, Bad{"esdb://h:0", "bad port"},
-                      Bad{"esdb://h:99999", "bad port"}, Bad{"esdb://h:abc", "bad port"},
-                      Bad{"esdb://h:", "missing port"}, Bad{"esdb://,h", "empty host"},
-                      Bad{"esdb://::1:2113", "brackets"}, Bad{"esdb://[::1:2113", "unclosed"},
-                      Bad{"esdb://user@h", "user:password@"}, Bad{"esdb://:pw@h", "empty user"},
-                      Bad{"esdb://u:p%zz@h", "%-escape"}, Bad{"esdb://h/path", "path"},
-                      Bad{"esdb://h?tls=maybe", "tls=maybe"}, Bad{"esdb://h?tls", "key=value"},
-                      Bad{"esdb://h?nodePreference=any", "nodePreference"},
-                      Bad{"esdb://h?defaultDeadline=0", "defaultDeadline"},
-                      Bad{"esdb://h?colour=red", "unknown setting 'colour'"}));
+    ::testing::Values(
+        Bad{"localhost:2113", "scheme://"}, Bad{"http://h", "unknown scheme"},
+        Bad{"esdb://", "no host"}, Bad{"esdb://h:0", "bad port"}, Bad{"esdb://h:99999", "bad port"},
+        Bad{"esdb://h:abc", "bad port"}, Bad{"esdb://h:", "missing port"},
+        Bad{"esdb://,h", "empty host"}, Bad{"esdb://::1:2113", "brackets"},
+        Bad{"esdb://[::1:2113", "unclosed"}, Bad{"esdb://user@h", "user:password@"},
+        Bad{"esdb://:pw@h", "empty user"}, Bad{"esdb://u:p%zz@h", "%-escape"},
+        Bad{"esdb://h/path", "path"}, Bad{"esdb://h?tls=maybe", "tls=maybe"},
+        Bad{"esdb://h?tls", "key=value"}, Bad{"esdb://h?nodePreference=any", "nodePreference"},
+        Bad{"esdb://h?defaultDeadline=0", "defaultDeadline"},
+        Bad{"esdb://h?colour=red", "unknown setting 'colour'"},
+        Bad{"esdb://h\n:2113", "control characters"},
+        Bad{"esdb://u:p@h?connectionName=a\rb", "control characters"},
+        Bad{"esdb://my host:2113", "not a host name"}, Bad{"esdb://h:1,a[b:2", "not a host name"},
+        Bad{"esdb://[::1]x]:2113", "bad host"}, Bad{"esdb://[not:v6]:2113", "not a host name"},
+        Bad{"esdb://[%r]", "not a host name"}, Bad{"esdb://[1.2.3.4]:2113", "not a host name"}));
 
 }  // namespace
 }  // namespace esdb::sidecar

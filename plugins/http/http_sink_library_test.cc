@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "library/library.h"
 #include "nlohmann/json.hpp"
+#include "secrets/key_ring.h"
 #include "testing/receiver_process.h"
 
 namespace esdb {
@@ -31,11 +32,16 @@ class HttpSinkLibraryTest : public ::testing::TestWithParam<int> {
     receiver_ = *std::move(receiver);
     LibraryConfig config;
     config.plugins_dir = ESDB_PLUGIN_DIR;
+    config.secrets_key_file = key_file_;
+    ASSERT_TRUE(secrets::CreateMasterKeyFileIfMissing(key_file_).ok());
     auto lib = Library::Start(node_->api(), config);
     ASSERT_TRUE(lib.ok()) << lib.status();
     lib_ = std::move(*lib);
   }
-  void TearDown() override { lib_.reset(); }
+  void TearDown() override {
+    lib_.reset();
+    std::remove(key_file_.c_str());
+  }
 
   ApiResponse Call(std::string method, std::string path, std::string body = "") {
     ApiRequest r;
@@ -86,6 +92,8 @@ class HttpSinkLibraryTest : public ::testing::TestWithParam<int> {
     return false;
   }
 
+  const std::string key_file_ = absl::StrCat(::testing::TempDir(), "/http-sink-library-", getpid(),
+                                             "-", rand(), ".key");
   std::unique_ptr<ReceiverProcess> receiver_;
   std::unique_ptr<devnode::LogNode> node_ = devnode::LogNode::InMemory();
   std::unique_ptr<Library> lib_;
@@ -152,6 +160,26 @@ TEST_F(HttpSinkLibraryTest, BadRequestTurnsTheConnectorFailedWithTheReason) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ((*stats)["deliveries"], 1);
   EXPECT_EQ((*stats)["events"], 0);
+}
+
+// Secrets are sealed in the store (api_test proves that); the sink gets them in clear.
+TEST_F(HttpSinkLibraryTest, SealedSecretsReachTheSinkInClear) {
+  json settings = {{"instanceTypeName", "http-sink"},
+                   {"url", receiver_->Url("/in")},
+                   {"authentication:method", "bearer"},
+                   {"authentication:bearer:token", "t0ken-in-clear"},
+                   {"defaultHeaders:X-Api-Key", "k3y-in-clear"},
+                   {"subscription:initialPosition", "earliest"}};
+  ASSERT_EQ(Call("POST", "/connectors/sealed", json({{"settings", settings}}).dump()).status, 201);
+  ASSERT_EQ(Call("POST", "/connectors/sealed/enable").status, 200);
+  AppendEvents(1);
+  ASSERT_TRUE(receiver_->WaitDistinct(1, 30000).ok());
+  auto requests = receiver_->Requests();
+  ASSERT_TRUE(requests.ok()) << requests.status();
+  ASSERT_FALSE(requests->empty());
+  const json& headers = (*requests)[0]["headers"];
+  EXPECT_EQ(headers.value("Authorization", ""), "Bearer t0ken-in-clear") << headers.dump();
+  EXPECT_EQ(headers.value("X-Api-Key", ""), "k3y-in-clear") << headers.dump();
 }
 
 }  // namespace

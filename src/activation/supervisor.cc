@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "secrets/sealed_settings.h"
 
 namespace esdb {
 namespace {
@@ -144,7 +145,14 @@ void Supervisor::StartRunner(const Connector& c) {
   }
   // Recorded before anything of it runs, so that a start which takes the host down still counts.
   if (!Record(c.id, cmd::MarkStarting{options_.host_id})) return;  // tried again next pass
-  auto settings = ParseSettings(c.settings);
+  static const secrets::KeyRing kNoKeys;
+  auto plain = secrets::OpenSettings(c.id, c.settings, c.secrets,
+                                     options_.keys != nullptr ? *options_.keys : kNoKeys);
+  if (!plain.ok()) {
+    Record(c.id, cmd::MarkFailed{options_.host_id, std::string(plain.status().message())});
+    return;
+  }
+  auto settings = ParseSettings(*plain);
   if (!settings.ok()) {
     Record(c.id, cmd::MarkFailed{options_.host_id,
                                  absl::StrCat("invalid settings: ", settings.status().message())});

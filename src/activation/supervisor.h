@@ -21,6 +21,7 @@
 #include "delivery/metrics.h"
 #include "delivery/runner.h"
 #include "node/node_client.h"
+#include "secrets/key_ring.h"
 #include "sinks/plugin.h"
 
 namespace esdb {
@@ -35,6 +36,7 @@ struct SupervisorOptions {
   const NodeClient* node = nullptr;
   Registry* registry = nullptr;
   const PluginSet* plugins = nullptr;
+  const secrets::KeyRing* keys = nullptr;  // opens sealed settings before a sink sees them
   uint32_t scan_checkpoint_interval = 0;
 };
 

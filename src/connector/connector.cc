@@ -11,12 +11,38 @@ namespace {
 
 using nlohmann::json;
 
+json SecretsJson(const SealedSecrets& s) {
+  return {{"keys", s.keys}, {"keyId", s.key_id}, {"dataKey", s.wrapped_data_key}};
+}
+
+// Fail closed: whatever cannot be read as secrets info leaves the connector with none, and its
+// sealed values then never open (nor are they shown: see management/views.cc).
+SealedSecrets SecretsFrom(const json& data) {
+  SealedSecrets out;
+  if (!data.contains("secrets") || !data["secrets"].is_object()) return out;
+  const json& s = data["secrets"];
+  if (s.contains("keys") && s["keys"].is_array()) {
+    for (const json& k : s["keys"]) {
+      if (k.is_string()) out.keys.push_back(k.get<std::string>());
+    }
+  }
+  if (s.contains("keyId") && s["keyId"].is_string()) out.key_id = s["keyId"];
+  if (s.contains("dataKey") && s["dataKey"].is_string()) out.wrapped_data_key = s["dataKey"];
+  return out;
+}
+
 EventData Event(const char* type, json data) {
   EventData e;
   e.event_type = type;
   e.content_type = "application/json";
   e.data = data.dump();
   return e;
+}
+
+json SettingsJson(const SettingsMap& settings, const SealedSecrets& secrets) {
+  json data = {{"settings", settings}};
+  if (!secrets.keys.empty()) data["secrets"] = SecretsJson(secrets);
+  return data;
 }
 
 json PositionJson(const std::optional<Position>& p) {
@@ -83,9 +109,14 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
           if (c.exists) {
             return absl::AlreadyExistsError(absl::StrCat("connector '", c.id, "' already exists"));
           }
-          return std::vector{Event(kConnectorCreated, {{"settings", x.settings}})};
+          return std::vector{Event(kConnectorCreated, SettingsJson(x.settings, x.secrets))};
         } else if constexpr (std::is_same_v<T, cmd::Reconfigure>) {
-          return std::vector{Event(kConnectorReconfigured, {{"settings", x.settings}})};
+          return std::vector{Event(kConnectorReconfigured, SettingsJson(x.settings, x.secrets))};
+        } else if constexpr (std::is_same_v<T, cmd::RewrapDataKey>) {
+          if (x.secrets.key_id == c.secrets.key_id) return std::vector<EventData>{};
+          return std::vector{Event(kConnectorDataKeyRewrapped,
+                                   {{"settingsRevision", c.settings_revision},
+                                    {"secrets", SecretsJson(x.secrets)}})};
         } else if constexpr (std::is_same_v<T, cmd::Enable>) {
           if (c.state != S::kStopped && c.state != S::kFailed) {
             return NotAllowed(c, "only a STOPPED or FAILED connector can be enabled");
@@ -152,6 +183,7 @@ void Apply(Connector& c, const Record& event) {
         if (v.is_string()) c.settings[k] = v.get<std::string>();
       }
     }
+    c.secrets = SecretsFrom(data);
     c.settings_update_us = at;
     c.settings_revision = c.revision;
   };
@@ -195,6 +227,12 @@ void Apply(Connector& c, const Record& event) {
     c.start_attempts = 0;
     c.epoch = c.revision;
     c.epoch_position = PositionFrom(data, "position");
+  } else if (t == kConnectorDataKeyRewrapped) {
+    // Only for the settings it was made for: a rewrap that lost a race with a reconfigure is moot.
+    const json& rev = data.contains("settingsRevision") ? data["settingsRevision"] : json();
+    if (rev.is_number_integer() && rev.get<int64_t>() == c.settings_revision) {
+      c.secrets = SecretsFrom(data);
+    }
   } else if (t == kConnectorDeleted) {
     c.exists = false;
     set_state(ConnectorState::kStopped);

@@ -24,7 +24,8 @@ struct Connector {
   std::string id;
   bool exists = false;    // created and not deleted
   int64_t revision = -1;  // revision of the last event folded; -1: no stream
-  SettingsMap settings;
+  SettingsMap settings;    // secret values sealed, as stored (see `secrets`)
+  SealedSecrets secrets;   // which settings are secret, and how to open them
   int64_t settings_update_us = 0;
   ConnectorState state = ConnectorState::kStopped;
   int64_t state_update_us = 0;
@@ -58,11 +59,15 @@ inline constexpr char kConnectorStopped[] = "ConnectorStopped";
 inline constexpr char kConnectorFailed[] = "ConnectorFailed";
 inline constexpr char kConnectorReset[] = "ConnectorReset";
 inline constexpr char kConnectorDeleted[] = "ConnectorDeleted";
+inline constexpr char kConnectorDataKeyRewrapped[] = "ConnectorDataKeyRewrapped";
 
 // Commands. User commands come from the management API, the others from the host running it.
 namespace cmd {
-struct Create { SettingsMap settings; };
-struct Reconfigure { SettingsMap settings; };
+// Settings arrive sealed (secrets/sealed_settings.h): the aggregate never sees a clear secret.
+struct Create { SettingsMap settings; SealedSecrets secrets; };
+struct Reconfigure { SettingsMap settings; SealedSecrets secrets; };
+// The data key of the current settings, wrapped by another master key (key rotation).
+struct RewrapDataKey { SealedSecrets secrets; };
 struct Enable { std::optional<Position> from; };
 struct Disable {};
 struct Reset { std::optional<Position> to; };
@@ -74,7 +79,7 @@ struct MarkStopped {};
 }  // namespace cmd
 using Command = std::variant<cmd::Create, cmd::Reconfigure, cmd::Enable, cmd::Disable, cmd::Reset,
                              cmd::Delete, cmd::MarkStarting, cmd::MarkRunning, cmd::MarkFailed,
-                             cmd::MarkStopped>;
+                             cmd::MarkStopped, cmd::RewrapDataKey>;
 
 // Decides the events a command produces in `state`. NotFound when the connector does not exist,
 // AlreadyExists for a second create, FailedPrecondition (with what to do instead) for a command

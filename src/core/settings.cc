@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/json.h"
 #include "core/text.h"
 #include "nlohmann/json.hpp"
@@ -104,6 +105,21 @@ bool IsHostKey(const std::string& key) {
     if (absl::StartsWith(key, ns)) return true;
   }
   return false;
+}
+
+bool IsSecretSettingName(const std::string& key) {
+  std::string lower = absl::AsciiStrToLower(key);
+  std::vector<absl::string_view> segments = absl::StrSplit(lower, ':');
+  absl::string_view name = segments.back();
+  for (absl::string_view word : {"password", "secret", "token"}) {
+    if (absl::StrContains(name, word)) return true;
+  }
+  bool in_headers = false;
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    in_headers = in_headers || absl::StrContains(segments[i], "headers");
+  }
+  return in_headers && (name == "authorization" || name == "proxy-authorization" ||
+                        name == "cookie" || absl::StrContains(name, "key"));
 }
 
 absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings) {

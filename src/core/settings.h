@@ -18,6 +18,22 @@ namespace esdb {
 
 using SettingsMap = std::map<std::string, std::string>;
 
+// How a connector's secret settings are stored: their values in the settings map are sealed
+// (secrets/sealed_settings.h) under a data key of their own, which is kept wrapped by one of the
+// host's master keys.
+struct SealedSecrets {
+  std::vector<std::string> keys;  // the settings that are secret, sorted; empty: none
+  std::string key_id;             // the master key that wraps the data key
+  std::string wrapped_data_key;   // base64
+};
+
+// True for settings that carry a credential by their name alone, whatever the plugin's table
+// says: a last segment containing "password", "secret" or "token", and in a header map (a key
+// with a "headers" segment, e.g. defaultHeaders:Authorization) a header that carries one
+// (Authorization, Proxy-Authorization, Cookie, or a name containing "key", "token", "secret"
+// or "password"). Case-insensitive.
+bool IsSecretSettingName(const std::string& key);
+
 enum class InitialPosition { kLatest, kEarliest, kPosition };
 enum class Affinity { kLeader, kFollower, kReadOnlyReplica };
 

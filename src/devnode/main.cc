@@ -12,6 +12,7 @@
 #include "devnode/log_node.h"
 #include "devnode/streams_http.h"
 #include "hosting/connectors_library.h"
+#include "secrets/key_ring.h"
 #include "hosting/flags.h"
 #include "http/server.h"
 #include "nlohmann/json.hpp"
@@ -52,6 +53,12 @@ int main(int argc, char** argv) {
           {"sync", "normal",
            "SQLite durability: 'normal' survives a process crash (SIGKILL), 'full' also power "
            "loss"},
+          {"secrets-key-file", "",
+           "Master key for secret connector settings (64 hex digits, mode 0600; default: "
+           "secrets.key beside the --db file, created if missing)"},
+          {"secrets-previous-key-file", "",
+           "The master key before a rotation: secrets it wrapped are wrapped again by "
+           "--secrets-key-file at start-up"},
           {"log-level", "info", "debug, info, warn or error"},
       });
   if (auto exit_code = flags.ParseCommandLine(argc, argv)) return *exit_code;
@@ -93,6 +100,15 @@ int main(int argc, char** argv) {
   if (flags.Get("connectors-library") != "none") {
     nlohmann::json config = nlohmann::json::object();
     if (!flags.Get("plugins-dir").empty()) config["pluginsDir"] = flags.Get("plugins-dir");
+    std::string key_file = flags.Get("secrets-key-file");
+    if (key_file.empty()) {
+      key_file = (db.parent_path() / "secrets.key").string();
+      if (auto s = esdb::secrets::CreateMasterKeyFileIfMissing(key_file); !s.ok()) {
+        return Fail(std::string(s.message()));
+      }
+    }
+    config["secretsKeyFile"] = key_file;
+    config["secretsPreviousKeyFile"] = flags.Get("secrets-previous-key-file");
     auto lib = esdb::hosting::ConnectorsLibrary::Load(flags.Get("connectors-library"),
                                                       (*node)->api(), config.dump());
     if (!lib.ok()) return Fail(std::string(lib.status().message()));

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/json.h"
 #include "nlohmann/json.hpp"
+#include "secrets/sealed_settings.h"
 
 namespace esdb {
 namespace {
@@ -43,6 +44,10 @@ absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
       c.lease_ms = v;
     } else if (k == "logLevel" && v.is_string()) {
       // Accepted for hosts that pass it; the host's own log function filters by level.
+    } else if (k == "secretsKeyFile" && v.is_string()) {
+      c.secrets_key_file = v;
+    } else if (k == "secretsPreviousKeyFile" && v.is_string()) {
+      c.secrets_previous_key_file = v;
     } else if (k == "scanCheckpointInterval" && v.is_number_unsigned()) {
       c.scan_checkpoint_interval = v;
     } else {
@@ -76,8 +81,12 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
   std::string self = members.ok() && !members->self_id.empty() ? members->self_id : "local";
   std::string member = config.member_id.empty() ? self : config.member_id;
   std::string host = config.host_id.empty() ? member : config.host_id;
+  auto keys = secrets::KeyRing::Load(config.secrets_key_file, config.secrets_previous_key_file);
+  if (!keys.ok()) return keys.status();
+  lib->keys_ = *std::move(keys);
   lib->registry_ = std::make_unique<Registry>(&lib->node_);
   if (auto s = lib->registry_->Load(); !s.ok()) return s;
+  lib->RewrapDataKeys();
   lib->supervisor_ = std::make_unique<Supervisor>(SupervisorOptions{
       .host_id = host,
       .member_id = member,
@@ -85,10 +94,11 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
       .node = &lib->node_,
       .registry = lib->registry_.get(),
       .plugins = &lib->plugins_,
+      .keys = &lib->keys_,
       .scan_checkpoint_interval = config.scan_checkpoint_interval});
   lib->registry_->OnChange([s = lib->supervisor_.get()](const std::string&) { s->Poke(); });
   lib->api_ = std::make_unique<ManagementApi>(lib->registry_.get(), &lib->plugins_, &lib->node_,
-                                              lib->supervisor_.get());
+                                              lib->supervisor_.get(), &lib->keys_);
   lib->supervisor_->Start();
   std::string names;
   for (const SinkPlugin* p : lib->plugins_.All()) absl::StrAppend(&names, " ", p->name());
@@ -96,6 +106,29 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
                  absl::StrCat("esdb-connectors started on host '", host, "': ",
                               lib->registry_->List().size(), " connectors; sinks:", names));
   return lib;
+}
+
+void Library::RewrapDataKeys() {
+  const secrets::MasterKey* current = keys_.current();
+  if (current == nullptr) return;
+  int rewrapped = 0;
+  for (const Connector& c : registry_->List()) {
+    if (c.secrets.keys.empty() || c.secrets.key_id == current->id) continue;
+    auto secrets = secrets::Rewrap(c.id, c.secrets, keys_);
+    absl::Status s = secrets.ok()
+                         ? registry_->Execute(c.id, cmd::RewrapDataKey{*secrets}).status()
+                         : secrets.status();
+    if (s.ok()) {
+      ++rewrapped;
+    } else {
+      node_.Log(ESDB_LOG_ERROR, absl::StrCat("connector ", c.id, ": its secrets stay under master "
+                                             "key ", c.secrets.key_id, ": ", s.message()));
+    }
+  }
+  if (rewrapped > 0) {
+    node_.Log(ESDB_LOG_INFO, absl::StrCat("secrets of ", rewrapped,
+                                          " connectors now wrapped by master key ", current->id));
+  }
 }
 
 Library::~Library() {

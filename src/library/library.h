@@ -11,6 +11,7 @@
 #include "connector/registry.h"
 #include "management/api.h"
 #include "node/node_client.h"
+#include "secrets/key_ring.h"
 #include "sinks/plugin.h"
 
 namespace esdb {
@@ -21,6 +22,11 @@ struct LibraryConfig {
   std::string member_id;    // "": the node's self member id (the member this host serves)
   int64_t lease_ms = 10000; // a host silent for longer is taken for dead
   uint32_t scan_checkpoint_interval = 0;
+  // Master keys for secret settings (secrets/key_ring.h); "" for none. With no current key,
+  // connectors with secrets cannot be created. With a previous key, every connector's data key
+  // wrapped by it is wrapped by the current one at start-up (rotation).
+  std::string secrets_key_file;
+  std::string secrets_previous_key_file;
 
   // Parses the JSON config of esdb_connectors_start(); unknown keys are InvalidArgument.
   static absl::StatusOr<LibraryConfig> Parse(const std::string& json);
@@ -37,7 +43,11 @@ class Library {
 
  private:
   Library(const esdb_node_api* node) : node_(node) {}
+  // Rotation: data keys wrapped by the previous master key are wrapped by the current one.
+  void RewrapDataKeys();
+
   NodeClient node_;
+  secrets::KeyRing keys_;
   PluginSet plugins_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Supervisor> supervisor_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/algorithm/container.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -13,6 +14,7 @@
 #include "core/text.h"
 #include "delivery/checkpoints.h"
 #include "management/views.h"
+#include "secrets/sealed_settings.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb {
@@ -90,15 +92,25 @@ std::map<std::string, std::string> ParseQuery(const std::string& query) {
   return out;
 }
 
-// Parses and validates a settings body: {"settings": {...}} or the settings object itself.
+// Settings that say where a sink sends its records. A kept secret must not follow a change of
+// destination: whoever can change settings could otherwise send it to a server of theirs.
+bool IsDestinationKey(const std::string& key) {
+  return key == "url" || key == "bootstrapServers" || key == "connectionString" ||
+         key == "path";
+}
+
+// Parses and validates a settings body: {"settings": {...}} or the settings object itself. The
+// result's map has its secrets sealed, ready to be stored.
 struct ValidSettings {
   SettingsMap flat;
+  SealedSecrets secrets;
   ConnectorSettings parsed;
   const SinkPlugin* plugin;
 };
 
-absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const PluginSet& plugins,
-                                           const SettingsMap* previous) {
+absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::string& id,
+                                           const PluginSet& plugins, const Connector* previous,
+                                           const secrets::KeyRing& keys) {
   if (req.body.size() > kMaxBody) {
     return absl::OutOfRangeError(absl::StrCat("body is ", req.body.size(),
                                               " bytes; at most ", kMaxBody, " are accepted"));
@@ -122,25 +134,45 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const PluginSe
     return absl::InvalidArgumentError(
         absl::StrCat("instanceTypeName: ", plugin.status().message()));
   }
-  // A redacted secret sent back unchanged keeps its stored value.
+  auto is_secret = [&](const std::string& k) {
+    return (*plugin)->IsSecret(k) || IsSecretSettingName(k) ||
+           (previous != nullptr && absl::c_linear_search(previous->secrets.keys, k));
+  };
+  // A redacted secret sent back unchanged keeps its stored value, unless the destination changes.
   if (previous != nullptr) {
+    auto old = secrets::OpenSettings(id, previous->settings, previous->secrets, keys);
+    if (!old.ok()) return old.status();
+    std::string kept;
     for (auto& [k, v] : *flat) {
-      auto old = previous->find(k);
-      if (v == kRedacted && (*plugin)->IsSecret(k) && old != previous->end()) {
-        v = old->second;
-        parsed->sink_settings[k] = old->second;
+      auto o = old->find(k);
+      if (v != kRedacted || !is_secret(k) || o == old->end()) continue;
+      v = o->second;
+      parsed->sink_settings[k] = o->second;
+      kept = k;
+    }
+    for (const auto& [k, v] : *flat) {
+      auto o = old->find(k);
+      if (!kept.empty() && IsDestinationKey(k) && (o == old->end() || o->second != v)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            k, " changes, so the secret ", kept, " must be given again, not as ", kRedacted));
       }
     }
   }
   if (auto s = (*plugin)->Validate(parsed->sink_settings); !s.ok()) return s;
-  return ValidSettings{std::move(*flat), std::move(*parsed), *plugin};
+  std::vector<std::string> secret_keys;
+  for (const auto& [k, v] : *flat) {
+    if (is_secret(k)) secret_keys.push_back(k);
+  }
+  auto sealed = secrets::SealSettings(id, std::move(secret_keys), *flat, keys);
+  if (!sealed.ok()) return sealed.status();
+  return ValidSettings{std::move(*flat), *std::move(sealed), std::move(*parsed), *plugin};
 }
 
 }  // namespace
 
 ManagementApi::ManagementApi(Registry* registry, const PluginSet* plugins, const NodeClient* node,
-                             const Supervisor* supervisor)
-    : registry_(registry), plugins_(plugins), node_(node), supervisor_(supervisor) {}
+                             const Supervisor* supervisor, const secrets::KeyRing* keys)
+    : registry_(registry), plugins_(plugins), node_(node), supervisor_(supervisor), keys_(keys) {}
 
 std::optional<Connector> ManagementApi::Fresh(const std::string& id) const {
   auto c = registry_->Refresh(id);
@@ -254,14 +286,14 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
         return Json(200, j);
       }
       if (m == "POST") {
-        auto v = ValidateBody(req, *plugins_, nullptr);
+        auto v = ValidateBody(req, id, *plugins_, nullptr, *keys_);
         if (!v.ok()) {
           if (absl::IsOutOfRange(v.status())) {
             return Error(413, "payload-too-large", v.status().message());
           }
           return FromStatus(v.status());
         }
-        auto c = registry_->Execute(id, cmd::Create{v->flat});
+        auto c = registry_->Execute(id, cmd::Create{v->flat, v->secrets});
         if (!c.ok()) return FromStatus(c.status());
         json j = view(*c, true);
         j["ignoredSettings"] = v->parsed.ignored;
@@ -280,7 +312,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       if (m == "GET" || m == "HEAD") {
         auto c = Fresh(id);
         if (!c) return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
-        return Json(200, {{"settings", SettingsView(c->settings, plugin_of(*c))},
+        return Json(200, {{"settings", SettingsView(*c, plugin_of(*c))},
                           {"settingsUpdateTime", FormatTime(c->settings_update_us)}});
       }
       if (m == "PUT") {
@@ -288,14 +320,14 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
         if (!current) {
           return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
         }
-        auto v = ValidateBody(req, *plugins_, &current->settings);
+        auto v = ValidateBody(req, id, *plugins_, &*current, *keys_);
         if (!v.ok()) {
           if (absl::IsOutOfRange(v.status())) {
             return Error(413, "payload-too-large", v.status().message());
           }
           return FromStatus(v.status());
         }
-        auto c = registry_->Execute(id, cmd::Reconfigure{v->flat});
+        auto c = registry_->Execute(id, cmd::Reconfigure{v->flat, v->secrets});
         if (!c.ok()) return FromStatus(c.status());
         json j = view(*c, true);
         j["ignoredSettings"] = v->parsed.ignored;

@@ -12,6 +12,7 @@
 #include "connector/registry.h"
 #include "management/access.h"
 #include "node/node_client.h"
+#include "secrets/key_ring.h"
 #include "sinks/plugin.h"
 
 namespace esdb {
@@ -37,8 +38,9 @@ struct ApiResponse {
 class ManagementApi {
  public:
   // Every pointer must outlive the API. `supervisor` may be null (then nothing runs here).
+  // `keys` seal secret settings before they are stored.
   ManagementApi(Registry* registry, const PluginSet* plugins, const NodeClient* node,
-                const Supervisor* supervisor);
+                const Supervisor* supervisor, const secrets::KeyRing* keys);
 
   // Thread-safe. Errors are JSON {"error": code, "message": text} with a 4xx/5xx status.
   // Checked first, for every route: the caller (401 with WWW-Authenticate, 403; see access.h),
@@ -56,6 +58,7 @@ class ManagementApi {
   const PluginSet* plugins_;
   const NodeClient* node_;
   const Supervisor* supervisor_;
+  const secrets::KeyRing* keys_;
 };
 
 }  // namespace esdb

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "library/library.h"
 #include "nlohmann/json.hpp"
+#include "secrets/key_ring.h"
 
 namespace esdb {
 namespace {
@@ -31,13 +32,33 @@ class ApiTest : public ::testing::Test {
                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    key_file_ = (dir_ / "secrets.key").string();
+    ASSERT_TRUE(secrets::CreateMasterKeyFileIfMissing(key_file_).ok());
+    StartLibrary(key_file_);
+  }
+  // (Re)starts the library over the same node with these master key files.
+  void StartLibrary(const std::string& key_file, const std::string& previous_key_file = "") {
+    lib_.reset();
     LibraryConfig config;
     config.plugins_dir = ESDB_PLUGIN_DIR;
     config.scan_checkpoint_interval = 10;
+    config.secrets_key_file = key_file;
+    config.secrets_previous_key_file = previous_key_file;
     auto lib = Library::Start(node_->api(), config);
     ASSERT_TRUE(lib.ok()) << lib.status();
     lib_ = std::move(*lib);
   }
+  // Every byte the node holds for the connector's own stream.
+  std::string StoredBytes(const std::string& id) {
+    auto events = node_->ReadStream("$connectors/" + id, devnode::ReadDirection::kForwards, 0,
+                                    1000);
+    std::string all;
+    if (events.ok()) {
+      for (const auto& e : *events) absl::StrAppend(&all, e.event_type, e.data, e.metadata);
+    }
+    return all;
+  }
+  std::string key_file_;
   void TearDown() override {
     lib_.reset();
     std::filesystem::remove_all(dir_);
@@ -379,6 +400,90 @@ TEST_F(ApiTest, BodiesMustBeJsonExactly) {
               "application/json");
   ExpectError(Call("POST", "/connectors/c1/enable", "a=b", "text/plain"), 415, "text/plain");
   EXPECT_EQ(Call("POST", "/connectors/c1/enable", "{}").status, 200);
+}
+
+// http-sink settings with a password and a credential header; nothing listens at the url.
+std::string HttpSettings(const std::string& url, const std::string& password) {
+  return json{{"settings",
+               {{"instanceTypeName", "http-sink"},
+                {"url", url},
+                {"authentication:method", "basic"},
+                {"authentication:basic:username", "u"},
+                {"authentication:basic:password", password},
+                {"defaultHeaders:X-Api-Key", "k3y-v4lue-secret"}}}}
+      .dump();
+}
+
+TEST_F(ApiTest, SecretsAreStoredSealedAndNeverShown) {
+  ASSERT_EQ(Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw"))
+                .status,
+            201);
+  const std::string stored = StoredBytes("s1");
+  ASSERT_THAT(stored, HasSubstr("ConnectorCreated"));
+  EXPECT_THAT(stored, ::testing::Not(HasSubstr("hunter2-pw")));
+  EXPECT_THAT(stored, ::testing::Not(HasSubstr("k3y-v4lue-secret")));
+  for (const char* path : {"/connectors/s1", "/connectors/s1/settings", "/connectors"}) {
+    ApiResponse r = Call("GET", path);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_THAT(r.body, ::testing::Not(HasSubstr("hunter2-pw"))) << path;
+    EXPECT_THAT(r.body, ::testing::Not(HasSubstr("k3y-v4lue"))) << path;
+    EXPECT_THAT(r.body, ::testing::Not(HasSubstr("sealed:"))) << path;
+  }
+  json settings = Body(Call("GET", "/connectors/s1/settings"))["settings"];
+  EXPECT_EQ(settings["authentication:basic:password"], "******");
+  EXPECT_EQ(settings["defaultHeaders:X-Api-Key"], "******");  // secret by its name
+  EXPECT_EQ(settings["url"], "http://127.0.0.1:9/in");
+}
+
+TEST_F(ApiTest, AKeptSecretCannotFollowANewDestination) {
+  ASSERT_EQ(Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw"))
+                .status,
+            201);
+  // Same destination, password sent back redacted: kept.
+  EXPECT_EQ(Call("PUT", "/connectors/s1/settings", HttpSettings("http://127.0.0.1:9/in", "******"))
+                .status,
+            200);
+  // A new url with the redacted password: refused, it must be given again.
+  ExpectError(Call("PUT", "/connectors/s1/settings",
+                   HttpSettings("http://attacker.example/in", "******")),
+              400, "url changes, so the secret");
+  EXPECT_EQ(Call("PUT", "/connectors/s1/settings",
+                 HttpSettings("http://attacker.example/in", "a-new-pw"))
+                .status,
+            200);
+  EXPECT_THAT(StoredBytes("s1"), ::testing::Not(HasSubstr("a-new-pw")));
+}
+
+TEST_F(ApiTest, WithoutAMasterKeySecretsAreRefusedNotStoredInClear) {
+  StartLibrary("");
+  ApiResponse r = Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "pw"));
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("--secrets-key-file"));
+  EXPECT_EQ(Call("GET", "/connectors/s1").status, 404);
+  EXPECT_EQ(StoredBytes("s1"), "");
+}
+
+TEST_F(ApiTest, RotatingTheMasterKeyKeepsConnectorsWorkingWithoutTheOldKey) {
+  ASSERT_EQ(Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw"))
+                .status,
+            201);
+  const std::string new_key = (dir_ / "new.key").string();
+  ASSERT_TRUE(secrets::CreateMasterKeyFileIfMissing(new_key).ok());
+  auto new_id = secrets::LoadMasterKey(new_key)->id;
+  StartLibrary(new_key, key_file_);  // rotation: the old key only unwraps
+  EXPECT_THAT(StoredBytes("s1"), HasSubstr("ConnectorDataKeyRewrapped"));
+  EXPECT_THAT(StoredBytes("s1"), HasSubstr(new_id));
+  StartLibrary(new_key);  // the old key is gone for good
+  // The secret still opens: a kept password with the same url is accepted and stays sealed.
+  ApiResponse r =
+      Call("PUT", "/connectors/s1/settings", HttpSettings("http://127.0.0.1:9/in", "******"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(StoredBytes("s1"), ::testing::Not(HasSubstr("hunter2-pw")));
+  // Without the new key the old one alone cannot read it, and says which key it needs.
+  StartLibrary(key_file_);
+  ExpectError(
+      Call("PUT", "/connectors/s1/settings", HttpSettings("http://127.0.0.1:9/in", "******")), 409,
+      new_id);
 }
 
 }  // namespace

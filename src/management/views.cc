@@ -1,6 +1,9 @@
 #include "management/views.h"
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "secrets/sealed_settings.h"
 
 namespace esdb {
 
@@ -12,10 +15,15 @@ std::string FormatTime(int64_t unix_us) {
                           absl::UTCTimeZone());
 }
 
-json SettingsView(const SettingsMap& settings, const SinkPlugin* plugin) {
+json SettingsView(const Connector& c, const SinkPlugin* plugin) {
+  // Fail closed: secret if the connector, the plugin (when loaded) or the name says so, and any
+  // sealed value whatever anyone says.
   json out = json::object();
-  for (const auto& [k, v] : settings) {
-    out[k] = plugin != nullptr && plugin->IsSecret(k) ? kRedacted : v;
+  for (const auto& [k, v] : c.settings) {
+    bool secret = absl::c_linear_search(c.secrets.keys, k) ||
+                  (plugin != nullptr && plugin->IsSecret(k)) || IsSecretSettingName(k) ||
+                  absl::StartsWith(v, secrets::kSealedPrefix);
+    out[k] = secret ? kRedacted : v;
   }
   return out;
 }
@@ -39,7 +47,7 @@ json ConnectorView(const Connector& c, const SinkPlugin* plugin, std::optional<P
                            : json(nullptr)},
       {"revision", c.revision},
   };
-  if (with_settings) j["settings"] = SettingsView(c.settings, plugin);
+  if (with_settings) j["settings"] = SettingsView(c, plugin);
   return j;
 }
 

@@ -16,8 +16,8 @@ inline constexpr char kRedacted[] = "******";
 
 std::string FormatTime(int64_t unix_us);  // RFC 3339 UTC; "" for 0
 
-// The connector's settings with the plugin's secret settings redacted.
-nlohmann::json SettingsView(const SettingsMap& settings, const SinkPlugin* plugin);
+// The connector's settings with every secret one redacted (never a clear or sealed secret).
+nlohmann::json SettingsView(const Connector& connector, const SinkPlugin* plugin);
 
 // GET /connectors and GET /connectors/{id} items. `position`: last checkpoint; `end`: the log's
 // last position (for the lag).

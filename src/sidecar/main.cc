@@ -82,6 +82,12 @@ int main(int argc, char** argv) {
           {"connectors-library", ExeDirectory() + "/../lib/libesdb_connectors.so",
            "The connectors library to load"},
           {"plugins-dir", "", "Folder of sink plugins (default: the library's own plugin folder)"},
+          {"secrets-key-file", "",
+           "Master key for secret connector settings (64 hex digits, mode 0600); without it, "
+           "connectors with secrets can be neither created nor started"},
+          {"secrets-previous-key-file", "",
+           "The master key before a rotation: secrets it wrapped are wrapped again by "
+           "--secrets-key-file at start-up"},
           {"member-id", "",
            "The cluster member this side-car stands for (default: the member gossip reports for "
            "the node it connects to, else that node's host:port)"},
@@ -148,6 +154,8 @@ int main(int argc, char** argv) {
   nlohmann::json config = {
       {"logLevel", flags.Get("log-level")}, {"memberId", member_id}, {"hostId", host_id}};
   if (!flags.Get("plugins-dir").empty()) config["pluginsDir"] = flags.Get("plugins-dir");
+  config["secretsKeyFile"] = flags.Get("secrets-key-file");
+  config["secretsPreviousKeyFile"] = flags.Get("secrets-previous-key-file");
   std::unique_ptr<esdb::hosting::ConnectorsLibrary> library;
   while (true) {
     auto lib = esdb::hosting::ConnectorsLibrary::Load(flags.Get("connectors-library"), api.api(),

@@ -35,8 +35,10 @@ static const esdb_sink_setting kPath = {
     NULL,
     1,
     0,
-    "Absolute path of the file the lines are appended to (created if missing).",
-    NULL};
+    "Path of the file the lines are appended to (created if missing), under the host's sink "
+    "file root.",
+    NULL,
+    ESDB_SINK_TARGET_FILE}; /* the host holds it to its file root before we see it */
 static const esdb_sink_setting kPrefix = {
     sizeof(esdb_sink_setting),
     "prefix",
@@ -45,7 +47,8 @@ static const esdb_sink_setting kPrefix = {
     0,
     0,
     "Text put at the start of every line, as given (include a trailing space if you want one).",
-    NULL};
+    NULL,
+    ESDB_SINK_TARGET_NONE};
 static const esdb_sink_setting kFsync = {
     sizeof(esdb_sink_setting),
     "fsync",
@@ -54,7 +57,8 @@ static const esdb_sink_setting kFsync = {
     0,
     0,
     "true: every batch is fsync'ed before it is acknowledged; false: only on flush.",
-    NULL};
+    NULL,
+    ESDB_SINK_TARGET_NONE};
 static const esdb_sink_setting kStreamSalt = {
     sizeof(esdb_sink_setting),
     "streamSalt",
@@ -63,7 +67,8 @@ static const esdb_sink_setting kStreamSalt = {
     0,
     1,
     "When set, stream ids are written as '#' and a salted 64-bit hash (not cryptographic).",
-    NULL};
+    NULL,
+    ESDB_SINK_TARGET_NONE};
 static const esdb_sink_setting* const kSettings[] = {&kPath, &kPrefix, &kFsync, &kStreamSalt};
 
 typedef struct AuditSink {

@@ -66,6 +66,16 @@ typedef int32_t esdb_sink_setting_type;
 #define ESDB_SINK_SETTING_BOOL 2  /* "true" or "false" */
 #define ESDB_SINK_SETTING_ENUM 3  /* one of the '|'-separated words in enum_values */
 
+/* What a setting's value points at, so that the host can hold it to its policy before the plugin
+ * sees it (esdb_sink_setting.target). */
+typedef int32_t esdb_sink_setting_target;
+#define ESDB_SINK_TARGET_NONE 0    /* nothing outside the process */
+#define ESDB_SINK_TARGET_FILE 1    /* a file path the sink reads or writes: must lie under the
+                                    * host's sink file root; the host passes it resolved */
+#define ESDB_SINK_TARGET_NETWORK 2 /* where the sink connects: a URL, "host:port", or a comma-
+                                    * separated list of them; checked against the host's allowed
+                                    * destinations, never the host's own ports */
+
 /* One setting the plugin understands. `name` is the key as users write it (e.g. "path");
  * a name ending in ":" is a prefix that matches a family of keys (e.g. "defaultHeaders:").
  * All strings are static, owned by the plugin, and live as long as the plugin is loaded. */
@@ -78,6 +88,9 @@ typedef struct esdb_sink_setting {
   int32_t secret;            /* non-zero: never echoed back in clear by the host */
   const char* description;   /* one sentence, shown by GET /connector-plugins */
   const char* enum_values;   /* for ESDB_SINK_SETTING_ENUM: e.g. "debug|info|warn" */
+  /* Added after the fields above (a host reads it only when struct_size covers it; older
+   * plugins' settings point at nothing). */
+  esdb_sink_setting_target target;
 } esdb_sink_setting;
 
 /* A key/value pair of connector settings (keys without the host's own prefixes). Borrowed: valid

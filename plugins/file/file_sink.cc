@@ -43,7 +43,7 @@ const esdb_sink_setting kPath = {sizeof(esdb_sink_setting),
                                  0,
                                  "JSON Lines file the records are appended to; created if missing, "
                                  "else it must be this connector's earlier output.",
-                                 nullptr};
+                                 nullptr, ESDB_SINK_TARGET_FILE};
 const esdb_sink_setting kFsync = {sizeof(esdb_sink_setting),
                                   "fsync",
                                   ESDB_SINK_SETTING_BOOL,

@@ -20,7 +20,7 @@ const esdb_sink_setting kUrl = {
     0,
     "Where records are sent: http:// or https:// URL; {stream} and {event-type} in its path or "
     "query are replaced by the record's values, percent-encoded.",
-    nullptr};
+    nullptr, ESDB_SINK_TARGET_NETWORK};
 const esdb_sink_setting kMethod = {
     sizeof(esdb_sink_setting),       "method",        ESDB_SINK_SETTING_ENUM, "POST", 0, 0,
     "HTTP method of every request.", "POST|PUT|PATCH"};
@@ -90,7 +90,7 @@ const esdb_sink_setting kCaFile = {
     0,
     0,
     "PEM file of the certificate authorities to trust instead of the system's.",
-    nullptr};
+    nullptr, ESDB_SINK_TARGET_FILE};
 
 // RFC 9110 token characters, for header names.
 bool IsTokenChar(unsigned char c) {

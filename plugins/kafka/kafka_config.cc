@@ -17,7 +17,7 @@ const esdb_sink_setting kBootstrap = {
     1,
     0,
     "Comma-separated host:port list of Kafka brokers to start from.",
-    nullptr};
+    nullptr, ESDB_SINK_TARGET_NETWORK};
 const esdb_sink_setting kTopic = {sizeof(esdb_sink_setting),
                                   "topic",
                                   ESDB_SINK_SETTING_STRING,

@@ -28,7 +28,7 @@ static const esdb_sink_setting kPath = {sizeof(esdb_sink_setting),
                                         0,
                                         "Text file the records are appended to, one line each; "
                                         "created if missing, else it must be this connector's.",
-                                        NULL};
+                                        NULL, ESDB_SINK_TARGET_FILE};
 static const esdb_sink_setting* const kSettings[] = {&kPath};
 
 typedef struct TestCSink {

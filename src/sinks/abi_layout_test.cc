@@ -15,7 +15,7 @@
 #if defined(__x86_64__) && defined(__LP64__)
 
 // esdb/sink.h
-ESDB_ASSERT_SIZE(esdb_sink_setting, 56);
+ESDB_ASSERT_SIZE(esdb_sink_setting, 64);
 ESDB_ASSERT_FIELD(esdb_sink_setting, struct_size, 0);
 ESDB_ASSERT_FIELD(esdb_sink_setting, name, 8);
 ESDB_ASSERT_FIELD(esdb_sink_setting, type, 16);
@@ -24,6 +24,7 @@ ESDB_ASSERT_FIELD(esdb_sink_setting, required, 32);
 ESDB_ASSERT_FIELD(esdb_sink_setting, secret, 36);
 ESDB_ASSERT_FIELD(esdb_sink_setting, description, 40);
 ESDB_ASSERT_FIELD(esdb_sink_setting, enum_values, 48);
+ESDB_ASSERT_FIELD(esdb_sink_setting, target, 56);
 
 ESDB_ASSERT_SIZE(esdb_sink_kv, 16);
 ESDB_ASSERT_FIELD(esdb_sink_kv, key, 0);

@@ -131,6 +131,11 @@ bool SinkPlugin::IsSecret(const std::string& key) const {
   return info != nullptr && info->secret;
 }
 
+int32_t SinkPlugin::TargetOf(const std::string& key) const {
+  const SettingInfo* info = FindSetting(settings_, key);
+  return info != nullptr ? info->target : ESDB_SINK_TARGET_NONE;
+}
+
 absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connector_id,
                                                        const SettingsMap& sink_settings,
                                                        SinkLogFn log) const {

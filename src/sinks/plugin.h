@@ -25,6 +25,7 @@ struct SettingInfo {
   bool has_default = false;
   bool required = false;
   bool secret = false;
+  int32_t target = ESDB_SINK_TARGET_NONE;  // what the value points at (esdb/sink.h)
   std::string description;
   std::vector<std::string> enum_values;
 };
@@ -57,6 +58,8 @@ class SinkPlugin {
 
   // True if `key` is a secret setting of this plugin (never echoed back in clear).
   bool IsSecret(const std::string& key) const;
+  // ESDB_SINK_TARGET_* of `key`'s table entry (NONE for keys not in the table).
+  int32_t TargetOf(const std::string& key) const;
 
   // Opens an instance (after applying defaults). The returned Sink closes it when destroyed and
   // must not outlive this SinkPlugin. INVALID_CONFIG -> InvalidArgument, RETRY -> Unavailable,

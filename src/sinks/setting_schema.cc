@@ -88,6 +88,13 @@ absl::StatusOr<SettingInfo> CopySettingInfo(const esdb_sink_setting& entry) {
   info.type = type;
   info.required = entry.required != 0;
   info.secret = entry.secret != 0;
+  if (entry.struct_size >= offsetof(esdb_sink_setting, target) + sizeof(entry.target)) {
+    if (entry.target < ESDB_SINK_TARGET_NONE || entry.target > ESDB_SINK_TARGET_NETWORK) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("setting '", info.name, "' has unknown target ", entry.target));
+    }
+    info.target = entry.target;
+  }
   if (entry.description != nullptr) info.description = entry.description;
   if (entry.type == ESDB_SINK_SETTING_ENUM) {
     if (entry.enum_values != nullptr) {

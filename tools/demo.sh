@@ -11,7 +11,8 @@ OUT=$DATA/orders.jsonl
 
 say() { printf '\n\033[1;32m### %s\033[0m\n' "$*"; }
 
-"$BUILD/bin/esdb-devnode" --db "$DATA/devnode.db" --http-port "$PORT" >"$DATA/devnode.log" 2>&1 &
+"$BUILD/bin/esdb-devnode" --db "$DATA/devnode.db" --http-port "$PORT" --sink-files-root "$DATA" \
+  >"$DATA/devnode.log" 2>&1 &
 NODE=$!
 trap 'kill -TERM $NODE 2>/dev/null; wait $NODE 2>/dev/null; echo; echo "stopped; data kept in $DATA"' EXIT
 for _ in $(seq 1 100); do

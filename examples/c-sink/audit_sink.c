@@ -94,17 +94,13 @@ static char* CopyOrNull(const char* text) {
   return copy;
 }
 
-/* Only what the table cannot say; the host has already checked that path is present. It may
- * run on any thread, concurrently with anything, so it touches nothing but its arguments. */
+/* Only what the table cannot say. The host has already checked that path is present and lies
+ * under its sink file root (it passes it resolved), and that no value holds a control character.
+ * It may run on any thread, concurrently with anything, so it touches nothing but its arguments. */
 static esdb_sink_status Validate(const esdb_sink_kv* kv, size_t count, char* err, size_t err_size) {
-  const char* path = Find(kv, count, "path");
   const char* prefix = Find(kv, count, "prefix");
-  if (path == NULL || path[0] != '/') {
-    snprintf(err, err_size, "path: '%s' is not an absolute path", path != NULL ? path : "");
-    return ESDB_SINK_INVALID_CONFIG;
-  }
-  if (prefix != NULL && strpbrk(prefix, "\r\n") != NULL) {
-    snprintf(err, err_size, "prefix: must not contain a line break");
+  if (prefix != NULL && strlen(prefix) > 32) {
+    snprintf(err, err_size, "prefix: at most 32 bytes, not %zu", strlen(prefix));
     return ESDB_SINK_INVALID_CONFIG;
   }
   /* The error text never quotes streamSalt: it is a secret. */

@@ -163,6 +163,14 @@ void Supervisor::StartRunner(const Connector& c) {
     Record(c.id, cmd::MarkFailed{options_.host_id, std::string(plugin.status().message())});
     return;
   }
+  // Again at each start: the policy, or what a path resolves to, may have changed since create.
+  static const DestinationPolicy kNoDestinations;
+  const DestinationPolicy& policy =
+      options_.destinations != nullptr ? *options_.destinations : kNoDestinations;
+  if (auto s = policy.Apply(**plugin, settings->sink_settings); !s.ok()) {
+    Record(c.id, cmd::MarkFailed{options_.host_id, std::string(s.message())});
+    return;
+  }
   RunnerOptions o;
   o.connector_id = c.id;
   o.host_id = options_.host_id;

@@ -22,6 +22,7 @@
 #include "delivery/runner.h"
 #include "node/node_client.h"
 #include "secrets/key_ring.h"
+#include "sinks/destination_policy.h"
 #include "sinks/plugin.h"
 
 namespace esdb {
@@ -37,6 +38,7 @@ struct SupervisorOptions {
   Registry* registry = nullptr;
   const PluginSet* plugins = nullptr;
   const secrets::KeyRing* keys = nullptr;  // opens sealed settings before a sink sees them
+  const DestinationPolicy* destinations = nullptr;  // checked again before each start
   uint32_t scan_checkpoint_interval = 0;
 };
 

@@ -12,10 +12,10 @@
 #include "devnode/log_node.h"
 #include "devnode/streams_http.h"
 #include "hosting/connectors_library.h"
-#include "secrets/key_ring.h"
 #include "hosting/flags.h"
 #include "http/server.h"
 #include "nlohmann/json.hpp"
+#include "secrets/key_ring.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -53,6 +53,12 @@ int main(int argc, char** argv) {
           {"sync", "normal",
            "SQLite durability: 'normal' survives a process crash (SIGKILL), 'full' also power "
            "loss"},
+          {"sink-files-root", "",
+           "Folder sinks may write files in (paths resolve under it, symbolic links followed; "
+           "default: sink-files beside the --db file, created if missing)"},
+          {"sink-allowed-hosts", "",
+           "Comma-separated destinations sinks may connect to: host names, host:port, CIDR "
+           "ranges (default: any; this node's own ports are always refused)"},
           {"secrets-key-file", "",
            "Master key for secret connector settings (64 hex digits, mode 0600; default: "
            "secrets.key beside the --db file, created if missing)"},
@@ -108,6 +114,18 @@ int main(int argc, char** argv) {
       }
     }
     config["secretsKeyFile"] = key_file;
+    std::filesystem::path files_root = flags.Get("sink-files-root");
+    if (files_root.empty()) {
+      files_root = db.parent_path() / "sink-files";
+      std::filesystem::create_directories(files_root, ec);
+    }
+    config["sinkFilesRoot"] = files_root.string();
+    config["sinkAllowedHosts"] = esdb::hosting::SplitList(flags.Get("sink-allowed-hosts"));
+    // Its own ports are never a sink's destination (a port 0 is not known yet: left out).
+    config["hostEndpoints"] = nlohmann::json::array();
+    for (int64_t p : {*port, *grpc_port}) {
+      if (p != 0) config["hostEndpoints"].push_back(absl::StrCat(flags.Get("bind"), ":", p));
+    }
     config["secretsPreviousKeyFile"] = flags.Get("secrets-previous-key-file");
     auto lib = esdb::hosting::ConnectorsLibrary::Load(flags.Get("connectors-library"),
                                                       (*node)->api(), config.dump());

@@ -2,8 +2,10 @@
 
 #include <iostream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "spdlog/spdlog.h"
 
 namespace esdb::hosting {
@@ -91,6 +93,14 @@ absl::StatusOr<int64_t> Flags::GetInt(const std::string& name, int64_t min, int6
         absl::StrCat("--", name, ": '", text, "' is not a whole number from ", min, " to ", max));
   }
   return v;
+}
+
+std::vector<std::string> SplitList(const std::string& value) {
+  std::vector<std::string> out;
+  for (absl::string_view item : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(item));
+  }
+  return out;
 }
 
 }  // namespace esdb::hosting

@@ -48,6 +48,9 @@ class Flags {
 // --log-level otherwise.
 absl::Status SetLogLevel(const std::string& level);
 
+// The items of a comma-separated flag value, trimmed, empty ones dropped.
+std::vector<std::string> SplitList(const std::string& value);
+
 }  // namespace esdb::hosting
 
 #endif  // ESDB_HOSTING_FLAGS_H_

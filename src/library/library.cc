@@ -21,6 +21,14 @@ std::string OwnDirectory() {
   return std::filesystem::path(info.dli_fname).parent_path().string();
 }
 
+bool IsStringArray(const nlohmann::json& v) {
+  if (!v.is_array()) return false;
+  for (const auto& item : v) {
+    if (!item.is_string()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
@@ -44,6 +52,11 @@ absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
       c.lease_ms = v;
     } else if (k == "logLevel" && v.is_string()) {
       // Accepted for hosts that pass it; the host's own log function filters by level.
+    } else if (k == "sinkFilesRoot" && v.is_string()) {
+      c.destinations.files_root = v;
+    } else if ((k == "sinkAllowedHosts" || k == "hostEndpoints") && IsStringArray(v)) {
+      (k == "hostEndpoints" ? c.destinations.own_endpoints : c.destinations.allowed_hosts) =
+          v.get<std::vector<std::string>>();
     } else if (k == "secretsKeyFile" && v.is_string()) {
       c.secrets_key_file = v;
     } else if (k == "secretsPreviousKeyFile" && v.is_string()) {
@@ -84,6 +97,9 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
   auto keys = secrets::KeyRing::Load(config.secrets_key_file, config.secrets_previous_key_file);
   if (!keys.ok()) return keys.status();
   lib->keys_ = *std::move(keys);
+  auto destinations = DestinationPolicy::Create(config.destinations);
+  if (!destinations.ok()) return destinations.status();
+  lib->destinations_ = *std::move(destinations);
   lib->registry_ = std::make_unique<Registry>(&lib->node_);
   if (auto s = lib->registry_->Load(); !s.ok()) return s;
   lib->RewrapDataKeys();
@@ -95,10 +111,12 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
       .registry = lib->registry_.get(),
       .plugins = &lib->plugins_,
       .keys = &lib->keys_,
+      .destinations = &lib->destinations_,
       .scan_checkpoint_interval = config.scan_checkpoint_interval});
   lib->registry_->OnChange([s = lib->supervisor_.get()](const std::string&) { s->Poke(); });
   lib->api_ = std::make_unique<ManagementApi>(lib->registry_.get(), &lib->plugins_, &lib->node_,
-                                              lib->supervisor_.get(), &lib->keys_);
+                                              lib->supervisor_.get(), &lib->keys_,
+                                              &lib->destinations_);
   lib->supervisor_->Start();
   std::string names;
   for (const SinkPlugin* p : lib->plugins_.All()) absl::StrAppend(&names, " ", p->name());

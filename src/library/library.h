@@ -12,6 +12,7 @@
 #include "management/api.h"
 #include "node/node_client.h"
 #include "secrets/key_ring.h"
+#include "sinks/destination_policy.h"
 #include "sinks/plugin.h"
 
 namespace esdb {
@@ -27,6 +28,9 @@ struct LibraryConfig {
   // wrapped by it is wrapped by the current one at start-up (rotation).
   std::string secrets_key_file;
   std::string secrets_previous_key_file;
+  // Where sinks may write and connect (sinks/destination_policy.h): the file root ("": no
+  // files), the allowed destinations (empty: any) and the host's own endpoints (never allowed).
+  DestinationPolicyOptions destinations;
 
   // Parses the JSON config of esdb_connectors_start(); unknown keys are InvalidArgument.
   static absl::StatusOr<LibraryConfig> Parse(const std::string& json);
@@ -48,6 +52,7 @@ class Library {
 
   NodeClient node_;
   secrets::KeyRing keys_;
+  DestinationPolicy destinations_;
   PluginSet plugins_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Supervisor> supervisor_;

@@ -110,7 +110,8 @@ struct ValidSettings {
 
 absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::string& id,
                                            const PluginSet& plugins, const Connector* previous,
-                                           const secrets::KeyRing& keys) {
+                                           const secrets::KeyRing& keys,
+                                           const DestinationPolicy& destinations) {
   if (req.body.size() > kMaxBody) {
     return absl::OutOfRangeError(absl::StrCat("body is ", req.body.size(),
                                               " bytes; at most ", kMaxBody, " are accepted"));
@@ -158,6 +159,9 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::str
       }
     }
   }
+  // Files and destinations are the host's policy. Paths are stored as given: each host that
+  // runs the connector resolves them under its own root when it opens the sink.
+  if (auto s = destinations.Apply(**plugin, parsed->sink_settings); !s.ok()) return s;
   if (auto s = (*plugin)->Validate(parsed->sink_settings); !s.ok()) return s;
   std::vector<std::string> secret_keys;
   for (const auto& [k, v] : *flat) {
@@ -171,8 +175,14 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::str
 }  // namespace
 
 ManagementApi::ManagementApi(Registry* registry, const PluginSet* plugins, const NodeClient* node,
-                             const Supervisor* supervisor, const secrets::KeyRing* keys)
-    : registry_(registry), plugins_(plugins), node_(node), supervisor_(supervisor), keys_(keys) {}
+                             const Supervisor* supervisor, const secrets::KeyRing* keys,
+                             const DestinationPolicy* destinations)
+    : registry_(registry),
+      plugins_(plugins),
+      node_(node),
+      supervisor_(supervisor),
+      keys_(keys),
+      destinations_(destinations) {}
 
 std::optional<Connector> ManagementApi::Fresh(const std::string& id) const {
   auto c = registry_->Refresh(id);
@@ -286,7 +296,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
         return Json(200, j);
       }
       if (m == "POST") {
-        auto v = ValidateBody(req, id, *plugins_, nullptr, *keys_);
+        auto v = ValidateBody(req, id, *plugins_, nullptr, *keys_, *destinations_);
         if (!v.ok()) {
           if (absl::IsOutOfRange(v.status())) {
             return Error(413, "payload-too-large", v.status().message());
@@ -320,7 +330,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
         if (!current) {
           return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
         }
-        auto v = ValidateBody(req, id, *plugins_, &*current, *keys_);
+        auto v = ValidateBody(req, id, *plugins_, &*current, *keys_, *destinations_);
         if (!v.ok()) {
           if (absl::IsOutOfRange(v.status())) {
             return Error(413, "payload-too-large", v.status().message());

@@ -38,9 +38,11 @@ struct ApiResponse {
 class ManagementApi {
  public:
   // Every pointer must outlive the API. `supervisor` may be null (then nothing runs here).
-  // `keys` seal secret settings before they are stored.
+  // `keys` seal secret settings before they are stored; `destinations` checks (and resolves)
+  // the files and network destinations settings name.
   ManagementApi(Registry* registry, const PluginSet* plugins, const NodeClient* node,
-                const Supervisor* supervisor, const secrets::KeyRing* keys);
+                const Supervisor* supervisor, const secrets::KeyRing* keys,
+                const DestinationPolicy* destinations);
 
   // Thread-safe. Errors are JSON {"error": code, "message": text} with a 4xx/5xx status.
   // Checked first, for every route: the caller (401 with WWW-Authenticate, 403; see access.h),
@@ -59,6 +61,7 @@ class ManagementApi {
   const NodeClient* node_;
   const Supervisor* supervisor_;
   const secrets::KeyRing* keys_;
+  const DestinationPolicy* destinations_;
 };
 
 }  // namespace esdb

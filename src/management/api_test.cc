@@ -44,6 +44,7 @@ class ApiTest : public ::testing::Test {
     config.scan_checkpoint_interval = 10;
     config.secrets_key_file = key_file;
     config.secrets_previous_key_file = previous_key_file;
+    config.destinations.files_root = dir_.string();
     auto lib = Library::Start(node_->api(), config);
     ASSERT_TRUE(lib.ok()) << lib.status();
     lib_ = std::move(*lib);
@@ -301,9 +302,10 @@ TEST_F(ApiTest, PluginsAreListedWithTheirSettings) {
 }
 
 TEST_F(ApiTest, AFailingSinkShowsFailedWithDetails) {
-  // A file path that cannot be opened: open() fails and the connector goes to FAILED.
+  // A file path that cannot be opened (a folder): open() fails and the connector goes to FAILED.
+  std::filesystem::create_directories(dir_ / "a-folder");
   ASSERT_EQ(Call("POST", "/connectors/c",
-                 R"({"instanceTypeName":"file-sink","path":"/proc/definitely/not/here.jsonl"})")
+                 R"({"instanceTypeName":"file-sink","path":"a-folder"})")
                 .status,
             201);
   ASSERT_EQ(Call("POST", "/connectors/c/enable").status, 200);

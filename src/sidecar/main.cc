@@ -82,6 +82,12 @@ int main(int argc, char** argv) {
           {"connectors-library", ExeDirectory() + "/../lib/libesdb_connectors.so",
            "The connectors library to load"},
           {"plugins-dir", "", "Folder of sink plugins (default: the library's own plugin folder)"},
+          {"sink-files-root", "",
+           "Folder sinks may write files in (paths resolve under it, symbolic links followed); "
+           "without it, no sink may name a file"},
+          {"sink-allowed-hosts", "",
+           "Comma-separated destinations sinks may connect to: host names, host:port, CIDR "
+           "ranges (default: any; this side-car's own port is always refused)"},
           {"secrets-key-file", "",
            "Master key for secret connector settings (64 hex digits, mode 0600); without it, "
            "connectors with secrets can be neither created nor started"},
@@ -155,6 +161,9 @@ int main(int argc, char** argv) {
       {"logLevel", flags.Get("log-level")}, {"memberId", member_id}, {"hostId", host_id}};
   if (!flags.Get("plugins-dir").empty()) config["pluginsDir"] = flags.Get("plugins-dir");
   config["secretsKeyFile"] = flags.Get("secrets-key-file");
+  config["sinkFilesRoot"] = flags.Get("sink-files-root");
+  config["sinkAllowedHosts"] = esdb::hosting::SplitList(flags.Get("sink-allowed-hosts"));
+  if (*port != 0) config["hostEndpoints"] = {absl::StrCat(flags.Get("bind"), ":", *port)};
   config["secretsPreviousKeyFile"] = flags.Get("secrets-previous-key-file");
   std::unique_ptr<esdb::hosting::ConnectorsLibrary> library;
   while (true) {

@@ -45,6 +45,7 @@ export async function startDevnode({ timeoutMs = 30000 } = {}) {
   const requestedGrpcPort = await freePort();
   const child = spawn(binary, [
     "--db", join(dataDir, "devnode.db"),
+    "--sink-files-root", dataDir,
     "--http-port", "0",
     "--grpc-port", String(requestedGrpcPort),
     "--log-level", "warn",

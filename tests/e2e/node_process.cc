@@ -195,7 +195,10 @@ std::vector<std::string> NodeProcess::CommandLine(uint16_t port) const {
                                    "--connectors-library",
                                    ConnectorsLibraryPath(),
                                    "--plugins-dir",
-                                   PluginDir()};
+                                   PluginDir(),
+                                   // Tests name their sinks' files in the scratch folder.
+                                   "--sink-files-root",
+                                   options_.data_dir.parent_path().string()};
   if (DevnodeHasGrpcPort()) {
     // Nobody here speaks gRPC; a fresh free port each run keeps parallel tests apart.
     argv.insert(argv.end(), {"--grpc-port", "0"});

@@ -142,6 +142,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options) 
                                      member->second.instance_id,
                                      "--host-id",
                                      HostId(i),
+                                     "--sink-files-root",
+                                     (dir / HostId(i)).string(),
                                      "--log-level",
                                      "info"};
     argv.insert(argv.end(), lease_flag.begin(), lease_flag.end());

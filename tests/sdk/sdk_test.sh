@@ -148,6 +148,7 @@ if "$PREFIX/bin/esdb-devnode" --help | grep -q -- '--grpc-port'; then
 fi
 mkfifo "$WORK/node.fifo"
 "$PREFIX/bin/esdb-devnode" --db "$WORK/node/devnode.db" --http-port 0 "${grpc_flags[@]}" \
+  --sink-files-root "$WORK" \
   >"$WORK/node.fifo" 2>&1 &
 NODE_PID=$!
 exec 3<"$WORK/node.fifo"
@@ -204,8 +205,12 @@ expect 201 POST /connectors/audit-salted "{\"settings\":{\"instanceTypeName\":\"
   >/dev/null
 # The example's validate runs inside the installed host.
 bad=$(expect 400 POST /connectors/audit-bad \
-      '{"settings":{"instanceTypeName":"audit-sink","path":"relative.txt"}}')
-grep -qF "not an absolute path" <<<"$bad" || fail "relative path refused for the wrong reason: $bad"
+      '{"settings":{"instanceTypeName":"audit-sink","path":"bad.txt","prefix":"0123456789012345678901234567890123456789"}}')
+grep -qF "at most 32 bytes" <<<"$bad" || fail "long prefix refused for the wrong reason: $bad"
+# The host's file root is checked before the plugin sees the path.
+bad=$(expect 400 POST /connectors/audit-bad \
+      '{"settings":{"instanceTypeName":"audit-sink","path":"/etc/audit.txt"}}')
+grep -qF "outside the sink file root" <<<"$bad" || fail "path outside the root: $bad"
 settings=$(expect 200 GET /connectors/audit-salted/settings)
 grep -qF '******' <<<"$settings" || fail "the secret streamSalt is not masked: $settings"
 if grep -qF 'pepper-8731' <<<"$settings"; then fail "the secret leaked: $settings"; fi

@@ -89,6 +89,8 @@ class SidecarProcessTest : public ::testing::Test {
                                       with_library ? ConnectorsLibrary() : "none",
                                       "--plugins-dir",
                                       PluginDir(),
+                                      "--sink-files-root",
+                                      dir_.string(),
                                       "--log-level",
                                       "warn"};
     });
@@ -101,7 +103,7 @@ class SidecarProcessTest : public ::testing::Test {
           BinaryPath("esdb-connectors-sidecar"), "--connection-string",
           absl::StrCat("kurrentdb://127.0.0.1:", grpc_port_, "?tls=false&defaultDeadline=2000"),
           "--http-port", std::to_string(http), "--connectors-library", ConnectorsLibrary(),
-          "--plugins-dir", PluginDir(),
+          "--plugins-dir", PluginDir(), "--sink-files-root", dir_.string(),
           // The member id comes from gossip (it changes when the dev node restarts); a fixed
           // host id lets a restarted side-car take its leases back at once.
           "--host-id", "sidecar-test", "--log-level", "info"};

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "sinks/plugin_text.h"
 #include "absl/strings/str_join.h"
 #include "sinks/dl_library.h"
 #include "sinks/plugin_sink.h"
@@ -23,10 +24,6 @@ namespace {
 // Every field up to and including close() is part of ABI version 1.
 constexpr size_t kPluginV1Size = offsetof(esdb_sink_plugin, close) + sizeof(void (*)());
 
-std::string ErrText(char* err, size_t size) {
-  err[size - 1] = '\0';  // a careless plugin may leave the buffer unterminated
-  return err;
-}
 
 absl::Status Malformed(const std::string& path, absl::string_view what) {
   return absl::FailedPreconditionError(
@@ -49,7 +46,7 @@ absl::Status RunPluginValidate(const std::string& name, const esdb_sink_plugin& 
   char err[1024] = {};
   esdb_sink_status status = table.validate(kv.data(), kv.size(), err, sizeof(err));
   if (status == ESDB_SINK_OK) return absl::OkStatus();
-  std::string reason = ErrText(err, sizeof(err));
+  std::string reason = PluginText(err, sizeof(err));
   if (reason.empty()) {
     reason = absl::StrCat("the plugin rejected the settings (", esdb_sink_status_name(status),
                           ") without saying why");
@@ -152,7 +149,7 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connec
   char err[1024] = {};
   esdb_sink_status status =
       table_->open(kv.data(), kv.size(), services->host(), &instance, err, sizeof(err));
-  std::string reason = ErrText(err, sizeof(err));
+  std::string reason = PluginText(err, sizeof(err));
   if (status == ESDB_SINK_OK) {
     if (instance == nullptr) {
       return absl::InternalError(

@@ -6,17 +6,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "sinks/plugin_text.h"
 
 namespace esdb {
-namespace {
-
-// Error text from a plugin's err buffer, which a careless plugin may leave unterminated.
-std::string ErrText(char* err, size_t size) {
-  err[size - 1] = '\0';
-  return err;
-}
-
-}  // namespace
 
 SinkHostServices::SinkHostServices(std::string connector_id, SinkLogFn log)
     : connector_id_(std::move(connector_id)), log_(std::move(log)), host_{} {
@@ -96,7 +88,7 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
     completed =
         rendezvous_->mu.AwaitWithTimeout(absl::Condition(&rendezvous_->completed), write_timeout_);
     status = rendezvous_->status;
-    message = std::move(rendezvous_->message);
+    message = PluginText(rendezvous_->message);
   }
   if (last_call_ != 0) router.Forget(last_call_);
   last_call_ = call;
@@ -137,7 +129,7 @@ absl::Status PluginSink::Flush() {
   esdb_sink_status status = table_->flush(instance_, err, sizeof(err));
   if (status == ESDB_SINK_OK) return absl::OkStatus();
   std::string text = absl::StrCat(plugin_name_, ": flush failed with ",
-                                  esdb_sink_status_name(status), ": ", ErrText(err, sizeof(err)));
+                                  esdb_sink_status_name(status), ": ", PluginText(err, sizeof(err)));
   if (status == ESDB_SINK_RETRY) return absl::UnavailableError(text);
   return absl::InternalError(text);
 }

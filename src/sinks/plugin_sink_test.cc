@@ -125,6 +125,18 @@ TEST_F(TestkitSinkTest, RetryAndFatalCarryThePluginsMessage) {
   EXPECT_EQ(r.message, "testkit-sink: target: rejected the batch");
 }
 
+TEST_F(TestkitSinkTest, LongOrMultiLineMessagesBecomeAShortEscapedExcerpt) {
+  std::vector<Record> records = Batch(1);
+  std::unique_ptr<Sink> sink = Open("chatty");
+  ASSERT_NE(sink, nullptr);
+  SinkResult r = sink->Write(records);
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
+  EXPECT_LT(r.message.size(), 600u);
+  EXPECT_EQ(r.message.find_first_of("\r\n"), std::string::npos) << r.message;
+  EXPECT_THAT(r.message, ::testing::StartsWith("testkit-sink: target said:\\n<html>line"));
+  EXPECT_THAT(r.message, ::testing::EndsWith("..."));
+}
+
 TEST_F(TestkitSinkTest, UnknownStatusIsFatalWithAClearMessage) {
   std::unique_ptr<Sink> sink = Open("bad-status");
   ASSERT_NE(sink, nullptr);

@@ -1,0 +1,27 @@
+// Text a plugin hands the host (an err buffer, a completion message) on its way into error
+// details and log lines: bounded and with control characters escaped, so that a remote response
+// body quoted by a sink, however long or odd, never reaches them whole.
+#ifndef ESDB_SINKS_PLUGIN_TEXT_H_
+#define ESDB_SINKS_PLUGIN_TEXT_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "core/text.h"
+
+namespace esdb {
+
+inline constexpr size_t kMaxPluginText = 400;
+
+inline std::string PluginText(absl::string_view text) { return Excerpt(text, kMaxPluginText); }
+
+// From a caller-supplied buffer, which a careless plugin may leave unterminated.
+inline std::string PluginText(char* err, size_t size) {
+  err[size - 1] = '\0';
+  return PluginText(absl::string_view(err));
+}
+
+}  // namespace esdb
+
+#endif  // ESDB_SINKS_PLUGIN_TEXT_H_

@@ -115,6 +115,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (std::string_view text : esdb::fuzz::Split(esdb::fuzz::AsText(data, size), "\n%%\n")) {
     std::optional<ApiRequest> request = Decode(text);
     if (!request) continue;
+    // Known open (regressions/OPEN: settings/regex_repeat_overflow): a body that may hold a
+    // regex with a huge repetition count, see fuzz_check.h.
+    if (esdb::fuzz::StepAround(absl::StrContains(request->body, "regex") &&
+                               esdb::fuzz::StdRegexKnownOpen(request->body))) {
+      continue;
+    }
     ApiResponse response = api.Handle(*request);
     // Known open (regressions/OPEN: management_api/invalid_utf8_in_path): text that is not
     // UTF-8, echoed into a JSON answer, makes nlohmann_json throw and the answer a 500.

@@ -1,5 +1,7 @@
 #include "json_check.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -116,6 +118,7 @@ bool Checker::String() {
 }
 
 bool Checker::Number() {
+  const size_t start = p_;
   if (At('-')) ++p_;
   if (At('0')) {
     ++p_;
@@ -135,7 +138,9 @@ bool Checker::Number() {
     if (!IsDigit()) return false;
     SkipDigits();
   }
-  return true;
+  // Strict parsers refuse what a double cannot hold (1e400): so does this check.
+  const std::string text(reinterpret_cast<const char*>(s_ + start), p_ - start);
+  return std::isfinite(std::strtod(text.c_str(), nullptr));
 }
 
 bool Checker::Scalar() {

@@ -1,9 +1,11 @@
 #include "json_line.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 #include "json_check.h"
@@ -157,6 +159,10 @@ void AppendTwoDigits(unsigned value, std::string& out) {
 // ISO-8601 UTC with microseconds, e.g. "2024-05-01T12:30:05.000250Z".
 void AppendTimestamp(int64_t unix_us, std::string& out) {
   using namespace std::chrono;
+  // Rounding down to whole days must not overflow: keep two days clear of the int64 limits.
+  constexpr int64_t kMargin = int64_t{2} * 86400 * 1000000;
+  unix_us = std::clamp(unix_us, std::numeric_limits<int64_t>::min() + kMargin,
+                       std::numeric_limits<int64_t>::max() - kMargin);
   const sys_time<microseconds> t{microseconds{unix_us}};
   const sys_days day = floor<days>(t);
   const year_month_day ymd{day};

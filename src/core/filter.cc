@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/regex.h"
+#include "core/text.h"
 
 namespace esdb {
 namespace {
@@ -21,6 +22,11 @@ bool IsConnectorsStream(std::string_view stream) {
 absl::StatusOr<Filter> Filter::Create(const FilterSpec& spec) {
   Filter f;
   f.spec_ = spec;
+  // A NUL would cut the expression pushed down to the node as a C string.
+  if (spec.type != FilterType::kNone && FindControl(spec.expression) != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kExpressionKey, ": control characters are not allowed"));
+  }
   switch (spec.type) {
     case FilterType::kNone:
       break;

@@ -11,6 +11,9 @@ namespace esdb {
 // True for bytes below 0x20 and 0x7f (DEL): NUL, newline, escape sequences, ...
 inline bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool IsUtf8(absl::string_view s);
+
 // The first control character's offset in `s`, or npos.
 size_t FindControl(absl::string_view s);
 

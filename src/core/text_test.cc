@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 
 namespace esdb {
@@ -13,6 +14,16 @@ TEST(TextTest, FindsControlCharacters) {
   EXPECT_EQ(FindControl(std::string("a\0b", 3)), 1u);
   EXPECT_EQ(FindControl("ab\n"), 2u);
   EXPECT_EQ(FindControl("\x7f"), 0u);
+}
+
+TEST(TextTest, RecognisesWellFormedUtf8) {
+  EXPECT_TRUE(IsUtf8(""));
+  EXPECT_TRUE(IsUtf8("orders-1 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  for (const char* bad : {"\xff", "caf\xe9", "\xc3", "\xe2\x82", "\xc0\xaf" /* overlong '/' */,
+                          "\xed\xa0\x80" /* a surrogate */, "\xf4\x90\x80\x80" /* > U+10FFFF */,
+                          "\x80"}) {
+    EXPECT_FALSE(IsUtf8(bad)) << absl::CEscape(bad);
+  }
 }
 
 TEST(TextTest, EscapedTextStaysOnOneLine) {

@@ -43,6 +43,12 @@ absl::StatusOr<NewEvent> ToNewEvent(const std::string& stream, size_t index, App
     return NodeError(ESDB_NODE_INVALID_ARGUMENT,
                      absl::StrCat("event ", index, " for stream '", Excerpt(stream), "' has no event type"));
   }
+  // Served in JSON and in protobuf strings, which hold UTF-8 only.
+  if (!IsUtf8(event.event_type)) {
+    return NodeError(ESDB_NODE_INVALID_ARGUMENT,
+                     absl::StrCat("event ", index, " for stream '", Excerpt(stream),
+                                  "' has an event type that is not UTF-8"));
+  }
   NewEvent out;
   if (event.event_id.empty()) {
     out.event_id = NewEventId();
@@ -68,6 +74,10 @@ absl::Status CheckStreamName(const std::string& stream) {
                      absl::StrCat("stream name '", Excerpt(stream), "' has a control character at ",
                                   at, "; stream names may not contain NUL, newlines or other "
                                   "control characters"));
+  }
+  if (!IsUtf8(stream)) {
+    return NodeError(ESDB_NODE_INVALID_ARGUMENT,
+                     absl::StrCat("stream name '", Excerpt(stream), "' is not UTF-8"));
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <random>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -207,6 +208,10 @@ TEST_F(FileSinkTest, EmbedsExactlyWhatAStrictParserAccepts) {
                                    "[--1]",
                                    "[+1]",
                                    "[1e5]",
+                                   "[1e400]",
+                                   "[-1e400]",
+                                   "[1e-400]",
+                                   "[123456789012345678901234567890]",
                                    "[1.5E-3]",
                                    "[Infinity]",
                                    "[NaN]",
@@ -305,6 +310,17 @@ TEST_F(FileSinkTest, CreatedIsIsoUtcWithMicroseconds) {
   EXPECT_EQ(nlohmann::json::parse(lines[1])["created"], "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(nlohmann::json::parse(lines[2])["created"], "2000-02-29T00:00:00.123456Z");
   EXPECT_EQ(nlohmann::json::parse(lines[3])["created"], "9999-12-31T23:59:59.999999Z");
+}
+
+TEST_F(FileSinkTest, CreatedAtTheEndsOfInt64StillMakesAJsonLine) {
+  std::vector<Record> records(2, MakeRecord("s", 0, 1));
+  records[0].created_unix_us = std::numeric_limits<int64_t>::min();  // overflowed while rounding
+  records[1].created_unix_us = std::numeric_limits<int64_t>::max();
+  std::vector<std::string> lines = absl::StrSplit(WriteAll(records), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u);
+  for (const std::string& line : lines) {
+    EXPECT_TRUE(nlohmann::json::parse(line)["created"].is_string()) << line;
+  }
 }
 
 TEST_F(FileSinkTest, CreatesTheFileAndAppendsAcrossOpens) {

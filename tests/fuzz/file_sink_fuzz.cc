@@ -69,16 +69,6 @@ Record RecordOf(std::string_view part) {
   return r;
 }
 
-// Known open (regressions/OPEN: file_sink/number_out_of_range): IsJson accepts numbers beyond
-// a double's range (1e400), which nlohmann_json refuses ("number overflow").
-bool NumberOutOfRange(const std::string& bytes) {
-  try {
-    (void)nlohmann::json::parse(bytes);
-  } catch (const nlohmann::json::exception& e) {
-    return std::string_view(e.what()).find("number overflow") != std::string_view::npos;
-  }
-  return false;
-}
 
 // False (and nothing checked) for a known open difference.
 bool CheckIsJsonAgrees(const std::string& bytes) {
@@ -86,7 +76,6 @@ bool CheckIsJsonAgrees(const std::string& bytes) {
   const bool ours = esdb_file_sink::IsJson(bytes.data(), bytes.size());
   // nlohmann_json takes a NUL byte for the end of its input; strict JSON never holds one.
   const bool reference = bytes.find('\0') == std::string::npos && nlohmann::json::accept(bytes);
-  if (esdb::fuzz::StepAround(ours && !reference && NumberOutOfRange(bytes))) return false;
   FUZZ_CHECK(ours == reference, "IsJson says %d, nlohmann_json %d, for: %s", ours, reference,
              bytes.c_str());
   return true;
@@ -139,11 +128,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<Record> records;
   for (size_t i = 1; i < parts.size(); ++i) {
     records.push_back(RecordOf(parts[i]));
-    // Known open (regressions/OPEN: file_sink/created_int64_min): AppendTimestamp overflows
-    // within a day of INT64_MIN microseconds.
-    if (esdb::fuzz::StepAround(records.back().created < INT64_MIN + int64_t{86400} * 1000000)) {
-      return 0;
-    }
   }
   std::vector<esdb_sink_record> abi(records.size());
   std::vector<const esdb_sink_record*> pointers;

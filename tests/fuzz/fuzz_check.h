@@ -40,25 +40,6 @@ inline std::string_view AsText(const uint8_t* data, size_t size) {
   return std::string_view(reinterpret_cast<const char*>(data), size);
 }
 
-// Known open, std::regex (goes away with RE2; regressions/OPEN: filter/regex_repeat_overflow,
-// log_filter/regex_backtracking, log_filter/regex_stacked_quantifiers,
-// log_filter/regex_empty_alternatives). libstdc++'s regex compiler overflows a signed integer
-// reading a repetition count of many digits ("a{99999999999}"): the filter harnesses step around
-// such expressions. Its matcher backtracks exponentially on patterns of every shape (nested or
-// stacked quantifiers, a starred group of empty alternatives) even against a dozen characters:
-// the filter harnesses compile regexes but run no regex match (kStdRegexMatches).
-inline bool StdRegexKnownOpen(std::string_view regex) {
-  size_t digits = 0;
-  for (char c : regex) {
-    digits = c >= '0' && c <= '9' ? digits + 1 : 0;
-    if (digits >= 10) return true;
-  }
-  return false;
-}
-
-// False while regex matching is stepped around (see above).
-inline bool StdRegexMatches() { return !StepAround(true); }
-
 // Debian's Abseil has its own string_view type; these cross between the two.
 inline absl::string_view Absl(std::string_view text) { return {text.data(), text.size()}; }
 inline std::string_view Std(absl::string_view text) { return {text.data(), text.size()}; }

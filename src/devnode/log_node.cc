@@ -332,7 +332,7 @@ absl::StatusOr<uint64_t> LogNode::TombstoneStream(const std::string& stream,
 absl::StatusOr<uint64_t> LogNode::Delete(const std::string& stream, int64_t expected_revision,
                                          bool tombstone) {
   if (absl::Status st = CheckRunning(); !st.ok()) return st;
-  if (stream.empty()) return NodeError(ESDB_NODE_INVALID_ARGUMENT, "stream name is empty");
+  if (absl::Status st = CheckStreamName(stream); !st.ok()) return st;
   if (absl::Status st = store_->DeleteStream(stream, expected_revision, tombstone); !st.ok()) {
     return st;
   }

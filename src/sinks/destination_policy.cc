@@ -205,7 +205,10 @@ absl::Status DestinationPolicy::CheckNetwork(const std::string& key,
                                                    "' is not a destination: ",
                                                    destinations.status().message()));
   }
-  for (const auto& [host, port] : *destinations) {
+  for (const auto& destination : *destinations) {
+    // Named, not a structured binding: clang before 16 cannot capture those in the lambda.
+    const std::string& host = destination.first;
+    const int port = destination.second;
     for (const Endpoint& own : own_) {
       if (port == own.port && (IsLocal(host) || host == own.host)) {
         return absl::InvalidArgumentError(absl::StrCat(

@@ -62,6 +62,9 @@ TEST(ParseJsonTest, NamesWhatIsNotJson) {
   ASSERT_FALSE(doc.ok());
   EXPECT_EQ(doc.status().message(), "metadata is not valid JSON");
   EXPECT_FALSE(ParseJson("", 8, "x").ok());
+  // nlohmann_json alone would read this as {} and drop the rest.
+  EXPECT_FALSE(ParseJson(absl::string_view("{}\0{\"a\":1}", 10), 8, "x").ok());
+  EXPECT_TRUE(ParseJson(R"({"a":"\u0000"})", 8, "x").ok());  // an escaped NUL is fine
 }
 
 TEST(DumpJsonTest, InvalidUtf8IsReplacedNotThrown) {

@@ -31,6 +31,21 @@ inline esdb_recorded_event ToCEvent(const RecordedEvent& event) {
   return out;
 }
 
+// An owned copy of an ABI event, the inverse of ToCEvent.
+inline RecordedEvent FromCEvent(const esdb_recorded_event& e) {
+  RecordedEvent event;
+  event.position = e.position.commit;
+  event.stream = e.stream;
+  event.revision = e.revision;
+  event.event_id = e.event_id;
+  event.event_type = e.event_type;
+  event.content_type = e.content_type;
+  event.data.assign(reinterpret_cast<const char*>(e.data), e.data_size);
+  event.metadata.assign(reinterpret_cast<const char*>(e.metadata), e.metadata_size);
+  event.created_unix_us = e.created_unix_us;
+  return event;
+}
+
 // A copy of a caller's ABI struct as this host knows it. The caller may have been built against
 // an older (shorter) struct: fields past its struct_size read as zero.
 template <typename T>

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "devnode/c_abi.h"
 #include "devnode/event_id.h"
 #include "devnode/grpc_convert.h"
 #include "devnode/grpc_metadata_stream.h"
@@ -239,7 +240,7 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
     for (size_t i = 0; i < count; ++i) {
       const esdb_recorded_event& e = *events[i];
       ReadResp resp;
-      ToReadEvent(FromNodeEvent(e), self->plan_.uuid_form, resp.mutable_event());
+      ToReadEvent(FromCEvent(e), self->plan_.uuid_form, resp.mutable_event());
       if (!self->EnqueueWaiting(std::move(resp))) return;
     }
   }
@@ -391,20 +392,6 @@ esdb_subscribe_options ReadFilterOptions(ReadPlan& plan) {
   options.filter_prefixes = plan.prefix_pointers.data();
   options.filter_prefix_count = plan.prefix_pointers.size();
   return options;
-}
-
-RecordedEvent FromNodeEvent(const esdb_recorded_event& e) {
-  RecordedEvent event;
-  event.position = e.position.commit;
-  event.stream = e.stream;
-  event.revision = e.revision;
-  event.event_id = e.event_id;
-  event.event_type = e.event_type;
-  event.content_type = e.content_type;
-  event.data.assign(reinterpret_cast<const char*>(e.data), e.data_size);
-  event.metadata.assign(reinterpret_cast<const char*>(e.metadata), e.metadata_size);
-  event.created_unix_us = e.created_unix_us;
-  return event;
 }
 
 absl::StatusOr<std::unique_ptr<LogNode::Subscription>> SubscribeForRead(

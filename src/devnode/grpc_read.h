@@ -54,9 +54,6 @@ absl::StatusOr<ReadPlan> PlanRead(const event_store::client::streams::ReadReq& r
 // and unchanged while they are used.
 esdb_subscribe_options ReadFilterOptions(ReadPlan& plan);
 
-// A node ABI event as the node's own type (copies every field).
-RecordedEvent FromNodeEvent(const esdb_recorded_event& event);
-
 // Starts the subscription that `plan` (a subscription) asks for, with `callbacks`, as
 // LogNode::SubscribeAll / SubscribeStream do. `plan` must outlive the subscription.
 absl::StatusOr<std::unique_ptr<LogNode::Subscription>> SubscribeForRead(

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "devnode/c_abi.h"
 
 namespace esdb::devnode::testing {
 
@@ -99,20 +100,6 @@ CAppendOutcome CAppend(const esdb_node_api* api, const char* stream, int64_t exp
   return out;
 }
 
-RecordedEvent CopyEvent(const esdb_recorded_event& e) {
-  RecordedEvent out;
-  out.position = e.position.commit;
-  out.stream = e.stream;
-  out.revision = e.revision;
-  out.event_id = e.event_id;
-  out.event_type = e.event_type;
-  out.content_type = e.content_type;
-  out.data.assign(reinterpret_cast<const char*>(e.data), e.data_size);
-  out.metadata.assign(reinterpret_cast<const char*>(e.metadata), e.metadata_size);
-  out.created_unix_us = e.created_unix_us;
-  return out;
-}
-
 CReadOutcome CRead(const esdb_node_api* api, const char* stream, int32_t direction,
                    uint64_t from_revision, uint64_t max_count, int stop_after) {
   struct State {
@@ -126,7 +113,7 @@ CReadOutcome CRead(const esdb_node_api* api, const char* stream, int32_t directi
       api->ctx, stream, direction, from_revision, max_count,
       [](void* user, const esdb_recorded_event* event) -> int {
         auto* s = static_cast<State*>(user);
-        s->out->events.push_back(CopyEvent(*event));
+        s->out->events.push_back(FromCEvent(*event));
         return s->stop_after > 0 && static_cast<int>(s->out->events.size()) >= s->stop_after;
       },
       &state, err, sizeof(err));
@@ -192,7 +179,7 @@ void Recorder::OnEvents(void* user, const esdb_recorded_event* const* events, si
   auto* self = static_cast<Recorder*>(user);
   self->Enter();
   Call call{Call::kEvents};
-  for (size_t i = 0; i < count; ++i) call.events.push_back(CopyEvent(*events[i]));
+  for (size_t i = 0; i < count; ++i) call.events.push_back(FromCEvent(*events[i]));
   self->Add(std::move(call));
   if (self->throw_next_.exchange(false)) {
     self->Leave();

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "devnode/grpc_convert.h"
+#include "devnode/c_abi.h"
 #include "devnode/grpc_read.h"
 #include "fuzz/devnode_fixture.h"
 #include "fuzz/fuzz_check.h"
@@ -94,7 +95,7 @@ void Subscribe(esdb::devnode::LogNode* node, esdb::devnode::ReadPlan* plan) {
     auto* f = static_cast<Followed*>(user);
     for (size_t i = 0; i < count; ++i) {
       ReadResp resp;
-      esdb::devnode::ToReadEvent(esdb::devnode::FromNodeEvent(*events[i]), f->plan->uuid_form,
+      esdb::devnode::ToReadEvent(esdb::devnode::FromCEvent(*events[i]), f->plan->uuid_form,
                                  resp.mutable_event());
       f->order->Next(resp);
     }

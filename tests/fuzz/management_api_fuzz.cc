@@ -26,7 +26,7 @@
 #include "connector/registry.h"
 #include "devnode/log_node.h"
 #include "fuzz/fuzz_check.h"
-#include "http/target.h"
+#include "fuzz/fuzz_request.h"
 #include "management/api.h"
 #include "nlohmann/json.hpp"
 #include "node/node_client.h"
@@ -57,41 +57,24 @@ const esdb::PluginSet& Plugins() {
   return *plugins;
 }
 
-// Nullopt for a request a host would refuse before the API sees it.
+// The API's view of a request, with its caller: ops unless an x-fuzz-caller field says
+// anonymous, reader or insecure.
 std::optional<ApiRequest> Decode(std::string_view text) {
-  const size_t end_of_line = text.find('\n');
-  std::string_view first = text.substr(0, end_of_line);
-  text = end_of_line == std::string_view::npos ? "" : text.substr(end_of_line + 1);
-  const size_t space = first.find(' ');
-  if (space == std::string_view::npos) return std::nullopt;
-  absl::StatusOr<esdb::http::Target> target = esdb::http::ParseTarget(first.substr(space + 1));
-  if (!target.ok()) return std::nullopt;
+  std::optional<esdb::http::Request> http = esdb::fuzz::DecodeRequest(text);
+  if (!http) return std::nullopt;
   ApiRequest request;
   request.caller = Caller{Caller::Kind::kUser, "ops", {"$ops"}};
-  request.method = std::string(first.substr(0, space));
-  request.path = std::move(target->path);
-  request.query = std::move(target->query);
-  while (!text.empty() && text[0] != '\n') {
-    const size_t eol = text.find('\n');
-    std::string_view line = text.substr(0, eol);
-    text = eol == std::string_view::npos ? "" : text.substr(eol + 1);
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    const absl::string_view name = esdb::fuzz::Absl(line.substr(0, colon));
-    std::string value(absl::StripAsciiWhitespace(esdb::fuzz::Absl(line.substr(colon + 1))));
-    if (absl::EqualsIgnoreCase(name, "content-type")) request.content_type = value;
-    if (absl::EqualsIgnoreCase(name, "origin")) request.origin = value;
-    if (absl::EqualsIgnoreCase(name, "host")) request.host = value;
-    // Who calls, as a host would say: anonymous, reader, ops (the default) or insecure.
-    if (absl::EqualsIgnoreCase(name, "x-fuzz-caller")) {
-      request.caller = value == "anonymous" ? Caller{}
-                       : value == "insecure" ? Caller{Caller::Kind::kInsecure}
-                       : value == "reader"   ? Caller{Caller::Kind::kUser, "reader", {"readers"}}
-                                             : request.caller;
-    }
-  }
-  if (!text.empty()) text.remove_prefix(1);  // the empty line
-  request.body = std::string(text);
+  request.method = std::move(http->method);
+  request.path = std::move(http->path);
+  request.query = std::move(http->query);
+  request.content_type = http->Header("Content-Type");
+  request.origin = http->Header("Origin");
+  request.host = http->Header("Host");
+  const std::string caller = http->Header("x-fuzz-caller");
+  if (caller == "anonymous") request.caller = Caller{};
+  if (caller == "insecure") request.caller = Caller{Caller::Kind::kInsecure};
+  if (caller == "reader") request.caller = Caller{Caller::Kind::kUser, "reader", {"readers"}};
+  request.body = std::move(http->body);
   return request;
 }
 

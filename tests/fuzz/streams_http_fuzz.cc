@@ -21,40 +21,13 @@
 #include "devnode/log_node.h"
 #include "devnode/streams_http.h"
 #include "fuzz/fuzz_check.h"
-#include "http/target.h"
+#include "fuzz/fuzz_request.h"
 #include "nlohmann/json.hpp"
 
 namespace {
 
 using esdb::http::Request;
 using esdb::http::Response;
-
-std::optional<Request> Decode(std::string_view text) {
-  const size_t end_of_line = text.find('\n');
-  std::string_view first = text.substr(0, end_of_line);
-  text = end_of_line == std::string_view::npos ? "" : text.substr(end_of_line + 1);
-  const size_t space = first.find(' ');
-  if (space == std::string_view::npos) return std::nullopt;
-  absl::StatusOr<esdb::http::Target> target = esdb::http::ParseTarget(first.substr(space + 1));
-  if (!target.ok()) return std::nullopt;
-  Request request;
-  request.method = std::string(first.substr(0, space));
-  request.path = std::move(target->path);
-  request.query = std::move(target->query);
-  while (!text.empty() && text[0] != '\n') {
-    const size_t eol = text.find('\n');
-    std::string_view line = text.substr(0, eol);
-    text = eol == std::string_view::npos ? "" : text.substr(eol + 1);
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    request.headers.emplace_back(
-        std::string(line.substr(0, colon)),
-        std::string(absl::StripAsciiWhitespace(esdb::fuzz::Absl(line.substr(colon + 1)))));
-  }
-  if (!text.empty()) text.remove_prefix(1);
-  request.body = std::string(text);
-  return request;
-}
 
 // As the server calls a handler: an exception becomes a 500 (http/server.h).
 Response Serve(esdb::devnode::LogNode& node, const Request& request) {
@@ -105,7 +78,7 @@ void CheckReadBack(esdb::devnode::LogNode& node, const Response& appended) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<esdb::devnode::LogNode> node = esdb::devnode::LogNode::InMemory();
   for (std::string_view text : esdb::fuzz::Split(esdb::fuzz::AsText(data, size), "\n%%\n")) {
-    std::optional<Request> request = Decode(text);
+    std::optional<Request> request = esdb::fuzz::DecodeRequest(text);
     if (!request) continue;
     Response response = Serve(*node, *request);
     Check(*request, response);

@@ -172,11 +172,19 @@ google::protobuf::Timestamp Now() {
 
 class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
  public:
-  ReadCall(LogNode* node, grpc::CallbackServerContext* context, const ReadReq& request)
+  ReadCall(LogNode* node, grpc::CallbackServerContext* context, const ReadReq& request,
+           const StreamAccess& access)
       : node_(node), context_(context) {
     absl::StatusOr<ReadPlan> plan = PlanRead(request);
+    absl::Status allowed;
+    if (plan.ok()) {
+      allowed = CheckAccess(access, auth::StreamOperation::kRead,
+                            plan->all ? std::string(auth::kAllStream) : plan->stream);
+    }
     if (!plan.ok()) {
       End(InvalidArgument(std::string(plan.status().message())));
+    } else if (!allowed.ok()) {
+      End(AccessError(allowed));
     } else {
       plan_ = *std::move(plan);
       if (plan_.subscription) {
@@ -523,8 +531,8 @@ void OneShotRead::AddLastStreamPosition(const std::function<void(ReadResp)>& emi
 }
 
 grpc::ServerWriteReactor<ReadResp>* StartRead(LogNode* node, grpc::CallbackServerContext* context,
-                                              const ReadReq* request) {
-  return new ReadCall(node, context, *request);
+                                              const ReadReq* request, StreamAccess access) {
+  return new ReadCall(node, context, *request, access);
 }
 
 }  // namespace esdb::devnode

@@ -48,6 +48,7 @@ export async function startDevnode({ timeoutMs = 30000 } = {}) {
     "--http-port", "0",
     "--grpc-port", String(requestedGrpcPort),
     "--log-level", "warn",
+    "--insecure",
   ], { stdio: ["ignore", "pipe", "pipe"] });
 
   let stderr = "";

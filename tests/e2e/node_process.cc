@@ -23,8 +23,11 @@
 namespace esdb::e2e {
 namespace {
 
+// With TLS the node says https:// and grpcs:// instead.
 constexpr char kReadyPrefix[] = "listening on http://";
+constexpr char kSecureReadyPrefix[] = "listening on https://";
 constexpr char kGrpcPrefix[] = "listening on grpc://";
+constexpr char kSecureGrpcPrefix[] = "listening on grpcs://";
 
 // The port at the end of a "listening on <scheme>://host:port" line; 0 when there is none.
 uint16_t PortOf(const std::string& line) {
@@ -197,9 +200,10 @@ std::vector<std::string> NodeProcess::CommandLine(uint16_t port) const {
                                    "--plugins-dir",
                                    PluginDir()};
   if (DevnodeHasGrpcPort()) {
-    // Nobody here speaks gRPC; a fresh free port each run keeps parallel tests apart.
+    // A fresh free port each run keeps parallel tests apart.
     argv.insert(argv.end(), {"--grpc-port", "0"});
   }
+  if (options_.insecure) argv.push_back("--insecure");
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   return argv;
 }
@@ -220,10 +224,10 @@ void NodeProcess::CopyOutput(int fd, std::filesystem::path to) {
         if (line.size() < 4096) line.push_back(buffer[i]);
         continue;
       }
-      if (absl::StartsWith(line, kReadyPrefix)) {
+      if (absl::StartsWith(line, kReadyPrefix) || absl::StartsWith(line, kSecureReadyPrefix)) {
         absl::MutexLock lock(&mu_);
         ready_port_ = PortOf(line);
-      } else if (absl::StartsWith(line, kGrpcPrefix)) {
+      } else if (absl::StartsWith(line, kGrpcPrefix) || absl::StartsWith(line, kSecureGrpcPrefix)) {
         absl::MutexLock lock(&mu_);
         grpc_port_ = PortOf(line);
       }

@@ -39,6 +39,9 @@ struct NodeOptions {
   std::string binary = DevnodeBinary();
   // Holds the SQLite log (db/devnode.db) and the captured output of every run (logs/).
   std::filesystem::path data_dir;
+  // Passes --insecure (plain HTTP and gRPC, no authentication), which every test that is not
+  // about security wants. Secure tests set it false and give the --tls-* flags in extra_args.
+  bool insecure = true;
   // Appended to the command line after the flags the class sets itself.
   std::vector<std::string> extra_args;
   absl::Duration ready_timeout = absl::Seconds(60);
@@ -47,7 +50,8 @@ struct NodeOptions {
 
 // One dev node, started and stopped any number of times on the same data folder. The first
 // Start() asks for a free HTTP port (--http-port 0); later starts reuse that port, so clients keep
-// their address across restarts. Each run's stdout goes to logs/run-N.stdout (copied by a reader
+// their address across restarts. Readiness is the "listening on http://" line, or
+// "listening on https://" for a secure node. Each run's stdout goes to logs/run-N.stdout (copied by a reader
 // thread that also spots the readiness line) and its stderr to logs/run-N.stderr.
 //
 // The child gets PR_SET_PDEATHSIG=SIGKILL, so it dies with the thread that started it: start and

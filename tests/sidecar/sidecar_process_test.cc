@@ -90,7 +90,8 @@ class SidecarProcessTest : public ::testing::Test {
                                       "--plugins-dir",
                                       PluginDir(),
                                       "--log-level",
-                                      "warn"};
+                                      "warn",
+                                      "--insecure"};
     });
   }
 
@@ -104,7 +105,7 @@ class SidecarProcessTest : public ::testing::Test {
           "--plugins-dir", PluginDir(),
           // The member id comes from gossip (it changes when the dev node restarts); a fixed
           // host id lets a restarted side-car take its leases back at once.
-          "--host-id", "sidecar-test", "--log-level", "info"};
+          "--host-id", "sidecar-test", "--log-level", "info", "--insecure"};
     });
   }
 
@@ -273,7 +274,8 @@ TEST_F(SidecarProcessTest, HelpListsTheFlagsAndBadConnectionStringsAreRefused) {
   EXPECT_FALSE(help.Start(absl::Seconds(30)).ok());
   const std::string text = help.Logs();
   for (const char* flag : {"--connection-string", "--http-port", "--connectors-library",
-                           "--plugins-dir", "--log-level", "--member-id", "--host-id"}) {
+                           "--plugins-dir", "--log-level", "--member-id", "--host-id",
+                           "--insecure", "--tls-cert-file", "--tls-key-file", "--tls-ca-file"}) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag << " missing from:\n" << text;
   }
   EXPECT_NE(text.find("2115"), std::string::npos);

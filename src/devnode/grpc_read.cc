@@ -198,12 +198,17 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
   }
 
   void OnWriteDone(bool ok) override {
+    bool cancelled;
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
       if (!ok) cancelled_ = true;
+      cancelled = cancelled_;
     }
-    if (!ok) {
+    if (cancelled) {
+      // The write failed, or OnCancel ran while it was in flight and left finishing to this
+      // callback (a write may still complete with ok == true after a cancellation). Without
+      // this Finish the call never ends, and the server's Shutdown waits for it for ever.
       FinishOnce(grpc::Status::CANCELLED);
       return;
     }

@@ -63,6 +63,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(LogNode* node,
   builder.AddListeningPort(address, credentials, &bound_port);
   // Covers the TLS handshake too: a client that never finishes it does not keep its connection.
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, options.handshake_timeout_ms);
+  // gRPC's default SO_REUSEPORT would let a second process listen on this port too and receive
+  // a share of the clients' connections: a port in use must be an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(std::max<int>(
       kMinReceiveMessageSize,
       static_cast<int>(std::min<uint64_t>(2ULL * options.limits.max_append_size, INT32_MAX / 2))));

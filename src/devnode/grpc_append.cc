@@ -69,8 +69,8 @@ void FillSuccess(const AppendResult& result, Success* success) {
 class AppendCall final : public grpc::ServerReadReactor<AppendReq> {
  public:
   AppendCall(LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context,
-             AppendResp* response)
-      : state_(node, limits), context_(context), response_(response) {
+             AppendResp* response, StreamAccess access)
+      : state_(node, limits, std::move(access)), context_(context), response_(response) {
     StartRead(&request_);
   }
 
@@ -103,7 +103,8 @@ class AppendCall final : public grpc::ServerReadReactor<AppendReq> {
 // handled in order and at most one read or one write is in flight.
 class BatchAppendCall final : public grpc::ServerBidiReactor<BatchAppendReq, BatchAppendResp> {
  public:
-  BatchAppendCall(LogNode* node, const AppendLimits& limits) : state_(node, limits) {
+  BatchAppendCall(LogNode* node, const AppendLimits& limits, StreamAccess access)
+      : state_(node, limits, std::move(access)) {
     StartRead(&request_);
   }
 
@@ -147,6 +148,10 @@ std::optional<GrpcError> AppendCallState::Take(const AppendReq& request) {
     if (!stream.ok()) return InvalidArgument(std::string(stream.status().message()));
     absl::StatusOr<int64_t> expected = ExpectedRevision(o);
     if (!expected.ok()) return InvalidArgument(std::string(expected.status().message()));
+    if (absl::Status allowed = CheckAccess(access_, auth::StreamOperation::kWrite, *stream);
+        !allowed.ok()) {
+      return AccessError(allowed);
+    }
     stream_ = *std::move(stream);
     expected_ = *expected;
     return std::nullopt;
@@ -214,6 +219,11 @@ grpc::Status BatchAppendCallState::Handle(const BatchAppendReq& request,
         batch.error = BatchAppendBadRequest(std::string(stream.status().message()));
       } else if (!expected.ok()) {
         batch.error = BatchAppendBadRequest(std::string(expected.status().message()));
+      } else if (absl::Status allowed =
+                     CheckAccess(access_, auth::StreamOperation::kWrite, *stream);
+                 !allowed.ok()) {
+        batch.stream = *std::move(stream);
+        batch.error = BatchAccessError(allowed);
       } else {
         batch.stream = *std::move(stream);
         batch.expected = *expected;
@@ -289,13 +299,14 @@ BatchAppendResp BatchAppendCallState::Answer(PendingBatch batch) {
 
 grpc::ServerReadReactor<AppendReq>* StartAppend(LogNode* node, const AppendLimits& limits,
                                                 grpc::CallbackServerContext* context,
-                                                AppendResp* response) {
-  return new AppendCall(node, limits, context, response);
+                                                AppendResp* response, StreamAccess access) {
+  return new AppendCall(node, limits, context, response, std::move(access));
 }
 
 grpc::ServerBidiReactor<BatchAppendReq, BatchAppendResp>* StartBatchAppend(
-    LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context) {
-  return new BatchAppendCall(node, limits);
+    LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* /*context*/,
+    StreamAccess access) {
+  return new BatchAppendCall(node, limits, std::move(access));
 }
 
 }  // namespace esdb::devnode

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "devnode/grpc_access.h"
 #include "devnode/grpc_status.h"
 #include "devnode/log_node.h"
 #include "grpcpp/grpcpp.h"
@@ -33,11 +34,14 @@ struct AppendLimits {
 // arrive one at a time.
 class AppendCallState {
  public:
-  // `node` must outlive this object.
-  AppendCallState(LogNode* node, const AppendLimits& limits) : node_(node), limits_(limits) {}
+  // `node` must outlive this object. `access` decides whether the caller may write the stream
+  // the options name (empty: anyone may).
+  AppendCallState(LogNode* node, const AppendLimits& limits, StreamAccess access = {})
+      : node_(node), limits_(limits), access_(std::move(access)) {}
 
   // Takes the call's next message: first the options, then proposed messages. An error ends the
-  // call with it.
+  // call with it (a stream the caller may not write: PERMISSION_DENIED, before any event is
+  // read).
   std::optional<GrpcError> Take(const event_store::client::streams::AppendReq& request);
   // The client has sent everything: appends and fills `response` (a wrong expected version is a
   // body answer with an OK status, as official servers send it), or returns the error to end
@@ -47,6 +51,7 @@ class AppendCallState {
  private:
   LogNode* const node_;
   const AppendLimits limits_;
+  const StreamAccess access_;
   std::optional<std::string> stream_;
   int64_t expected_ = ESDB_EXPECT_ANY;
   std::vector<AppendEvent> events_;
@@ -67,10 +72,13 @@ struct PendingBatch {
 // What one BatchAppend call does with its messages, apart from the reactor (as AppendCallState).
 class BatchAppendCallState {
  public:
-  // `node` must outlive this object.
-  BatchAppendCallState(LogNode* node, const AppendLimits& limits) : node_(node), limits_(limits) {}
+  // `node` must outlive this object. `access` as for AppendCallState.
+  BatchAppendCallState(LogNode* node, const AppendLimits& limits, StreamAccess access = {})
+      : node_(node), limits_(limits), access_(std::move(access)) {}
 
-  // Takes one request. Sets *answer when an append completed; a non-OK status ends the call.
+  // Takes one request. Sets *answer when an append completed; a non-OK status ends the call. A
+  // batch for a stream the caller may not write is answered with an access-denied error; the
+  // call goes on.
   grpc::Status Handle(const event_store::client::streams::BatchAppendReq& request,
                       std::optional<event_store::client::streams::BatchAppendResp>* answer);
 
@@ -79,6 +87,7 @@ class BatchAppendCallState {
 
   LogNode* const node_;
   const AppendLimits limits_;
+  const StreamAccess access_;
   absl::flat_hash_map<std::string, PendingBatch> pending_;
   size_t pending_bytes_ = 0;
 };
@@ -86,11 +95,12 @@ class BatchAppendCallState {
 // Each serves one call and deletes itself when it is done. `node` must outlive the server.
 grpc::ServerReadReactor<event_store::client::streams::AppendReq>* StartAppend(
     LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context,
-    event_store::client::streams::AppendResp* response);
+    event_store::client::streams::AppendResp* response, StreamAccess access = {});
 
 grpc::ServerBidiReactor<event_store::client::streams::BatchAppendReq,
                         event_store::client::streams::BatchAppendResp>*
-StartBatchAppend(LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context);
+StartBatchAppend(LogNode* node, const AppendLimits& limits, grpc::CallbackServerContext* context,
+                 StreamAccess access = {});
 
 }  // namespace esdb::devnode
 

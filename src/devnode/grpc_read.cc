@@ -173,11 +173,19 @@ google::protobuf::Timestamp Now() {
 
 class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
  public:
-  ReadCall(LogNode* node, grpc::CallbackServerContext* context, const ReadReq& request)
+  ReadCall(LogNode* node, grpc::CallbackServerContext* context, const ReadReq& request,
+           const StreamAccess& access)
       : node_(node), context_(context) {
     absl::StatusOr<ReadPlan> plan = PlanRead(request);
+    absl::Status allowed;
+    if (plan.ok()) {
+      allowed = CheckAccess(access, auth::StreamOperation::kRead,
+                            plan->all ? std::string(auth::kAllStream) : plan->stream);
+    }
     if (!plan.ok()) {
       End(InvalidArgument(std::string(plan.status().message())));
+    } else if (!allowed.ok()) {
+      End(AccessError(allowed));
     } else {
       plan_ = *std::move(plan);
       if (plan_.subscription) {
@@ -191,12 +199,17 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
   }
 
   void OnWriteDone(bool ok) override {
+    bool cancelled;
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
       if (!ok) cancelled_ = true;
+      cancelled = cancelled_;
     }
-    if (!ok) {
+    if (cancelled) {
+      // The write failed, or OnCancel ran while it was in flight and left finishing to this
+      // callback (a write may still complete with ok == true after a cancellation). Without
+      // this Finish the call never ends, and the server's Shutdown waits for it for ever.
       FinishOnce(grpc::Status::CANCELLED);
       return;
     }
@@ -510,8 +523,8 @@ void OneShotRead::AddLastStreamPosition(const std::function<void(ReadResp)>& emi
 }
 
 grpc::ServerWriteReactor<ReadResp>* StartRead(LogNode* node, grpc::CallbackServerContext* context,
-                                              const ReadReq* request) {
-  return new ReadCall(node, context, *request);
+                                              const ReadReq* request, StreamAccess access) {
+  return new ReadCall(node, context, *request, access);
 }
 
 }  // namespace esdb::devnode

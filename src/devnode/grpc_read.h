@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "devnode/grpc_access.h"
 #include "devnode/grpc_status.h"
 #include "devnode/log_node.h"
 #include "esdb/node.h"
@@ -84,10 +85,11 @@ class OneShotRead {
 };
 
 // Serves one Read call; the reactor deletes itself when the call is done. `node` must outlive
-// the gRPC server.
+// the gRPC server. `access` decides whether the caller may read the stream (or $all) the request
+// names; a refusal ends the call before anything is read.
 grpc::ServerWriteReactor<event_store::client::streams::ReadResp>* StartRead(
     LogNode* node, grpc::CallbackServerContext* context,
-    const event_store::client::streams::ReadReq* request);
+    const event_store::client::streams::ReadReq* request, StreamAccess access = {});
 
 }  // namespace esdb::devnode
 

@@ -1,13 +1,23 @@
-// The dev node's client gRPC endpoint: Streams, Gossip and ServerFeatures over plain HTTP/2
-// (no TLS, no authentication), as official clients reach it with "?tls=false".
+// The dev node's client gRPC endpoint: Streams, Gossip and ServerFeatures, and in secure mode
+// Users.Details.
+//
+// Secure mode (options.tls set): HTTP/2 over TLS, each call authenticated by its "authorization"
+// metadata (grpc_auth.h) against options.users; Streams calls need credentials and respect
+// auth/stream_access.h; Gossip and ServerFeatures stay open to anonymous callers, which use them
+// to find and size up the node. A client that connects and never completes its TLS handshake is
+// dropped after handshake_timeout_ms.
+// Insecure mode: plain HTTP/2 ("?tls=false" for official clients), no authentication, every
+// call allowed.
 #ifndef ESDB_DEVNODE_GRPC_SERVER_H_
 #define ESDB_DEVNODE_GRPC_SERVER_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "auth/user_store.h"
 #include "devnode/grpc_append.h"
 #include "devnode/log_node.h"
 
@@ -18,6 +28,16 @@ struct GrpcServerOptions {
   uint16_t port = 2113;                    // 0: pick a free port (see GrpcServer::port())
   std::string server_version = "24.10.0";  // plain major.minor.patch
   AppendLimits limits;
+  // PEM text. Set: secure mode (see above), which needs `users` too.
+  struct Tls {
+    std::string certificate_chain_pem;
+    std::string private_key_pem;
+    std::string ca_pem;  // optional: offered to gRPC as the trusted roots
+  };
+  std::optional<Tls> tls;
+  // Who may call in secure mode. Must outlive the server.
+  auth::UserStore* users = nullptr;
+  int handshake_timeout_ms = 10000;
 };
 
 class GrpcServer {

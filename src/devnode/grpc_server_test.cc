@@ -432,5 +432,18 @@ TEST_F(GrpcServerTest, MetadataStreamMapsToTheStreamsMetadata) {
   EXPECT_TRUE(wev.has_wrong_expected_version());
 }
 
+TEST(GrpcServerPortTest, APortInUseIsAnErrorNotAShare) {
+  std::unique_ptr<LogNode> node = LogNode::InMemory();
+  GrpcServerOptions options;
+  options.port = 0;
+  auto first = GrpcServer::Start(node.get(), options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  options.port = (*first)->port();
+  auto second = GrpcServer::Start(node.get(), options);
+  EXPECT_TRUE(absl::IsUnavailable(second.status())) << "two servers share one port";
+  (*first)->Stop();
+  node->Shutdown();
+}
+
 }  // namespace
 }  // namespace esdb::devnode

@@ -7,9 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "auth/stream_access.h"
 #include "core/json.h"
 #include "core/text.h"
 #include "devnode/node_status.h"
+#include "http/error_body.h"
 #include "nlohmann/json.hpp"
 
 namespace esdb::devnode {
@@ -124,16 +126,18 @@ http::Response Append(LogNode& node, const std::string& stream, const http::Requ
     a.data = req.body;
     events.push_back(std::move(a));
   } else {
-    return Error(415, "unsupported-media-type",
-                 absl::StrCat("Content-Type '", Excerpt(type), "' is not supported; use ", kEventsJson));
+    return Error(
+        415, "unsupported-media-type",
+        absl::StrCat("Content-Type '", Excerpt(type), "' is not supported; use ", kEventsJson));
   }
   auto r = node.Append(stream, expected, std::move(events));
   if (!r.ok()) {
     if (ToNodeStatus(r.status()) == ESDB_NODE_WRONG_EXPECTED_VERSION) {
       // As the real node: a 400 that says what the stream is at.
-      return Error(400, "wrong-expected-version",
-                   absl::StrCat("Wrong expected EventNumber: expected ", expected, ", stream '",
-                                Excerpt(stream), "' is at ", ActualRevision(r.status()).value_or(-1)));
+      return Error(
+          400, "wrong-expected-version",
+          absl::StrCat("Wrong expected EventNumber: expected ", expected, ", stream '",
+                       Excerpt(stream), "' is at ", ActualRevision(r.status()).value_or(-1)));
     }
     return FromStatus(r.status());
   }
@@ -159,7 +163,9 @@ http::Response Read(LogNode& node, const std::string& stream, const http::Reques
       ok = p.second == "forwards" || p.second == "backwards";
       backwards = p.second == "backwards";
     }
-    if (!ok) return Error(400, "bad-request", absl::StrCat("bad query parameter '", Excerpt(p.first), "'"));
+    if (!ok)
+      return Error(400, "bad-request",
+                   absl::StrCat("bad query parameter '", Excerpt(p.first), "'"));
   }
   if (backwards && from == 0 && !absl::StrContains(req.query, "from=")) from = ESDB_REVISION_END;
   auto events = node.ReadStream(
@@ -171,6 +177,21 @@ http::Response Read(LogNode& node, const std::string& stream, const http::Reques
 }
 
 }  // namespace
+
+std::optional<http::Response> RefuseNodeRoute(const http::Request& request) {
+  const std::string& path = request.path;
+  absl::Status allowed;
+  if (path == "/metrics") {
+    allowed = auth::RequireAuthenticated(request.principal);
+  } else if (absl::StartsWith(path, "/streams/") && path.size() > 9) {
+    allowed = auth::AuthorizeStream(
+        request.principal,
+        request.method == "GET" ? auth::StreamOperation::kRead : auth::StreamOperation::kWrite,
+        path.substr(9));
+  }
+  if (allowed.ok()) return std::nullopt;
+  return http::AccessErrorResponse(allowed);
+}
 
 http::Response HandleNodeRoute(LogNode& node, const http::Request& req,
                                const std::function<std::string()>& library_metrics) {

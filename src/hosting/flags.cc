@@ -12,7 +12,10 @@ namespace esdb::hosting {
 
 Flags::Flags(std::string program, std::string summary, std::vector<FlagSpec> specs)
     : program_(std::move(program)), summary_(std::move(summary)), specs_(std::move(specs)) {
-  for (const FlagSpec& s : specs_) values_[s.name] = s.default_value;
+  for (const FlagSpec& s : specs_) {
+    values_[s.name] = s.default_value;
+    kinds_[s.name] = s.kind;
+  }
 }
 
 absl::Status Flags::Parse(int argc, char** argv) {
@@ -35,7 +38,10 @@ absl::Status Flags::Parse(int argc, char** argv) {
     if (!values_.contains(name)) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
-    if (!has_value) {
+    if (!has_value && kinds_.at(name) == FlagSpec::Kind::kSwitch) {
+      // A switch never takes the next word: "--insecure --db x" must not eat "--db".
+      value = "true";
+    } else if (!has_value) {
       if (i + 1 >= argc) {
         return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
       }
@@ -50,7 +56,9 @@ std::string Flags::Usage() const {
   std::string out = absl::StrCat("Usage: ", program_, " [flags]\n\n", summary_, "\n\nFlags:\n");
   for (const FlagSpec& s : specs_) {
     absl::StrAppend(&out, "  --", s.name, "\n      ", s.help);
-    if (!s.default_value.empty()) absl::StrAppend(&out, " (default: ", s.default_value, ")");
+    if (!s.default_value.empty() && s.kind == FlagSpec::Kind::kValue) {
+      absl::StrAppend(&out, " (default: ", s.default_value, ")");
+    }
     absl::StrAppend(&out, "\n");
   }
   absl::StrAppend(&out, "  --help\n      Print this help and exit.\n");
@@ -101,6 +109,14 @@ std::vector<std::string> SplitList(const std::string& value) {
     out.emplace_back(absl::StripAsciiWhitespace(item));
   }
   return out;
+}
+
+absl::StatusOr<bool> Flags::GetBool(const std::string& name) const {
+  const std::string& text = Get(name);
+  if (text == "true" || text == "1") return true;
+  if (text.empty() || text == "false" || text == "0") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", name, ": '", text, "' is not true or false"));
 }
 
 }  // namespace esdb::hosting

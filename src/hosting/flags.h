@@ -13,9 +13,14 @@
 namespace esdb::hosting {
 
 struct FlagSpec {
+  enum class Kind {
+    kValue,   // --name=value or --name value
+    kSwitch,  // --name alone means "true"; --name=true|false also works, never a separate word
+  };
   std::string name;  // without dashes
   std::string default_value;
   std::string help;
+  Kind kind = Kind::kValue;
 };
 
 class Flags {
@@ -36,11 +41,15 @@ class Flags {
   const std::string& Get(const std::string& name) const;  // the value, or its default
   // InvalidArgument naming the flag unless the value is a whole number in [min, max].
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t min, int64_t max) const;
+  // A switch's value: "true"/"1" or "false"/"0" (and "" for a switch never given, false);
+  // InvalidArgument naming the flag otherwise.
+  absl::StatusOr<bool> GetBool(const std::string& name) const;
 
  private:
   std::string program_, summary_;
   std::vector<FlagSpec> specs_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, FlagSpec::Kind> kinds_;
   bool help_ = false;
 };
 

@@ -1,15 +1,23 @@
-// A minimal synchronous HTTP/1.1 client for tests, tools and benchmarks (plain TCP, no TLS).
+// A minimal synchronous HTTP/1.1 client for tests, tools and benchmarks (plain TCP, or TLS with
+// OpenSSL).
 #ifndef ESDB_HTTP_CLIENT_H_
 #define ESDB_HTTP_CLIENT_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "http/message.h"
 
 namespace esdb::http {
+
+// HTTPS: the server's certificate must chain to `ca_pem` (PEM text; empty: the system's roots)
+// and name the host the client connects to (a DNS name or an IP address).
+struct ClientTls {
+  std::string ca_pem;
+};
 
 // Sends requests over one kept-alive connection, opening it on first use and again whenever the
 // server has closed it (the client checks before each request, and closes when a response says
@@ -20,14 +28,16 @@ namespace esdb::http {
 // Host, User-Agent and Content-Length are added unless `headers` set them. A returned Response
 // holds every received field in `headers`, and Content-Type also in `content_type`.
 //
-// Errors: Unavailable when the connection cannot be opened or breaks, DeadlineExceeded when one
-// step (connect, send, receive) takes longer than timeout_ms, Internal for a malformed response.
+// Errors: Unavailable when the connection cannot be opened (TLS handshake and certificate check
+// included) or breaks, DeadlineExceeded when one step (connect, handshake, send, receive) takes
+// longer than timeout_ms, Internal for a malformed response.
 // After an error the connection is closed.
 //
 // Thread-compatible: one request at a time per Client.
 class Client {
  public:
-  Client(std::string host, uint16_t port, int timeout_ms = 10000);
+  Client(std::string host, uint16_t port, int timeout_ms = 10000,
+         std::optional<ClientTls> tls = std::nullopt);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -48,7 +58,7 @@ class Client {
 
 // One request on a fresh connection, closed afterwards.
 absl::StatusOr<Response> Fetch(const std::string& host, uint16_t port, const Request& req,
-                               int timeout_ms = 10000);
+                               int timeout_ms = 10000, std::optional<ClientTls> tls = std::nullopt);
 
 }  // namespace esdb::http
 

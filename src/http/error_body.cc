@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace esdb::http {
@@ -92,6 +93,22 @@ Response ErrorResponse(int status, absl::string_view code, absl::string_view mes
   response.status = status;
   response.body = ErrorJson(code, message);
   return response;
+}
+
+Response AccessErrorResponse(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated: {
+      Response r = ErrorResponse(401, "unauthorized", status.message());
+      r.headers.emplace_back("WWW-Authenticate", absl::StrCat("Basic realm=\"", kAuthRealm, "\""));
+      return r;
+    }
+    case absl::StatusCode::kPermissionDenied:
+      return ErrorResponse(403, "forbidden", status.message());
+    case absl::StatusCode::kUnavailable:
+      return ErrorResponse(503, "unavailable", status.message());
+    default:
+      return ErrorResponse(500, "internal", status.message());
+  }
 }
 
 }  // namespace esdb::http

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "http/message.h"
 
@@ -15,6 +16,15 @@ std::string ErrorJson(absl::string_view code, absl::string_view message);
 
 // A response with `status`, Content-Type application/json and an ErrorJson body.
 Response ErrorResponse(int status, absl::string_view code, absl::string_view message);
+
+// The realm hosts and the connectors library name in WWW-Authenticate.
+inline constexpr char kAuthRealm[] = "esdb-connectors";
+
+// The answer to a caller who may not have what it asked for, with the same codes the management
+// API uses: Unauthenticated is 401 "unauthorized" with WWW-Authenticate: Basic; PermissionDenied
+// 403 "forbidden"; Unavailable 503 "unavailable" (the authority that checks credentials cannot
+// be reached); anything else 500 "internal".
+Response AccessErrorResponse(const absl::Status& status);
 
 }  // namespace esdb::http
 

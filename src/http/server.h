@@ -1,4 +1,5 @@
-// A small HTTP/1.1 server (Boost.Beast over Asio) shared by the dev node and the side-car.
+// A small HTTP/1.1 server (Boost.Beast over Asio, optionally over TLS with OpenSSL) shared by the
+// dev node and the side-car.
 //
 // Connections are served asynchronously by a fixed pool of threads; each connection is handled
 // on its own strand, so one connection's requests are processed strictly one after another,
@@ -13,7 +14,11 @@
 //   - the body must arrive within idle_timeout_ms after the head, and each response must be
 //     written within idle_timeout_ms;
 //   - a body over max_body_bytes (declared or chunked) gets 413 {"error":"payload-too-large"};
-//   - an unparsable request or an invalid request target gets 400 {"error":"bad-request"}.
+//   - an unparsable request or an invalid request target gets 400 {"error":"bad-request"};
+//   - with TLS, the handshake must complete within header_timeout_ms of the connection being
+//     accepted (a client that never finishes it holds no thread meanwhile);
+//   - at most max_connections connections are served at once; further ones are closed as soon as
+//     they are accepted, before any handshake.
 // After a 4xx the server stops sending, reads and discards what the client is still sending for
 // up to two seconds (so the client can read the error instead of a reset), then closes.
 #ifndef ESDB_HTTP_SERVER_H_
@@ -23,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -53,15 +59,28 @@ struct ServerOptions {
   int header_timeout_ms = 10000;
   int idle_timeout_ms = 60000;
   int threads = 2;
+  size_t max_connections = 1024;
   // Decides who sent each request (Request::principal) before the handler sees it, e.g. from
-  // its Authorization field. Unset: every request is anonymous. Same threading as the handler.
-  std::function<Principal(const Request&)> authenticate;
+  // its Authorization field. An error answers the request without calling the handler
+  // (AccessErrorResponse in error_body.h: 401 for Unauthenticated, 503 for Unavailable, ...).
+  // Unset: every request is anonymous. Same threading as the handler, and the same advice: keep
+  // it short (cache what is slow to check).
+  std::function<absl::StatusOr<Principal>(const Request&)> authenticate;
+  // Serve HTTPS instead of HTTP. PEM text: the certificate chain (the server's certificate
+  // first, then any intermediates) and its private key. TLS 1.2 or later, no renegotiation, no
+  // compression.
+  struct Tls {
+    std::string certificate_chain_pem;
+    std::string private_key_pem;
+  };
+  std::optional<Tls> tls;
 };
 
 class Server {
  public:
   // Binds and listens (with SO_REUSEADDR, so a restart can rebind while old connections are in
-  // TIME_WAIT), then starts the threads. InvalidArgument for nonsensical options; Unavailable,
+  // TIME_WAIT), then starts the threads. InvalidArgument for nonsensical options (a certificate
+  // or key OpenSSL cannot load, or that do not belong together, included); Unavailable,
   // naming the address and port, when the address cannot be resolved or bound (e.g. in use).
   static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options, Handler handler);
 

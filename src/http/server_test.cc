@@ -53,6 +53,10 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool connected() const { return connected_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
 
   bool Send(std::string_view data) {
     while (!data.empty()) {
@@ -598,6 +602,62 @@ TEST_F(ServerTest, RestartRebindsTheSamePort) {
   EXPECT_EQ(response->body, "hello");
 }
 
+TEST_F(ServerTest, RefusedAuthenticationIsAnsweredWithoutTheHandler) {
+  ServerOptions options;
+  options.authenticate = [](const Request& request) -> absl::StatusOr<Principal> {
+    const std::string who = request.Header("x-who");
+    if (who == "nobody") return absl::UnauthenticatedError("wrong password");
+    if (who == "away") return absl::UnavailableError("cannot ask");
+    if (who == "throws") throw std::runtime_error("auth boom");
+    return Principal{Principal::Kind::kUser, who, {}};
+  };
+  StartServer(options);
+  auto as = [](const std::string& who) {
+    Request request = Get("/hello");
+    request.headers = {{"x-who", who}};
+    return request;
+  };
+  absl::StatusOr<Response> refused = Fetch("127.0.0.1", port(), as("nobody"));
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(refused->Header("WWW-Authenticate"), R"(Basic realm="esdb-connectors")");
+  EXPECT_THAT(refused->body, HasSubstr("wrong password"));
+  absl::StatusOr<Response> away = Fetch("127.0.0.1", port(), as("away"));
+  ASSERT_TRUE(away.ok());
+  EXPECT_EQ(away->status, 503);
+  absl::StatusOr<Response> throws = Fetch("127.0.0.1", port(), as("throws"));
+  ASSERT_TRUE(throws.ok());
+  EXPECT_EQ(throws->status, 500);
+  EXPECT_EQ(calls_.load(), 0);
+  absl::StatusOr<Response> served = Fetch("127.0.0.1", port(), as("alice"));
+  ASSERT_TRUE(served.ok());
+  EXPECT_EQ(served->status, 200);
+  EXPECT_EQ(calls_.load(), 1);
+}
+
+TEST_F(ServerTest, ConnectionsOverTheLimitAreClosedAtOnce) {
+  ServerOptions options;
+  options.max_connections = 2;
+  StartServer(options);
+  RawConnection first(port()), second(port());
+  ASSERT_TRUE(first.connected() && second.connected());
+  // Both are accepted (and counted) before the third, which the server closes unanswered.
+  RawConnection third(port());
+  ASSERT_TRUE(third.connected());
+  EXPECT_TRUE(third.ReadUntilClosed(milliseconds(10000)));
+  EXPECT_EQ(third.received(), "");
+  // The first two are served, and once one leaves there is room again.
+  ASSERT_TRUE(first.Send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_THAT(first.ReadResponse(milliseconds(10000)), HasSubstr("hello"));
+  first.Close();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<Response> r = Fetch("127.0.0.1", port(), Get("/hello"));
+        return r.ok() && r->status == 200;
+      },
+      milliseconds(10000)));
+}
+
 TEST(ServerOptionsTest, NonsenseIsRejected) {
   auto handler = [](const Request&) { return Response{}; };
   ServerOptions no_threads;
@@ -610,6 +670,15 @@ TEST(ServerOptionsTest, NonsenseIsRejected) {
   ServerOptions bad_address;
   bad_address.address = "203.0.113.1";  // TEST-NET-3: not an address of this host
   EXPECT_EQ(Server::Start(bad_address, handler).status().code(), absl::StatusCode::kUnavailable);
+  ServerOptions no_connections;
+  no_connections.max_connections = 0;
+  EXPECT_EQ(Server::Start(no_connections, handler).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ServerOptions bad_tls;
+  bad_tls.tls = ServerOptions::Tls{"not a certificate", "not a key"};
+  absl::Status tls = Server::Start(bad_tls, handler).status();
+  EXPECT_EQ(tls.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(tls.message(), HasSubstr("certificate"));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "boost/beast/http/error.hpp"
 #include "boost/beast/http/read.hpp"
 #include "boost/beast/http/write.hpp"
+#include "boost/beast/ssl.hpp"
 #include "http/error_body.h"
 #include "http/target.h"
 
@@ -34,6 +35,8 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kMaxDrainBytes = 64 << 20;
 constexpr char kServerName[] = "esdb-connectors";
+// How long a closing TLS connection waits for the client's close_notify.
+constexpr auto kTlsShutdownTime = std::chrono::seconds(2);
 
 std::string ToString(beast::string_view text) { return std::string(text.data(), text.size()); }
 
@@ -44,6 +47,21 @@ Response Invoke(const Handler& handler, const Request& request) {
     return ErrorResponse(500, "internal", absl::StrCat("request handler failed: ", e.what()));
   } catch (...) {
     return ErrorResponse(500, "internal", "request handler failed with a non-standard exception");
+  }
+}
+
+// Sets request.principal with the server's authenticate callback; its error otherwise.
+absl::Status Authenticate(const ServerOptions& options, Request& request) {
+  if (!options.authenticate) return absl::OkStatus();  // anonymous
+  try {
+    absl::StatusOr<Principal> who = options.authenticate(request);
+    if (!who.ok()) return who.status();
+    request.principal = *std::move(who);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("authentication failed: ", e.what()));
+  } catch (...) {
+    return absl::InternalError("authentication failed with a non-standard exception");
   }
 }
 
@@ -134,9 +152,18 @@ Request ToRequest(bhttp::request<bhttp::string_body>& message, Target target) {
   return request;
 }
 
+template <class Stream>
+Stream MakeStream(tcp::socket socket, ServerShared& shared) {
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    return Stream(std::move(socket));
+  } else {
+    return Stream(beast::tcp_stream(std::move(socket)), *shared.tls);
+  }
+}
+
 }  // namespace
 
-bool SessionRegistry::Add(uint64_t id, std::weak_ptr<Session> session) {
+bool SessionRegistry::Add(uint64_t id, std::weak_ptr<SessionBase> session) {
   absl::MutexLock lock(&mu_);
   if (closed_) return false;
   sessions_.emplace(id, std::move(session));
@@ -148,8 +175,13 @@ void SessionRegistry::Remove(uint64_t id) {
   sessions_.erase(id);
 }
 
+size_t SessionRegistry::size() {
+  absl::MutexLock lock(&mu_);
+  return sessions_.size();
+}
+
 void SessionRegistry::CloseAll() {
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
@@ -161,31 +193,67 @@ void SessionRegistry::CloseAll() {
   for (const auto& session : live) session->Close();
 }
 
-Session::Session(tcp::socket socket, uint64_t id, std::shared_ptr<ServerShared> shared)
-    : stream_(std::move(socket)), id_(id), shared_(std::move(shared)) {}
+template <class Stream>
+BasicSession<Stream>::BasicSession(tcp::socket socket, uint64_t id,
+                                   std::shared_ptr<ServerShared> shared)
+    : stream_(MakeStream<Stream>(std::move(socket), *shared)),
+      id_(id),
+      shared_(std::move(shared)) {}
 
-Session::~Session() { shared_->registry.Remove(id_); }
+template <class Stream>
+BasicSession<Stream>::~BasicSession() {
+  shared_->registry.Remove(id_);
+}
 
-void Session::Start() {
+template <class Stream>
+void BasicSession<Stream>::Start() {
   // Refused once the server is stopping; the socket then closes with this object.
-  if (!shared_->registry.Add(id_, weak_from_this())) return;
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  if (!shared_->registry.Add(id_, this->weak_from_this())) return;
+  net::dispatch(Tcp().get_executor(), [self = this->shared_from_this()] {
+    if constexpr (kTls) {
+      self->Handshake();
+    } else {
+      self->ReadHeader();
+    }
+  });
 }
 
-void Session::Close() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseNow(); });
+template <class Stream>
+void BasicSession<Stream>::Close() {
+  net::post(Tcp().get_executor(), [self = this->shared_from_this()] { self->CloseNow(); });
 }
 
-void Session::AwaitRequest() {
+template <class Stream>
+void BasicSession<Stream>::Handshake() {
+  // The same deadline as a request head: a client that opens a connection and never finishes
+  // its handshake (slowly or not at all) is dropped then, and meanwhile holds no thread.
+  if constexpr (kTls) {
+    Tcp().expires_after(std::chrono::milliseconds(shared_->options.header_timeout_ms));
+    stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (self->closed_) return;
+                              if (ec) {
+                                // Not TLS, an old protocol version, a certificate the client
+                                // refused, or the deadline: nobody to answer.
+                                self->CloseNow();
+                                return;
+                              }
+                              self->ReadHeader();
+                            });
+  }
+}
+
+template <class Stream>
+void BasicSession<Stream>::AwaitRequest() {
   if (closed_) return;
   if (buffer_.size() > 0) {  // the next request was pipelined behind the last one
     ReadHeader();
     return;
   }
   // Idle until the first byte; only then does the header clock start.
-  stream_.expires_after(std::chrono::milliseconds(shared_->options.idle_timeout_ms));
+  Tcp().expires_after(std::chrono::milliseconds(shared_->options.idle_timeout_ms));
   stream_.async_read_some(buffer_.prepare(kReadChunk),
-                          [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                          [self = this->shared_from_this()](beast::error_code ec, size_t bytes) {
                             if (self->closed_) return;
                             if (ec) {
                               self->CloseNow();
@@ -196,19 +264,21 @@ void Session::AwaitRequest() {
                           });
 }
 
-void Session::ReadHeader() {
+template <class Stream>
+void BasicSession<Stream>::ReadHeader() {
   if (closed_) return;
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(shared_->options.max_body_bytes);
   // One deadline for the whole head, however it trickles in: that is what stops slowloris.
-  stream_.expires_after(std::chrono::milliseconds(shared_->options.header_timeout_ms));
+  Tcp().expires_after(std::chrono::milliseconds(shared_->options.header_timeout_ms));
   bhttp::async_read_header(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
-void Session::OnHeader(beast::error_code ec) {
+template <class Stream>
+void BasicSession<Stream>::OnHeader(beast::error_code ec) {
   if (closed_) return;
   if (ec) {
     FailRead(ec);
@@ -229,15 +299,17 @@ void Session::OnHeader(beast::error_code ec) {
   ReadBody();
 }
 
-void Session::ReadBody() {
+template <class Stream>
+void BasicSession<Stream>::ReadBody() {
   if (closed_) return;
-  stream_.expires_after(std::chrono::milliseconds(shared_->options.idle_timeout_ms));
+  Tcp().expires_after(std::chrono::milliseconds(shared_->options.idle_timeout_ms));
   bhttp::async_read(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
 }
 
-void Session::OnBody(beast::error_code ec) {
+template <class Stream>
+void BasicSession<Stream>::OnBody(beast::error_code ec) {
   if (closed_) return;
   if (ec) {
     FailRead(ec);
@@ -246,7 +318,8 @@ void Session::OnBody(beast::error_code ec) {
   Respond();
 }
 
-void Session::FailRead(beast::error_code ec) {
+template <class Stream>
+void BasicSession<Stream>::FailRead(beast::error_code ec) {
   if (ec == bhttp::error::body_limit) {
     Reject(413, "payload-too-large",
            absl::StrCat("request body exceeds the limit of ", shared_->options.max_body_bytes,
@@ -264,7 +337,8 @@ void Session::FailRead(beast::error_code ec) {
   }
 }
 
-void Session::Respond() {
+template <class Stream>
+void BasicSession<Stream>::Respond() {
   bhttp::request<bhttp::string_body> message = parser_->release();
   parser_.reset();
   absl::StatusOr<Target> target = ParseTarget(ToString(message.target()));
@@ -276,8 +350,13 @@ void Session::Respond() {
   const unsigned version = message.version();
   const bool keep_alive = message.keep_alive();
   Request request = ToRequest(message, *std::move(target));
-  if (shared_->options.authenticate) request.principal = shared_->options.authenticate(request);
-  Response response = Invoke(shared_->handler, request);
+  Response response;
+  if (absl::Status who = Authenticate(shared_->options, request); !who.ok()) {
+    // Refused credentials never reach a handler, whatever the route.
+    response = AccessErrorResponse(who);
+  } else {
+    response = Invoke(shared_->handler, request);
+  }
 
   std::shared_ptr<bhttp::response<bhttp::string_body>> out;
   if (absl::Status valid = Validate(response); !valid.ok()) {
@@ -299,7 +378,8 @@ void Session::Respond() {
   }
 }
 
-void Session::Reject(int status, absl::string_view code, absl::string_view message) {
+template <class Stream>
+void BasicSession<Stream>::Reject(int status, absl::string_view code, absl::string_view message) {
   auto out =
       std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(status), 11);
   out->set(bhttp::field::server, kServerName);
@@ -310,13 +390,14 @@ void Session::Reject(int status, absl::string_view code, absl::string_view messa
   Write(std::move(out), After::kLingerAndClose);
 }
 
+template <class Stream>
 template <class Message>
-void Session::Write(std::shared_ptr<Message> message, After after) {
+void BasicSession<Stream>::Write(std::shared_ptr<Message> message, After after) {
   if (closed_) return;
-  stream_.expires_after(std::chrono::milliseconds(shared_->options.idle_timeout_ms));
+  Tcp().expires_after(std::chrono::milliseconds(shared_->options.idle_timeout_ms));
   Message& ref = *message;
   bhttp::async_write(stream_, ref,
-                     [self = shared_from_this(), message = std::move(message), after](
+                     [self = this->shared_from_this(), message = std::move(message), after](
                          beast::error_code ec, size_t) {
                        if (self->closed_) return;
                        if (ec) {
@@ -330,12 +411,9 @@ void Session::Write(std::shared_ptr<Message> message, After after) {
                          case After::kReadBody:
                            self->ReadBody();
                            break;
-                         case After::kClose: {
-                           beast::error_code ignored;
-                           self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                           self->CloseNow();
+                         case After::kClose:
+                           self->ShutdownAndClose();
                            break;
-                         }
                          case After::kLingerAndClose:
                            self->LingerAndClose();
                            break;
@@ -343,35 +421,58 @@ void Session::Write(std::shared_ptr<Message> message, After after) {
                      });
 }
 
-void Session::LingerAndClose() {
+template <class Stream>
+void BasicSession<Stream>::LingerAndClose() {
   // Closing with unread input makes the kernel send a reset, which can destroy the error
   // response before the client reads it; so send FIN and swallow input for a while first.
+  // Under TLS this skips close_notify: the response is complete by its Content-Length, and what
+  // follows is read raw and thrown away.
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
   linger_deadline_ = std::chrono::steady_clock::now() + kLingerTime;
   buffer_.consume(buffer_.size());
   Drain();
 }
 
-void Session::Drain() {
+template <class Stream>
+void BasicSession<Stream>::Drain() {
   if (closed_) return;
-  stream_.expires_at(linger_deadline_);
-  stream_.async_read_some(buffer_.prepare(kReadChunk),
-                          [self = shared_from_this()](beast::error_code ec, size_t bytes) {
-                            if (self->closed_) return;
-                            self->drained_bytes_ += bytes;
-                            if (ec || self->drained_bytes_ > kMaxDrainBytes) {
-                              self->CloseNow();
-                              return;
-                            }
-                            self->Drain();
-                          });
+  Tcp().expires_at(linger_deadline_);
+  Tcp().async_read_some(buffer_.prepare(kReadChunk),
+                        [self = this->shared_from_this()](beast::error_code ec, size_t bytes) {
+                          if (self->closed_) return;
+                          self->drained_bytes_ += bytes;
+                          if (ec || self->drained_bytes_ > kMaxDrainBytes) {
+                            self->CloseNow();
+                            return;
+                          }
+                          self->Drain();
+                        });
 }
 
-void Session::CloseNow() {
+template <class Stream>
+void BasicSession<Stream>::ShutdownAndClose() {
+  if constexpr (kTls) {
+    // close_notify, so the client sees a clean end rather than a truncation; a client that never
+    // answers it is not waited for long.
+    Tcp().expires_after(kTlsShutdownTime);
+    stream_.async_shutdown(
+        [self = this->shared_from_this()](beast::error_code) { self->CloseNow(); });
+  } else {
+    beast::error_code ignored;
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    CloseNow();
+  }
+}
+
+template <class Stream>
+void BasicSession<Stream>::CloseNow() {
   if (closed_) return;
   closed_ = true;
-  stream_.close();
+  Tcp().close();
 }
+
+template class BasicSession<beast::tcp_stream>;
+template class BasicSession<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace esdb::http

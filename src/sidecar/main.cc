@@ -9,9 +9,13 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "auth/request_auth.h"
+#include "auth/stream_access.h"
 #include "core/text.h"
 #include "hosting/connectors_library.h"
 #include "hosting/flags.h"
+#include "hosting/security.h"
+#include "http/error_body.h"
 #include "http/server.h"
 #include "nlohmann/json.hpp"
 #include "serverfeatures.grpc.pb.h"
@@ -19,6 +23,7 @@
 #include "sidecar/grpc_node.h"
 #include "sidecar/members.h"
 #include "sidecar/node_api.h"
+#include "sidecar/node_authenticator.h"
 #include "sidecar/node_connection.h"
 #include "spdlog/spdlog.h"
 
@@ -63,22 +68,61 @@ std::string ServerVersion(esdb::sidecar::NodeConnection& connection) {
   return methods.event_store_server_version();
 }
 
+// At start-up, in secure mode: is the side-car's own user one the node lets touch the
+// connectors' streams? Only a warning: the node decides, and says so on every call.
+void CheckOwnUser(esdb::sidecar::NodeAuthenticator& authenticator,
+                  const esdb::sidecar::ConnectionSettings& settings) {
+  if (!settings.has_credentials()) {
+    spdlog::warn(
+        "the connection string has no credentials: a secure node refuses the side-car's calls; "
+        "give a member of $admins (kurrentdb://user:password@host...)");
+    return;
+  }
+  auto who = authenticator.Check({settings.username, settings.password});
+  if (!who.ok()) {
+    spdlog::warn("the node did not accept the side-car's own credentials (user '{}'): {}",
+                 esdb::EscapeControl(settings.username), std::string(who.status().message()));
+  } else if (!esdb::auth::HasRole(*who, esdb::auth::kAdminsGroup)) {
+    spdlog::warn(
+        "the side-car's user '{}' is not in $admins: a node with KurrentDB's defaults lets only "
+        "$admins read and write the connectors' streams",
+        esdb::EscapeControl(settings.username));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  using esdb::hosting::FlagSpec;
   esdb::hosting::Flags flags(
       kProgram,
       "Hosts the connectors library outside the database: talks to an EventStoreDB/KurrentDB\n"
       "node (or esdb-devnode) over its client gRPC protocol, loads libesdb_connectors.so and\n"
       "serves /connectors*, /connector-plugins, /health/live and /metrics over HTTP.\n"
-      "SIGINT/SIGTERM stop it cleanly (final checkpoints first).",
+      "SIGINT/SIGTERM stop it cleanly (final checkpoints first).\n"
+      "Secure by default: HTTPS (--tls-cert-file, --tls-key-file), and each caller's HTTP Basic\n"
+      "credentials checked with the node (Users.Details, asked with the caller's credentials,\n"
+      "over a TLS connection); --insecure serves plain HTTP and lets every caller do everything.",
       {
-          {"connection-string", "kurrentdb://127.0.0.1:2113?tls=false",
+          {"connection-string", "kurrentdb://127.0.0.1:2113",
            "The node to connect to: esdb|kurrentdb|kurrent|kdb[+discover]://[user:pass@]host"
            "[:port][,host2...][?tls=..&tlsVerifyCert=..&tlsCAFile=..&nodePreference=..&"
            "defaultDeadline=..&keepAliveInterval=..&gossipTimeout=..]"},
           {"bind", "127.0.0.1", "Address the HTTP server listens on"},
-          {"http-port", "2115", "HTTP port (0: pick a free one and print it)"},
+          {"http-port", "2115",
+           "HTTP port, HTTPS unless --insecure (0: pick a free one and print it)"},
+          {"insecure", "",
+           "Serve plain HTTP without authentication: every caller may manage connectors. Local "
+           "development only; logs a warning. Cannot be combined with the --tls-* flags. (The "
+           "connection to the node is set by the connection string, whatever this says.)",
+           FlagSpec::Kind::kSwitch},
+          {"tls-cert-file", "",
+           "PEM certificate (then any intermediates) the HTTPS server presents; required unless "
+           "--insecure"},
+          {"tls-key-file", "",
+           "PEM private key of --tls-cert-file, unencrypted; required unless --insecure"},
+          {"tls-ca-file", "",
+           "PEM certificate(s) of the CA that issued --tls-cert-file: checked at start-up"},
           {"connectors-library", ExeDirectory() + "/../lib/libesdb_connectors.so",
            "The connectors library to load"},
           {"plugins-dir", "", "Folder of sink plugins (default: the library's own plugin folder)"},
@@ -112,6 +156,14 @@ int main(int argc, char** argv) {
     std::cerr << kProgram << ": --connection-string: " << settings.status().message() << "\n";
     return 2;
   }
+  auto security = esdb::hosting::ReadSecurityFlags(flags);
+  if (!security.ok()) return Fail(std::string(security.status().message()));
+  if (!security->insecure && !settings->tls) {
+    return Fail(
+        "a secure side-car checks its callers' passwords with the node, so the connection must "
+        "use TLS: drop tls=false from --connection-string (or run the side-car --insecure)");
+  }
+  esdb::hosting::LogSecurity(*security, kProgram);
   const std::string redacted = esdb::sidecar::Redacted(*settings);
   auto connection = esdb::sidecar::NodeConnection::Create(*settings);
   if (!connection.ok()) return Fail(std::string(connection.status().message()));
@@ -147,6 +199,8 @@ int main(int argc, char** argv) {
     if (SignalWithin(signals, 1000)) return 0;
   }
   const std::string host_id = flags.Get("host-id").empty() ? member_id : flags.Get("host-id");
+  esdb::sidecar::NodeAuthenticator authenticator(connection->get());
+  if (!security->insecure) CheckOwnUser(authenticator, *settings);
   const std::string node_version = ServerVersion(**connection);
 
   esdb::sidecar::GrpcNode node(connection->get(), member_id);
@@ -187,9 +241,21 @@ int main(int argc, char** argv) {
   esdb::http::ServerOptions server_options;
   server_options.address = flags.Get("bind");
   server_options.port = static_cast<uint16_t>(*port);
-  server_options.authenticate = [](const esdb::http::Request&) {
-    return esdb::http::Principal{esdb::http::Principal::Kind::kInsecure};  // no secure mode yet
-  };
+  if (security->insecure) {
+    server_options.authenticate =
+        [](const esdb::http::Request&) -> absl::StatusOr<esdb::http::Principal> {
+      return esdb::http::Principal{esdb::http::Principal::Kind::kInsecure};
+    };
+  } else {
+    server_options.tls = esdb::http::ServerOptions::Tls{security->tls.certificate_chain_pem,
+                                                        security->tls.private_key_pem};
+    server_options.authenticate = [&authenticator](const esdb::http::Request& req) {
+      return esdb::auth::AuthenticateRequest(
+          req, [&authenticator](const esdb::auth::BasicCredentials& c) {
+            return authenticator.Check(c);
+          });
+    };
+  }
   auto server = esdb::http::Server::Start(server_options, [lib](const esdb::http::Request& req) {
     if (esdb::hosting::IsConnectorsPath(req.path)) return lib->Handle(req);
     esdb::http::Response r;
@@ -197,6 +263,10 @@ int main(int argc, char** argv) {
       r.status = 204;
       r.content_type.clear();
     } else if (req.path == "/metrics") {
+      // Connector names and states: for authenticated callers, as the connectors themselves.
+      if (absl::Status s = esdb::auth::RequireAuthenticated(req.principal); !s.ok()) {
+        return esdb::http::AccessErrorResponse(s);
+      }
       r.content_type = "text/plain; version=0.0.4";
       r.body = lib->Metrics();
     } else {
@@ -206,10 +276,12 @@ int main(int argc, char** argv) {
     return r;
   });
   if (!server.ok()) return Fail(std::string(server.status().message()));
-  spdlog::info("{} ready: http://{}:{}, node {} (version {}), member {}, host {}", kProgram,
+  const char* scheme = security->insecure ? "http" : "https";
+  spdlog::info("{} ready: {}://{}:{}, node {} (version {}), member {}, host {}", kProgram, scheme,
                flags.Get("bind"), (*server)->port(), redacted, api_options.node_version, member_id,
                host_id);
-  std::cout << "listening on http://" << flags.Get("bind") << ":" << (*server)->port() << std::endl;
+  std::cout << "listening on " << scheme << "://" << flags.Get("bind") << ":" << (*server)->port()
+            << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);

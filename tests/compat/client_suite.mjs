@@ -44,26 +44,55 @@ async function rejectsWith(promiseOrFn, errorClass, message) {
   });
 }
 
-// adapter: { lib, connect(port), appendExpect(state) -> append options, deleteExpect(state) }
+// adapter: { lib, connect(port, tls), appendExpect(state) -> append options, deleteExpect(state) }
+// where connect's `tls` is null (an --insecure node, tls=false) or { caFile, user, password } (a
+// secure node: TLS with that CA, those credentials). The same checks run against both.
 export function clientSuite(name, adapter) {
+  suiteAgainst(name, adapter, false);
+  suiteAgainst(name, adapter, true);
+}
+
+function suiteAgainst(name, adapter, secure) {
   requireNodeModules();
   const { lib } = adapter;
   const { jsonEvent, binaryEvent, FORWARDS, BACKWARDS, START, END, ANY, NO_STREAM,
           STREAM_EXISTS, streamNameFilter, eventTypeFilter } = lib;
   const run = `${name}-${randomUUID().slice(0, 8)}`;
   const stream = (what) => `${run}-${what}`;
+  const as = (user, password) => (secure ? { caFile: node.caFile, user, password } : null);
+  let node;
 
-  describe(`${name} against esdb-devnode`, () => {
-    let node;
+  describe(`${name} against esdb-devnode, ${secure ? "secure (TLS, admin credentials)" : "--insecure"}`, () => {
     let client;
     before(async () => {
-      node = await startDevnode();
-      client = adapter.connect(node.grpcPort);
+      node = await startDevnode({ secure });
+      client = adapter.connect(node.grpcPort, as("admin", "changeit"));
     });
     after(async () => {
       await client?.dispose();
       await node?.stop();
     });
+
+    if (secure) {
+      test("without credentials the node refuses; ops may not read $all", async () => {
+        const anonymous = adapter.connect(node.grpcPort, as("", ""));
+        const ops = adapter.connect(node.grpcPort, as("ops", "changeit"));
+        try {
+          await assert.rejects(
+            () => anonymous.appendToStream(stream("anon"), jsonEvent({ type: "e", data: {} })),
+            (err) => /UNAUTHENTICATED|credentials/i.test(`${err?.message}`),
+            "an anonymous append");
+          await ops.appendToStream(stream("ops"), jsonEvent({ type: "e", data: {} }));
+          await rejectsWith(() => collect(ops.readAll({ maxCount: 10 })), lib.AccessDeniedError,
+                            "ops reading $all");
+          await rejectsWith(() => collect(ops.readStream("$connectors")), lib.AccessDeniedError,
+                            "ops reading $connectors");
+        } finally {
+          await anonymous.dispose();
+          await ops.dispose();
+        }
+      });
+    }
 
     test("appends JSON and binary events and reads them forwards", async () => {
       const s = stream("basic");

@@ -1,7 +1,7 @@
 // Starts esdb-devnode for one test file: a fresh database in a temp dir, a free gRPC port and an
 // HTTP port picked by the node. Readiness is the node's own "listening on" lines on stdout.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -37,18 +37,54 @@ function freePort() {
   });
 }
 
-// Resolves to { grpcPort, httpPort, connect(scheme), stop() } once the node serves both ports.
-export async function startDevnode({ timeoutMs = 30000 } = {}) {
+function openssl(args) {
+  const run = spawnSync("openssl", args, { encoding: "utf8" });
+  if (run.error) throw new Error(`openssl: ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`openssl ${args.join(" ")} failed:\n${run.stdout}${run.stderr}`);
+}
+
+// A throw-away CA and a certificate for 127.0.0.1 signed by it, in `dir`; the CA's path.
+export function makeTestCerts(dir) {
+  const p = (name) => join(dir, name);
+  openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", p("ca.key"), "-out", p("ca.crt"), "-days", "3",
+           "-subj", "/CN=esdb-connectors compat CA",
+           "-addext", "basicConstraints=critical,CA:TRUE",
+           "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", p("node.key"), "-out", p("node.csr"), "-subj", "/CN=esdb-devnode"]);
+  writeFileSync(p("node.ext"), "basicConstraints=critical,CA:FALSE\n" +
+    "keyUsage=critical,digitalSignature,keyEncipherment\n" +
+    "extendedKeyUsage=serverAuth,clientAuth\n" +
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  openssl(["x509", "-req", "-in", p("node.csr"), "-CA", p("ca.crt"), "-CAkey", p("ca.key"),
+           "-CAcreateserial", "-days", "3", "-out", p("node.crt"), "-extfile", p("node.ext")]);
+  return { caFile: p("ca.crt"), certFile: p("node.crt"), keyFile: p("node.key") };
+}
+
+// Resolves to { grpcPort, httpPort, dataDir, caFile, stop() } once the node serves both ports.
+// `secure`: TLS with a CA made for this node (caFile) and the default users (admin/changeit,
+// ops/changeit); otherwise --insecure (plain, no credentials needed).
+export async function startDevnode({ timeoutMs = 30000, secure = false } = {}) {
   const binary = join(buildDir(), "bin", "esdb-devnode");
   if (!existsSync(binary)) throw new Error(`${binary} does not exist: build esdb-devnode first`);
   const dataDir = mkdtempSync(join(tmpdir(), "esdb-compat-"));
   const requestedGrpcPort = await freePort();
+  let security = ["--insecure"];
+  let caFile;
+  if (secure) {
+    const certs = makeTestCerts(dataDir);
+    caFile = certs.caFile;
+    security = ["--tls-cert-file", certs.certFile, "--tls-key-file", certs.keyFile,
+                "--tls-ca-file", certs.caFile];
+  }
   const child = spawn(binary, [
     "--db", join(dataDir, "devnode.db"),
     "--sink-files-root", dataDir,
     "--http-port", "0",
     "--grpc-port", String(requestedGrpcPort),
     "--log-level", "warn",
+    ...security,
   ], { stdio: ["ignore", "pipe", "pipe"] });
 
   let stderr = "";
@@ -67,7 +103,8 @@ export async function startDevnode({ timeoutMs = 30000 } = {}) {
     });
     child.stdout.on("data", (chunk) => {
       stdout += chunk;
-      for (const m of stdout.matchAll(/listening on (grpc|http):\/\/[^:\s]+:(\d+)/g)) {
+      // A secure node says grpcs:// and https://.
+      for (const m of stdout.matchAll(/listening on (grpc|http)s?:\/\/[^:\s]+:(\d+)/g)) {
         found[m[1]] = Number(m[2]);
       }
       if (found.grpc && found.http) {
@@ -87,6 +124,7 @@ export async function startDevnode({ timeoutMs = 30000 } = {}) {
     grpcPort: ports.grpc,
     httpPort: ports.http,
     dataDir,
+    caFile,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;

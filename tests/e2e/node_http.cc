@@ -1,7 +1,9 @@
 #include "node_http.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
@@ -22,8 +24,12 @@ bool Reply::IsErrorBody() const {
          json["message"].is_string() && !json["message"].get<std::string>().empty();
 }
 
-NodeHttp::NodeHttp(uint16_t port, int timeout_ms)
-    : port_(port), client_("127.0.0.1", port, timeout_ms) {}
+NodeHttp::NodeHttp(uint16_t port, int timeout_ms, std::optional<http::ClientTls> tls)
+    : port_(port), client_("127.0.0.1", port, timeout_ms, std::move(tls)) {}
+
+void NodeHttp::SetCredentials(const std::string& user, const std::string& password) {
+  authorization_ = absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(user, ":", password)));
+}
 
 Reply NodeHttp::Call(const std::string& method, const std::string& target, const std::string& body,
                      const std::string& content_type, const Headers& headers) {
@@ -33,6 +39,9 @@ Reply NodeHttp::Call(const std::string& method, const std::string& target, const
   request.path = target.substr(0, q);
   if (q != std::string::npos) request.query = target.substr(q + 1);
   request.headers = headers;
+  if (!authorization_.empty() && request.Header("Authorization").empty()) {
+    request.headers.emplace_back("Authorization", authorization_);
+  }
   if (!content_type.empty()) request.headers.emplace_back("Content-Type", content_type);
   request.body = body;
   Reply reply;

@@ -33,10 +33,16 @@ struct Reply {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Requests to one node over one kept-alive connection, which is reopened as needed (so it
-// survives node restarts on the same port). Thread-compatible: one request at a time.
+// survives node restarts on the same port). HTTPS with `tls` (for a secure node: its CA), and
+// HTTP Basic credentials on every request once SetCredentials was called (a request's own
+// Authorization header wins). Thread-compatible: one request at a time.
 class NodeHttp {
  public:
-  explicit NodeHttp(uint16_t port, int timeout_ms = 30000);
+  explicit NodeHttp(uint16_t port, int timeout_ms = 30000,
+                    std::optional<http::ClientTls> tls = std::nullopt);
+
+  void SetCredentials(const std::string& user, const std::string& password);
+  void ClearCredentials() { authorization_.clear(); }
 
   Reply Call(const std::string& method, const std::string& target, const std::string& body = "",
              const std::string& content_type = "", const Headers& headers = {});
@@ -54,6 +60,7 @@ class NodeHttp {
  private:
   const uint16_t port_;
   http::Client client_;
+  std::string authorization_;  // "Basic ..." or empty
 };
 
 // An event for POST /streams/{stream}.

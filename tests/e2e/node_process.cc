@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -18,13 +19,17 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 namespace esdb::e2e {
 namespace {
 
+// With TLS the node says https:// and grpcs:// instead.
 constexpr char kReadyPrefix[] = "listening on http://";
+constexpr char kSecureReadyPrefix[] = "listening on https://";
 constexpr char kGrpcPrefix[] = "listening on grpc://";
+constexpr char kSecureGrpcPrefix[] = "listening on grpcs://";
 
 // The port at the end of a "listening on <scheme>://host:port" line; 0 when there is none.
 uint16_t PortOf(const std::string& line) {
@@ -89,15 +94,17 @@ ExitStatus Decode(int wait_status) {
   return s;
 }
 
-// fork + exec with stdin from /dev/null and the given stdout/stderr. Everything the child needs
-// is prepared before fork(): between fork and exec only async-signal-safe calls are allowed,
-// since the test process has other threads.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+// fork + exec with stdin from `stdin_file` (default /dev/null) and the given stdout/stderr.
+// Everything the child needs is prepared before fork(): between fork and exec only
+// async-signal-safe calls are allowed, since the test process has other threads.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd,
+                            const std::filesystem::path& stdin_file = {}) {
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  Fd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (null_fd.get() < 0) return ErrnoStatus("open /dev/null");
+  const std::string input = stdin_file.empty() ? "/dev/null" : stdin_file.string();
+  Fd input_fd(::open(input.c_str(), O_RDONLY | O_CLOEXEC));
+  if (input_fd.get() < 0) return ErrnoStatus(absl::StrCat("open ", input));
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus("fork");
@@ -109,7 +116,7 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int out_fd, in
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
-    if (::dup2(null_fd.get(), STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
+    if (::dup2(input_fd.get(), STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
         ::dup2(err_fd, STDERR_FILENO) < 0) {
       ::_exit(126);
     }
@@ -200,9 +207,10 @@ std::vector<std::string> NodeProcess::CommandLine(uint16_t port) const {
                                    "--sink-files-root",
                                    options_.data_dir.parent_path().string()};
   if (DevnodeHasGrpcPort()) {
-    // Nobody here speaks gRPC; a fresh free port each run keeps parallel tests apart.
+    // A fresh free port each run keeps parallel tests apart.
     argv.insert(argv.end(), {"--grpc-port", "0"});
   }
+  if (options_.insecure) argv.push_back("--insecure");
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   return argv;
 }
@@ -223,10 +231,10 @@ void NodeProcess::CopyOutput(int fd, std::filesystem::path to) {
         if (line.size() < 4096) line.push_back(buffer[i]);
         continue;
       }
-      if (absl::StartsWith(line, kReadyPrefix)) {
+      if (absl::StartsWith(line, kReadyPrefix) || absl::StartsWith(line, kSecureReadyPrefix)) {
         absl::MutexLock lock(&mu_);
         ready_port_ = PortOf(line);
-      } else if (absl::StartsWith(line, kGrpcPrefix)) {
+      } else if (absl::StartsWith(line, kGrpcPrefix) || absl::StartsWith(line, kSecureGrpcPrefix)) {
         absl::MutexLock lock(&mu_);
         grpc_port_ = PortOf(line);
       }
@@ -353,11 +361,12 @@ std::string NodeProcess::Logs() const {
   return all;
 }
 
-absl::StatusOr<RunResult> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout) {
+absl::StatusOr<RunResult> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout,
+                                    const std::filesystem::path& stdin_file) {
   Fd out_read, out_write, err_read, err_write;
   if (absl::Status s = MakePipe(out_read, out_write); !s.ok()) return s;
   if (absl::Status s = MakePipe(err_read, err_write); !s.ok()) return s;
-  auto pid = Spawn(argv, out_write.get(), err_write.get());
+  auto pid = Spawn(argv, out_write.get(), err_write.get(), stdin_file);
   if (!pid.ok()) return pid.status();
   out_write.Reset();
   err_write.Reset();
@@ -403,6 +412,17 @@ absl::StatusOr<RunResult> RunToExit(const std::vector<std::string>& argv, absl::
   }
   result.status = *status;
   return result;
+}
+
+absl::StatusOr<std::string> FindProgram(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir :
+       absl::StrSplit(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin", ':')) {
+    if (dir.empty()) continue;
+    const std::string candidate = absl::StrCat(dir, "/", name);
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return absl::NotFoundError(absl::StrCat(name, " is not in $PATH"));
 }
 
 bool DevnodeHasGrpcPort() {

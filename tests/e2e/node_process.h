@@ -39,6 +39,9 @@ struct NodeOptions {
   std::string binary = DevnodeBinary();
   // Holds the SQLite log (db/devnode.db) and the captured output of every run (logs/).
   std::filesystem::path data_dir;
+  // Passes --insecure (plain HTTP and gRPC, no authentication), which every test that is not
+  // about security wants. Secure tests set it false and give the --tls-* flags in extra_args.
+  bool insecure = true;
   // Appended to the command line after the flags the class sets itself.
   std::vector<std::string> extra_args;
   absl::Duration ready_timeout = absl::Seconds(60);
@@ -47,8 +50,9 @@ struct NodeOptions {
 
 // One dev node, started and stopped any number of times on the same data folder. The first
 // Start() asks for a free HTTP port (--http-port 0); later starts reuse that port, so clients keep
-// their address across restarts. Each run's stdout goes to logs/run-N.stdout (copied by a reader
-// thread that also spots the readiness line) and its stderr to logs/run-N.stderr.
+// their address across restarts. Readiness is the "listening on http://" line, or
+// "listening on https://" for a secure node. Each run's stdout goes to logs/run-N.stdout (copied by
+// a reader thread that also spots the readiness line) and its stderr to logs/run-N.stderr.
 //
 // The child gets PR_SET_PDEATHSIG=SIGKILL, so it dies with the thread that started it: start and
 // stop a node from one long-lived thread (the test's main thread).
@@ -74,8 +78,8 @@ class NodeProcess {
   absl::Status Restart();
 
   bool running() const;
-  uint16_t port() const;  // the HTTP port; 0 before the first successful Start()
-  uint16_t grpc_port() const;  // this run's announced gRPC port; 0 when it announced none
+  uint16_t port() const;              // the HTTP port; 0 before the first successful Start()
+  uint16_t grpc_port() const;         // this run's announced gRPC port; 0 when it announced none
   pid_t pid() const { return pid_; }  // of the running child; -1 when none
   std::filesystem::path db_path() const { return options_.data_dir / "db" / "devnode.db"; }
   int runs() const { return runs_; }
@@ -108,7 +112,12 @@ struct RunResult {
   std::string out;
   std::string err;
 };
-absl::StatusOr<RunResult> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout);
+// With `stdin_file`, the program reads that file as its standard input (else /dev/null).
+absl::StatusOr<RunResult> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout,
+                                    const std::filesystem::path& stdin_file = {});
+
+// The full path of `name` found in $PATH (exec here takes no search), or NotFound.
+absl::StatusOr<std::string> FindProgram(const std::string& name);
 
 // True when the dev node binary accepts --grpc-port (then tests pass --grpc-port 0, so that
 // parallel tests never fight over the default gRPC port). Asked once, from --help.

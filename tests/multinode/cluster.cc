@@ -108,7 +108,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options) 
        // Every address, so that each side-car can reach it under its member's own address.
        "--bind", "0.0.0.0", "--http-port", "0", "--grpc-port", std::to_string(c->grpc_port_),
        "--connectors-library", "none", "--cluster-view", (dir / "cluster-view.json").string(),
-       "--log-level", "info"},
+       "--log-level", "info", "--insecure"},
       dir / "node",
       dir / "node.log"});
   if (auto s = c->node_->Start(); !s.ok()) return s;
@@ -145,7 +145,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options) 
                                      "--sink-files-root",
                                      (dir / HostId(i)).string(),
                                      "--log-level",
-                                     "info"};
+                                     "info",
+                                     "--insecure"};
     argv.insert(argv.end(), lease_flag.begin(), lease_flag.end());
     c->sidecars_.push_back(std::make_unique<Process>(
         ProcessOptions{HostId(i), argv, dir / HostId(i), dir / (HostId(i) + ".log")}));

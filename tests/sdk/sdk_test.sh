@@ -146,6 +146,10 @@ grpc_flags=()
 if "$PREFIX/bin/esdb-devnode" --help | grep -q -- '--grpc-port'; then
   grpc_flags=(--grpc-port 0)
 fi
+# This test is about the install layout, not security: plain HTTP, no credentials.
+if "$PREFIX/bin/esdb-devnode" --help | grep -q -- '--insecure'; then
+  grpc_flags+=(--insecure)
+fi
 mkfifo "$WORK/node.fifo"
 "$PREFIX/bin/esdb-devnode" --db "$WORK/node/devnode.db" --http-port 0 "${grpc_flags[@]}" \
   --sink-files-root "$WORK" \

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -97,8 +98,11 @@ void ChildProcess::Copy(int fd, std::filesystem::path to) {
         continue;
       }
       absl::MutexLock lock(&mu_);
+      // A secure host says grpcs:// and https://.
       if (uint16_t p = PortOf(line, "listening on grpc://")) grpc_port_ = p;
-      if (uint16_t p = PortOf(line, "listening on http://")) {
+      if (uint16_t p = PortOf(line, "listening on grpcs://")) grpc_port_ = p;
+      if (uint16_t p = std::max(PortOf(line, "listening on http://"),
+                                PortOf(line, "listening on https://"))) {
         http_port_ = p;
         ready_ = true;
       }

@@ -92,7 +92,8 @@ class SidecarProcessTest : public ::testing::Test {
                                       "--sink-files-root",
                                       dir_.string(),
                                       "--log-level",
-                                      "warn"};
+                                      "warn",
+                                      "--insecure"};
     });
   }
 
@@ -106,7 +107,7 @@ class SidecarProcessTest : public ::testing::Test {
           "--plugins-dir", PluginDir(), "--sink-files-root", dir_.string(),
           // The member id comes from gossip (it changes when the dev node restarts); a fixed
           // host id lets a restarted side-car take its leases back at once.
-          "--host-id", "sidecar-test", "--log-level", "info"};
+          "--host-id", "sidecar-test", "--log-level", "info", "--insecure"};
     });
   }
 
@@ -275,7 +276,8 @@ TEST_F(SidecarProcessTest, HelpListsTheFlagsAndBadConnectionStringsAreRefused) {
   EXPECT_FALSE(help.Start(absl::Seconds(30)).ok());
   const std::string text = help.Logs();
   for (const char* flag : {"--connection-string", "--http-port", "--connectors-library",
-                           "--plugins-dir", "--log-level", "--member-id", "--host-id"}) {
+                           "--plugins-dir", "--log-level", "--member-id", "--host-id",
+                           "--insecure", "--tls-cert-file", "--tls-key-file", "--tls-ca-file"}) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag << " missing from:\n" << text;
   }
   EXPECT_NE(text.find("2115"), std::string::npos);

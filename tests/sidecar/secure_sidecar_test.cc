@@ -90,6 +90,8 @@ class SecureSidecarTest : public ::testing::Test {
           ConnectorsLibrary(),
           "--plugins-dir",
           PluginDir(),
+          "--sink-files-root",
+          dir_.string(),
           "--host-id",
           "secure-sidecar",
           "--log-level",

@@ -14,8 +14,8 @@
 #include "core/text.h"
 #include "delivery/checkpoints.h"
 #include "management/views.h"
-#include "secrets/sealed_settings.h"
 #include "nlohmann/json.hpp"
+#include "secrets/sealed_settings.h"
 
 namespace esdb {
 namespace {
@@ -92,13 +92,6 @@ std::map<std::string, std::string> ParseQuery(const std::string& query) {
   return out;
 }
 
-// Settings that say where a sink sends its records. A kept secret must not follow a change of
-// destination: whoever can change settings could otherwise send it to a server of theirs.
-bool IsDestinationKey(const std::string& key) {
-  return key == "url" || key == "bootstrapServers" || key == "connectionString" ||
-         key == "path";
-}
-
 // Parses and validates a settings body: {"settings": {...}} or the settings object itself. The
 // result's map has its secrets sealed, ready to be stored.
 struct ValidSettings {
@@ -139,7 +132,9 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::str
     return (*plugin)->IsSecret(k) || IsSecretSettingName(k) ||
            (previous != nullptr && absl::c_linear_search(previous->secrets.keys, k));
   };
-  // A redacted secret sent back unchanged keeps its stored value, unless the destination changes.
+  // A redacted secret sent back unchanged keeps its stored value, unless a destination (a
+  // setting the plugin marks as a file or network target) changes: whoever may change settings
+  // could otherwise send the stored secret to a server of theirs.
   if (previous != nullptr) {
     auto old = secrets::OpenSettings(id, previous->settings, previous->secrets, keys);
     if (!old.ok()) return old.status();
@@ -153,7 +148,8 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::str
     }
     for (const auto& [k, v] : *flat) {
       auto o = old->find(k);
-      if (!kept.empty() && IsDestinationKey(k) && (o == old->end() || o->second != v)) {
+      if (!kept.empty() && (*plugin)->TargetOf(k) != ESDB_SINK_TARGET_NONE &&
+          (o == old->end() || o->second != v)) {
         return absl::InvalidArgumentError(absl::StrCat(
             k, " changes, so the secret ", kept, " must be given again, not as ", kRedacted));
       }

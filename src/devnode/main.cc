@@ -234,21 +234,11 @@ int main(int argc, char** argv) {
   server_options.address = flags.Get("bind");
   server_options.port = static_cast<uint16_t>(*port);
   esdb::auth::UserStore* user_store = users.get();
-  if (security->insecure) {
-    server_options.authenticate =
-        [](const esdb::http::Request&) -> absl::StatusOr<esdb::http::Principal> {
-      return esdb::http::Principal{esdb::http::Principal::Kind::kInsecure};
-    };
-  } else {
-    server_options.tls = esdb::http::ServerOptions::Tls{security->tls.certificate_chain_pem,
-                                                        security->tls.private_key_pem};
-    server_options.authenticate = [user_store](const esdb::http::Request& req) {
-      return esdb::auth::AuthenticateRequest(req,
-                                             [user_store](const esdb::auth::BasicCredentials& c) {
-                                               return user_store->Authenticate(c);
-                                             });
-    };
-  }
+  esdb::hosting::SecureServer(
+      *security, [user_store](const esdb::auth::BasicCredentials& c) {
+        return user_store->Authenticate(c);
+      },
+      server_options);
   auto server = esdb::http::Server::Start(
       server_options, [log, lib, metrics](const esdb::http::Request& req) {
         if (esdb::hosting::IsConnectorsPath(req.path)) {

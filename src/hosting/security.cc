@@ -52,4 +52,19 @@ void LogSecurity(const Security& security, const std::string& program) {
   }
 }
 
+void SecureServer(const Security& security, auth::CredentialCheck check,
+                  http::ServerOptions& options) {
+  if (security.insecure) {
+    options.authenticate = [](const http::Request&) -> absl::StatusOr<http::Principal> {
+      return http::Principal{http::Principal::Kind::kInsecure};
+    };
+    return;
+  }
+  options.tls = http::ServerOptions::Tls{security.tls.certificate_chain_pem,
+                                         security.tls.private_key_pem};
+  options.authenticate = [check = std::move(check)](const http::Request& request) {
+    return auth::AuthenticateRequest(request, check);
+  };
+}
+
 }  // namespace esdb::hosting

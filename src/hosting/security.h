@@ -8,7 +8,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "auth/request_auth.h"
 #include "hosting/flags.h"
+#include "http/server.h"
 #include "hosting/tls_files.h"
 
 namespace esdb::hosting {
@@ -27,6 +29,11 @@ absl::StatusOr<Security> ReadSecurityFlags(const Flags& flags);
 // Logs the mode once at start-up: a warning for --insecure (anyone who can reach the ports may
 // do anything), the certificate's subject and end of validity otherwise.
 void LogSecurity(const Security& security, const std::string& program);
+
+// Sets up `options` for `security`: with --insecure every caller is kInsecure; otherwise TLS with
+// the loaded certificate and HTTP Basic callers checked by `check`.
+void SecureServer(const Security& security, auth::CredentialCheck check,
+                  http::ServerOptions& options);
 
 }  // namespace esdb::hosting
 

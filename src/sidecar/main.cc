@@ -241,21 +241,11 @@ int main(int argc, char** argv) {
   esdb::http::ServerOptions server_options;
   server_options.address = flags.Get("bind");
   server_options.port = static_cast<uint16_t>(*port);
-  if (security->insecure) {
-    server_options.authenticate =
-        [](const esdb::http::Request&) -> absl::StatusOr<esdb::http::Principal> {
-      return esdb::http::Principal{esdb::http::Principal::Kind::kInsecure};
-    };
-  } else {
-    server_options.tls = esdb::http::ServerOptions::Tls{security->tls.certificate_chain_pem,
-                                                        security->tls.private_key_pem};
-    server_options.authenticate = [&authenticator](const esdb::http::Request& req) {
-      return esdb::auth::AuthenticateRequest(
-          req, [&authenticator](const esdb::auth::BasicCredentials& c) {
-            return authenticator.Check(c);
-          });
-    };
-  }
+  esdb::hosting::SecureServer(
+      *security, [&authenticator](const esdb::auth::BasicCredentials& c) {
+        return authenticator.Check(c);
+      },
+      server_options);
   auto server = esdb::http::Server::Start(server_options, [lib](const esdb::http::Request& req) {
     if (esdb::hosting::IsConnectorsPath(req.path)) return lib->Handle(req);
     esdb::http::Response r;

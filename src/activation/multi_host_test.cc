@@ -38,8 +38,13 @@ class MultiHostTest : public ::testing::Test {
       query = path.substr(q + 1);
       path.resize(q);
     }
-    ApiRequest r{std::move(method), std::move(path), std::move(query),
-                 body.empty() ? "" : "application/json", std::move(body)};
+    ApiRequest r;
+    r.method = std::move(method);
+    r.path = std::move(path);
+    r.query = std::move(query);
+    r.content_type = body.empty() ? "" : "application/json";
+    r.body = std::move(body);
+    r.caller.kind = Caller::Kind::kInsecure;
     return hosts_.at(host)->api().Handle(r);
   }
 

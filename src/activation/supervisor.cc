@@ -145,9 +145,7 @@ void Supervisor::StartRunner(const Connector& c) {
   }
   // Recorded before anything of it runs, so that a start which takes the host down still counts.
   if (!Record(c.id, cmd::MarkStarting{options_.host_id})) return;  // tried again next pass
-  static const secrets::KeyRing kNoKeys;
-  auto plain = secrets::OpenSettings(c.id, c.settings, c.secrets,
-                                     options_.keys != nullptr ? *options_.keys : kNoKeys);
+  auto plain = secrets::OpenSettings(c.id, c.settings, c.secrets, *options_.keys);
   if (!plain.ok()) {
     Record(c.id, cmd::MarkFailed{options_.host_id, std::string(plain.status().message())});
     return;
@@ -164,10 +162,7 @@ void Supervisor::StartRunner(const Connector& c) {
     return;
   }
   // Again at each start: the policy, or what a path resolves to, may have changed since create.
-  static const DestinationPolicy kNoDestinations;
-  const DestinationPolicy& policy =
-      options_.destinations != nullptr ? *options_.destinations : kNoDestinations;
-  if (auto s = policy.Apply(**plugin, settings->sink_settings); !s.ok()) {
+  if (auto s = options_.destinations->Apply(**plugin, settings->sink_settings); !s.ok()) {
     Record(c.id, cmd::MarkFailed{options_.host_id, std::string(s.message())});
     return;
   }

@@ -37,6 +37,7 @@ struct SupervisorOptions {
   const NodeClient* node = nullptr;
   Registry* registry = nullptr;
   const PluginSet* plugins = nullptr;
+  // Required, like the pointers above; they must outlive the supervisor.
   const secrets::KeyRing* keys = nullptr;  // opens sealed settings before a sink sees them
   const DestinationPolicy* destinations = nullptr;  // checked again before each start
   uint32_t scan_checkpoint_interval = 0;

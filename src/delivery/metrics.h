@@ -35,7 +35,21 @@ struct ConnectorMetrics {
   std::atomic<uint64_t> checkpoints{0};
   std::atomic<uint64_t> checkpoint_position{0};  // commit position
   std::atomic<uint64_t> delivered_position{0};   // commit position of the last acknowledged record
+  // Where the runner stands, checkpointed or not: everything up to this commit position is
+  // handled (delivered, or skipped by the filter).
+  std::atomic<uint64_t> handled_position{0};
+  // The runner's subscription has reached the end of the log and nothing is queued or in flight.
+  std::atomic<bool> caught_up{false};
   LatencyHistogram write_latency;
+
+  // What the connector still has to look at, in log positions, given the log's last commit
+  // position: 0 when caught up. Not the distance to the last checkpoint, which stays behind on
+  // purpose while only the library's own events are written (see Runner::CheckpointDue).
+  uint64_t Lag(uint64_t end_commit) const {
+    if (caught_up.load()) return 0;
+    uint64_t handled = handled_position.load();
+    return end_commit > handled ? end_commit - handled : 0;
+  }
 };
 
 }  // namespace esdb

@@ -1,6 +1,7 @@
 #include "delivery/runner.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -10,12 +11,17 @@ namespace esdb {
 namespace {
 
 // Checkpoints driven by the node's scan notices (nothing matched, or caught up) are at most this
-// frequent. Each checkpoint is itself an event every connector scans; without a floor, many
-// connectors with a small notice interval would keep each other checkpointing forever.
+// frequent, and a failed checkpoint append is tried again after this long.
 constexpr absl::Duration kScanCheckpointGap = absl::Seconds(1);
+
+// A probe that finds nothing but bookkeeping doubles the wait before the next one, up to this.
+constexpr absl::Duration kMaxProbeGap = absl::Minutes(5);
 
 // Start claims that may conflict before the runner gives up as fenced.
 constexpr int64_t kClaimAttempts = 3;
+
+// Markers handled in one step before the runner lets other runners have the thread.
+constexpr int kItemsPerStep = 1000;
 
 Filter MakeFilter(const FilterSpec& spec) {
   auto f = Filter::Create(spec);
@@ -23,28 +29,175 @@ Filter MakeFilter(const FilterSpec& spec) {
   return f.ok() ? *f : *Filter::Create(FilterSpec{});
 }
 
+// The streams the library writes itself: $connectors, $connectors/{id}, its checkpoints,
+// $connectors-hosts, and the metadata streams of those.
+bool IsLibraryStream(std::string_view stream) {
+  return stream.starts_with("$connectors") || stream.starts_with("$$$connectors");
+}
+
+// An event that is worth committing scan progress over: one of the kind the connector could
+// deliver (any stream but the `$`-streams, or with includeSystem any but the library's own).
+// The library's bookkeeping (checkpoints, lifecycle events, heartbeats) never is, so that a
+// checkpoint cannot lead other connectors to checkpoint in turn.
+bool IsActivityStream(std::string_view stream, bool include_system) {
+  return include_system ? !IsLibraryStream(stream) : !stream.starts_with("$");
+}
+
 }  // namespace
+
+// What a sink call on the pool hands back to the runner's task. The fields are written before
+// `done` is set, and read after it was seen set, both under `mu`.
+struct Runner::SinkCall {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  std::unique_ptr<Sink> opened;  // kOpen
+  absl::Status status;           // kOpen, kFlush
+  SinkResult write;              // kWrite
+  absl::Duration took;           // kWrite
+};
+
+// The second, short-lived subscription of a connector the node filters, which therefore never
+// sees the events its filter skips. It asks the node for the first event after a position that
+// IsActivityStream accepts, and tells whether one came before the scan reached `until`.
+class Runner::ActivityProbe : public SubscriptionHandler {
+ public:
+  struct Result {
+    bool done = false;
+    std::optional<Position> found;  // such an event
+    Position clean_to;              // nothing but bookkeeping up to here
+  };
+
+  ActivityProbe(std::shared_ptr<SerialTask> task, Position from, Position until,
+                bool include_system)
+      : task_(std::move(task)), until_(until), include_system_(include_system), clean_to_(from) {}
+
+  Result result() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return Result{done_, found_, clean_to_};
+  }
+
+  void OnEvents(std::vector<Record> events) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      for (const Record& r : events) {
+        if (IsActivityStream(r.stream, include_system_)) {
+          found_ = r.position;
+          done_ = true;
+          break;
+        }
+        clean_to_ = std::max(clean_to_, r.position);
+      }
+      if (!done_) return;
+    }
+    task_->Schedule();
+  }
+  void OnCheckpoint(Position p) override { Scanned(p, /*end=*/false); }
+  void OnCaughtUp(Position p) override { Scanned(p, /*end=*/true); }
+  void OnDropped(absl::Status) override {
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    task_->Schedule();
+  }
+
+ private:
+  void Scanned(Position p, bool end) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      clean_to_ = std::max(clean_to_, p);
+      if (!end && p < until_) return;
+      done_ = true;
+    }
+    task_->Schedule();
+  }
+
+  const std::shared_ptr<SerialTask> task_;
+  const Position until_;
+  const bool include_system_;
+  mutable absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<Position> found_ ABSL_GUARDED_BY(mu_);
+  Position clean_to_ ABSL_GUARDED_BY(mu_);
+};
 
 Runner::Runner(RunnerOptions options)
     : options_(std::move(options)),
+      own_pools_(options_.pools != nullptr
+                     ? nullptr
+                     : std::make_unique<DeliveryPools>(
+                           DeliveryPoolsOptions{.task_threads = 1, .sink_threads = 2})),
+      pools_(options_.pools != nullptr ? options_.pools : own_pools_.get()),
       filter_(MakeFilter(options_.settings.filter)),
+      node_filtered_(filter_.ToServerFilter().enabled),
       backoff_(options_.settings.first_delay_ms, options_.settings.max_delay_ms,
                options_.settings.multiplier),
-      checkpoints_(options_.node, options_.connector_id, options_.host_id) {
+      checkpoints_(options_.node, options_.connector_id, options_.host_id),
+      task_(SerialTask::Create(&pools_->tasks(), [this] { Step(); })),
+      probe_gap_(kScanCheckpointGap) {
   if (!options_.metrics) options_.metrics = std::make_shared<ConnectorMetrics>();
 }
 
-Runner::~Runner() { Stop(); }
+Runner::~Runner() {
+  Stop();
+  task_->Close();
+  probe_.reset();
+  subscription_.reset();
+  // A runner given up on leaves its hung call behind; its own pool must not wait for it.
+  if (own_pools_) own_pools_->Shutdown(given_up_ ? absl::ZeroDuration() : absl::InfiniteDuration());
+}
 
-void Runner::Start() { thread_ = std::thread([this] { Run(); }); }
-
-void Runner::Stop() {
+void Runner::Start() {
   {
     absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    cv_.SignalAll();
+    started_ = true;
   }
-  if (thread_.joinable()) thread_.join();
+  task_->Schedule();
+}
+
+void Runner::RequestStop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_requested_) return;
+    stop_requested_ = true;
+    stop_deadline_ = absl::Now() + options_.stop_timeout;
+    if (!started_) ended_ = true;
+  }
+  task_->Schedule();
+}
+
+bool Runner::AwaitEnd(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithDeadline(absl::Condition(&ended_), deadline);
+}
+
+void Runner::Stop() {
+  RequestStop();
+  absl::Time deadline;
+  {
+    absl::MutexLock lock(&mu_);
+    deadline = stop_deadline_;
+  }
+  if (AwaitEnd(deadline)) return;
+  task_->Close();  // no step runs from now on
+  {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return;  // ended just in time
+    ended_ = true;
+  }
+  given_up_ = true;
+  Log(ESDB_LOG_WARN,
+      absl::StrCat("a sink call did not return within ",
+                   absl::FormatDuration(options_.stop_timeout),
+                   " of the stop request; the runner is given up without a final checkpoint "
+                   "(the next start delivers again from the last one)"));
+  probe_.reset();
+  subscription_.reset();
+  sink_.reset();  // the hung call holds its own reference and closes the sink if it returns
+  call_.reset();
+  options_.metrics->caught_up = false;
 }
 
 void Runner::Kill() {
@@ -55,16 +208,13 @@ void Runner::Kill() {
   Stop();
 }
 
-bool Runner::stopping() const {
+bool Runner::stop_requested() const {
   absl::MutexLock lock(&mu_);
-  return stopping_;
+  return stop_requested_;
 }
 
-bool Runner::WaitForStop(int64_t ms) {
-  absl::MutexLock lock(&mu_);
-  absl::Time deadline = absl::Now() + absl::Milliseconds(ms);
-  while (!stopping_ && absl::Now() < deadline) cv_.WaitWithDeadline(&mu_, deadline);
-  return stopping_;
+void Runner::Log(int32_t level, const std::string& message) const {
+  options_.node->Log(level, absl::StrCat("connector ", options_.connector_id, ": ", message));
 }
 
 void Runner::Report(RunnerEvent::Kind kind, std::string message) {
@@ -72,36 +222,307 @@ void Runner::Report(RunnerEvent::Kind kind, std::string message) {
   if (options_.on_event) options_.on_event(RunnerEvent{kind, std::move(message)});
 }
 
+bool Runner::IsActivity(const std::string& stream) const {
+  return IsActivityStream(stream, filter_.spec().include_system);
+}
+
 // --- the node's side -------------------------------------------------------------------------
 
 void Runner::OnEvents(std::vector<Record> events) {
-  absl::MutexLock lock(&mu_);
-  while (!stopping_ && queued_records_ >= options_.queue_capacity) cv_.Wait(&mu_);
-  if (stopping_) return;  // never delivered, never checkpointed: seen again after a restart
-  for (Record& r : events) {
-    last_enqueued_ = r.position;
-    if (!filter_.Matches(r.stream, r.event_type)) continue;  // the node filter is a superset
-    queue_.push_back(Item{Item::Kind::kRecord, std::move(r), {}, {}});
-    ++queued_records_;
+  bool queued = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_requested_ || closing_) return;  // never delivered, never checkpointed past
+    for (Record& r : events) {
+      last_enqueued_ = r.position;
+      if (IsActivity(r.stream)) last_activity_ = r.position;
+      if (!filter_.Matches(r.stream, r.event_type)) continue;  // the node filter is a superset
+      queue_.push_back(Item{Item::Kind::kRecord, std::move(r), {}, {}, 0});
+      ++queued_records_;
+      queued = true;
+    }
+    if (!queued) return;
+    options_.metrics->caught_up = false;
+    // The task ends the subscription: destroying it here, in its own callback, is not allowed.
+    if (queued_records_ >= options_.queue_capacity) pause_ = true;
   }
-  cv_.SignalAll();
+  task_->Schedule();
 }
 
 void Runner::PushMarker(Item item) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return;
-  if (item.kind != Item::Kind::kDropped) last_enqueued_ = item.position;
-  queue_.push_back(std::move(item));
-  cv_.SignalAll();
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_requested_ || closing_) return;
+    item.generation = generation_;
+    if (item.kind != Item::Kind::kDropped) last_enqueued_ = item.position;
+    queue_.push_back(std::move(item));
+  }
+  task_->Schedule();
 }
 
-void Runner::OnCheckpoint(Position p) { PushMarker(Item{Item::Kind::kCheckpoint, {}, p, {}}); }
-void Runner::OnCaughtUp(Position p) { PushMarker(Item{Item::Kind::kCaughtUp, {}, p, {}}); }
+void Runner::OnCheckpoint(Position p) { PushMarker(Item{Item::Kind::kCheckpoint, {}, p, {}, 0}); }
+void Runner::OnCaughtUp(Position p) { PushMarker(Item{Item::Kind::kCaughtUp, {}, p, {}, 0}); }
 void Runner::OnDropped(absl::Status why) {
-  PushMarker(Item{Item::Kind::kDropped, {}, {}, std::string(why.message())});
+  PushMarker(Item{Item::Kind::kDropped, {}, {}, std::string(why.message()), 0});
 }
 
-// --- the runner's thread ---------------------------------------------------------------------
+// --- the runner's task -----------------------------------------------------------------------
+
+void Runner::Step() {
+  while (true) {
+    if (call_) {
+      bool done;
+      {
+        absl::MutexLock lock(&call_->mu);
+        done = call_->done;
+      }
+      if (!done) {
+        // The call's end wakes the task again. Meanwhile the queue may fill up.
+        if (phase_ == Phase::kDelivering) FlowControl();
+        return;
+      }
+      std::shared_ptr<SinkCall> call = std::move(call_);
+      OnCallDone(call_kind_, *call);
+      if (call_) return;
+    }
+    Phase before = phase_;
+    switch (phase_) {
+      case Phase::kOpening: StepOpen(); break;
+      case Phase::kStarting: StepStart(); break;
+      case Phase::kDelivering: StepDeliver(); break;
+      case Phase::kEnding: StepEnd(); break;
+      case Phase::kEnded: return;
+    }
+    // A step that neither moved on nor started a call has asked for its next wake-up.
+    if (call_ || phase_ == before) return;
+  }
+}
+
+void Runner::StartCall(CallKind kind, std::function<void(SinkCall&)> fn) {
+  call_ = std::make_shared<SinkCall>();
+  call_kind_ = kind;
+  // Holds what it needs itself (the sink, the batch), so that a runner given up on while the
+  // call hangs can go away.
+  pools_->sink_calls().Post([call = call_, task = task_, fn = std::move(fn)] {
+    fn(*call);
+    {
+      absl::MutexLock lock(&call->mu);
+      call->done = true;
+    }
+    task->Schedule();
+  });
+}
+
+void Runner::OnCallDone(CallKind kind, SinkCall& call) {
+  const ConnectorSettings& s = options_.settings;
+  switch (kind) {
+    case CallKind::kOpen: {
+      if (call.opened) {
+        sink_ = std::move(call.opened);
+        attempt_ = 0;
+        retry_at_ = absl::InfinitePast();
+        phase_ = Phase::kStarting;
+        return;
+      }
+      absl::Status st = call.status.ok() ? absl::InternalError("the plugin opened no instance")
+                                         : call.status;
+      if (!absl::IsUnavailable(st) || !s.resilience_enabled ||
+          (s.max_attempts > 0 && attempt_ >= s.max_attempts)) {
+        Report(RunnerEvent::Kind::kFailed, absl::StrCat("cannot open the sink: ", st.message()));
+        BeginEnd(Exit::kFailed);
+        return;
+      }
+      retry_at_ = absl::Now() + absl::Milliseconds(backoff_.DelayMs(attempt_));
+      return;
+    }
+    case CallKind::kWrite: {
+      ConnectorMetrics& m = *options_.metrics;
+      m.write_latency.Observe(absl::ToDoubleSeconds(call.took));
+      const SinkResult& r = call.write;
+      if (r.outcome == SinkOutcome::kOk) {
+        m.records_delivered += batch_->size();
+        m.batches_delivered++;
+        m.delivered_position = batch_->back().position.commit;
+        safe_ = batch_->back().position;
+        since_checkpoint_ += static_cast<int64_t>(batch_->size());
+        batch_.reset();
+        attempt_ = 0;
+        if (auto e = MaybeCheckpoint(/*force=*/false)) BeginEnd(*e);
+        return;
+      }
+      if (r.outcome == SinkOutcome::kFatal) {
+        Report(RunnerEvent::Kind::kFailed, absl::StrCat("sink failed: ", r.message));
+        BeginEnd(Exit::kFailed);
+        return;
+      }
+      m.retries++;
+      if (!s.resilience_enabled) {
+        Report(RunnerEvent::Kind::kFailed,
+               absl::StrCat("sink asked for a retry but resilience is disabled: ", r.message));
+        BeginEnd(Exit::kFailed);
+        return;
+      }
+      if (s.max_attempts > 0 && attempt_ >= s.max_attempts) {
+        Report(RunnerEvent::Kind::kFailed,
+               absl::StrCat("sink still failing after ", attempt_, " attempts: ", r.message));
+        BeginEnd(Exit::kFailed);
+        return;
+      }
+      int64_t delay = backoff_.DelayMs(attempt_);
+      Log(ESDB_LOG_WARN, absl::StrCat("write of ", batch_->size(), " records failed (", r.message,
+                                      "); retry ", attempt_, " in ", delay, " ms"));
+      retry_at_ = absl::Now() + absl::Milliseconds(delay);
+      return;
+    }
+    case CallKind::kFlush:
+      // Flush before the final checkpoint: a sink may acknowledge before its data is durable,
+      // and the checkpoint must never pass what a crash could still lose.
+      if (!call.status.ok()) {
+        Log(ESDB_LOG_WARN, absl::StrCat("flush failed (", call.status.message(),
+                                        "); no final checkpoint, the tail is delivered again"));
+      } else if (exit_ != Exit::kFenced) {
+        if (MaybeCheckpoint(/*force=*/true) == Exit::kFenced) exit_ = Exit::kFenced;
+      }
+      return;
+    case CallKind::kClose:
+      return;
+  }
+}
+
+void Runner::StepOpen() {
+  if (stop_requested()) return BeginEnd(Exit::kStop);
+  if (absl::Now() < retry_at_) return task_->ScheduleAt(retry_at_);
+  ++attempt_;
+  StartCall(CallKind::kOpen, [open = options_.open_sink](SinkCall& c) {
+    auto sink = open();
+    if (sink.ok()) {
+      c.opened = std::move(*sink);
+    } else {
+      c.status = sink.status();
+    }
+  });
+}
+
+void Runner::StepStart() {
+  if (stop_requested()) return BeginEnd(Exit::kStop);
+  if (absl::Now() < retry_at_) return task_->ScheduleAt(retry_at_);
+  ++attempt_;
+  auto p = StartPosition();
+  absl::Status st = p.ok() ? Subscribe(*p) : p.status();
+  if (st.ok()) {
+    start_ = *p;
+    safe_ = start_.value_or(Position{});
+    last_checkpoint_time_ = absl::Now();
+    attempt_ = 0;
+    retry_at_ = absl::InfinitePast();
+    delivering_ = true;
+    phase_ = Phase::kDelivering;
+    Report(RunnerEvent::Kind::kRunning);
+    return;
+  }
+  // A conflict on the start claim usually means the previous owner wrote its final checkpoint in
+  // between: load it and claim again. Only a runner that keeps losing is fenced.
+  if (absl::IsAborted(st) && ++claim_conflicts_ >= kClaimAttempts) {
+    Report(RunnerEvent::Kind::kFenced, std::string(st.message()));
+    return BeginEnd(Exit::kFenced);
+  }
+  Log(ESDB_LOG_WARN, absl::StrCat("cannot start: ", st.message()));
+  retry_at_ = absl::Now() + absl::Milliseconds(backoff_.DelayMs(attempt_));
+  task_->ScheduleAt(retry_at_);
+}
+
+void Runner::StepDeliver() {
+  for (int i = 0; i < kItemsPerStep; ++i) {
+    if (stop_requested()) return BeginEnd(Exit::kStop);
+    FlowControl();
+    absl::Time wake = absl::InfiniteFuture();
+    if (batch_) {  // written before and answered RETRY
+      if (absl::Now() >= retry_at_) return WriteBatch();
+      wake = retry_at_;
+    } else {
+      Work w = TakeWork();
+      if (w.batch) {
+        attempt_ = 0;
+        return WriteBatch();
+      }
+      if (w.marker) {
+        HandleMarker(*w.marker);
+        if (phase_ != Phase::kDelivering) return;
+        if (auto e = MaybeCheckpoint(/*force=*/false)) return BeginEnd(*e);
+        continue;
+      }
+      wake = w.wake;
+    }
+    // Nothing to hand to the sink now: commit progress if due, and sleep until something is.
+    wake = std::min(wake, MaybeProbe());
+    if (auto e = MaybeCheckpoint(/*force=*/false)) return BeginEnd(*e);
+    wake = std::min(wake, CheckpointDue());
+    if (wake != absl::InfiniteFuture()) task_->ScheduleAt(wake);
+    Publish();
+    return;
+  }
+  Publish();
+  task_->Schedule();  // more queued: let other runners have the thread in between
+}
+
+void Runner::WriteBatch() {
+  ++attempt_;
+  StartCall(CallKind::kWrite, [sink = sink_, batch = batch_](SinkCall& c) {
+    absl::Time t0 = absl::Now();
+    c.write = sink->Write(*batch);
+    c.took = absl::Now() - t0;
+  });
+}
+
+void Runner::BeginEnd(Exit exit) {
+  exit_ = exit;
+  phase_ = Phase::kEnding;
+  bool killed;
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+    killed = killed_;
+    queue_.clear();  // never delivered, so never checkpointed: the next start delivers them
+    queued_records_ = 0;
+  }
+  probe_.reset();
+  probe_handler_.reset();
+  subscription_.reset();
+  // Only a runner that delivered flushes and writes a final checkpoint; one that ends before
+  // (stopped while opening, failed to open, fenced at its claim) just closes its sink.
+  end_step_ = delivering_ && !killed ? EndStep::kFlush : EndStep::kClose;
+}
+
+void Runner::StepEnd() {
+  switch (end_step_) {
+    case EndStep::kFlush:
+      end_step_ = EndStep::kClose;
+      return StartCall(CallKind::kFlush, [sink = sink_](SinkCall& c) { c.status = sink->Flush(); });
+    case EndStep::kClose:
+      end_step_ = EndStep::kDone;
+      if (sink_) {
+        // The last reference goes with the call, so the sink is closed on the pool thread.
+        return StartCall(CallKind::kClose,
+                         [sink = std::move(sink_)](SinkCall&) mutable { sink.reset(); });
+      }
+      break;
+    case EndStep::kDone:
+      break;
+  }
+  bool killed;
+  {
+    absl::MutexLock lock(&mu_);
+    killed = killed_;
+  }
+  if (exit_ == Exit::kStop && delivering_ && !killed) Report(RunnerEvent::Kind::kStopped);
+  phase_ = Phase::kEnded;
+  options_.metrics->caught_up = false;
+  {
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+  }
+  if (options_.on_ended) options_.on_ended();
+}
 
 absl::Status Runner::Claim(Position p) {
   if (auto s = checkpoints_.Save(p, options_.epoch); !s.ok()) return s;
@@ -138,7 +559,13 @@ absl::StatusOr<std::optional<Position>> Runner::StartPosition() {
 }
 
 absl::Status Runner::Subscribe(std::optional<Position> after) {
-  subscription_.reset();
+  subscription_.reset();  // no callback of the old subscription runs after this
+  {
+    absl::MutexLock lock(&mu_);
+    ++generation_;
+    pause_ = false;
+  }
+  caught_up_ = false;
   SubscribeOptions o;
   if (after) {
     o.from = SubscribeOptions::From::kPosition;
@@ -154,223 +581,228 @@ absl::Status Runner::Subscribe(std::optional<Position> after) {
   return absl::OkStatus();
 }
 
-bool Runner::NextWork(std::vector<Record>& batch, std::optional<Item>& marker) {
-  const ConnectorSettings& s = options_.settings;
-  absl::MutexLock lock(&mu_);
-  absl::Time batch_deadline = absl::InfiniteFuture();
-  absl::Time checkpoint_deadline = absl::InfiniteFuture();
-  if (s.autocommit_enabled && since_checkpoint_ > 0) {
-    checkpoint_deadline = last_checkpoint_time_ + absl::Milliseconds(s.autocommit_interval_ms);
+void Runner::FlowControl() {
+  bool pause;
+  size_t queued;
+  {
+    absl::MutexLock lock(&mu_);
+    pause = pause_;
+    pause_ = false;
   }
-  if (s.autocommit_enabled && scanned_progress_) {
-    checkpoint_deadline = std::min(checkpoint_deadline, last_checkpoint_time_ + kScanCheckpointGap);
+  if (pause && subscription_ && !need_subscribe_) {
+    // The queue is full. Rather than block the node's thread (shared with other subscriptions),
+    // end the subscription; everything it sent is queued, so a new one after the last queued
+    // position loses and repeats nothing.
+    subscription_.reset();
+    need_subscribe_ = true;
+    caught_up_ = false;
+    subscribe_attempt_ = 0;
+    subscribe_at_ = absl::InfinitePast();
   }
-  size_t bytes = 0;
-  while (true) {
-    if (stopping_) return false;
-    while (!queue_.empty() && queue_.front().kind == Item::Kind::kRecord &&
-           batch.size() < static_cast<size_t>(s.batch_size) &&
-           (batch.empty() || bytes + queue_.front().record.ByteSize() <=
-                                 static_cast<size_t>(s.batch_max_bytes))) {
-      bytes += queue_.front().record.ByteSize();
-      batch.push_back(std::move(queue_.front().record));
-      queue_.pop_front();
-      --queued_records_;
-    }
-    cv_.SignalAll();  // room for the subscription thread
-    bool full = batch.size() >= static_cast<size_t>(s.batch_size) ||
-                (!queue_.empty() && queue_.front().kind == Item::Kind::kRecord);
-    if (!queue_.empty() && queue_.front().kind != Item::Kind::kRecord) {
-      if (batch.empty()) {  // markers go alone so they stay in order with the records
-        marker = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      return true;
-    }
-    if (full) return true;
-    absl::Time now = absl::Now();
-    if (!batch.empty() && batch_deadline == absl::InfiniteFuture()) {
-      batch_deadline = now + absl::Milliseconds(s.batch_timeout_ms);
-    }
-    if (!batch.empty() && now >= batch_deadline) return true;
-    if (batch.empty() && now >= checkpoint_deadline) return true;  // time to commit progress
-    cv_.WaitWithDeadline(&mu_, std::min(batch_deadline, checkpoint_deadline));
+  std::optional<Position> from;
+  {
+    absl::MutexLock lock(&mu_);
+    queued = queued_records_;
+    from = last_enqueued_;
   }
+  // Below half the capacity, so that a subscription is not made for a handful of records.
+  if (!need_subscribe_ || queued > options_.queue_capacity / 2) return;
+  absl::Time now = absl::Now();
+  if (now < subscribe_at_) return task_->ScheduleAt(subscribe_at_);
+  absl::Status st = Subscribe(from ? from : start_);
+  if (st.ok()) {
+    need_subscribe_ = false;
+    subscribe_attempt_ = 0;
+    return;
+  }
+  ++subscribe_attempt_;
+  subscribe_at_ = now + absl::Milliseconds(backoff_.DelayMs(subscribe_attempt_));
+  Log(ESDB_LOG_WARN, absl::StrCat("cannot subscribe again: ", st.message()));
+  task_->ScheduleAt(subscribe_at_);
 }
 
-std::optional<Runner::Exit> Runner::Deliver(const std::vector<Record>& batch) {
+Runner::Work Runner::TakeWork() {
   const ConnectorSettings& s = options_.settings;
-  ConnectorMetrics& m = *options_.metrics;
-  for (int64_t attempt = 1;; ++attempt) {
-    absl::Time t0 = absl::Now();
-    SinkResult r = sink_->Write(batch);
-    m.write_latency.Observe(absl::ToDoubleSeconds(absl::Now() - t0));
-    if (r.outcome == SinkOutcome::kOk) {
-      m.records_delivered += batch.size();
-      m.batches_delivered++;
-      m.delivered_position = batch.back().position.commit;
-      return std::nullopt;
-    }
-    if (r.outcome == SinkOutcome::kFatal) {
-      Report(RunnerEvent::Kind::kFailed, absl::StrCat("sink failed: ", r.message));
-      return Exit::kFailed;
-    }
-    m.retries++;
-    if (!s.resilience_enabled) {
-      Report(RunnerEvent::Kind::kFailed,
-             absl::StrCat("sink asked for a retry but resilience is disabled: ", r.message));
-      return Exit::kFailed;
-    }
-    if (s.max_attempts > 0 && attempt >= s.max_attempts) {
-      Report(RunnerEvent::Kind::kFailed,
-             absl::StrCat("sink still failing after ", attempt, " attempts: ", r.message));
-      return Exit::kFailed;
-    }
-    int64_t delay = backoff_.DelayMs(attempt);
-    options_.node->Log(ESDB_LOG_WARN,
-                       absl::StrCat("connector ", options_.connector_id, ": write of ",
-                                    batch.size(), " records failed (", r.message,
-                                    "); retry ", attempt, " in ", delay, " ms"));
-    if (WaitForStop(delay)) return Exit::kStop;
+  Work w;
+  absl::MutexLock lock(&mu_);
+  if (queue_.empty()) {
+    filling_since_ = absl::InfiniteFuture();
+    return w;
   }
+  if (queue_.front().kind != Item::Kind::kRecord) {
+    // Markers go alone, so they stay in order with the records.
+    w.marker = std::move(queue_.front());
+    queue_.pop_front();
+    return w;
+  }
+  size_t n = 0, bytes = 0;
+  bool full = false;
+  for (const Item& item : queue_) {
+    if (item.kind != Item::Kind::kRecord || n >= static_cast<size_t>(s.batch_size)) {
+      full = true;  // nothing more can join this batch
+      break;
+    }
+    size_t size = item.record.ByteSize();
+    if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
+      full = true;
+      break;
+    }
+    bytes += size;
+    ++n;
+  }
+  full = full || n >= static_cast<size_t>(s.batch_size);
+  if (!full) {
+    // Once a batch has a record it waits at most batchTimeoutMs for more.
+    absl::Time now = absl::Now();
+    if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
+    absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
+    if (now < deadline) {
+      w.wake = deadline;
+      return w;
+    }
+  }
+  batch_ = std::make_shared<std::vector<Record>>();
+  batch_->reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    batch_->push_back(std::move(queue_.front().record));
+    queue_.pop_front();
+  }
+  queued_records_ -= n;
+  filling_since_ = absl::InfiniteFuture();
+  w.batch = true;
+  return w;
+}
+
+void Runner::HandleMarker(const Item& marker) {
+  uint64_t generation;
+  {
+    absl::MutexLock lock(&mu_);
+    generation = generation_;
+  }
+  if (marker.kind == Item::Kind::kDropped) {
+    if (marker.generation != generation) return;  // that subscription was replaced already
+    Log(ESDB_LOG_WARN, absl::StrCat(marker.why, "; resubscribing"));
+    subscription_.reset();
+    need_subscribe_ = true;
+    caught_up_ = false;
+    subscribe_attempt_ = 0;
+    subscribe_at_ = absl::InfinitePast();
+    return;
+  }
+  // Everything before the marker has been acknowledged, and nothing between the last record and
+  // the marker matched: progress that is safe to commit (only when autocommit is on).
+  safe_ = std::max(safe_, marker.position);
+  marker_progress_ = options_.settings.autocommit_enabled;
+  if (marker.kind == Item::Kind::kCaughtUp && marker.generation == generation) caught_up_ = true;
+}
+
+bool Runner::ActivitySinceCheckpoint() const {
+  absl::MutexLock lock(&mu_);
+  return last_activity_ && (!saved_ || *last_activity_ > *saved_);
+}
+
+// The autocommit policy. A checkpoint is due when records were acknowledged since the last one
+// (after recordsThreshold records or `interval` ms, or a second after a scan notice), or when
+// scan notices moved the position past an event the connector could have delivered (a second
+// after the notice). Scan progress over nothing but the library's own events (its checkpoints,
+// lifecycle events, heartbeats) is never worth a checkpoint: if it were, every checkpoint would
+// make every other connector checkpoint in turn, and the log would grow forever with nothing
+// happening. Such progress is kept in memory (lag, resubscriptions) and saved by the final
+// checkpoint of a clean stop; after a crash the connector scans those events again, which the
+// node does without sending them. A connector the node filters never sees the user events its
+// filter skips, so it asks a probe (MaybeProbe) whether there were any.
+absl::Time Runner::CheckpointDue() const {
+  const ConnectorSettings& s = options_.settings;
+  if (!s.autocommit_enabled || (saved_ && safe_ <= *saved_)) return absl::InfiniteFuture();
+  if (since_checkpoint_ == 0 && !ActivitySinceCheckpoint()) return absl::InfiniteFuture();
+  absl::Time due = since_checkpoint_ >= s.autocommit_records_threshold
+                       ? absl::InfinitePast()
+                       : last_checkpoint_time_ + absl::Milliseconds(s.autocommit_interval_ms);
+  if (marker_progress_) due = std::min(due, last_checkpoint_time_ + kScanCheckpointGap);
+  return std::max(due, checkpoint_retry_at_);
 }
 
 std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
-  const ConnectorSettings& s = options_.settings;
   if (saved_ && safe_ <= *saved_) return std::nullopt;
-  absl::Duration since = absl::Now() - last_checkpoint_time_;
-  bool due = force || (s.autocommit_enabled &&
-                       (since_checkpoint_ >= s.autocommit_records_threshold ||
-                        since >= absl::Milliseconds(s.autocommit_interval_ms) ||
-                        (scanned_progress_ && since >= kScanCheckpointGap)));
-  if (!due) return std::nullopt;
+  absl::Time now = absl::Now();
+  if (!force && now < CheckpointDue()) return std::nullopt;
   absl::Status st = checkpoints_.Save(safe_, options_.epoch);
   if (absl::IsAborted(st)) {
     Report(RunnerEvent::Kind::kFenced, std::string(st.message()));
     return Exit::kFenced;
   }
   if (!st.ok()) {
-    // Not fatal: progress is only delayed. The next save retries.
-    options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", options_.connector_id,
-                                                   ": checkpoint failed: ", st.message()));
+    // Not fatal: progress is only delayed. Tried again a little later.
+    Log(ESDB_LOG_WARN, absl::StrCat("checkpoint failed: ", st.message()));
+    checkpoint_retry_at_ = now + kScanCheckpointGap;
     return std::nullopt;
   }
   saved_ = safe_;
   since_checkpoint_ = 0;
-  scanned_progress_ = false;
+  marker_progress_ = false;
   last_checkpoint_time_ = absl::Now();
+  checkpoint_retry_at_ = absl::InfinitePast();
   options_.metrics->checkpoints++;
   options_.metrics->checkpoint_position = safe_.commit;
   return std::nullopt;
 }
 
-void Runner::Run() {
-  const ConnectorSettings& s = options_.settings;
-  // Open the sink; transient failures are retried with backoff until stopped.
-  for (int64_t attempt = 1;; ++attempt) {
-    auto sink = options_.open_sink();
-    if (sink.ok()) {
-      sink_ = std::move(*sink);
-      break;
+// Only for a connector the node filters, with autocommit on, when scan notices moved its position
+// and nothing it saw says whether user events were skipped. The probe subscribes after the last
+// checkpoint (or after what an earlier probe found clean), with a node-side filter that passes
+// only such events, so the node scans and sends at most one batch. One probe at a time; the wait
+// between probes doubles while they find nothing (up to kMaxProbeGap), so a connector costs next
+// to nothing while only bookkeeping is written, and restarts stay cheap while user events flow.
+// Returns when to look again.
+absl::Time Runner::MaybeProbe() {
+  if (!node_filtered_ || !options_.settings.autocommit_enabled) return absl::InfiniteFuture();
+  absl::Time now = absl::Now();
+  if (probe_) {
+    ActivityProbe::Result r = probe_handler_->result();
+    if (!r.done) return absl::InfiniteFuture();  // its end wakes the task
+    probe_.reset();
+    probe_handler_.reset();
+    clean_to_ = std::max(clean_to_, r.clean_to);
+    if (r.found) {
+      absl::MutexLock lock(&mu_);
+      last_activity_ = std::max(last_activity_.value_or(Position{}), *r.found);
+      probe_gap_ = kScanCheckpointGap;
+    } else {
+      probe_gap_ = std::min(probe_gap_ * 2, kMaxProbeGap);
     }
-    if (!absl::IsUnavailable(sink.status()) || !s.resilience_enabled ||
-        (s.max_attempts > 0 && attempt >= s.max_attempts)) {
-      Report(RunnerEvent::Kind::kFailed,
-             absl::StrCat("cannot open the sink: ", sink.status().message()));
-      return;
-    }
-    if (WaitForStop(backoff_.DelayMs(attempt))) return;
+    next_probe_at_ = now + probe_gap_;
   }
+  bool wanted = marker_progress_ && saved_ && safe_ > *saved_ && safe_ > clean_to_ &&
+                !ActivitySinceCheckpoint();
+  if (!wanted) return absl::InfiniteFuture();
+  if (now < next_probe_at_) return next_probe_at_;
+  bool include_system = filter_.spec().include_system;
+  Position from = std::max(*saved_, clean_to_);
+  probe_handler_ = std::make_unique<ActivityProbe>(task_, from, safe_, include_system);
+  SubscribeOptions o;
+  o.from = from == Position{} ? SubscribeOptions::From::kStart : SubscribeOptions::From::kPosition;
+  o.position = from;
+  if (!include_system) {
+    o.filter.enabled = true;
+    o.filter.scope = FilterScope::kStream;
+    o.filter.regex = "^[^$]";
+  }
+  o.checkpoint_interval = options_.scan_checkpoint_interval;
+  auto sub = options_.node->SubscribeAll(o, probe_handler_.get());
+  if (!sub.ok()) {
+    probe_handler_.reset();
+    next_probe_at_ = now + probe_gap_;
+    return next_probe_at_;
+  }
+  probe_ = std::move(*sub);
+  return absl::InfiniteFuture();
+}
 
-  std::optional<Position> start;
-  int64_t conflicts = 0;
-  for (int64_t attempt = 1;; ++attempt) {
-    auto p = StartPosition();
-    absl::Status st = p.ok() ? Subscribe(*p) : p.status();
-    if (st.ok()) {
-      start = p.ok() ? *p : std::nullopt;
-      break;
-    }
-    // A conflict on the start claim usually means the previous owner wrote its final
-    // checkpoint in between: load it and claim again. Only a runner that keeps losing is fenced.
-    if (absl::IsAborted(st) && ++conflicts >= kClaimAttempts) {
-      Report(RunnerEvent::Kind::kFenced, std::string(st.message()));
-      return;
-    }
-    options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", options_.connector_id,
-                                                   ": cannot start: ", st.message()));
-    if (WaitForStop(backoff_.DelayMs(attempt))) return;
-  }
-  safe_ = start.value_or(Position{});
-  last_checkpoint_time_ = absl::Now();
-  Report(RunnerEvent::Kind::kRunning);
-
-  Exit exit = Exit::kStop;
-  std::vector<Record> batch;
-  while (true) {
-    batch.clear();
-    std::optional<Item> marker;
-    if (!NextWork(batch, marker)) break;
-    if (!batch.empty()) {
-      if (auto e = Deliver(batch)) {
-        exit = *e;
-        break;
-      }
-      safe_ = batch.back().position;
-      since_checkpoint_ += static_cast<int64_t>(batch.size());
-    }
-    if (marker) {
-      if (marker->kind == Item::Kind::kDropped) {
-        options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", options_.connector_id, ": ",
-                                                       marker->why, "; resubscribing"));
-        std::optional<Position> from;
-        {
-          absl::MutexLock lock(&mu_);
-          from = last_enqueued_;
-        }
-        if (!from) from = start;
-        bool stopped = false;
-        for (int64_t attempt = 1;; ++attempt) {
-          absl::Status st = Subscribe(from);
-          if (st.ok()) break;
-          if ((stopped = WaitForStop(backoff_.DelayMs(attempt)))) break;
-        }
-        if (stopped) break;
-        continue;
-      }
-      // Everything before the marker has been acknowledged, and nothing between the last record
-      // and the marker matched: progress that is safe to commit (only when autocommit is on).
-      safe_ = std::max(safe_, marker->position);
-      scanned_progress_ = s.autocommit_enabled;
-    }
-    if (auto e = MaybeCheckpoint(/*force=*/false)) {
-      exit = *e;
-      break;
-    }
-  }
-
-  bool killed;
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;  // unblock the subscription thread before unsubscribing
-    killed = killed_;
-    cv_.SignalAll();
-  }
-  subscription_.reset();
-  if (killed) return;
-  // Flush before the final checkpoint: a sink may acknowledge before its data is durable, and
-  // the checkpoint must never pass what a crash could still lose.
-  absl::Status flushed = sink_->Flush();
-  if (!flushed.ok()) {
-    options_.node->Log(ESDB_LOG_WARN,
-                       absl::StrCat("connector ", options_.connector_id, ": flush failed (",
-                                    flushed.message(),
-                                    "); no final checkpoint, the tail is delivered again"));
-  } else if (exit != Exit::kFenced) {
-    if (MaybeCheckpoint(/*force=*/true) == Exit::kFenced) exit = Exit::kFenced;
-  }
-  sink_.reset();
-  if (exit == Exit::kStop) Report(RunnerEvent::Kind::kStopped);
+void Runner::Publish() {
+  options_.metrics->handled_position = safe_.commit;
+  absl::MutexLock lock(&mu_);
+  options_.metrics->caught_up = caught_up_ && subscription_ && !need_subscribe_ &&
+                                queue_.empty() && !batch_ && !call_;
 }
 
 }  // namespace esdb

@@ -1,9 +1,13 @@
 // The delivery loop of one connector: subscribe to $all from the checkpoint, batch, write to the
 // sink (retrying with backoff), checkpoint, and stop when asked, fenced or failed.
 //
-// Threads: the runner owns one thread that does all sink calls and checkpoint writes, in log
-// order. The node's subscription thread only copies events into a bounded queue (blocking when it
-// is full, which back-pressures the node).
+// Threads: a runner has no thread of its own. Its steps run as a SerialTask on the shared task
+// executor (DeliveryPools::tasks), one at a time, in log order: queue handling, batching,
+// checkpoints and other node calls. Every sink call (open, write, flush, close) runs on the
+// shared sink-call pool, one at a time per runner; its completion wakes the runner's task. The
+// node's subscription callbacks only copy events into a queue and never block: when the queue is
+// full the task ends the subscription and subscribes again, after the last queued position, once
+// the queue has drained (flow control by resubscribing).
 #ifndef ESDB_DELIVERY_RUNNER_H_
 #define ESDB_DELIVERY_RUNNER_H_
 
@@ -12,23 +16,26 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/executor.h"
 #include "core/filter.h"
 #include "core/settings.h"
 #include "delivery/backoff.h"
 #include "delivery/checkpoints.h"
 #include "delivery/metrics.h"
+#include "delivery/pools.h"
 #include "node/node_client.h"
 #include "sinks/sink.h"
 
 namespace esdb {
 
 // How a runner ended or what it reached, reported through RunnerOptions::on_event from the
-// runner's thread.
+// runner's task.
 struct RunnerEvent {
   enum class Kind {
     kRunning,  // subscribed; delivering
@@ -46,12 +53,21 @@ struct RunnerOptions {
   int64_t epoch = -1;                    // Connector::epoch
   std::optional<Position> epoch_position;  // Connector::epoch_position
   const NodeClient* node = nullptr;
-  // Opens the sink. InvalidArgument/Internal fail the connector; Unavailable is retried.
+  // Opens the sink (on the sink-call pool). InvalidArgument/Internal fail the connector;
+  // Unavailable is retried.
   std::function<absl::StatusOr<std::unique_ptr<Sink>>()> open_sink;
   std::shared_ptr<ConnectorMetrics> metrics;
+  // Both run on the runner's task and must not block. on_ended is the last call: the runner has
+  // ended (stopped, failed or fenced) and its sink is closed.
   std::function<void(const RunnerEvent&)> on_event;
+  std::function<void()> on_ended;
   uint32_t scan_checkpoint_interval = 0;  // events the node scans between checkpoint notices
   size_t queue_capacity = 20000;          // records buffered ahead of the sink
+  // The threads the runner runs on; must outlive it. nullptr: small pools of its own (tests,
+  // benchmarks).
+  DeliveryPools* pools = nullptr;
+  // How long Stop() waits for a sink call in progress before giving the runner up.
+  absl::Duration stop_timeout = absl::Seconds(10);
 };
 
 class Runner : private SubscriptionHandler {
@@ -60,10 +76,17 @@ class Runner : private SubscriptionHandler {
   ~Runner() override;  // Stop()
 
   void Start();
-  // Stops delivery after the batch in flight, writes a final checkpoint, flushes and closes the
-  // sink. Idempotent; returns when the thread has ended.
+  // Asks the runner to stop after the sink call in progress: flush, final checkpoint, close.
+  // Never blocks; idempotent.
+  void RequestStop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits until the runner has ended or `deadline` has passed; true when it has ended.
+  bool AwaitEnd(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // RequestStop(), then waits up to stop_timeout (counted from the first stop request) for the
+  // runner to end. If a sink call still hangs then, the runner is given up: it stays without a
+  // final checkpoint (the next start delivers again from the last one), and the hung call keeps
+  // its sink until it returns, then closes it on its pool thread. Idempotent.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
-  // Test hook for crash tests: ends the thread without a final checkpoint or flush.
+  // Test hook for crash tests: stops without a final checkpoint or flush.
   void Kill() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string& connector_id() const { return options_.connector_id; }
@@ -71,29 +94,62 @@ class Runner : private SubscriptionHandler {
  private:
   struct Item {
     enum class Kind { kRecord, kCheckpoint, kCaughtUp, kDropped } kind;
-    Record record;      // kRecord
-    Position position;  // kCheckpoint, kCaughtUp
-    std::string why;    // kDropped
+    Record record;            // kRecord
+    Position position;        // kCheckpoint, kCaughtUp
+    std::string why;          // kDropped
+    uint64_t generation = 0;  // of the subscription that sent it (markers)
   };
+  // What the runner waits for or does next, in this order.
+  enum class Phase { kOpening, kStarting, kDelivering, kEnding, kEnded };
   enum class Exit { kStop, kFailed, kFenced };
+  enum class CallKind { kOpen, kWrite, kFlush, kClose };
+  struct SinkCall;
+  class ActivityProbe;
+  // What the queue offers now: a batch, or one marker, or nothing before `wake`.
+  struct Work {
+    bool batch = false;
+    std::optional<Item> marker;
+    absl::Time wake = absl::InfiniteFuture();
+  };
 
-  void Run();
+  // The runner's task: one step of the phase it is in.
+  void Step();
+  void StepOpen();
+  void StepStart();
+  void StepDeliver();
+  void StepEnd();
+  void BeginEnd(Exit exit);
+  // Runs `fn` on the sink-call pool; its end wakes the task, which then calls OnCallDone().
+  void StartCall(CallKind kind, std::function<void(SinkCall&)> fn);
+  void OnCallDone(CallKind kind, SinkCall& call);
+  void WriteBatch();
+
   absl::Status Subscribe(std::optional<Position> after) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::optional<Position>> StartPosition();
   // Writes the start checkpoint, fencing off any other runner of this connector.
   absl::Status Claim(Position p);
-  // Fills `batch` (and/or `marker`) with the next work, waiting up to the batch timeout and the
-  // checkpoint deadline. Returns false when stopping.
-  bool NextWork(std::vector<Record>& batch, std::optional<Item>& marker) ABSL_LOCKS_EXCLUDED(mu_);
-  // Writes a batch until the sink acknowledges it; nullopt when done, else why it must end.
-  std::optional<Exit> Deliver(const std::vector<Record>& batch);
+  // Ends the subscription when the queue is full; subscribes again once it has drained (and
+  // after a dropped subscription). Arms the task's timer when a retry has to wait.
+  void FlowControl() ABSL_LOCKS_EXCLUDED(mu_);
+  Work TakeWork() ABSL_LOCKS_EXCLUDED(mu_);
+  void HandleMarker(const Item& marker);
   // Writes a checkpoint when `force` or the autocommit policy says so.
   std::optional<Exit> MaybeCheckpoint(bool force);
-  bool WaitForStop(int64_t ms) ABSL_LOCKS_EXCLUDED(mu_);  // true when stopping
+  absl::Time CheckpointDue() const;
+  // True when an event the connector could deliver (not the library's own bookkeeping) lies
+  // after the last checkpoint: only then is scan progress worth a checkpoint.
+  bool ActivitySinceCheckpoint() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool IsActivity(const std::string& stream) const;
+  // For a connector filtered by the node: looks for such an event past the last checkpoint.
+  // Returns when to look again.
+  absl::Time MaybeProbe();
+  // Publishes the position and the caught-up flag (metrics, lag).
+  void Publish() ABSL_LOCKS_EXCLUDED(mu_);
   void Report(RunnerEvent::Kind kind, std::string message = "");
-  bool stopping() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool stop_requested() const ABSL_LOCKS_EXCLUDED(mu_);
+  void Log(int32_t level, const std::string& message) const;
 
-  // SubscriptionHandler, on the node's thread.
+  // SubscriptionHandler, on a node thread; never blocks.
   void OnEvents(std::vector<Record> events) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCheckpoint(Position position) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCaughtUp(Position position) override ABSL_LOCKS_EXCLUDED(mu_);
@@ -101,27 +157,59 @@ class Runner : private SubscriptionHandler {
   void PushMarker(Item item) ABSL_LOCKS_EXCLUDED(mu_);
 
   RunnerOptions options_;
+  std::unique_ptr<DeliveryPools> own_pools_;  // when options_.pools is null
+  DeliveryPools* pools_;
   Filter filter_;
+  const bool node_filtered_;  // the node drops events the runner never sees
   Backoff backoff_;
   CheckpointStore checkpoints_;
-  std::unique_ptr<Sink> sink_;
-  std::unique_ptr<Subscription> subscription_;
-  std::thread thread_;
+  std::shared_ptr<SerialTask> task_;
 
-  // Runner thread only.
-  Position safe_;                     // everything up to here acknowledged (or filtered out)
-  std::optional<Position> saved_;     // last checkpoint written
-  bool scanned_progress_ = false;     // safe_ moved on scan notices since the last checkpoint
-  int64_t since_checkpoint_ = 0;      // records acknowledged since then
+  // The runner's task only.
+  Phase phase_ = Phase::kOpening;
+  Exit exit_ = Exit::kStop;
+  bool delivering_ = false;             // subscribed once: ending flushes and checkpoints
+  bool given_up_ = false;               // Stop() gave up on a hung sink call
+  enum class EndStep { kFlush, kClose, kDone } end_step_ = EndStep::kClose;
+  std::shared_ptr<Sink> sink_;
+  std::shared_ptr<SinkCall> call_;      // the sink call in progress
+  CallKind call_kind_ = CallKind::kOpen;
+  int64_t attempt_ = 0;                 // of the open, start or batch write in progress
+  int64_t claim_conflicts_ = 0;
+  absl::Time retry_at_ = absl::InfinitePast();
+  std::shared_ptr<std::vector<Record>> batch_;  // written, or waiting for a retry
+  absl::Time filling_since_ = absl::InfiniteFuture();  // a partial batch waits since then
+  std::unique_ptr<Subscription> subscription_;
+  bool need_subscribe_ = false;         // after a pause or a drop
+  int64_t subscribe_attempt_ = 0;
+  absl::Time subscribe_at_ = absl::InfinitePast();
+  bool caught_up_ = false;              // the current subscription has reached the end
+  std::optional<Position> start_;
+  Position safe_;                       // everything up to here acknowledged (or filtered out)
+  std::optional<Position> saved_;       // last checkpoint written
+  bool marker_progress_ = false;        // safe_ moved on scan notices since the last checkpoint
+  int64_t since_checkpoint_ = 0;        // records acknowledged since then
   absl::Time last_checkpoint_time_;
+  absl::Time checkpoint_retry_at_ = absl::InfinitePast();  // after a failed append
+  std::unique_ptr<ActivityProbe> probe_handler_;
+  std::unique_ptr<Subscription> probe_;
+  Position clean_to_;                   // a probe found nothing but bookkeeping up to here
+  absl::Duration probe_gap_;
+  absl::Time next_probe_at_ = absl::InfinitePast();
 
   mutable absl::Mutex mu_;
-  absl::CondVar cv_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<Position> last_enqueued_ ABSL_GUARDED_BY(mu_);  // resubscribe point
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // of the current subscription
+  bool pause_ ABSL_GUARDED_BY(mu_) = false;       // the queue is full: end the subscription
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;  // ending: callbacks are ignored
+  absl::Time stop_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool killed_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace esdb

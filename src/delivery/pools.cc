@@ -1,0 +1,31 @@
+#include "delivery/pools.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace esdb {
+namespace {
+
+int TaskThreads(int wanted) {
+  if (wanted > 0) return wanted;
+  return std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 2, 8);
+}
+
+}  // namespace
+
+DeliveryPools::DeliveryPools(DeliveryPoolsOptions options)
+    : tasks_(ExecutorOptions{.min_threads = TaskThreads(options.task_threads),
+                             .max_threads = TaskThreads(options.task_threads)}),
+      // Two threads serve the usual quick calls; more start only while calls wait, one per
+      // waiting call, and end again after a while without work.
+      sink_calls_(ExecutorOptions{.min_threads = std::min(2, std::max(1, options.sink_threads)),
+                                  .max_threads = std::max(1, options.sink_threads),
+                                  .idle_timeout = absl::Seconds(30)}) {}
+
+bool DeliveryPools::Shutdown(absl::Duration grace) {
+  bool tasks_done = tasks_.Shutdown(grace);
+  bool calls_done = sink_calls_.Shutdown(grace);
+  return tasks_done && calls_done;
+}
+
+}  // namespace esdb

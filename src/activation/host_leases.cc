@@ -1,6 +1,7 @@
 #include "activation/host_leases.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/json.h"
 #include "nlohmann/json.hpp"
 
@@ -60,6 +61,40 @@ absl::StatusOr<std::vector<HostLease>> HostLeases::Observe(absl::Time now) {
     out.push_back(HostLease{host, seen.member_id, live});
   }
   return out;
+}
+
+HeartbeatThread::HeartbeatThread(HostLeases* leases,
+                                 std::function<void(const absl::Status&)> on_error)
+    : leases_(leases), on_error_(std::move(on_error)) {}
+
+HeartbeatThread::~HeartbeatThread() { Stop(); }
+
+void HeartbeatThread::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void HeartbeatThread::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void HeartbeatThread::Loop() {
+  const absl::Duration every = leases_->lease() / 3;
+  absl::Time next = absl::Now();
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithDeadline(absl::Condition(&stopping_), next);
+      if (stopping_) return;
+    }
+    // Paced from the planned time, not from the end of the append, so a slow append does not
+    // push every later beat back.
+    next += every;
+    if (auto st = leases_->Heartbeat(); !st.ok() && on_error_) on_error_(st);
+    absl::Time now = absl::Now();
+    if (next < now) next = now;
+  }
 }
 
 }  // namespace esdb

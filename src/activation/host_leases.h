@@ -8,11 +8,15 @@
 #ifndef ESDB_ACTIVATION_HOST_LEASES_H_
 #define ESDB_ACTIVATION_HOST_LEASES_H_
 
+#include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "node/node_client.h"
 
@@ -27,7 +31,8 @@ struct HostLease {
   bool live = false;
 };
 
-// Not thread-safe: used from the supervisor thread only.
+// Heartbeat() and Observe() touch separate state, so each may have a thread of its own (the
+// heartbeat thread, the supervisor); neither may be called from two threads at once.
 class HostLeases {
  public:
   HostLeases(const NodeClient* node, std::string host_id, std::string member_id,
@@ -49,8 +54,30 @@ class HostLeases {
   const NodeClient* node_;
   std::string host_id_, member_id_;
   absl::Duration lease_;
-  bool metadata_set_ = false;
-  std::map<std::string, Seen> seen_;
+  bool metadata_set_ = false;            // Heartbeat() only
+  std::map<std::string, Seen> seen_;     // Observe() only
+};
+
+// Appends this host's heartbeat every lease / 3 on a thread of its own, from Start() to Stop(),
+// so that nothing else the host does (starting or stopping connectors, a hung sink, a long
+// reconciliation) can make it miss its lease. A failed append is reported through `on_error`
+// (on that thread) and tried again at the next beat.
+class HeartbeatThread {
+ public:
+  HeartbeatThread(HostLeases* leases, std::function<void(const absl::Status&)> on_error);
+  ~HeartbeatThread();  // Stop()
+
+  void Start() ABSL_LOCKS_EXCLUDED(mu_);
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  void Loop() ABSL_LOCKS_EXCLUDED(mu_);
+
+  HostLeases* const leases_;
+  const std::function<void(const absl::Status&)> on_error_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace esdb

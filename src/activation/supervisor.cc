@@ -13,11 +13,17 @@ constexpr absl::Duration kResyncEvery = absl::Seconds(1);
 
 Supervisor::Supervisor(SupervisorOptions options)
     : options_(std::move(options)),
-      leases_(options_.node, options_.host_id, options_.member_id, options_.lease) {}
+      own_pools_(options_.pools != nullptr ? nullptr : std::make_unique<DeliveryPools>()),
+      pools_(options_.pools != nullptr ? options_.pools : own_pools_.get()),
+      leases_(options_.node, options_.host_id, options_.member_id, options_.lease),
+      heartbeat_(&leases_, [node = options_.node](const absl::Status& st) {
+        node->Log(ESDB_LOG_WARN, absl::StrCat("heartbeat failed: ", st.message()));
+      }) {}
 
 Supervisor::~Supervisor() { Stop(); }
 
 void Supervisor::Start() {
+  heartbeat_.Start();
   auto watch = options_.node->WatchMembers([this] { Poke(); });
   if (watch.ok()) membership_watch_ = std::move(*watch);
   thread_ = std::thread([this] { Loop(); });
@@ -30,6 +36,8 @@ void Supervisor::Stop() {
     cv_.SignalAll();
   }
   if (thread_.joinable()) thread_.join();
+  // Last: the lease is kept while the runners stop.
+  heartbeat_.Stop();
   membership_watch_.reset();
 }
 
@@ -59,12 +67,11 @@ std::shared_ptr<ConnectorMetrics> Supervisor::MetricsFor(const std::string& id) 
 
 void Supervisor::Loop() {
   while (true) {
-    std::deque<std::pair<std::string, RunnerEvent>> events;
+    std::deque<RunnerReport> events;
     {
       absl::MutexLock lock(&mu_);
-      // Wake for the next heartbeat too: a lease shorter than the resync period must still be
-      // renewed in time.
-      absl::Time deadline = std::min(absl::Now() + kResyncEvery, next_heartbeat_);
+      // Wake at the stop deadline of a stopping runner too, to give it up in time.
+      absl::Time deadline = std::min(absl::Now() + kResyncEvery, NextStopDeadline());
       while (!stopping_ && !poked_ && events_.empty() && absl::Now() < deadline) {
         cv_.WaitWithDeadline(&mu_, deadline);
       }
@@ -72,17 +79,30 @@ void Supervisor::Loop() {
       events.swap(events_);
       poked_ = false;
     }
-    for (auto& [id, e] : events) HandleRunnerEvent(id, e);
+    for (const RunnerReport& r : events) HandleRunnerEvent(r);
+    ReapStopped();
     if (auto st = options_.registry->Sync(); !st.ok()) {
       options_.node->Log(ESDB_LOG_WARN, absl::StrCat("cannot read connector changes: ", st.message()));
     }
     RefreshHosts();
     Reconcile();
   }
-  // Clean stop: every runner writes its final checkpoint. The connectors stay RUNNING in their
-  // streams, so they resume when the host starts again.
-  for (auto& [id, a] : active_) a.runner->Stop();
-  active_.clear();
+  // Clean stop: every runner is asked at once and writes its final checkpoint; then they are
+  // waited for together, so the whole stop takes as long as the slowest runner (at most
+  // stop_timeout). The connectors stay RUNNING in their streams, so they resume when the host
+  // starts again.
+  absl::Time deadline = absl::Now() + options_.stop_timeout;
+  for (auto& [id, a] : active_) a.runner->RequestStop();
+  for (auto& [id, a] : active_) a.runner->AwaitEnd(deadline);
+  active_.clear();  // a runner that has not ended by now is given up
+}
+
+absl::Time Supervisor::NextStopDeadline() const {
+  absl::Time t = absl::InfiniteFuture();
+  for (const auto& [id, a] : active_) {
+    if (a.stopping) t = std::min(t, a.stop_deadline);
+  }
+  return t;
 }
 
 bool Supervisor::Record(const std::string& id, const Command& command) {
@@ -94,12 +114,25 @@ bool Supervisor::Record(const std::string& id, const Command& command) {
   return r.ok();
 }
 
-void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) {
+void Supervisor::HandleRunnerEvent(const RunnerReport& report) {
+  const std::string& id = report.id;
+  const RunnerEvent& e = report.event;
+  auto active = active_.find(id);
+  if (active == active_.end() || active->second.serial != report.serial) {
+    // From a runner already reaped (possibly replaced): what it says is no longer news.
+    if (e.kind == RunnerEvent::Kind::kFailed) {
+      options_.node->Log(ESDB_LOG_WARN,
+                         absl::StrCat("connector ", id, ": a stopped runner failed: ", e.message));
+    }
+    return;
+  }
   switch (e.kind) {
     case RunnerEvent::Kind::kRunning:
       // Recorded now; Reconcile() records it again if this append lost a conflict.
-      if (auto it = active_.find(id); it != active_.end()) it->second.delivering = true;
-      Record(id, cmd::MarkRunning{options_.host_id});
+      if (!active->second.stopping) {
+        active->second.delivering = true;
+        Record(id, cmd::MarkRunning{options_.host_id});
+      }
       break;
     case RunnerEvent::Kind::kFailed:
       options_.node->Log(ESDB_LOG_ERROR, absl::StrCat("connector ", id, " failed: ", e.message));
@@ -108,8 +141,7 @@ void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) 
       break;
     case RunnerEvent::Kind::kFenced: {
       options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", id, ": ", e.message));
-      auto it = active_.find(id);
-      bool was_delivering = it != active_.end() && it->second.delivering;
+      bool was_delivering = active->second.delivering;
       StopRunner(id);
       (void)options_.registry->Refresh(id);
       // Another host took it over while this one delivered. Leave it alone for a lease even if
@@ -125,12 +157,29 @@ void Supervisor::HandleRunnerEvent(const std::string& id, const RunnerEvent& e) 
 
 void Supervisor::StopRunner(const std::string& id) {
   auto it = active_.find(id);
-  if (it == active_.end()) return;
+  if (it == active_.end() || it->second.stopping) return;
   options_.node->Log(ESDB_LOG_INFO, absl::StrCat("connector ", id, ": stopping its runner"));
-  it->second.runner->Stop();
-  active_.erase(it);
-  absl::MutexLock lock(&mu_);
-  running_here_[id] = false;
+  it->second.runner->RequestStop();
+  it->second.stopping = true;
+  it->second.stop_deadline = absl::Now() + options_.stop_timeout;
+}
+
+void Supervisor::ReapStopped() {
+  absl::Time now = absl::Now();
+  for (auto it = active_.begin(); it != active_.end();) {
+    Active& a = it->second;
+    // A runner that has ended is destroyed at once; one past its deadline is given up (Stop()
+    // then returns at once, leaving its hung sink call behind).
+    if (!a.stopping || (!a.runner->AwaitEnd(absl::InfinitePast()) && now < a.stop_deadline)) {
+      ++it;
+      continue;
+    }
+    std::string id = it->first;
+    a.runner->Stop();
+    it = active_.erase(it);
+    absl::MutexLock lock(&mu_);
+    running_here_[id] = false;
+  }
 }
 
 void Supervisor::StartRunner(const Connector& c) {
@@ -175,6 +224,8 @@ void Supervisor::StartRunner(const Connector& c) {
   o.node = options_.node;
   o.scan_checkpoint_interval = options_.scan_checkpoint_interval;
   o.metrics = MetricsFor(c.id);
+  o.pools = pools_;
+  o.stop_timeout = options_.stop_timeout;
   SettingsMap sink_settings = settings->sink_settings;
   // For information: a sink may shape its requests after the batches it will get (see
   // PrepareSettings, which passes host keys through to open()).
@@ -187,14 +238,18 @@ void Supervisor::StartRunner(const Connector& c) {
       node->Log(level, absl::StrCat("connector ", id, ": ", m));
     });
   };
-  o.on_event = [this, id](const RunnerEvent& e) {
+  uint64_t serial = ++next_serial_;
+  o.on_event = [this, id, serial](const RunnerEvent& e) {
     absl::MutexLock lock(&mu_);
-    events_.emplace_back(id, e);
+    events_.push_back(RunnerReport{id, serial, e});
     cv_.SignalAll();
   };
+  o.on_ended = [this] { Poke(); };
   options_.node->Log(ESDB_LOG_INFO, absl::StrCat("connector ", c.id, ": starting on host ",
                                                  options_.host_id));
-  Active a{std::make_unique<Runner>(std::move(o)), c.settings_revision, c.epoch};
+  // Start() returns at once: the sink is opened on the runner's task, so a slow open holds up
+  // neither this thread nor the other starts.
+  Active a{std::make_unique<Runner>(std::move(o)), c.settings_revision, c.epoch, serial};
   a.runner->Start();
   active_[c.id] = std::move(a);
   absl::MutexLock lock(&mu_);
@@ -203,12 +258,6 @@ void Supervisor::StartRunner(const Connector& c) {
 
 void Supervisor::RefreshHosts() {
   absl::Time now = absl::Now();
-  if (now >= next_heartbeat_) {
-    if (auto st = leases_.Heartbeat(); !st.ok()) {
-      options_.node->Log(ESDB_LOG_WARN, absl::StrCat("heartbeat failed: ", st.message()));
-    }
-    next_heartbeat_ = now + options_.lease / 3;
-  }
   auto leases = leases_.Observe(now);
   auto members = options_.node->GetMembers();
   if (!leases.ok() || !members.ok()) return;  // keep the last view
@@ -239,13 +288,12 @@ void Supervisor::Reconcile() {
   }
   auto mine = [&](const std::string& id) { return owner[id] == options_.host_id; };
   // Stop what must not run here any more, or must restart with new settings or a new epoch.
-  for (auto it = active_.begin(); it != active_.end();) {
-    auto w = wanted.find(it->first);
-    bool keep = w != wanted.end() && w->second.IsActive() && mine(it->first) &&
-                w->second.settings_revision == it->second.settings_revision &&
-                w->second.epoch == it->second.epoch;
-    std::string id = it->first;
-    ++it;
+  // A runner still stopping stays in active_, so nothing new starts for its connector (and no
+  // STOPPED is recorded) before its final checkpoint is written.
+  for (auto& [id, a] : active_) {
+    auto w = wanted.find(id);
+    bool keep = w != wanted.end() && w->second.IsActive() && mine(id) &&
+                w->second.settings_revision == a.settings_revision && w->second.epoch == a.epoch;
     if (!keep) StopRunner(id);
   }
   for (const auto& [id, c] : wanted) {
@@ -253,7 +301,7 @@ void Supervisor::Reconcile() {
     bool cooling = fenced != fenced_until_.end() && absl::Now() < fenced->second;
     if (c.IsActive() && mine(id) && !active_.contains(id) && !cooling) StartRunner(c);
     auto a = active_.find(id);
-    if (a != active_.end() && a->second.delivering &&
+    if (a != active_.end() && a->second.delivering && !a->second.stopping &&
         (c.state != ConnectorState::kRunning || c.host != options_.host_id)) {
       Record(id, cmd::MarkRunning{options_.host_id});
     }

@@ -2,7 +2,10 @@
 // active connectors, stops them when disabled or deleted, restarts them when reconfigured or
 // reset, and records RUNNING / FAILED / STOPPED in the connector's stream.
 //
-// Threads: one supervisor thread does all of that; runners report to it through a queue.
+// Threads: one supervisor thread decides, records lifecycle events, and asks runners to start and
+// stop; it never waits for a runner (a start opens the sink on the runner's task, a stop is
+// requested and later reaped). Runners report to it through a queue. The host's heartbeat has a
+// thread of its own (HeartbeatThread), so neither slow starts nor stops can cost the lease.
 #ifndef ESDB_ACTIVATION_SUPERVISOR_H_
 #define ESDB_ACTIVATION_SUPERVISOR_H_
 
@@ -19,6 +22,7 @@
 #include "activation/host_leases.h"
 #include "connector/registry.h"
 #include "delivery/metrics.h"
+#include "delivery/pools.h"
 #include "delivery/runner.h"
 #include "node/node_client.h"
 #include "secrets/key_ring.h"
@@ -41,6 +45,11 @@ struct SupervisorOptions {
   const secrets::KeyRing* keys = nullptr;  // opens sealed settings before a sink sees them
   const DestinationPolicy* destinations = nullptr;  // checked again before each start
   uint32_t scan_checkpoint_interval = 0;
+  // The threads the runners run on; must outlive the supervisor. nullptr: pools of its own.
+  DeliveryPools* pools = nullptr;
+  // How long a runner may take to stop (its sink call in progress) before it is given up,
+  // without a final checkpoint.
+  absl::Duration stop_timeout = absl::Seconds(10);
 };
 
 class Supervisor {
@@ -49,7 +58,8 @@ class Supervisor {
   ~Supervisor();  // Stop()
 
   void Start();
-  // Stops every runner cleanly (final checkpoints). Idempotent.
+  // Asks every runner to stop at once and waits for them (final checkpoints), at most
+  // stop_timeout; a runner whose sink call hangs longer is given up. Idempotent.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // Asks for a reconciliation soon (e.g. after a registry change). Thread-safe, never blocks.
   void Poke() ABSL_LOCKS_EXCLUDED(mu_);
@@ -65,26 +75,41 @@ class Supervisor {
     std::unique_ptr<Runner> runner;
     int64_t settings_revision;
     int64_t epoch;
+    uint64_t serial = 0;      // tells this runner's reports from those of an earlier one
     bool delivering = false;  // the runner reported kRunning
+    bool stopping = false;    // asked to stop; reaped once it has ended
+    absl::Time stop_deadline = absl::InfiniteFuture();
+  };
+  struct RunnerReport {
+    std::string id;
+    uint64_t serial;
+    RunnerEvent event;
   };
   void Loop();
-  // Heartbeats when due and rebuilds the view of live hosts and their roles.
+  // Rebuilds the view of live hosts and their roles.
   void RefreshHosts();
   void Reconcile();
-  void HandleRunnerEvent(const std::string& id, const RunnerEvent& event);
+  void HandleRunnerEvent(const RunnerReport& report);
   void StartRunner(const Connector& c);
+  // Asks the runner to stop; ReapStopped() removes it once it has ended (or has been given up).
   void StopRunner(const std::string& id);
+  void ReapStopped();
+  // The earliest stop deadline of a stopping runner.
+  absl::Time NextStopDeadline() const;
   // Executes a lifecycle command; true when it was recorded (or needed no event). Conflicts are
   // resolved by the next reconciliation.
   bool Record(const std::string& id, const Command& command);
   std::shared_ptr<ConnectorMetrics> MetricsFor(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
 
   SupervisorOptions options_;
+  std::unique_ptr<DeliveryPools> own_pools_;  // when options_.pools is null
+  DeliveryPools* pools_;
+  HostLeases leases_;
+  HeartbeatThread heartbeat_;
   std::thread thread_;
   // Supervisor thread only.
   std::map<std::string, Active> active_;
-  HostLeases leases_;
-  absl::Time next_heartbeat_ = absl::InfinitePast();
+  uint64_t next_serial_ = 0;
   std::vector<HostView> hosts_;
   std::map<std::string, absl::Time> fenced_until_;  // no restart before then
   std::unique_ptr<MembershipWatch> membership_watch_;
@@ -93,7 +118,7 @@ class Supervisor {
   absl::CondVar cv_;
   bool poked_ ABSL_GUARDED_BY(mu_) = true;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<std::pair<std::string, RunnerEvent>> events_ ABSL_GUARDED_BY(mu_);
+  std::deque<RunnerReport> events_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<ConnectorMetrics>> metrics_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, bool> running_here_ ABSL_GUARDED_BY(mu_);
 };

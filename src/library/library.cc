@@ -63,6 +63,14 @@ absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
       c.secrets_previous_key_file = v;
     } else if (k == "scanCheckpointInterval" && v.is_number_unsigned()) {
       c.scan_checkpoint_interval = v;
+    } else if (k == "taskThreads" && v.is_number_integer() && v.get<int64_t>() >= 0 &&
+               v.get<int64_t>() <= 256) {
+      c.task_threads = v;
+    } else if (k == "sinkThreads" && v.is_number_integer() && v.get<int64_t>() >= 1 &&
+               v.get<int64_t>() <= 4096) {
+      c.sink_threads = v;
+    } else if (k == "stopTimeoutMs" && v.is_number_integer() && v.get<int64_t>() >= 0) {
+      c.stop_timeout_ms = v;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("config: unknown key or bad value '", k, "'"));
     }
@@ -100,6 +108,8 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
   auto destinations = DestinationPolicy::Create(config.destinations);
   if (!destinations.ok()) return destinations.status();
   lib->destinations_ = *std::move(destinations);
+  lib->pools_ = std::make_unique<DeliveryPools>(DeliveryPoolsOptions{
+      .task_threads = config.task_threads, .sink_threads = config.sink_threads});
   lib->registry_ = std::make_unique<Registry>(&lib->node_);
   if (auto s = lib->registry_->Load(); !s.ok()) return s;
   lib->RewrapDataKeys();
@@ -112,7 +122,9 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
       .plugins = &lib->plugins_,
       .keys = &lib->keys_,
       .destinations = &lib->destinations_,
-      .scan_checkpoint_interval = config.scan_checkpoint_interval});
+      .scan_checkpoint_interval = config.scan_checkpoint_interval,
+      .pools = lib->pools_.get(),
+      .stop_timeout = absl::Milliseconds(config.stop_timeout_ms)});
   lib->registry_->OnChange([s = lib->supervisor_.get()](const std::string&) { s->Poke(); });
   lib->api_ = std::make_unique<ManagementApi>(lib->registry_.get(), &lib->plugins_, &lib->node_,
                                               lib->supervisor_.get(), &lib->keys_,
@@ -152,6 +164,21 @@ void Library::RewrapDataKeys() {
 Library::~Library() {
   if (supervisor_) supervisor_->Stop();
   if (registry_) registry_->OnChange(nullptr);
+  // Every runner has ended or been given up; only a hung sink call can still be running.
+  if (pools_ && !pools_->Shutdown(absl::Seconds(1))) KeepCodeLoaded();
+}
+
+void Library::KeepCodeLoaded() {
+  node_.Log(ESDB_LOG_WARN,
+            "a sink call still hangs in its plugin; the plugins and esdb-connectors stay loaded "
+            "until the process ends");
+  // Its thread runs plugin code and returns into ours: neither may be unmapped. The plugins are
+  // never closed (dlclose), and this library is marked not to be unloaded.
+  std::make_unique<PluginSet>(std::move(plugins_)).release();
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&OwnDirectory), &info) != 0 && info.dli_fname != nullptr) {
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  }
 }
 
 }  // namespace esdb

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "activation/supervisor.h"
 #include "connector/registry.h"
+#include "delivery/pools.h"
 #include "management/api.h"
 #include "node/node_client.h"
 #include "secrets/key_ring.h"
@@ -23,6 +24,12 @@ struct LibraryConfig {
   std::string member_id;    // "": the node's self member id (the member this host serves)
   int64_t lease_ms = 10000; // a host silent for longer is taken for dead
   uint32_t scan_checkpoint_interval = 0;
+  // The threads connectors run on (delivery/pools.h): the runners' executor (0: one per core, 2
+  // to 8) and the most sink calls running at once.
+  int task_threads = 0;
+  int sink_threads = 64;
+  // How long a stopping connector may wait for its sink call before it is given up.
+  int64_t stop_timeout_ms = 10000;
   // Master keys for secret settings (secrets/key_ring.h); "" for none. With no current key,
   // connectors with secrets cannot be created. With a previous key, every connector's data key
   // wrapped by it is wrapped by the current one at start-up (rotation).
@@ -49,11 +56,14 @@ class Library {
   Library(const esdb_node_api* node) : node_(node) {}
   // Rotation: data keys wrapped by the previous master key are wrapped by the current one.
   void RewrapDataKeys();
+  // After a stop that left a hung sink call behind: keeps the plugins and this library loaded.
+  void KeepCodeLoaded();
 
   NodeClient node_;
   secrets::KeyRing keys_;
   DestinationPolicy destinations_;
   PluginSet plugins_;
+  std::unique_ptr<DeliveryPools> pools_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<ManagementApi> api_;

@@ -19,6 +19,7 @@ struct SinkScript {
   int writes ABSL_GUARDED_BY(mu) = 0;
   int always_retry = 0;  // non-zero: every write answers RETRY
   size_t stall_after = 0;  // non-zero: answer RETRY once this many records were accepted
+  bool hold ABSL_GUARDED_BY(mu) = false;  // writes wait while set
 
   size_t Count() {
     absl::MutexLock l(&mu);
@@ -38,6 +39,7 @@ class ScriptedSink : public Sink {
   SinkResult Write(std::span<const Record> records) override {
     absl::MutexLock l(&s_->mu);
     ++s_->writes;
+    s_->mu.Await(absl::Condition(+[](bool* hold) { return !*hold; }, &s_->hold));
     if (s_->always_retry) return {SinkOutcome::kRetry, "always busy"};
     if (s_->stall_after && s_->accepted.size() >= s_->stall_after) return {SinkOutcome::kRetry, "stalled"};
     if (s_->retry_every && s_->writes % s_->retry_every == 0) return {SinkOutcome::kRetry, "busy"};
@@ -111,8 +113,48 @@ class RunnerTest : public ::testing::Test {
       events->seen.push_back(e);
     };
     o.scan_checkpoint_interval = 50;
+    o.metrics = metrics_;
     return std::make_unique<Runner>(std::move(o));
   }
+
+  // Appends the library's own bookkeeping, as other connectors and hosts write it: checkpoints,
+  // lifecycle events, heartbeats.
+  void AppendLibraryEvents(int n) {
+    const char* streams[] = {"$connectors/other/checkpoints", "$connectors/other",
+                             "$connectors-hosts", "$connectors"};
+    const char* types[] = {"ConnectorCheckpoint", "ConnectorRunning", "HostHeartbeat",
+                           "ConnectorIndexed"};
+    for (int i = 0; i < n; ++i) {
+      EventData e;
+      e.event_type = types[i % 4];
+      e.data = "{}";
+      ASSERT_TRUE(client_.Append(streams[i % 4], ESDB_EXPECT_ANY, std::span<const EventData>(&e, 1)).ok());
+    }
+  }
+
+  // Revision of the last checkpoint event (-1 when none).
+  int64_t CheckpointRevision() {
+    int64_t revision = -1;
+    (void)client_.ReadStream("$connectors/c1/checkpoints", Direction::kBackwards,
+                             ESDB_REVISION_END, 1, [&](const Record& r) {
+                               revision = static_cast<int64_t>(r.revision);
+                               return false;
+                             });
+    return revision;
+  }
+
+  // Polls `done` for up to 20 s: the runner's position and the checkpoint stream are state to
+  // look at, not events a test can wait on.
+  static bool PollUntil(const std::function<bool()>& done) {
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!done()) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return true;
+  }
+
+  void ExpectNoCheckpointOverLibraryEvents(ConnectorSettings s, const std::string& unmatched);
 
   static ConnectorSettings Settings() {
     ConnectorSettings s;
@@ -136,6 +178,7 @@ class RunnerTest : public ::testing::Test {
 
   std::unique_ptr<devnode::LogNode> node_ = devnode::LogNode::InMemory();
   NodeClient client_{node_->api()};
+  std::shared_ptr<ConnectorMetrics> metrics_ = std::make_shared<ConnectorMetrics>();
   int appended_ = 0;
   Position last_appended_;
 };
@@ -382,6 +425,99 @@ TEST_F(RunnerTest, ANewEpochIgnoresOlderCheckpoints) {
   runner->Stop();
   EXPECT_EQ(script->Count(), 30u);
   EXPECT_EQ(LastCheckpoint()->epoch, 5);
+}
+
+
+// A caught-up connector writes nothing while only the library writes: not over its own
+// checkpoints, nor over other connectors' checkpoints, lifecycle events or heartbeats. Otherwise
+// every checkpoint would make every other connector checkpoint, forever. Its lag still reads 0.
+// An event of the kind it could deliver (here one its filter skips) is worth a checkpoint again.
+void RunnerTest::ExpectNoCheckpointOverLibraryEvents(ConnectorSettings s,
+                                                     const std::string& unmatched) {
+  AppendEvents(20, "orders-");
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  auto runner = MakeRunner(script, s, &events);
+  runner->Start();
+  ASSERT_TRUE(script->WaitFor(20));
+  // The deliveries are checkpointed (a second after the caught-up notice).
+  ASSERT_TRUE(PollUntil([&] {
+    auto cp = LastCheckpoint();
+    return cp && cp->position >= last_appended_;
+  }));
+  int64_t revision = CheckpointRevision();
+  uint64_t written = metrics_->checkpoints.load();
+
+  AppendLibraryEvents(300);
+  Position end = *client_.LastPosition();
+  ASSERT_TRUE(PollUntil([&] {
+    return metrics_->handled_position.load() == end.commit && metrics_->caught_up.load();
+  }));
+  // Checking that nothing happens: longer than any checkpoint or probe delay of the runner.
+  absl::SleepFor(absl::Milliseconds(2500));
+  EXPECT_EQ(CheckpointRevision(), revision);
+  EXPECT_EQ(metrics_->checkpoints.load(), written);
+  EXPECT_EQ(metrics_->Lag(client_.LastPosition()->commit), 0u);
+  EXPECT_LT(metrics_->checkpoint_position.load(), end.commit);
+
+  // A user event, delivered or skipped: scan progress is worth saving again (restarts stay cheap).
+  AppendEvents(1, unmatched);
+  ASSERT_TRUE(PollUntil([&] {
+    auto cp = LastCheckpoint();
+    return cp && cp->position >= last_appended_;
+  }));
+  runner->Stop();
+  EXPECT_EQ(script->Count(), unmatched == "orders-" ? 21u : 20u);
+}
+
+TEST_F(RunnerTest, AnUnfilteredRunnerWritesNoCheckpointOverTheLibrarysOwnEvents) {
+  ExpectNoCheckpointOverLibraryEvents(Settings(), "orders-");
+}
+
+TEST_F(RunnerTest, ANodeFilteredRunnerWritesNoCheckpointOverTheLibrarysOwnEvents) {
+  // The node drops what the filter does not match, so the runner never sees the skipped user
+  // event; its probe does.
+  ConnectorSettings s = Settings();
+  s.filter = {FilterScope::kStream, FilterType::kPrefix, "orders-", false};
+  ExpectNoCheckpointOverLibraryEvents(s, "invoices-");
+}
+
+TEST_F(RunnerTest, ACaughtUpRunnerHasNoLagAndABusyOneHasSome) {
+  AppendEvents(100);
+  auto script = std::make_shared<SinkScript>();
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = true;
+  }
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  {
+    absl::MutexLock l(&script->mu);
+    auto writing = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(script->mu) { return script->writes > 0; };
+    ASSERT_TRUE(script->mu.AwaitWithTimeout(absl::Condition(&writing), absl::Seconds(20)));
+  }
+  // The first batch hangs in the sink: everything is still to do.
+  Position end = *client_.LastPosition();
+  EXPECT_FALSE(metrics_->caught_up.load());
+  EXPECT_GT(metrics_->Lag(end.commit), 0u);
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = false;
+  }
+  ASSERT_TRUE(script->WaitFor(100));
+  ASSERT_TRUE(PollUntil([&] {
+    auto cp = LastCheckpoint();
+    return cp && cp->position >= last_appended_;
+  }));
+  // Then only bookkeeping: not checkpointed, yet there is nothing left to look at.
+  AppendLibraryEvents(50);
+  ASSERT_TRUE(PollUntil([&] {
+    return metrics_->caught_up.load() &&
+           metrics_->Lag(client_.LastPosition()->commit) == 0;
+  }));
+  EXPECT_LT(metrics_->checkpoint_position.load(), client_.LastPosition()->commit);
+  runner->Stop();
 }
 
 }  // namespace

@@ -1,0 +1,241 @@
+// Runners at scale: many of them on a node that serves every subscription from one thread, with
+// shared pools. What is checked: the thread count does not grow with the number of runners, a
+// hung sink holds up no other runner (nor their stops), and a full queue is handled by ending and
+// renewing the subscription without loss, repetition or reordering.
+#include <dirent.h>
+
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "delivery/runner.h"
+#include "delivery/test_node.h"
+#include "gtest/gtest.h"
+
+namespace esdb {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+// Threads of this process, from /proc/self/task.
+int ThreadCount() {
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return -1;
+  int n = 0;
+  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
+  closedir(dir);
+  return n;
+}
+
+// What one sink acknowledged; writes wait while `hold` is set.
+struct Received {
+  absl::Mutex mu;
+  std::vector<Record> records ABSL_GUARDED_BY(mu);
+  int writes ABSL_GUARDED_BY(mu) = 0;
+  bool hold ABSL_GUARDED_BY(mu) = false;
+
+  bool WaitFor(size_t n) {
+    absl::MutexLock l(&mu);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return records.size() >= n; };
+    return mu.AwaitWithTimeout(absl::Condition(&enough), kWait);
+  }
+  bool WaitForWrites(int n) {
+    absl::MutexLock l(&mu);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return writes >= n; };
+    return mu.AwaitWithTimeout(absl::Condition(&enough), kWait);
+  }
+  void Hold(bool on) {
+    absl::MutexLock l(&mu);
+    hold = on;
+  }
+};
+
+class RecordingSink : public Sink {
+ public:
+  explicit RecordingSink(std::shared_ptr<Received> r) : r_(std::move(r)) {}
+  SinkResult Write(std::span<const Record> records) override {
+    absl::MutexLock l(&r_->mu);
+    ++r_->writes;
+    r_->mu.Await(absl::Condition(+[](bool* hold) { return !*hold; }, &r_->hold));
+    r_->records.insert(r_->records.end(), records.begin(), records.end());
+    return {};
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+
+ private:
+  std::shared_ptr<Received> r_;
+};
+
+// A sink whose writes never return until the test releases them: a plugin stuck in write().
+struct Hang {
+  absl::Notification entered;
+  absl::Notification release;
+};
+
+class HangingSink : public Sink {
+ public:
+  explicit HangingSink(std::shared_ptr<Hang> h) : h_(std::move(h)) {}
+  SinkResult Write(std::span<const Record>) override {
+    if (!h_->entered.HasBeenNotified()) h_->entered.Notify();
+    h_->release.WaitForNotification();
+    return {};
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+
+ private:
+  std::shared_ptr<Hang> h_;
+};
+
+class RunnerScaleTest : public ::testing::Test {
+ protected:
+  static ConnectorSettings Settings() {
+    ConnectorSettings s;
+    s.instance_type = "test";
+    s.initial = InitialPosition::kEarliest;
+    s.autocommit_records_threshold = 100;
+    s.autocommit_interval_ms = 60000;
+    s.first_delay_ms = 1;
+    s.max_delay_ms = 5;
+    s.batch_size = 32;
+    s.batch_timeout_ms = 0;
+    return s;
+  }
+
+  std::unique_ptr<Runner> MakeRunner(const std::string& id,
+                                     std::function<std::unique_ptr<Sink>()> sink,
+                                     ConnectorSettings s = Settings(),
+                                     size_t queue_capacity = 20000) {
+    RunnerOptions o;
+    o.connector_id = id;
+    o.host_id = "h1";
+    o.settings = s;
+    o.epoch = 0;
+    o.node = &client_;
+    o.open_sink = [sink]() -> absl::StatusOr<std::unique_ptr<Sink>> { return sink(); };
+    o.pools = &pools_;
+    o.queue_capacity = queue_capacity;
+    return std::make_unique<Runner>(std::move(o));
+  }
+
+  std::unique_ptr<Runner> MakeRecordingRunner(const std::string& id, std::shared_ptr<Received> r,
+                                              ConnectorSettings s = Settings()) {
+    return MakeRunner(id, [r] { return std::make_unique<RecordingSink>(r); }, s);
+  }
+
+  std::optional<Checkpoint> LastCheckpoint(const std::string& id) {
+    CheckpointStore store(&client_, id, "reader");
+    auto c = store.Load();
+    EXPECT_TRUE(c.ok());
+    return c.ok() ? *c : std::nullopt;
+  }
+
+  testing::TestNode node_;
+  NodeClient client_{node_.api()};
+  DeliveryPools pools_{DeliveryPoolsOptions{.task_threads = 2, .sink_threads = 8}};
+};
+
+TEST_F(RunnerScaleTest, FiveHundredRunnersUseABoundedNumberOfThreads) {
+  const int before = ThreadCount();
+  Position last = node_.Append("orders-1", 10);
+  std::vector<std::shared_ptr<Received>> received;
+  std::vector<std::unique_ptr<Runner>> runners;
+  for (int i = 0; i < 500; ++i) {
+    received.push_back(std::make_shared<Received>());
+    runners.push_back(MakeRecordingRunner(absl::StrCat("c", i), received.back()));
+    runners.back()->Start();
+  }
+  for (auto& r : received) ASSERT_TRUE(r->WaitFor(10));
+  // The pools' threads and nothing per runner: two task threads, at most eight sink-call threads
+  // (two of which existed before), the node's one.
+  const int during = ThreadCount();
+  EXPECT_LE(during - before, 8) << before << " threads before, " << during << " with 500 runners";
+
+  absl::Time t0 = absl::Now();
+  for (auto& r : runners) r->RequestStop();
+  for (auto& r : runners) EXPECT_TRUE(r->AwaitEnd(t0 + kWait));
+  for (int i = 0; i < 500; i += 50) {
+    auto cp = LastCheckpoint(absl::StrCat("c", i));
+    ASSERT_TRUE(cp.has_value());
+    EXPECT_GE(cp->position, last);  // the final checkpoint
+  }
+}
+
+TEST_F(RunnerScaleTest, AHungSinkDelaysNeitherTheDeliveryNorTheStopOfOthers) {
+  node_.Append("orders-1", 20);
+  auto hang = std::make_shared<Hang>();
+  auto hung = MakeRunner("hung", [hang] { return std::make_unique<HangingSink>(hang); });
+  std::vector<std::shared_ptr<Received>> received;
+  std::vector<std::unique_ptr<Runner>> others;
+  for (int i = 0; i < 100; ++i) {
+    received.push_back(std::make_shared<Received>());
+    others.push_back(MakeRecordingRunner(absl::StrCat("c", i), received.back()));
+  }
+  hung->Start();
+  ASSERT_TRUE(hang->entered.WaitForNotificationWithTimeout(kWait));
+  for (auto& r : others) r->Start();
+  for (auto& r : received) ASSERT_TRUE(r->WaitFor(20));
+  Position last = node_.Append("orders-2", 20);
+  for (auto& r : received) ASSERT_TRUE(r->WaitFor(40));
+
+  // All asked at once; the hung one cannot end (its write never returns), the others do, with
+  // their final checkpoints, long before the hung one's stop timeout (10 s).
+  absl::Time t0 = absl::Now();
+  hung->RequestStop();
+  for (auto& r : others) r->RequestStop();
+  for (auto& r : others) EXPECT_TRUE(r->AwaitEnd(t0 + absl::Seconds(5)));
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(5));
+  EXPECT_FALSE(hung->AwaitEnd(absl::InfinitePast()));
+  for (int i = 0; i < 100; ++i) {
+    auto cp = LastCheckpoint(absl::StrCat("c", i));
+    ASSERT_TRUE(cp.has_value());
+    EXPECT_EQ(cp->position, last);
+  }
+  others.clear();
+
+  // The hung one is given up after its stop timeout, without a final checkpoint: its last
+  // checkpoint is still the claim at the start of the log.
+  hung->Stop();
+  EXPECT_GE(absl::Now() - t0, absl::Seconds(10));
+  hung.reset();
+  auto cp = LastCheckpoint("hung");
+  ASSERT_TRUE(cp.has_value());
+  EXPECT_EQ(cp->position, Position{});
+  hang->release.Notify();  // the write returns; the call closes the sink on its pool thread
+}
+
+TEST_F(RunnerScaleTest, AFullQueueEndsTheSubscriptionAndResumesWithoutLossOrRepeats) {
+  for (int i = 0; i < 20; ++i) node_.Append(absl::StrCat("orders-", i % 7), 100);
+  Position last = node_.LastPosition();
+  auto received = std::make_shared<Received>();
+  received->Hold(true);
+  ConnectorSettings s = Settings();
+  s.batch_size = 10;
+  // A queue of 100 records for a log of 2,000.
+  auto runner = MakeRunner(
+      "c1", [received] { return std::make_unique<RecordingSink>(received); }, s,
+      /*queue_capacity=*/100);
+  runner->Start();
+  ASSERT_TRUE(received->WaitForWrites(1));
+  // The first write hangs; the queue fills up and the runner ends its subscription.
+  ASSERT_TRUE(node_.WaitForLiveSubscriptions(0, kWait));
+  EXPECT_EQ(node_.subscribes(), 1);
+  received->Hold(false);
+  ASSERT_TRUE(received->WaitFor(2000));
+  runner->Stop();
+  EXPECT_GE(node_.subscribes(), 2);  // subscribed again once the queue had drained
+  absl::MutexLock l(&received->mu);
+  ASSERT_EQ(received->records.size(), 2000u);
+  std::set<std::string> ids;
+  for (size_t i = 0; i < received->records.size(); ++i) {
+    ids.insert(received->records[i].event_id);
+    if (i > 0) ASSERT_LT(received->records[i - 1].position, received->records[i].position);
+  }
+  EXPECT_EQ(ids.size(), 2000u);
+  EXPECT_EQ(received->records.back().position, last);
+}
+
+}  // namespace
+}  // namespace esdb

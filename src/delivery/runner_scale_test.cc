@@ -107,7 +107,8 @@ class RunnerScaleTest : public ::testing::Test {
   std::unique_ptr<Runner> MakeRunner(const std::string& id,
                                      std::function<std::unique_ptr<Sink>()> sink,
                                      ConnectorSettings s = Settings(),
-                                     size_t queue_capacity = 20000) {
+                                     size_t queue_capacity = 20000,
+                                     absl::Duration stop_timeout = absl::Seconds(10)) {
     RunnerOptions o;
     o.connector_id = id;
     o.host_id = "h1";
@@ -117,6 +118,7 @@ class RunnerScaleTest : public ::testing::Test {
     o.open_sink = [sink]() -> absl::StatusOr<std::unique_ptr<Sink>> { return sink(); };
     o.pools = &pools_;
     o.queue_capacity = queue_capacity;
+    o.stop_timeout = stop_timeout;
     return std::make_unique<Runner>(std::move(o));
   }
 
@@ -204,6 +206,36 @@ TEST_F(RunnerScaleTest, AHungSinkDelaysNeitherTheDeliveryNorTheStopOfOthers) {
   ASSERT_TRUE(cp.has_value());
   EXPECT_EQ(cp->position, Position{});
   hang->release.Notify();  // the write returns; the call closes the sink on its pool thread
+}
+
+TEST_F(RunnerScaleTest, AHungOpenDelaysNoOtherStart) {
+  Position last = node_.Append("orders-1", 5);
+  auto hang = std::make_shared<Hang>();
+  auto stuck = MakeRunner(
+      "stuck",
+      [hang]() -> std::unique_ptr<Sink> {
+        hang->entered.Notify();
+        hang->release.WaitForNotification();
+        return std::make_unique<HangingSink>(std::make_shared<Hang>());
+      },
+      Settings(), 20000, /*stop_timeout=*/absl::Milliseconds(300));
+  stuck->Start();
+  ASSERT_TRUE(hang->entered.WaitForNotificationWithTimeout(kWait));
+  std::vector<std::shared_ptr<Received>> received;
+  std::vector<std::unique_ptr<Runner>> others;
+  for (int i = 0; i < 20; ++i) {
+    received.push_back(std::make_shared<Received>());
+    others.push_back(MakeRecordingRunner(absl::StrCat("c", i), received.back()));
+    others.back()->Start();
+  }
+  for (auto& r : received) ASSERT_TRUE(r->WaitFor(5));
+  for (auto& r : others) r->Stop();
+  EXPECT_GE(LastCheckpoint("c0")->position, last);
+  absl::Time t0 = absl::Now();
+  stuck->Stop();  // given up: its open still hangs
+  EXPECT_GE(absl::Now() - t0, absl::Milliseconds(250));
+  stuck.reset();
+  hang->release.Notify();  // the open returns; its sink is closed on the pool thread
 }
 
 TEST_F(RunnerScaleTest, AFullQueueEndsTheSubscriptionAndResumesWithoutLossOrRepeats) {

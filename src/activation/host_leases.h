@@ -54,8 +54,8 @@ class HostLeases {
   const NodeClient* node_;
   std::string host_id_, member_id_;
   absl::Duration lease_;
-  bool metadata_set_ = false;            // Heartbeat() only
-  std::map<std::string, Seen> seen_;     // Observe() only
+  bool metadata_set_ = false;         // Heartbeat() only
+  std::map<std::string, Seen> seen_;  // Observe() only
 };
 
 // Appends this host's heartbeat every lease / 3 on a thread of its own, from Start() to Stop(),

@@ -30,8 +30,8 @@ class SupervisorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // The null sink and the test-only testkit sink, side by side in one plugin folder.
-    plugins_ = std::filesystem::path(::testing::TempDir()) /
-               absl::StrCat("supervisor-plugins-", getpid());
+    plugins_ =
+        std::filesystem::path(::testing::TempDir()) / absl::StrCat("supervisor-plugins-", getpid());
     std::filesystem::create_directories(plugins_);
     for (auto [dir, name] : {std::pair{ESDB_PLUGIN_DIR, "libesdb_sink_null.so"},
                              std::pair{ESDB_TESTDATA_PLUGIN_DIR, "libesdb_sink_testkit.so"}}) {

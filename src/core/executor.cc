@@ -65,8 +65,7 @@ struct Executor::State : std::enable_shared_from_this<State> {
       ++idle;
       work.WaitWithDeadline(&mu, wake);
       --idle;
-      if (may_end && ready.empty() && absl::Now() >= idle_until &&
-          threads > options.min_threads) {
+      if (may_end && ready.empty() && absl::Now() >= idle_until && threads > options.min_threads) {
         break;
       }
     }
@@ -97,8 +96,7 @@ Executor::Executor(ExecutorOptions options) : state_(std::make_shared<State>(opt
   for (int i = 0; i < state_->options.min_threads; ++i) {
     uint64_t id = state_->next_id++;
     ++state_->threads;
-    state_->handles.emplace(id,
-                            std::thread([self = state_, id] { self->Loop(id); }));
+    state_->handles.emplace(id, std::thread([self = state_, id] { self->Loop(id); }));
   }
 }
 

@@ -85,9 +85,9 @@ class SerialTask : public std::enable_shared_from_this<SerialTask> {
   Executor* const executor_;
   const std::function<void()> fn_;
   absl::Mutex mu_;
-  bool queued_ ABSL_GUARDED_BY(mu_) = false;   // a run is posted and has not started
+  bool queued_ ABSL_GUARDED_BY(mu_) = false;  // a run is posted and has not started
   bool running_ ABSL_GUARDED_BY(mu_) = false;
-  bool again_ ABSL_GUARDED_BY(mu_) = false;    // woken while running
+  bool again_ ABSL_GUARDED_BY(mu_) = false;  // woken while running
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time timer_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();  // earliest pending timer
 };

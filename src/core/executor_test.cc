@@ -61,8 +61,9 @@ TEST(ExecutorTest, ABlockedTaskDoesNotHoldUpTheOthersAndThreadsStayBounded) {
     absl::MutexLock l(&mu);
     auto three = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return blocked >= 3; };
     ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&three), kWait));
-    EXPECT_FALSE(mu.AwaitWithTimeout(
-        absl::Condition(+[](int* b) { return *b > 3; }, &blocked), absl::Milliseconds(100)));
+    EXPECT_FALSE(mu.AwaitWithTimeout(absl::Condition(
+                                         +[](int* b) { return *b > 3; }, &blocked),
+                                     absl::Milliseconds(100)));
   }
   EXPECT_EQ(ex.busy(), 3);
   EXPECT_EQ(ex.threads(), 3);

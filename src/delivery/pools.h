@@ -12,7 +12,7 @@
 namespace esdb {
 
 struct DeliveryPoolsOptions {
-  int task_threads = 0;  // 0: the number of cores, at least 2 and at most 8
+  int task_threads = 0;   // 0: the number of cores, at least 2 and at most 8
   int sink_threads = 64;  // most sink calls running at once
 };
 

@@ -125,10 +125,9 @@ class Runner::ActivityProbe : public SubscriptionHandler {
 
 Runner::Runner(RunnerOptions options)
     : options_(std::move(options)),
-      own_pools_(options_.pools != nullptr
-                     ? nullptr
-                     : std::make_unique<DeliveryPools>(
-                           DeliveryPoolsOptions{.task_threads = 1, .sink_threads = 2})),
+      own_pools_(options_.pools != nullptr ? nullptr
+                                           : std::make_unique<DeliveryPools>(DeliveryPoolsOptions{
+                                                 .task_threads = 1, .sink_threads = 2})),
       pools_(options_.pools != nullptr ? options_.pools : own_pools_.get()),
       filter_(MakeFilter(options_.settings.filter)),
       node_filtered_(filter_.ToServerFilter().enabled),
@@ -287,11 +286,20 @@ void Runner::Step() {
     }
     Phase before = phase_;
     switch (phase_) {
-      case Phase::kOpening: StepOpen(); break;
-      case Phase::kStarting: StepStart(); break;
-      case Phase::kDelivering: StepDeliver(); break;
-      case Phase::kEnding: StepEnd(); break;
-      case Phase::kEnded: return;
+      case Phase::kOpening:
+        StepOpen();
+        break;
+      case Phase::kStarting:
+        StepStart();
+        break;
+      case Phase::kDelivering:
+        StepDeliver();
+        break;
+      case Phase::kEnding:
+        StepEnd();
+        break;
+      case Phase::kEnded:
+        return;
     }
     // A step that neither moved on nor started a call has asked for its next wake-up.
     if (call_ || phase_ == before) return;
@@ -324,8 +332,8 @@ void Runner::OnCallDone(CallKind kind, SinkCall& call) {
         phase_ = Phase::kStarting;
         return;
       }
-      absl::Status st = call.status.ok() ? absl::InternalError("the plugin opened no instance")
-                                         : call.status;
+      absl::Status st =
+          call.status.ok() ? absl::InternalError("the plugin opened no instance") : call.status;
       if (!absl::IsUnavailable(st) || !s.resilience_enabled ||
           (s.max_attempts > 0 && attempt_ >= s.max_attempts)) {
         Report(RunnerEvent::Kind::kFailed, absl::StrCat("cannot open the sink: ", st.message()));
@@ -801,8 +809,8 @@ absl::Time Runner::MaybeProbe() {
 void Runner::Publish() {
   options_.metrics->handled_position = safe_.commit;
   absl::MutexLock lock(&mu_);
-  options_.metrics->caught_up = caught_up_ && subscription_ && !need_subscribe_ &&
-                                queue_.empty() && !batch_ && !call_;
+  options_.metrics->caught_up =
+      caught_up_ && subscription_ && !need_subscribe_ && queue_.empty() && !batch_ && !call_;
 }
 
 }  // namespace esdb

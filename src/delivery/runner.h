@@ -50,7 +50,7 @@ struct RunnerOptions {
   std::string connector_id;
   std::string host_id;
   ConnectorSettings settings;
-  int64_t epoch = -1;                    // Connector::epoch
+  int64_t epoch = -1;                      // Connector::epoch
   std::optional<Position> epoch_position;  // Connector::epoch_position
   const NodeClient* node = nullptr;
   // Opens the sink (on the sink-call pool). InvalidArgument/Internal fail the connector;
@@ -168,32 +168,32 @@ class Runner : private SubscriptionHandler {
   // The runner's task only.
   Phase phase_ = Phase::kOpening;
   Exit exit_ = Exit::kStop;
-  bool delivering_ = false;             // subscribed once: ending flushes and checkpoints
-  bool given_up_ = false;               // Stop() gave up on a hung sink call
+  bool delivering_ = false;  // subscribed once: ending flushes and checkpoints
+  bool given_up_ = false;    // Stop() gave up on a hung sink call
   enum class EndStep { kFlush, kClose, kDone } end_step_ = EndStep::kClose;
   std::shared_ptr<Sink> sink_;
-  std::shared_ptr<SinkCall> call_;      // the sink call in progress
+  std::shared_ptr<SinkCall> call_;  // the sink call in progress
   CallKind call_kind_ = CallKind::kOpen;
-  int64_t attempt_ = 0;                 // of the open, start or batch write in progress
+  int64_t attempt_ = 0;  // of the open, start or batch write in progress
   int64_t claim_conflicts_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();
-  std::shared_ptr<std::vector<Record>> batch_;  // written, or waiting for a retry
+  std::shared_ptr<std::vector<Record>> batch_;         // written, or waiting for a retry
   absl::Time filling_since_ = absl::InfiniteFuture();  // a partial batch waits since then
   std::unique_ptr<Subscription> subscription_;
-  bool need_subscribe_ = false;         // after a pause or a drop
+  bool need_subscribe_ = false;  // after a pause or a drop
   int64_t subscribe_attempt_ = 0;
   absl::Time subscribe_at_ = absl::InfinitePast();
-  bool caught_up_ = false;              // the current subscription has reached the end
+  bool caught_up_ = false;  // the current subscription has reached the end
   std::optional<Position> start_;
-  Position safe_;                       // everything up to here acknowledged (or filtered out)
-  std::optional<Position> saved_;       // last checkpoint written
-  bool marker_progress_ = false;        // safe_ moved on scan notices since the last checkpoint
-  int64_t since_checkpoint_ = 0;        // records acknowledged since then
+  Position safe_;                  // everything up to here acknowledged (or filtered out)
+  std::optional<Position> saved_;  // last checkpoint written
+  bool marker_progress_ = false;   // safe_ moved on scan notices since the last checkpoint
+  int64_t since_checkpoint_ = 0;   // records acknowledged since then
   absl::Time last_checkpoint_time_;
   absl::Time checkpoint_retry_at_ = absl::InfinitePast();  // after a failed append
   std::unique_ptr<ActivityProbe> probe_handler_;
   std::unique_ptr<Subscription> probe_;
-  Position clean_to_;                   // a probe found nothing but bookkeeping up to here
+  Position clean_to_;  // a probe found nothing but bookkeeping up to here
   absl::Duration probe_gap_;
   absl::Time next_probe_at_ = absl::InfinitePast();
 
@@ -202,8 +202,8 @@ class Runner : private SubscriptionHandler {
   size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<Position> last_enqueued_ ABSL_GUARDED_BY(mu_);  // resubscribe point
   std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // of the current subscription
-  bool pause_ ABSL_GUARDED_BY(mu_) = false;       // the queue is full: end the subscription
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                // of the current subscription
+  bool pause_ ABSL_GUARDED_BY(mu_) = false;  // the queue is full: end the subscription
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // ending: callbacks are ignored

@@ -59,7 +59,8 @@ class RecordingSink : public Sink {
   SinkResult Write(std::span<const Record> records) override {
     absl::MutexLock l(&r_->mu);
     ++r_->writes;
-    r_->mu.Await(absl::Condition(+[](bool* hold) { return !*hold; }, &r_->hold));
+    r_->mu.Await(absl::Condition(
+        +[](bool* hold) { return !*hold; }, &r_->hold));
     r_->records.insert(r_->records.end(), records.begin(), records.end());
     return {};
   }
@@ -124,7 +125,8 @@ class RunnerScaleTest : public ::testing::Test {
 
   std::unique_ptr<Runner> MakeRecordingRunner(const std::string& id, std::shared_ptr<Received> r,
                                               ConnectorSettings s = Settings()) {
-    return MakeRunner(id, [r] { return std::make_unique<RecordingSink>(r); }, s);
+    return MakeRunner(
+        id, [r] { return std::make_unique<RecordingSink>(r); }, s);
   }
 
   std::optional<Checkpoint> LastCheckpoint(const std::string& id) {

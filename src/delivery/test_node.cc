@@ -32,7 +32,7 @@ struct TestNode::Sub {
   std::vector<std::string> prefixes;
   uint32_t interval = 1000;
   // Pump thread only.
-  uint64_t cursor = 0;   // position of the last event scanned
+  uint64_t cursor = 0;  // position of the last event scanned
   uint64_t scanned = 0;
   uint64_t noticed = 0;  // position of the last checkpoint or caught-up notice
   bool caught_up = false;
@@ -115,8 +115,7 @@ esdb_node_status TestNode::DoAppend(const std::string& stream, int64_t expected,
   absl::MutexLock lock(&mu_);
   std::vector<uint64_t>& positions = streams_[stream];
   int64_t current = static_cast<int64_t>(positions.size()) - 1;
-  bool ok = expected == ESDB_EXPECT_ANY ||
-            (expected == ESDB_EXPECT_NO_STREAM && current < 0) ||
+  bool ok = expected == ESDB_EXPECT_ANY || (expected == ESDB_EXPECT_NO_STREAM && current < 0) ||
             (expected == ESDB_EXPECT_STREAM_EXISTS && current >= 0) ||
             (expected >= 0 && expected == current);
   if (!ok) {
@@ -219,9 +218,15 @@ esdb_node_status TestNode::SubscribeC(void* ctx, const esdb_subscribe_options* o
   if (options->checkpoint_interval != 0) sub->interval = options->checkpoint_interval;
   absl::MutexLock lock(&self->mu_);
   switch (options->from) {
-    case ESDB_FROM_START: sub->cursor = 0; break;
-    case ESDB_FROM_END: sub->cursor = self->log_.size(); break;
-    default: sub->cursor = options->position.commit; break;
+    case ESDB_FROM_START:
+      sub->cursor = 0;
+      break;
+    case ESDB_FROM_END:
+      sub->cursor = self->log_.size();
+      break;
+    default:
+      sub->cursor = options->position.commit;
+      break;
   }
   sub->noticed = sub->cursor;
   self->subs_.push_back(sub);
@@ -311,8 +316,10 @@ void TestNode::Deliver(const Sub& sub, const Work& w) {
     }
     cb.on_events(cb.user, pointers.data(), pointers.size());
   }
-  if (w.checkpoint && cb.on_checkpoint != nullptr) cb.on_checkpoint(cb.user, {*w.checkpoint, *w.checkpoint});
-  if (w.caught_up && cb.on_caught_up != nullptr) cb.on_caught_up(cb.user, {*w.caught_up, *w.caught_up});
+  if (w.checkpoint && cb.on_checkpoint != nullptr)
+    cb.on_checkpoint(cb.user, {*w.checkpoint, *w.checkpoint});
+  if (w.caught_up && cb.on_caught_up != nullptr)
+    cb.on_caught_up(cb.user, {*w.caught_up, *w.caught_up});
 }
 
 void TestNode::Pump() {

@@ -80,9 +80,8 @@ class TestNode {
   static esdb_node_status SetMetadataC(void* ctx, const char* stream, const char* json, char* err,
                                        size_t err_size);
 
-  esdb_node_status DoAppend(const std::string& stream, int64_t expected,
-                            std::vector<Event> events, esdb_append_result* result)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  esdb_node_status DoAppend(const std::string& stream, int64_t expected, std::vector<Event> events,
+                            esdb_append_result* result) ABSL_LOCKS_EXCLUDED(mu_);
   void Pump() ABSL_LOCKS_EXCLUDED(mu_);
   Work NextWork(Sub& sub) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void Deliver(const Sub& sub, const Work& work);

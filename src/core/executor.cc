@@ -120,24 +120,23 @@ void Executor::PostAt(absl::Time when, absl::AnyInvocable<void()> task) {
 
 bool Executor::Shutdown(absl::Duration grace) {
   State& s = *state_;
+  // Declared before the lock: dropped tasks and timers are destroyed after it is released.
   std::multimap<absl::Time, absl::AnyInvocable<void()>> timers;
   std::deque<absl::AnyInvocable<void()>> dropped;
-  {
-    absl::MutexLock lock(&s.mu);
-    if (s.finished) return s.clean;
-    s.stopping = true;
-    timers.swap(s.timers);
-    s.work.SignalAll();
-    absl::Time deadline = absl::Now() + grace;
-    while (s.threads > 0 && !s.ended.WaitWithDeadline(&s.mu, deadline)) {
-    }
-    s.clean = s.threads == 0;
-    dropped.swap(s.ready);  // empty unless a thread hangs
-    s.JoinExited();
-    for (auto& [id, thread] : s.handles) thread.detach();  // still running a task
-    s.handles.clear();
-    s.finished = true;
+  absl::MutexLock lock(&s.mu);
+  if (s.finished) return s.clean;
+  s.stopping = true;
+  timers.swap(s.timers);
+  s.work.SignalAll();
+  absl::Time deadline = absl::Now() + grace;
+  while (s.threads > 0 && !s.ended.WaitWithDeadline(&s.mu, deadline)) {
   }
+  s.clean = s.threads == 0;
+  dropped.swap(s.ready);  // empty unless a thread hangs
+  s.JoinExited();
+  for (auto& [id, thread] : s.handles) thread.detach();  // still running a task
+  s.handles.clear();
+  s.finished = true;
   return s.clean;
 }
 

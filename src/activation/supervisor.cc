@@ -168,6 +168,7 @@ void Supervisor::StartRunner(const Connector& c) {
   }
   RunnerOptions o;
   o.connector_id = c.id;
+  o.generation = c.generation;
   o.host_id = options_.host_id;
   o.settings = *settings;
   o.epoch = c.epoch;
@@ -194,7 +195,7 @@ void Supervisor::StartRunner(const Connector& c) {
   };
   options_.node->Log(ESDB_LOG_INFO, absl::StrCat("connector ", c.id, ": starting on host ",
                                                  options_.host_id));
-  Active a{std::make_unique<Runner>(std::move(o)), c.settings_revision, c.epoch};
+  Active a{std::make_unique<Runner>(std::move(o)), c.generation, c.settings_revision, c.epoch};
   a.runner->Start();
   active_[c.id] = std::move(a);
   absl::MutexLock lock(&mu_);
@@ -242,6 +243,7 @@ void Supervisor::Reconcile() {
   for (auto it = active_.begin(); it != active_.end();) {
     auto w = wanted.find(it->first);
     bool keep = w != wanted.end() && w->second.IsActive() && mine(it->first) &&
+                w->second.generation == it->second.generation &&
                 w->second.settings_revision == it->second.settings_revision &&
                 w->second.epoch == it->second.epoch;
     std::string id = it->first;

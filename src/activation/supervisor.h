@@ -63,6 +63,7 @@ class Supervisor {
  private:
   struct Active {
     std::unique_ptr<Runner> runner;
+    int64_t generation;
     int64_t settings_revision;
     int64_t epoch;
     bool delivering = false;  // the runner reported kRunning

@@ -30,7 +30,7 @@ Runner::Runner(RunnerOptions options)
       filter_(MakeFilter(options_.settings.filter)),
       backoff_(options_.settings.first_delay_ms, options_.settings.max_delay_ms,
                options_.settings.multiplier),
-      checkpoints_(options_.node, options_.connector_id, options_.host_id) {
+      checkpoints_(options_.node, options_.connector_id, options_.generation, options_.host_id) {
   if (!options_.metrics) options_.metrics = std::make_shared<ConnectorMetrics>();
 }
 

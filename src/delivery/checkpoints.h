@@ -1,4 +1,4 @@
-// A connector's checkpoints, in $connectors/{id}/checkpoints. Every save expects the revision of
+// A connector's checkpoints, in its checkpoint stream (connector/connector.h: CheckpointStream). Every save expects the revision of
 // the previous one, so of two runners of one connector the one that did not write last is fenced
 // off at its next save.
 #ifndef ESDB_DELIVERY_CHECKPOINTS_H_
@@ -8,23 +8,19 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "connector/connector.h"
 #include "core/position.h"
 #include "node/node_client.h"
 
 namespace esdb {
 
-struct Checkpoint {
-  Position position;  // everything up to here has been acknowledged by the sink
-  int64_t epoch = -1;  // the connector epoch it belongs to (see Connector::epoch)
-  std::string host;
-};
-
-inline constexpr char kCheckpointEvent[] = "ConnectorCheckpoint";
 inline constexpr int kCheckpointMaxCount = 10;
 
 class CheckpointStore {
  public:
-  CheckpointStore(const NodeClient* node, std::string connector_id, std::string host);
+  // For the connector's streams of `generation` (Connector::generation).
+  CheckpointStore(const NodeClient* node, std::string connector_id, int64_t generation,
+                  std::string host);
 
   // The last checkpoint (nullopt when there is none). Remembers its revision for Save().
   absl::StatusOr<std::optional<Checkpoint>> Load();

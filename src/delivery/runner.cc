@@ -133,7 +133,7 @@ Runner::Runner(RunnerOptions options)
       node_filtered_(filter_.ToServerFilter().enabled),
       backoff_(options_.settings.first_delay_ms, options_.settings.max_delay_ms,
                options_.settings.multiplier),
-      checkpoints_(options_.node, options_.connector_id, options_.host_id),
+      checkpoints_(options_.node, options_.connector_id, options_.generation, options_.host_id),
       task_(SerialTask::Create(&pools_->tasks(), [this] { Step(); })),
       probe_gap_(kScanCheckpointGap) {
   if (!options_.metrics) options_.metrics = std::make_shared<ConnectorMetrics>();

@@ -48,6 +48,7 @@ struct RunnerEvent {
 
 struct RunnerOptions {
   std::string connector_id;
+  int64_t generation = 0;  // Connector::generation: which checkpoint stream
   std::string host_id;
   ConnectorSettings settings;
   int64_t epoch = -1;                      // Connector::epoch

@@ -130,7 +130,7 @@ class RunnerScaleTest : public ::testing::Test {
   }
 
   std::optional<Checkpoint> LastCheckpoint(const std::string& id) {
-    CheckpointStore store(&client_, id, "reader");
+    CheckpointStore store(&client_, id, 0, "reader");
     auto c = store.Load();
     EXPECT_TRUE(c.ok());
     return c.ok() ? *c : std::nullopt;

@@ -170,7 +170,7 @@ class RunnerTest : public ::testing::Test {
   }
 
   std::optional<Checkpoint> LastCheckpoint() {
-    CheckpointStore store(&client_, "c1", "reader");
+    CheckpointStore store(&client_, "c1", 0, "reader");
     auto c = store.Load();
     EXPECT_TRUE(c.ok());
     return c.ok() ? *c : std::nullopt;

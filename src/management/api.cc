@@ -12,7 +12,6 @@
 #include "absl/strings/str_split.h"
 #include "core/json.h"
 #include "core/text.h"
-#include "delivery/checkpoints.h"
 #include "management/views.h"
 #include "nlohmann/json.hpp"
 #include "secrets/sealed_settings.h"
@@ -214,10 +213,10 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       auto p = node_->LastPosition();
       return p.ok() ? std::optional<Position>(*p) : std::nullopt;
     };
+    // From what the registry follows: listing never reads a stream per connector.
     auto position_of = [&](const Connector& c) -> std::optional<Position> {
-      CheckpointStore store(node_, c.id, "");
-      auto cp = store.Load();
-      if (cp.ok() && *cp && (*cp)->epoch >= c.epoch) return (*cp)->position;
+      auto cp = registry_->LastCheckpoint(c.id);
+      if (cp && cp->epoch >= c.epoch) return cp->position;
       return c.epoch_position;
     };
     auto view = [&](const Connector& c, bool with_settings) {
@@ -246,7 +245,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       }
       std::vector<std::string> states;
       if (q.contains("state")) states = absl::StrSplit(absl::AsciiStrToUpper(q["state"]), ',');
-      // Any host answers from the store, not from how far its own view has caught up.
+      // Whatever following the store missed (usually nothing: no I/O then).
       (void)registry_->Sync();
       std::vector<Connector> all = registry_->List();
       json items = json::array();

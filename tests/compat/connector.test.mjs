@@ -73,3 +73,48 @@ test("events appended by the official client reach a file-sink connector in orde
   assert.deepEqual(positions, [...positions].sort((a, b) => a - b));
   assert.ok(mine.every((l) => l.eventType === "order"));
 });
+
+async function call(method, path, body) {
+  const res = await fetch(`http://127.0.0.1:${node.httpPort}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+test("a connector whose stream a client tombstoned shows why, and can be deleted and created again", async () => {
+  const id = `victim-${randomUUID().slice(0, 8)}`;
+  const stream = `orders-${randomUUID().slice(0, 8)}`;
+  const output = join(node.dataDir, `${id}.jsonl`);
+  const settings = {
+    instanceTypeName: "file-sink",
+    path: output,
+    "subscription:filter:scope": "stream",
+    "subscription:filter:filterType": "prefix",
+    "subscription:filter:expression": stream,
+    "subscription:initialPosition": "earliest",
+  };
+  await post(`/connectors/${id}`, { settings });
+  await post(`/connectors/${id}/enable`);
+  await client.tombstoneStream(`$connectors/${id}`);
+
+  const damaged = await call("GET", `/connectors/${id}`);
+  assert.equal(damaged.status, 200);
+  assert.equal(damaged.json.state, "FAILED");
+  assert.match(damaged.json.errorDetails.message, /was deleted outside the connectors library/);
+  const listed = await call("GET", "/connectors?take=1000");
+  assert.equal(listed.json.items.find((c) => c.connectorId === id).state, "FAILED");
+  const enable = await call("POST", `/connectors/${id}/enable`);
+  assert.equal(enable.status, 409, JSON.stringify(enable.json));
+
+  assert.equal((await call("DELETE", `/connectors/${id}`)).status, 200);
+  assert.equal((await call("GET", `/connectors/${id}`)).status, 404);
+  await post(`/connectors/${id}`, { settings });
+  await post(`/connectors/${id}/enable`);
+  await client.appendToStream(stream, [0, 1].map((n) => jsonEvent({ type: "order", data: { n } })));
+  const lines = await waitForLines(output, (ls) => ls.filter((l) => l.stream === stream).length >= 2);
+  assert.deepEqual(lines.filter((l) => l.stream === stream).map((l) => l.data.n), [0, 1]);
+  assert.equal((await call("GET", `/connectors/${id}`)).json.state, "RUNNING");
+});

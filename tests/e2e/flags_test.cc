@@ -75,6 +75,25 @@ TEST(DevnodeFlagsTest, HelpListsEveryFlagAndExitsZero) {
   EXPECT_THAT(run->out, ::testing::Not(HasSubstr("listening on")));
 }
 
+// docs/operations.md documents every flag either host's --help lists, as `--name`.
+TEST(DevnodeFlagsTest, OperationsGuideDocumentsEveryFlagOfBothHosts) {
+  std::ifstream in(std::string(ESDB_SOURCE_DIR) + "/docs/operations.md");
+  std::stringstream guide;
+  guide << in.rdbuf();
+  ASSERT_THAT(guide.str(), HasSubstr("`--db`"));  // the file was found and read
+  const std::string sidecar =
+      std::filesystem::path(DevnodeBinary()).parent_path() / "esdb-connectors-sidecar";
+  for (const std::string& binary : {DevnodeBinary(), sidecar}) {
+    auto help = RunToExit({binary, "--help"}, absl::Seconds(60));
+    ASSERT_TRUE(help.ok()) << help.status();
+    std::vector<std::string> flags = ListedFlags(help->out);
+    ASSERT_GT(flags.size(), 5u) << binary;
+    for (const std::string& flag : flags) {
+      EXPECT_THAT(guide.str(), HasSubstr("`--" + flag + "`")) << binary << " --" << flag;
+    }
+  }
+}
+
 TEST(DevnodeFlagsTest, EveryListedFlagIsAccepted) {
   // The parser checks every argument before --help takes effect, so a flag that the help shows
   // but the parser does not know makes this exit 2 instead of 0.

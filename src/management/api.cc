@@ -1,14 +1,9 @@
 #include "management/api.h"
 
-#include <algorithm>
-
 #include "absl/algorithm/container.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/json.h"
 #include "core/text.h"
@@ -104,7 +99,10 @@ struct CreateInput {
 // POST /connectors/{id}: KurrentDB's {"name", "settings", "configuration"} (a non-empty
 // configuration wins over settings, as there), or this API's bare settings map.
 absl::StatusOr<CreateInput> CreateFromBody(const json& body, const std::string& id) {
-  if (!body.contains("settings") && !body.contains("configuration")) {
+  // A bare map may hold a sink setting named "configuration" (a string): only an object there
+  // makes the body KurrentDB's.
+  const bool nested = body.contains("configuration") && body["configuration"].is_object();
+  if (!body.contains("settings") && !nested) {
     auto flat = FlattenSettings(body);
     if (!flat.ok()) return flat.status();
     return CreateInput{*std::move(flat), ""};

@@ -154,9 +154,9 @@ absl::Status ValidateNewConnectorId(const std::string& id) {
   const std::string lower = absl::AsciiStrToLower(id);
   for (const char* word : kReservedConnectorIds) {
     if (lower == word) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "connector id '", id, "' is reserved: the management API uses '", word,
-          "' in its routes; choose another id"));
+      return absl::InvalidArgumentError(absl::StrCat("connector id '", id,
+                                                     "' is reserved: the management API uses '",
+                                                     word, "' in its routes; choose another id"));
     }
   }
   return absl::OkStatus();
@@ -216,7 +216,9 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
         } else if constexpr (std::is_same_v<T, cmd::Disable>) {
           if (c.state == S::kFailed) return std::vector{Event(kConnectorStopped, json::object())};
           // Stopped, or stopping: nothing to do, as KurrentDB's stop.
-          if (c.state == S::kStopped || c.state == S::kDeactivating) return std::vector<EventData>{};
+          if (c.state == S::kStopped || c.state == S::kDeactivating) {
+            return std::vector<EventData>{};
+          }
           if (c.state != S::kActivating && c.state != S::kRunning) {
             return NotAllowed(c, "only a running or failed connector can be disabled");
           }

@@ -161,7 +161,8 @@ TEST(ConnectorTest, DisableOfAStoppedOrStoppingConnectorDoesNothing) {
 TEST(ConnectorTest, NameIsKeptFromCreateAndChangedByRename) {
   Connector c;
   c.id = "c1";
-  ASSERT_TRUE(Apply1(c, cmd::Create{{{"instanceTypeName", "null-sink"}}, {}, "Orders to file"}).ok());
+  ASSERT_TRUE(
+      Apply1(c, cmd::Create{{{"instanceTypeName", "null-sink"}}, {}, "Orders to file"}).ok());
   EXPECT_EQ(c.name, "Orders to file");
   EXPECT_EQ(DisplayName(c), "Orders to file");
   ASSERT_TRUE(Apply1(c, cmd::Rename{"Orders, renamed"}).ok());
@@ -202,7 +203,7 @@ TEST(ConnectorTest, NamesAreCheckedAsKurrentDbChecksThem) {
   EXPECT_FALSE(ValidateConnectorName(std::string(51, 'n')).ok());
   EXPECT_FALSE(ValidateConnectorName("").ok());
   EXPECT_TRUE(ValidateConnectorName("\xc3\xa9t\xc3\xa9").ok());  // 3 code points, 5 bytes
-  std::string fifty;  // 50 code points, 100 bytes
+  std::string fifty;                                             // 50 code points, 100 bytes
   for (int i = 0; i < 50; ++i) fifty += "\xc3\xa9";
   EXPECT_TRUE(ValidateConnectorName(fifty).ok());
   EXPECT_FALSE(ValidateConnectorName(fifty + "\xc3\xa9").ok());

@@ -66,8 +66,8 @@ ApiResponse MethodNotAllowed(const std::string& method, std::string_view allowed
 // empty, not JSON, or not an object. `shape` shows what is expected.
 absl::StatusOr<json> BodyObject(const ApiRequest& req, absl::string_view shape) {
   if (req.body.size() > kMaxBody) {
-    return absl::OutOfRangeError(absl::StrCat("body is ", req.body.size(),
-                                              " bytes; at most ", kMaxBody, " are accepted"));
+    return absl::OutOfRangeError(
+        absl::StrCat("body is ", req.body.size(), " bytes; at most ", kMaxBody, " are accepted"));
   }
   if (req.body.empty()) return absl::InvalidArgumentError(absl::StrCat("body must be ", shape));
   auto body = ParseJson(req.body, kMaxRequestJsonDepth, "body");
@@ -85,8 +85,8 @@ absl::StatusOr<SettingsMap> SettingsFromBody(const json& body) {
 
 // A configuration body: the nested object itself, or {"configuration": {...}}.
 absl::StatusOr<SettingsMap> ConfigurationFromBody(const json& body) {
-  const bool wrapped = body.size() == 1 && body.contains("configuration") &&
-                       body["configuration"].is_object();
+  const bool wrapped =
+      body.size() == 1 && body.contains("configuration") && body["configuration"].is_object();
   return FlattenConfiguration(wrapped ? body["configuration"] : body);
 }
 
@@ -125,9 +125,10 @@ absl::StatusOr<CreateInput> CreateFromBody(const json& body, const std::string& 
             "connectorId in the body must be the id in the path ('", id, "') or left out"));
       }
     } else if (k != "settings" && k != "configuration") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown field '", Excerpt(k), "' next to settings or configuration; known: name, "
-          "settings, configuration"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field '", Excerpt(k),
+                       "' next to settings or configuration; known: name, "
+                       "settings, configuration"));
     }
   }
   const json* configuration = body.contains("configuration") ? &body["configuration"] : nullptr;
@@ -394,8 +395,8 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       if (m != "PUT") return MethodNotAllowed(m, "GET, PUT");
       auto current = registry_->Get(id);
       if (!current) return not_found(id);
-      auto body = BodyObject(req, settings ? "the settings as a JSON object"
-                                           : "the configuration as a JSON object");
+      auto body = BodyObject(
+          req, settings ? "the settings as a JSON object" : "the configuration as a JSON object");
       if (!body.ok()) return failed(body.status());
       auto flat = settings ? SettingsFromBody(*body) : ConfigurationFromBody(*body);
       if (!flat.ok()) return FromStatus(flat.status());
@@ -415,7 +416,8 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
         if (it.key() == "connectorId" && it.value() == id) continue;
         if (it.key() != "name") {
           return Error(400, "bad-request",
-                       absl::StrCat("unknown field '", Excerpt(it.key()), "'; the body is {\"name\": \"...\"}"));
+                       absl::StrCat("unknown field '", Excerpt(it.key()),
+                                    "'; the body is {\"name\": \"...\"}"));
         }
       }
       if (!body->contains("name") || !(*body)["name"].is_string()) {
@@ -440,7 +442,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       position = *p;
     }
     // A reset without a position goes back to the beginning of the log, as KurrentDB documents.
-    Command command = disable ? Command(cmd::Disable{})
+    Command command = disable  ? Command(cmd::Disable{})
                       : enable ? Command(cmd::Enable{position})
                                : Command(cmd::Reset{position.value_or(Position{})});
     auto c = registry_->Execute(id, command);

@@ -529,10 +529,12 @@ TEST_F(ApiTest, CreateTakesKurrentDbsBodyWithAName) {
             201);
   EXPECT_EQ(Body(Call("GET", "/connectors/blank"))["name"], "blank");
   // The body names what is wrong, and nothing is written.
-  ExpectError(Call("POST", "/connectors/x", R"({"name":"ab","settings":{"instanceTypeName":"null-sink"}})"),
-              400, "name must be 3 to 50 characters");
-  ExpectError(Call("POST", "/connectors/x", R"({"name":7,"settings":{"instanceTypeName":"null-sink"}})"),
-              400, "name must be a string");
+  ExpectError(
+      Call("POST", "/connectors/x", R"({"name":"ab","settings":{"instanceTypeName":"null-sink"}})"),
+      400, "name must be 3 to 50 characters");
+  ExpectError(
+      Call("POST", "/connectors/x", R"({"name":7,"settings":{"instanceTypeName":"null-sink"}})"),
+      400, "name must be a string");
   ExpectError(Call("POST", "/connectors/x",
                    R"({"settings":{"instanceTypeName":"null-sink"},"colour":"red"})"),
               400, "unknown field 'colour'");
@@ -589,24 +591,30 @@ TEST_F(ApiTest, CreateAndReconfigureTakeANestedConfiguration) {
   configuration["autocommit"]["interval"] = 75;
   auto put = Call("PUT", "/connectors/nested/configuration", configuration.dump());
   ASSERT_EQ(put.status, 200) << put.body;
-  EXPECT_EQ(Body(Call("GET", "/connectors/nested/settings"))["settings"]["autocommit:interval"], "75");
+  EXPECT_EQ(Body(Call("GET", "/connectors/nested/settings"))["settings"]["autocommit:interval"],
+            "75");
   configuration["autocommit"]["interval"] = 80;
-  put = Call("PUT", "/connectors/nested/configuration", json{{"configuration", configuration}}.dump());
+  put = Call("PUT", "/connectors/nested/configuration",
+             json{{"configuration", configuration}}.dump());
   ASSERT_EQ(put.status, 200) << put.body;
-  EXPECT_EQ(Body(Call("GET", "/connectors/nested/configuration"))["configuration"]["autocommit"]["interval"],
-            80);
+  EXPECT_EQ(
+      Body(Call("GET",
+                "/connectors/nested/configuration"))["configuration"]["autocommit"]["interval"],
+      80);
   // Arrays become indexed keys, checked like any other key.
   configuration["label"] = json::array({"a", "b"});
-  ExpectError(Call("PUT", "/connectors/nested/configuration", configuration.dump()), 400, "label:0");
+  ExpectError(Call("PUT", "/connectors/nested/configuration", configuration.dump()), 400,
+              "label:0");
   ExpectError(Call("PUT", "/connectors/nested/configuration", "[]"), 400, "JSON object");
-  ExpectError(Call("POST", "/connectors/nested/configuration", configuration.dump()), 405, "GET, PUT");
+  ExpectError(Call("POST", "/connectors/nested/configuration", configuration.dump()), 405,
+              "GET, PUT");
   ExpectError(Call("GET", "/connectors/ghost/configuration"), 404, "does not exist");
 }
 
 TEST_F(ApiTest, TheConfigurationViewRedactsSecretsLikeTheSettingsView) {
-  ASSERT_EQ(Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw"))
-                .status,
-            201);
+  ASSERT_EQ(
+      Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw")).status,
+      201);
   ApiResponse got = Call("GET", "/connectors/s1/configuration");
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_THAT(got.body, ::testing::Not(HasSubstr("hunter2-pw")));
@@ -630,7 +638,8 @@ TEST_F(ApiTest, TheConfigurationViewRedactsSecretsLikeTheSettingsView) {
 }
 
 TEST_F(ApiTest, RenameChangesOnlyTheName) {
-  ASSERT_EQ(Call("POST", "/connectors/orders", R"({"name":"Old name","settings":{"instanceTypeName":"null-sink"}})")
+  ASSERT_EQ(Call("POST", "/connectors/orders",
+                 R"({"name":"Old name","settings":{"instanceTypeName":"null-sink"}})")
                 .status,
             201);
   auto r = Call("PUT", "/connectors/orders/rename", R"({"name":"New name"})");
@@ -649,17 +658,19 @@ TEST_F(ApiTest, RenameChangesOnlyTheName) {
   ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"no"})"), 400, "3 to 50");
   ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":""})"), 400, "3 to 50");
   ExpectError(Call("PUT", "/connectors/orders/rename", R"({})"), 400, "name is required");
-  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":["x"]})"), 400, "name is required");
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":["x"]})"), 400,
+              "name is required");
   ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Fine name","x":1})"), 400,
               "unknown field 'x'");
   ExpectError(Call("PUT", "/connectors/orders/rename", ""), 400, "JSON object");
   ExpectError(Call("POST", "/connectors/orders/rename", R"({"name":"New name"})"), 405, "PUT");
-  ExpectError(Call("PUT", "/connectors/ghost/rename", R"({"name":"New name"})"), 404, "does not exist");
+  ExpectError(Call("PUT", "/connectors/ghost/rename", R"({"name":"New name"})"), 404,
+              "does not exist");
   // The security rules of every change hold.
-  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Other name"})", "text/plain"), 415,
-              "application/json");
-  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Other name"})", "application/json",
-                   {"http://evil.example", "127.0.0.1:2114"}),
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Other name"})", "text/plain"),
+              415, "application/json");
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Other name"})",
+                   "application/json", {"http://evil.example", "127.0.0.1:2114"}),
               403, "cross-origin");
   caller_ = User("reader", {"readers"});
   ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Other name"})"), 403, "$ops");
@@ -673,7 +684,8 @@ TEST_F(ApiTest, RenameChangesOnlyTheName) {
 TEST_F(ApiTest, ListFiltersAndPagesAsKurrentDbDocumentsThem) {
   for (const char* id : {"a-null", "b-file", "c-null"}) {
     std::string type = absl::StrContains(id, "file") ? "file-sink" : "null-sink";
-    std::string extra = type == "file-sink" ? absl::StrCat(R"(,"path":")", (dir_ / "b.jsonl").string(), "\"") : "";
+    std::string extra =
+        type == "file-sink" ? absl::StrCat(R"(,"path":")", (dir_ / "b.jsonl").string(), "\"") : "";
     ASSERT_EQ(Call("POST", absl::StrCat("/connectors/", id),
                    absl::StrCat(R"({"settings":{"instanceTypeName":")", type, "\"", extra, "}}"))
                   .status,
@@ -724,19 +736,24 @@ TEST_F(ApiTest, ListFiltersAndPagesAsKurrentDbDocumentsThem) {
   EXPECT_EQ(ids("?page=4&pageSize=1"), V{});
   EXPECT_EQ(ids("?pageSize=2"), (V{"a-null", "b-file"}));
   EXPECT_EQ(ids("?page=2"), V{});  // pages of 100
-  EXPECT_EQ(Body(Call("GET", "/connectors?page=2&pageSize=1&instanceTypeName=null-sink"))["totalSize"], 2);
+  EXPECT_EQ(
+      Body(Call("GET", "/connectors?page=2&pageSize=1&instanceTypeName=null-sink"))["totalSize"],
+      2);
   ExpectError(Call("GET", "/connectors?page=0"), 400, "page must be a whole number from 1");
-  ExpectError(Call("GET", "/connectors?pageSize=101"), 400, "pageSize must be a whole number from 1 to 100");
+  ExpectError(Call("GET", "/connectors?pageSize=101"), 400,
+              "pageSize must be a whole number from 1 to 100");
   ExpectError(Call("GET", "/connectors?pageSize=x"), 400, "pageSize");
   ExpectError(Call("GET", "/connectors?page=1&skip=1"), 400, "cannot be combined");
   ExpectError(Call("GET", "/connectors?page=1&paging.page=2"), 400, "more than once");
-  ExpectError(Call("GET", "/connectors?includeSettings=yes"), 400, "includeSettings must be true or false");
+  ExpectError(Call("GET", "/connectors?includeSettings=yes"), 400,
+              "includeSettings must be true or false");
   ExpectError(Call("GET", "/connectors?pagesize=1"), 400, "unknown query parameter 'pagesize'");
 }
 
 TEST_F(ApiTest, PostListTakesTheFilterInItsBodyAndCreatesNothing) {
   for (const char* id : {"a-one", "b-two", "c-three"}) {
-    ASSERT_EQ(Call("POST", absl::StrCat("/connectors/", id), R"({"instanceTypeName":"null-sink"})").status,
+    ASSERT_EQ(Call("POST", absl::StrCat("/connectors/", id), R"({"instanceTypeName":"null-sink"})")
+                  .status,
               201);
   }
   auto r = Call("POST", "/connectors/list",
@@ -786,8 +803,9 @@ TEST_F(ApiTest, PostListTakesTheFilterInItsBodyAndCreatesNothing) {
 
 TEST_F(ApiTest, ReservedWordsAreNoConnectorIds) {
   for (const char* id : {"list", "LIST", "start", "settings", "configuration", "rename", "reset"}) {
-    ApiResponse r = Call(id == std::string("list") ? "PUT" : "POST", absl::StrCat("/connectors/", id),
-                         R"({"settings":{"instanceTypeName":"null-sink"}})");
+    ApiResponse r =
+        Call(id == std::string("list") ? "PUT" : "POST", absl::StrCat("/connectors/", id),
+             R"({"settings":{"instanceTypeName":"null-sink"}})");
     if (id == std::string("list")) {
       ExpectError(r, 405, "POST");  // /connectors/list is the list route
       continue;
@@ -803,7 +821,8 @@ TEST_F(ApiTest, ReservedWordsAreNoConnectorIds) {
 }
 
 TEST_F(ApiTest, ShowDeletedListsDeletedConnectors) {
-  ASSERT_EQ(Call("POST", "/connectors/gone", R"({"name":"Gone one","settings":{"instanceTypeName":"null-sink"}})")
+  ASSERT_EQ(Call("POST", "/connectors/gone",
+                 R"({"name":"Gone one","settings":{"instanceTypeName":"null-sink"}})")
                 .status,
             201);
   ASSERT_EQ(Call("POST", "/connectors/kept", R"({"instanceTypeName":"null-sink"})").status, 201);

@@ -17,11 +17,10 @@ namespace {
 
 using nlohmann::json;
 
-absl::Status FlattenInto(const json& node, const std::string& key, size_t depth,
-                         SettingsMap& out) {
+absl::Status FlattenInto(const json& node, const std::string& key, size_t depth, SettingsMap& out) {
   if (depth > kMaxRequestJsonDepth) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "configuration is nested more than ", kMaxRequestJsonDepth, " levels deep"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("configuration is nested more than ", kMaxRequestJsonDepth, " levels deep"));
   }
   if (node.is_object()) {
     for (auto it = node.begin(); it != node.end(); ++it) {

@@ -180,7 +180,8 @@ bool ListQuery::Matches(const Connector& c) const {
   if (!c.exists && !(deleted && show_deleted)) return false;
   if (!states.empty()) {
     const std::string state = ViewStateName(c);
-    if (absl::c_none_of(states, [&](const std::string& f) { return StateFilterMatches(f, state); })) {
+    if (absl::c_none_of(states,
+                        [&](const std::string& f) { return StateFilterMatches(f, state); })) {
       return false;
     }
   }
@@ -279,7 +280,8 @@ absl::StatusOr<ListQuery> ListQueryFromJson(const json& body) {
     }
     if (it.value().is_null()) continue;
     if (!it.value().is_object()) {
-      return absl::InvalidArgumentError(R"(paging must be an object: {"page": 1, "pageSize": 100})");
+      return absl::InvalidArgumentError(
+          R"(paging must be an object: {"page": 1, "pageSize": 100})");
     }
     for (auto p = it.value().begin(); p != it.value().end(); ++p) {
       auto inner = Canonical(p.key());

@@ -35,7 +35,7 @@ struct Progress {
 // Which optional parts a connector view has.
 struct ViewParts {
   bool settings = false;       // "settings": the flat map, secrets redacted
-  bool configuration = false;  // "configuration": the same, nested (KurrentDB's includeConfiguration)
+  bool configuration = false;  // "configuration": the same nested (KurrentDB's includeConfiguration)
 };
 
 // GET /connectors items, GET /connectors/{id} and command responses. `end`: the log's last

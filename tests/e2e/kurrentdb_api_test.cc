@@ -36,16 +36,15 @@ class KurrentDbApiTest : public ::testing::Test {
     auto certs = MakeTestCerts(dir_.path() / "certs");
     ASSERT_TRUE(certs.ok()) << certs.status();
     certs_ = *certs;
-    auto users = MakeUsersFile(dir_.path(), {{"ops", "ops-pw", {"$ops"}},
-                                             {"reader", "reader-pw", {}}});
+    auto users =
+        MakeUsersFile(dir_.path(), {{"ops", "ops-pw", {"$ops"}}, {"reader", "reader-pw", {}}});
     ASSERT_TRUE(users.ok()) << users.status();
     NodeOptions options;
     options.data_dir = dir_.path() / "node";
     options.insecure = false;
-    options.extra_args = {"--tls-cert-file", certs_.node_cert.string(),
-                          "--tls-key-file",  certs_.node_key.string(),
-                          "--tls-ca-file",   certs_.ca_cert.string(),
-                          "--users-file",    users->string()};
+    options.extra_args = {
+        "--tls-cert-file", certs_.node_cert.string(), "--tls-key-file", certs_.node_key.string(),
+        "--tls-ca-file",   certs_.ca_cert.string(),   "--users-file",   users->string()};
     node_ = std::make_unique<NodeProcess>(options);
     absl::Status started = node_->Start();
     ASSERT_TRUE(started.ok()) << started;
@@ -139,8 +138,9 @@ TEST_F(KurrentDbApiTest, AnOperatorSessionFromTheProductDocumentation) {
        {{"filter", {{"scope", "stream"}, {"filterType", "prefix"}, {"expression", "orders-"}}},
         {"initialPosition", "earliest"}}},
       {"autocommit", {{"interval", 100}}}};
-  Reply created = ops().Post("/connectors/orders-sink",
-                             json{{"name", "Orders sink"}, {"configuration", configuration}}.dump());
+  Reply created =
+      ops().Post("/connectors/orders-sink",
+                 json{{"name", "Orders sink"}, {"configuration", configuration}}.dump());
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.json["connectorId"], "orders-sink");
   EXPECT_EQ(created.json["name"], "Orders sink");
@@ -193,9 +193,9 @@ TEST_F(KurrentDbApiTest, AnOperatorSessionFromTheProductDocumentation) {
   EXPECT_EQ(all.json["items"][1]["name"], "Orders to file");
   // The documented filters: repeated state with KurrentDB's names, instanceTypeName, connectorId,
   // includeSettings, includeConfiguration, page and pageSize.
-  Reply filtered =
-      ops().Get("/connectors?state=CONNECTOR_STATE_RUNNING&state=CONNECTOR_STATE_STOPPED"
-                "&includeSettings=true");
+  Reply filtered = ops().Get(
+      "/connectors?state=CONNECTOR_STATE_RUNNING&state=CONNECTOR_STATE_STOPPED"
+      "&includeSettings=true");
   ASSERT_EQ(Ids(filtered), (V{"audit-log", "orders-sink"}));
   EXPECT_EQ(filtered.json["items"][0]["settings"]["instanceTypeName"], "null-sink");
   EXPECT_EQ(ListIds("?state=CONNECTOR_STATE_RUNNING"), V{});
@@ -203,7 +203,8 @@ TEST_F(KurrentDbApiTest, AnOperatorSessionFromTheProductDocumentation) {
   EXPECT_EQ(ListIds("?instanceTypeName=file-sink&instanceTypeName=null-sink"),
             (V{"audit-log", "orders-sink"}));
   EXPECT_EQ(ListIds("?connectorId=audit-log&connectorId=nope"), V{"audit-log"});
-  Reply with_configuration = ops().Get("/connectors?includeConfiguration=true&connectorId=orders-sink");
+  Reply with_configuration =
+      ops().Get("/connectors?includeConfiguration=true&connectorId=orders-sink");
   EXPECT_EQ(with_configuration.json["items"][0]["configuration"], configuration);
   Reply page1 = ops().Get("/connectors?page=1&pageSize=1");
   EXPECT_EQ(Ids(page1), V{"audit-log"});
@@ -230,7 +231,8 @@ TEST_F(KurrentDbApiTest, AnOperatorSessionFromTheProductDocumentation) {
       ops().Post("/connectors/list", R"({"settings":{"instanceTypeName":"null-sink"}})");
   EXPECT_EQ(not_a_create.status, 400) << not_a_create.body;
   EXPECT_EQ(ops().Get("/connectors").json["totalSize"], 2);
-  Reply reserved = ops().Post("/connectors/start", R"({"settings":{"instanceTypeName":"null-sink"}})");
+  Reply reserved =
+      ops().Post("/connectors/start", R"({"settings":{"instanceTypeName":"null-sink"}})");
   EXPECT_EQ(reserved.status, 400) << reserved.body;
   EXPECT_THAT(reserved.json.value("message", ""), HasSubstr("reserved"));
 
@@ -270,15 +272,14 @@ TEST_F(KurrentDbApiTest, AnOperatorSessionFromTheProductDocumentation) {
 
   // --- reconfigure: the documented flat body on .../settings, the nested one on
   // .../configuration.
-  Reply reconfigured = ops().Put(
-      "/connectors/orders-sink/settings",
-      json{{"instanceTypeName", "file-sink"},
-           {"path", out.string()},
-           {"subscription:filter:scope", "stream"},
-           {"subscription:filter:filterType", "prefix"},
-           {"subscription:filter:expression", "orders-"},
-           {"logging:enabled", "false"}}
-          .dump());
+  Reply reconfigured = ops().Put("/connectors/orders-sink/settings",
+                                 json{{"instanceTypeName", "file-sink"},
+                                      {"path", out.string()},
+                                      {"subscription:filter:scope", "stream"},
+                                      {"subscription:filter:filterType", "prefix"},
+                                      {"subscription:filter:expression", "orders-"},
+                                      {"logging:enabled", "false"}}
+                                     .dump());
   ASSERT_EQ(reconfigured.status, 200) << reconfigured.body;
   EXPECT_EQ(reconfigured.json["ignoredSettings"], json::array({"logging:enabled"}));
   EXPECT_FALSE(reconfigured.json["settings"].contains("autocommit:interval"));
@@ -286,7 +287,8 @@ TEST_F(KurrentDbApiTest, AnOperatorSessionFromTheProductDocumentation) {
   Reply reconfigured_nested =
       ops().Put("/connectors/orders-sink/configuration", configuration.dump());
   ASSERT_EQ(reconfigured_nested.status, 200) << reconfigured_nested.body;
-  EXPECT_EQ(ops().Get("/connectors/orders-sink/configuration").json["configuration"], configuration);
+  EXPECT_EQ(ops().Get("/connectors/orders-sink/configuration").json["configuration"],
+            configuration);
   EXPECT_EQ(ops().Get("/connectors/orders-sink/settings").json["settings"]["autocommit:interval"],
             "250");
   EXPECT_EQ(ops().Connector("orders-sink").json["name"], "Orders to file");  // kept
@@ -303,7 +305,8 @@ TEST_F(KurrentDbApiTest, AnOperatorSessionFromTheProductDocumentation) {
   EXPECT_EQ(gone["name"], "Orders to file");
   EXPECT_TRUE(gone["deleteTime"].is_string());
   EXPECT_GE(gone["deleteTime"].get<std::string>(), gone["createTime"].get<std::string>());
-  Reply shown_posted = ops().Post("/connectors/list", R"({"showDeleted":true,"state":["DELETED"]})");
+  Reply shown_posted =
+      ops().Post("/connectors/list", R"({"showDeleted":true,"state":["DELETED"]})");
   EXPECT_EQ(Ids(shown_posted), V{"orders-sink"});
   // Nothing the operator read ever held a sealed or clear secret, and every error was JSON.
   EXPECT_THAT(shown.body, Not(HasSubstr("sealed:")));

@@ -7,10 +7,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/json.h"
 #include "devnode/log_node.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "library/library.h"
+#include "management/configuration.h"
+#include "management/list_query.h"
 #include "nlohmann/json.hpp"
 #include "secrets/key_ring.h"
 
@@ -876,6 +879,112 @@ TEST_F(ApiTest, ItemsCarryKurrentDbsFieldsAndTimes) {
   EXPECT_EQ(after["createTime"], item["createTime"]);
   ASSERT_EQ(Call("POST", "/connectors/c/reset/7").status, 200);
   EXPECT_EQ(Body(Call("GET", "/connectors/c"))["position"], 7);
+}
+
+// --- The pure parts: configuration nesting and list filters.
+
+TEST(ConfigurationTest, FlattensAsKurrentDbDoes) {
+  auto flat = FlattenConfiguration(json::parse(
+      R"({"a":{"b":"x","n":5,"f":1.5,"t":true},"hosts":["h1",{"port":9}],"gone":null})"));
+  ASSERT_TRUE(flat.ok()) << flat.status();
+  EXPECT_EQ(*flat, (SettingsMap{{"a:b", "x"},
+                                {"a:n", "5"},
+                                {"a:f", "1.5"},
+                                {"a:t", "true"},
+                                {"hosts:0", "h1"},
+                                {"hosts:1:port", "9"}}));
+  EXPECT_THAT(std::string(FlattenConfiguration(json::parse(R"({"a":{"":1}})")).status().message()),
+              HasSubstr("empty key under 'a'"));
+  EXPECT_FALSE(FlattenConfiguration(json::array()).ok());
+  json deep = "x";
+  for (int i = 0; i < 40; ++i) deep = json{{"k", deep}};
+  EXPECT_THAT(std::string(FlattenConfiguration(deep).status().message()), HasSubstr("nested"));
+}
+
+TEST(ConfigurationTest, NestsWithoutLosingAnything) {
+  json flat = {{"a:b", "x"},      {"a:n", "5"},     {"a:zero", "05"},  {"a:f", "1.50"},
+               {"a:e", "1e5"},    {"a:neg", "-2"},  {"a:t", "TRUE"},   {"hosts:0", "h1"},
+               {"hosts:1", "h2"}, {"gaps:0", "g0"}, {"gaps:2", "g2"},  {"both", "v"},
+               {"both:x", "y"},   {"empty", ""},    {"p", "******"}};
+  json nested = NestSettings(flat);
+  EXPECT_EQ(nested["a"]["b"], "x");
+  EXPECT_EQ(nested["a"]["n"], 5);
+  EXPECT_EQ(nested["a"]["zero"], "05");
+  EXPECT_EQ(nested["a"]["f"], "1.50");
+  EXPECT_EQ(nested["a"]["e"], "1e5");
+  EXPECT_EQ(nested["a"]["neg"], -2);
+  EXPECT_EQ(nested["a"]["t"], true);
+  EXPECT_EQ(nested["hosts"], json::array({"h1", "h2"}));
+  EXPECT_EQ(nested["gaps"], (json{{"0", "g0"}, {"2", "g2"}}));  // not 0..n-1: an object
+  EXPECT_EQ(nested["both"], (json{{"x", "y"}}));
+  EXPECT_EQ(nested["empty"], "");
+  EXPECT_EQ(nested["p"], "******");
+  EXPECT_TRUE(NestSettings(json::object()).is_object());
+  EXPECT_TRUE(NestSettings(json{{"0", "a"}}).is_object());  // the top is always an object
+  // Round trip: what the view shows, flattened again, is what was stored (but booleans).
+  json plain = {{"a:b", "x"}, {"a:n", "5"}, {"hosts:0", "h1"}, {"hosts:1", "h2"}, {"z", "05"}};
+  auto back = FlattenConfiguration(NestSettings(plain));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(json(*back), plain);
+  // A key with more ':' than the depth limit stays bounded: the rest is one key.
+  std::string key = "k";
+  for (int i = 0; i < 100; ++i) key += ":k";
+  json deep = NestSettings(json{{key, "v"}});
+  size_t depth = 0;
+  for (const json* j = &deep; j->is_object(); j = &j->begin().value()) ++depth;
+  EXPECT_EQ(depth, kMaxRequestJsonDepth);
+  EXPECT_TRUE(FlattenConfiguration(deep).ok());  // and it can be sent back
+}
+
+TEST(ListQueryTest, ReadsEveryNameAndChecksEveryValue) {
+  auto q = ListQueryFromUrl(
+      "state=CONNECTOR_STATE_RUNNING&state=stopped,failed&instanceTypeName=a&instance_type_name=b"
+      "&connectorId=x&includeSettings=TRUE&show_deleted=true&paging.page=3&paging.pageSize=10");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->states, (std::vector<std::string>{"CONNECTOR_STATE_RUNNING", "STOPPED", "FAILED"}));
+  EXPECT_EQ(q->instance_types, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(q->connector_ids, std::vector<std::string>{"x"});
+  EXPECT_TRUE(q->include_settings);
+  EXPECT_TRUE(q->show_deleted);
+  EXPECT_FALSE(q->include_configuration);
+  EXPECT_EQ(q->skip, 20);
+  EXPECT_EQ(q->take, 10);
+  auto defaults = ListQueryFromUrl("");
+  EXPECT_EQ(defaults->skip, 0);
+  EXPECT_EQ(defaults->take, 100);
+  EXPECT_EQ(ListQueryFromUrl("skip=5&take=1000")->take, 1000);
+  EXPECT_FALSE(ListQueryFromUrl("take=1001").ok());
+  EXPECT_FALSE(ListQueryFromUrl("pageSize=0").ok());
+  EXPECT_FALSE(ListQueryFromUrl("page=2147483648").ok());
+  EXPECT_FALSE(ListQueryFromUrl("showDeleted=true&show_deleted=false").ok());
+  EXPECT_FALSE(ListQueryFromUrl("paging=1").ok());
+
+  auto body = ListQueryFromJson(json::parse(
+      R"({"state":[2,"RUNNING"],"instanceTypeName":"one","includeConfiguration":true,
+          "paging":{"page_size":5}})"));
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(body->states, (std::vector<std::string>{"CONNECTOR_STATE_RUNNING", "RUNNING"}));
+  EXPECT_EQ(body->instance_types, std::vector<std::string>{"one"});
+  EXPECT_TRUE(body->include_configuration);
+  EXPECT_EQ(body->take, 5);
+  EXPECT_FALSE(ListQueryFromJson(json::parse(R"({"paging.page":1})")).ok());
+  EXPECT_FALSE(ListQueryFromJson(json::parse(R"({"paging":{"page":"1"}})")).ok());
+  EXPECT_FALSE(ListQueryFromJson(json::parse(R"({"state":[true]})")).ok());
+}
+
+TEST(ListQueryTest, KurrentDbStatesMeanWhatKurrentDbMeans) {
+  EXPECT_TRUE(StateFilterMatches("RUNNING", "RUNNING"));
+  EXPECT_TRUE(StateFilterMatches("running", "RUNNING"));
+  EXPECT_FALSE(StateFilterMatches("STOPPED", "FAILED"));
+  EXPECT_TRUE(StateFilterMatches("CONNECTOR_STATE_RUNNING", "RUNNING"));
+  EXPECT_TRUE(StateFilterMatches("connector_state_activating", "ACTIVATING"));
+  for (const char* state : {"STOPPED", "FAILED", "DELETED"}) {
+    EXPECT_TRUE(StateFilterMatches("CONNECTOR_STATE_STOPPED", state)) << state;
+  }
+  EXPECT_FALSE(StateFilterMatches("CONNECTOR_STATE_STOPPED", "RUNNING"));
+  EXPECT_FALSE(StateFilterMatches("CONNECTOR_STATE_FAILED", "FAILED"));
+  EXPECT_FALSE(StateFilterMatches("CONNECTOR_STATE_UNKNOWN", "STOPPED"));
+  EXPECT_FALSE(StateFilterMatches("NONSENSE", "STOPPED"));
 }
 
 }  // namespace

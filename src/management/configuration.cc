@@ -18,7 +18,7 @@ namespace {
 using nlohmann::json;
 
 absl::Status FlattenInto(const json& node, const std::string& key, size_t depth, SettingsMap& out) {
-  if (depth > kMaxRequestJsonDepth) {
+  if ((node.is_object() || node.is_array()) && depth > kMaxRequestJsonDepth) {
     return absl::InvalidArgumentError(
         absl::StrCat("configuration is nested more than ", kMaxRequestJsonDepth, " levels deep"));
   }

@@ -902,9 +902,9 @@ TEST(ConfigurationTest, FlattensAsKurrentDbDoes) {
 }
 
 TEST(ConfigurationTest, NestsWithoutLosingAnything) {
-  json flat = {{"a:b", "x"},      {"a:n", "5"},     {"a:zero", "05"},  {"a:f", "1.50"},
-               {"a:e", "1e5"},    {"a:neg", "-2"},  {"a:t", "TRUE"},   {"hosts:0", "h1"},
-               {"hosts:1", "h2"}, {"gaps:0", "g0"}, {"gaps:2", "g2"},  {"both", "v"},
+  json flat = {{"a:b", "x"},      {"a:n", "5"},     {"a:zero", "05"}, {"a:f", "1.50"},
+               {"a:e", "1e5"},    {"a:neg", "-2"},  {"a:t", "TRUE"},  {"hosts:0", "h1"},
+               {"hosts:1", "h2"}, {"gaps:0", "g0"}, {"gaps:2", "g2"}, {"both", "v"},
                {"both:x", "y"},   {"empty", ""},    {"p", "******"}};
   json nested = NestSettings(flat);
   EXPECT_EQ(nested["a"]["b"], "x");

@@ -429,6 +429,14 @@ std::vector<Connector> Registry::List() const {
   return out;
 }
 
+std::vector<Connector> Registry::ListAll() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Connector> out;
+  out.reserve(connectors_.size());
+  for (const auto& [id, c] : connectors_) out.push_back(c);
+  return out;
+}
+
 std::optional<Checkpoint> Registry::LastCheckpoint(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = checkpoints_.find(id);

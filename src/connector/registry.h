@@ -52,6 +52,9 @@ class Registry : private SubscriptionHandler {
   std::optional<Connector> Get(const std::string& id) const ABSL_LOCKS_EXCLUDED(mu_);
   // Existing connectors, ordered by id.
   std::vector<Connector> List() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Every connector the registry knows, deleted ones too (exists false, folded up to their
+  // ConnectorDeleted), ordered by id. Ids indexed but never created show with revision -1.
+  std::vector<Connector> ListAll() const ABSL_LOCKS_EXCLUDED(mu_);
   // The last checkpoint seen for the connector's current generation.
   std::optional<Checkpoint> LastCheckpoint(const std::string& id) const ABSL_LOCKS_EXCLUDED(mu_);
 

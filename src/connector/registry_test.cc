@@ -134,13 +134,13 @@ TEST_F(RegistryTest, CommandsDecideOnTheStoreNotOnAStaleCache) {
 
 TEST_F(RegistryTest, FollowsOtherHostsChanges) {
   Registry host1(&client_), host2(&client_);
-  ASSERT_TRUE(host2.Load().ok());
   absl::Mutex mu;
   std::vector<std::string> changed;
   host2.OnChange([&](const std::string& id) {
     absl::MutexLock lock(&mu);
     changed.push_back(id);
   });
+  ASSERT_TRUE(host2.Load().ok());
   ASSERT_TRUE(host1.Execute("a", cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
   ASSERT_TRUE(host1.Execute("a", cmd::Enable{}).ok());
   // Pushed by the subscription: host2 reads nothing itself.

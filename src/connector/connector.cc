@@ -1,6 +1,7 @@
 #include "connector/connector.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/json.h"
@@ -117,6 +118,7 @@ std::optional<Checkpoint> ParseCheckpoint(const Record& event) {
   if (p.contains("prepare") && p["prepare"].is_number_unsigned()) c.position.prepare = p["prepare"];
   if (j.contains("epoch") && j["epoch"].is_number_integer()) c.epoch = j["epoch"];
   if (j.contains("host") && j["host"].is_string()) c.host = j["host"];
+  c.at_us = event.created_unix_us;
   return c;
 }
 
@@ -147,6 +149,34 @@ absl::Status ValidateConnectorId(const std::string& id) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateNewConnectorId(const std::string& id) {
+  if (auto s = ValidateConnectorId(id); !s.ok()) return s;
+  const std::string lower = absl::AsciiStrToLower(id);
+  for (const char* word : kReservedConnectorIds) {
+    if (lower == word) {
+      return absl::InvalidArgumentError(absl::StrCat("connector id '", id,
+                                                     "' is reserved: the management API uses '",
+                                                     word, "' in its routes; choose another id"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateConnectorName(const std::string& name) {
+  size_t chars = 0;
+  for (unsigned char ch : name) {
+    if (ch < 0x20 || ch == 0x7f) {
+      return absl::InvalidArgumentError("name must not contain control characters");
+    }
+    chars += (ch & 0xc0) != 0x80;  // count code points, not UTF-8 continuation bytes
+  }
+  if (chars < 3 || chars > 50) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name must be 3 to 50 characters long, not ", chars));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command& command) {
   using S = ConnectorState;
   if (!std::holds_alternative<cmd::Create>(command) && !c.exists) {
@@ -159,7 +189,14 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
           if (c.exists) {
             return absl::AlreadyExistsError(absl::StrCat("connector '", c.id, "' already exists"));
           }
-          return std::vector{Event(kConnectorCreated, SettingsJson(x.settings, x.secrets))};
+          if (auto s = ValidateNewConnectorId(c.id); !s.ok()) return s;
+          json data = SettingsJson(x.settings, x.secrets);
+          // As in KurrentDB, a name equal to the id needs no further check.
+          if (!x.name.empty() && x.name != c.id) {
+            if (auto s = ValidateConnectorName(x.name); !s.ok()) return s;
+          }
+          if (!x.name.empty()) data["name"] = x.name;
+          return std::vector{Event(kConnectorCreated, std::move(data))};
         } else if constexpr (std::is_same_v<T, cmd::Reconfigure>) {
           return std::vector{Event(kConnectorReconfigured, SettingsJson(x.settings, x.secrets))};
         } else if constexpr (std::is_same_v<T, cmd::RewrapDataKey>) {
@@ -172,8 +209,16 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
             return NotAllowed(c, "only a STOPPED or FAILED connector can be enabled");
           }
           return std::vector{Event(kConnectorActivating, {{"position", PositionJson(x.from)}})};
+        } else if constexpr (std::is_same_v<T, cmd::Rename>) {
+          if (auto s = ValidateConnectorName(x.name); !s.ok()) return s;
+          if (x.name == DisplayName(c)) return std::vector<EventData>{};
+          return std::vector{Event(kConnectorRenamed, {{"name", x.name}})};
         } else if constexpr (std::is_same_v<T, cmd::Disable>) {
           if (c.state == S::kFailed) return std::vector{Event(kConnectorStopped, json::object())};
+          // Stopped, or stopping: nothing to do, as KurrentDB's stop.
+          if (c.state == S::kStopped || c.state == S::kDeactivating) {
+            return std::vector<EventData>{};
+          }
           if (c.state != S::kActivating && c.state != S::kRunning) {
             return NotAllowed(c, "only a running or failed connector can be disabled");
           }
@@ -222,6 +267,7 @@ void Apply(Connector& c, const Record& event) {
   json data = parsed.ok() && parsed->is_object() ? *std::move(parsed) : json::object();
   const std::string& t = event.event_type;
   const int64_t at = event.created_unix_us;
+  c.update_us = at;
   auto set_state = [&](ConnectorState s) {
     c.state = s;
     c.state_update_us = at;
@@ -246,6 +292,8 @@ void Apply(Connector& c, const Record& event) {
     c.exists = true;
     set_settings();
     set_state(ConnectorState::kStopped);
+    if (data.contains("name") && data["name"].is_string()) c.name = data["name"];
+    c.create_us = c.update_us = c.epoch_us = at;
     c.epoch = c.revision;
   } else if (t == kConnectorReconfigured) {
     set_settings();
@@ -257,6 +305,7 @@ void Apply(Connector& c, const Record& event) {
     if (auto p = PositionFrom(data, "position")) {
       c.epoch = c.revision;
       c.epoch_position = p;
+      c.epoch_us = at;
     }
   } else if (t == kConnectorStarting) {
     ++c.start_attempts;
@@ -277,6 +326,9 @@ void Apply(Connector& c, const Record& event) {
     c.start_attempts = 0;
     c.epoch = c.revision;
     c.epoch_position = PositionFrom(data, "position");
+    c.epoch_us = at;
+  } else if (t == kConnectorRenamed) {
+    if (data.contains("name") && data["name"].is_string()) c.name = data["name"];
   } else if (t == kConnectorDataKeyRewrapped) {
     // Only for the settings it was made for: a rewrap that lost a race with a reconfigure is moot.
     const json& rev = data.contains("settingsRevision") ? data["settingsRevision"] : json();
@@ -286,6 +338,7 @@ void Apply(Connector& c, const Record& event) {
   } else if (t == kConnectorDeleted) {
     c.exists = false;
     set_state(ConnectorState::kStopped);
+    c.delete_us = at;
   }
 }
 

@@ -23,6 +23,8 @@ const char* ConnectorStateName(ConnectorState state);  // "STOPPED", ...
 // Current state of one connector, folded from its events.
 struct Connector {
   std::string id;
+  // Given at create or by a rename; empty when none was (views then show the id).
+  std::string name;
   // Which streams hold it: 0 for $connectors/{id}, n for $connectors/{id}@n. A connector created
   // again after a delete gets a new generation, so it never depends on the old streams (which
   // may have been tombstoned behind the library's back). Recorded in the $connectors index.
@@ -50,6 +52,12 @@ struct Connector {
   // reconfigured). A host that dies while starting it leaves this count raised, so a connector
   // that takes its host down at every start is left FAILED instead of restarted forever.
   int start_attempts = 0;
+  // Times (Unix microseconds, from the node's event times) of the create, the last event of any
+  // kind, the delete (deleted connectors only), and the event that started the current epoch.
+  int64_t create_us = 0;
+  int64_t update_us = 0;
+  int64_t delete_us = 0;
+  int64_t epoch_us = 0;
 
   bool IsActive() const {
     return exists && (state == ConnectorState::kActivating || state == ConnectorState::kRunning);
@@ -68,11 +76,13 @@ inline constexpr char kConnectorFailed[] = "ConnectorFailed";
 inline constexpr char kConnectorReset[] = "ConnectorReset";
 inline constexpr char kConnectorDeleted[] = "ConnectorDeleted";
 inline constexpr char kConnectorDataKeyRewrapped[] = "ConnectorDataKeyRewrapped";
+inline constexpr char kConnectorRenamed[] = "ConnectorRenamed";
 
 // Commands. User commands come from the management API, the others from the host running it.
 namespace cmd {
 // Settings arrive sealed (secrets/sealed_settings.h): the aggregate never sees a clear secret.
-struct Create { SettingsMap settings; SealedSecrets secrets; };
+// `name` is optional (empty: none); see ValidateConnectorName.
+struct Create { SettingsMap settings; SealedSecrets secrets; std::string name; };
 struct Reconfigure { SettingsMap settings; SealedSecrets secrets; };
 // The data key of the current settings, wrapped by another master key (key rotation).
 struct RewrapDataKey { SealedSecrets secrets; };
@@ -80,6 +90,7 @@ struct Enable { std::optional<Position> from; };
 struct Disable {};
 struct Reset { std::optional<Position> to; };
 struct Delete {};
+struct Rename { std::string name; };
 struct MarkStarting { std::string host; };
 struct MarkRunning { std::string host; };
 struct MarkFailed { std::string host; std::string error; };
@@ -87,11 +98,13 @@ struct MarkStopped {};
 }  // namespace cmd
 using Command = std::variant<cmd::Create, cmd::Reconfigure, cmd::Enable, cmd::Disable, cmd::Reset,
                              cmd::Delete, cmd::MarkStarting, cmd::MarkRunning, cmd::MarkFailed,
-                             cmd::MarkStopped, cmd::RewrapDataKey>;
+                             cmd::MarkStopped, cmd::RewrapDataKey, cmd::Rename>;
 
 // Decides the events a command produces in `state`. NotFound when the connector does not exist,
-// AlreadyExists for a second create, FailedPrecondition (with what to do instead) for a command
-// the state does not allow. An empty vector means "nothing to do".
+// AlreadyExists for a second create, InvalidArgument for a create with a reserved id or a bad
+// name and a rename to a bad name, FailedPrecondition (with what to do instead) for a command the
+// state does not allow. An empty vector means "nothing to do": a rename to the current name, a
+// disable of a connector that is already STOPPED or DEACTIVATING (as KurrentDB's stop).
 absl::StatusOr<std::vector<EventData>> Decide(const Connector& state, const Command& command);
 
 // Folds one event of the connector's stream into `state`. Unknown event types are skipped, so
@@ -120,6 +133,7 @@ struct Checkpoint {
   Position position;  // everything up to here has been acknowledged by the sink
   int64_t epoch = -1;  // the connector epoch it belongs to (see Connector::epoch)
   std::string host;
+  int64_t at_us = 0;  // when it was written (the event's time)
 };
 inline constexpr char kCheckpointEvent[] = "ConnectorCheckpoint";
 // nullopt when `event` is not a readable checkpoint.
@@ -127,6 +141,18 @@ std::optional<Checkpoint> ParseCheckpoint(const Record& event);
 
 // Ids: 1..100 characters of [A-Za-z0-9._-], not starting with '.'. InvalidArgument otherwise.
 absl::Status ValidateConnectorId(const std::string& id);
+// The words the management API uses in its paths (POST /connectors/list, /connectors/{id}/start,
+// ...). No new connector may take one as its id, in any case, so that no path can mean two things.
+inline constexpr const char* kReservedConnectorIds[] = {
+    "list", "settings", "configuration", "rename", "start", "stop", "enable", "disable", "reset"};
+// For a new connector: ValidateConnectorId, and not a reserved word. Existing connectors with
+// such an id (created before the rule) stay readable.
+absl::Status ValidateNewConnectorId(const std::string& id);
+// Names, as KurrentDB checks them: 3 to 50 characters (Unicode code points), and here also no
+// control characters. InvalidArgument naming the field otherwise.
+absl::Status ValidateConnectorName(const std::string& name);
+// The name views show: the given one, else the id.
+inline const std::string& DisplayName(const Connector& c) { return c.name.empty() ? c.id : c.name; }
 
 }  // namespace esdb
 

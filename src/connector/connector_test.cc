@@ -98,6 +98,8 @@ TEST(ConnectorTest, SecondCreateIsAlreadyExists) {
 }
 
 // Which user commands each state allows; the others must be FailedPrecondition.
+// A disable of a STOPPED or DEACTIVATING connector is allowed and does nothing (as KurrentDB's
+// stop).
 struct Allowed {
   S state;
   bool enable, disable, reset, del;
@@ -125,10 +127,10 @@ TEST_P(TransitionTest, AllowsExactlyTheValidCommands) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStates, TransitionTest,
-                         ::testing::Values(Allowed{S::kStopped, true, false, true, true},
+                         ::testing::Values(Allowed{S::kStopped, true, true, true, true},
                                            Allowed{S::kActivating, false, true, false, false},
                                            Allowed{S::kRunning, false, true, false, false},
-                                           Allowed{S::kDeactivating, false, false, false, false},
+                                           Allowed{S::kDeactivating, false, true, false, false},
                                            Allowed{S::kFailed, true, true, true, true}));
 
 TEST(ConnectorTest, LifecycleEndStates) {
@@ -145,6 +147,136 @@ TEST(ConnectorTest, LifecycleEndStates) {
   EXPECT_EQ(f.state, S::kStopped);
   ASSERT_TRUE(Apply1(f, cmd::Enable{}).ok());
   EXPECT_TRUE(f.error.empty());
+}
+
+TEST(ConnectorTest, DisableOfAStoppedOrStoppingConnectorDoesNothing) {
+  for (S state : {S::kStopped, S::kDeactivating}) {
+    Connector c = InState(state);
+    auto events = Decide(c, cmd::Disable{});
+    ASSERT_TRUE(events.ok()) << events.status();
+    EXPECT_TRUE(events->empty()) << ConnectorStateName(state);
+  }
+}
+
+TEST(ConnectorTest, NameIsKeptFromCreateAndChangedByRename) {
+  Connector c;
+  c.id = "c1";
+  ASSERT_TRUE(
+      Apply1(c, cmd::Create{{{"instanceTypeName", "null-sink"}}, {}, "Orders to file"}).ok());
+  EXPECT_EQ(c.name, "Orders to file");
+  EXPECT_EQ(DisplayName(c), "Orders to file");
+  ASSERT_TRUE(Apply1(c, cmd::Rename{"Orders, renamed"}).ok());
+  EXPECT_EQ(c.name, "Orders, renamed");
+  EXPECT_EQ(c.revision, 1);
+  // The same name again writes nothing.
+  EXPECT_TRUE(Decide(c, cmd::Rename{"Orders, renamed"})->empty());
+  // A rename is allowed in any state and changes nothing else.
+  ASSERT_TRUE(Apply1(c, cmd::Enable{}).ok());
+  ASSERT_TRUE(Apply1(c, cmd::Rename{"Orders again"}).ok());
+  EXPECT_EQ(c.state, S::kActivating);
+  EXPECT_EQ(c.settings.at("instanceTypeName"), "null-sink");
+  // Deleted: not found; created again: the old name is gone.
+  ASSERT_TRUE(Apply1(c, cmd::MarkFailed{"h", "x"}).ok());
+  ASSERT_TRUE(Apply1(c, cmd::Delete{}).ok());
+  EXPECT_TRUE(absl::IsNotFound(Decide(c, cmd::Rename{"ghost name"}).status()));
+  ASSERT_TRUE(Apply1(c, cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
+  EXPECT_EQ(c.name, "");
+  EXPECT_EQ(DisplayName(c), "c1");
+  // Without a name the id is the name: renaming to it is nothing to do either.
+  Connector unnamed;
+  unnamed.id = "orders";
+  ASSERT_TRUE(Apply1(unnamed, cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
+  EXPECT_TRUE(Decide(unnamed, cmd::Rename{"orders"})->empty());
+  EXPECT_EQ(Decide(unnamed, cmd::Rename{"orders 2"})->size(), 1u);
+}
+
+TEST(ConnectorTest, NamesAreCheckedAsKurrentDbChecksThem) {
+  Connector c;
+  c.id = "ab";
+  // A name equal to the id is always fine; any other needs 3..50 characters.
+  EXPECT_TRUE(Decide(c, cmd::Create{{}, {}, "ab"}).ok());
+  auto short_name = Decide(c, cmd::Create{{}, {}, "xy"});
+  EXPECT_TRUE(absl::IsInvalidArgument(short_name.status()));
+  EXPECT_THAT(std::string(short_name.status().message()), ::testing::HasSubstr("name"));
+  EXPECT_TRUE(ValidateConnectorName("abc").ok());
+  EXPECT_TRUE(ValidateConnectorName(std::string(50, 'n')).ok());
+  EXPECT_FALSE(ValidateConnectorName(std::string(51, 'n')).ok());
+  EXPECT_FALSE(ValidateConnectorName("").ok());
+  EXPECT_TRUE(ValidateConnectorName("\xc3\xa9t\xc3\xa9").ok());  // 3 code points, 5 bytes
+  std::string fifty;                                             // 50 code points, 100 bytes
+  for (int i = 0; i < 50; ++i) fifty += "\xc3\xa9";
+  EXPECT_TRUE(ValidateConnectorName(fifty).ok());
+  EXPECT_FALSE(ValidateConnectorName(fifty + "\xc3\xa9").ok());
+  EXPECT_FALSE(ValidateConnectorName("line\nbreak").ok());
+  Connector existing = InState(S::kStopped);
+  EXPECT_TRUE(absl::IsInvalidArgument(Decide(existing, cmd::Rename{"no"}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(Decide(existing, cmd::Rename{""}).status()));
+}
+
+TEST(ConnectorTest, ReservedWordsCannotBeNewIds) {
+  for (const char* id : {"list", "LIST", "List", "settings", "configuration", "rename", "start",
+                         "stop", "enable", "disable", "reset"}) {
+    Connector c;
+    c.id = id;
+    auto created = Decide(c, cmd::Create{{{"instanceTypeName", "null-sink"}}});
+    EXPECT_TRUE(absl::IsInvalidArgument(created.status())) << id;
+    EXPECT_THAT(std::string(created.status().message()), ::testing::HasSubstr("reserved")) << id;
+    EXPECT_TRUE(ValidateConnectorId(id).ok()) << id;  // existing ones stay readable
+  }
+  EXPECT_TRUE(ValidateNewConnectorId("listing").ok());
+  EXPECT_TRUE(ValidateNewConnectorId("my-list").ok());
+  EXPECT_FALSE(ValidateNewConnectorId("").ok());
+}
+
+TEST(ConnectorTest, TimesOfCreateUpdateEpochAndDelete) {
+  Connector c;
+  c.id = "c1";
+  auto at = [&](const Command& command, int64_t us) {
+    auto events = Decide(c, command);
+    ASSERT_TRUE(events.ok()) << events.status();
+    for (const EventData& e : *events) {
+      Record r;
+      r.revision = static_cast<uint64_t>(c.revision + 1);
+      r.event_type = e.event_type;
+      r.data = e.data;
+      r.created_unix_us = us;
+      Apply(c, r);
+    }
+  };
+  at(cmd::Create{{{"instanceTypeName", "null-sink"}}}, 100);
+  EXPECT_EQ(c.create_us, 100);
+  EXPECT_EQ(c.update_us, 100);
+  EXPECT_EQ(c.epoch_us, 100);
+  at(cmd::Rename{"renamed"}, 200);
+  EXPECT_EQ(c.update_us, 200);
+  EXPECT_EQ(c.state_update_us, 100);  // a rename is not a state change
+  at(cmd::Enable{}, 300);
+  EXPECT_EQ(c.epoch_us, 100);  // a plain enable keeps the epoch
+  at(cmd::MarkFailed{"h", "x"}, 400);
+  at(cmd::Reset{Position{5, 5}}, 500);
+  EXPECT_EQ(c.epoch_us, 500);
+  at(cmd::Enable{Position{6, 6}}, 600);
+  EXPECT_EQ(c.epoch_us, 600);
+  EXPECT_EQ(c.delete_us, 0);
+  at(cmd::MarkFailed{"h", "x"}, 700);
+  at(cmd::Delete{}, 800);
+  EXPECT_EQ(c.delete_us, 800);
+  EXPECT_EQ(c.create_us, 100);
+  EXPECT_EQ(c.name, "renamed");  // a deleted connector keeps what it had, for showDeleted
+  at(cmd::Create{{{"instanceTypeName", "null-sink"}}}, 900);
+  EXPECT_EQ(c.delete_us, 0);
+  EXPECT_EQ(c.create_us, 900);
+}
+
+TEST(ConnectorTest, CheckpointsCarryTheirTime) {
+  Record r;
+  r.event_type = kCheckpointEvent;
+  r.data = R"({"position":{"commit":9,"prepare":9},"epoch":0,"host":"h"})";
+  r.created_unix_us = 1234;
+  auto cp = ParseCheckpoint(r);
+  ASSERT_TRUE(cp.has_value());
+  EXPECT_EQ(cp->position.commit, 9u);
+  EXPECT_EQ(cp->at_us, 1234);
 }
 
 TEST(ConnectorTest, SystemCommandsNeedTheirState) {

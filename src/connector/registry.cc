@@ -320,7 +320,13 @@ void Registry::Store(const Connector& c) {
   Notify({c.id});
 }
 
+void Registry::OnChange(std::function<void(const std::string&)> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
 void Registry::Notify(const std::vector<std::string>& ids) const {
+  absl::MutexLock lock(&listener_mu_);
   if (!listener_) return;
   for (const std::string& id : ids) listener_(id);
 }
@@ -426,6 +432,14 @@ std::vector<Connector> Registry::List() const {
   for (const auto& [id, c] : connectors_) {
     if (c.exists) out.push_back(c);
   }
+  return out;
+}
+
+std::vector<Connector> Registry::ListAll() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Connector> out;
+  out.reserve(connectors_.size());
+  for (const auto& [id, c] : connectors_) out.push_back(c);
   return out;
 }
 

@@ -52,6 +52,9 @@ class Registry : private SubscriptionHandler {
   std::optional<Connector> Get(const std::string& id) const ABSL_LOCKS_EXCLUDED(mu_);
   // Existing connectors, ordered by id.
   std::vector<Connector> List() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Every connector the registry knows, deleted ones too (exists false, folded up to their
+  // ConnectorDeleted), ordered by id. Ids indexed but never created show with revision -1.
+  std::vector<Connector> ListAll() const ABSL_LOCKS_EXCLUDED(mu_);
   // The last checkpoint seen for the connector's current generation.
   std::optional<Checkpoint> LastCheckpoint(const std::string& id) const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -60,8 +63,9 @@ class Registry : private SubscriptionHandler {
   void SetBeforeAppendForTesting(std::function<void()> hook) { before_append_ = std::move(hook); }
 
   // Called (outside the lock, maybe on a node thread; it must not block) with the id after every
-  // change the registry makes or sees, and with an empty id when Sync() has work to do.
-  void OnChange(std::function<void(const std::string&)> listener) { listener_ = std::move(listener); }
+  // change the registry makes or sees, and with an empty id when Sync() has work to do. Once
+  // OnChange returns, the previous listener is not running and is never called again.
+  void OnChange(std::function<void(const std::string&)> listener) ABSL_LOCKS_EXCLUDED(listener_mu_);
 
  private:
   // Folds what is new in the connector's stream into a copy of what is known (nothing stored).
@@ -77,7 +81,7 @@ class Registry : private SubscriptionHandler {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Follow(std::optional<Position> after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(sync_mu_);
   void Store(const Connector& c) ABSL_LOCKS_EXCLUDED(mu_);
-  void Notify(const std::vector<std::string>& ids) const;
+  void Notify(const std::vector<std::string>& ids) const ABSL_LOCKS_EXCLUDED(listener_mu_);
 
   // SubscriptionHandler: the library's streams, on a node thread.
   void OnEvents(std::vector<Record> events) override ABSL_LOCKS_EXCLUDED(mu_);
@@ -86,7 +90,8 @@ class Registry : private SubscriptionHandler {
   void OnDropped(absl::Status why) override ABSL_LOCKS_EXCLUDED(mu_);
 
   const NodeClient* node_;
-  std::function<void(const std::string&)> listener_;
+  mutable absl::Mutex listener_mu_;
+  std::function<void(const std::string&)> listener_ ABSL_GUARDED_BY(listener_mu_);
   std::function<void()> before_append_;
 
   absl::Mutex sync_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // Load() and Sync(), one at a time

@@ -92,6 +92,18 @@ TEST_F(RegistryTest, RebuildsEveryConnectorAtStartUpFromTheIndex) {
   EXPECT_EQ(all[0].settings.at("instanceTypeName"), "file-sink");
   EXPECT_FALSE(r.Get("a").has_value());
   EXPECT_FALSE(r.Get("ghost").has_value());
+
+  // Deleted connectors are kept, folded up to their delete; the orphan id has no events.
+  auto everything = r.ListAll();
+  ASSERT_EQ(everything.size(), 3u);
+  EXPECT_EQ(everything[0].id, "a");
+  EXPECT_FALSE(everything[0].exists);
+  EXPECT_EQ(everything[0].revision, 1);
+  EXPECT_EQ(everything[0].settings.at("instanceTypeName"), "null-sink");
+  EXPECT_EQ(everything[1].id, "b");
+  EXPECT_TRUE(everything[1].exists);
+  EXPECT_EQ(everything[2].id, "ghost");
+  EXPECT_EQ(everything[2].revision, -1);
 }
 
 TEST_F(RegistryTest, ConcurrentCommandsNeverBothWin) {
@@ -122,13 +134,13 @@ TEST_F(RegistryTest, CommandsDecideOnTheStoreNotOnAStaleCache) {
 
 TEST_F(RegistryTest, FollowsOtherHostsChanges) {
   Registry host1(&client_), host2(&client_);
-  ASSERT_TRUE(host2.Load().ok());
   absl::Mutex mu;
   std::vector<std::string> changed;
   host2.OnChange([&](const std::string& id) {
     absl::MutexLock lock(&mu);
     changed.push_back(id);
   });
+  ASSERT_TRUE(host2.Load().ok());
   ASSERT_TRUE(host1.Execute("a", cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
   ASSERT_TRUE(host1.Execute("a", cmd::Enable{}).ok());
   // Pushed by the subscription: host2 reads nothing itself.

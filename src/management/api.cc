@@ -1,17 +1,13 @@
 #include "management/api.h"
 
-#include <algorithm>
-
 #include "absl/algorithm/container.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "management/configuration.h"
 #include "management/views.h"
 #include "nlohmann/json.hpp"
 #include "secrets/sealed_settings.h"
@@ -66,32 +62,96 @@ ApiResponse MethodNotAllowed(const std::string& method, std::string_view allowed
   return r;
 }
 
-std::string PercentDecode(absl::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%' && i + 2 < in.size() && absl::ascii_isxdigit(in[i + 1]) &&
-               absl::ascii_isxdigit(in[i + 2])) {
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += in[i];
+// The body of a request as a JSON object: 413 (OutOfRange) above kMaxBody, InvalidArgument when
+// empty, not JSON, or not an object. `shape` shows what is expected.
+absl::StatusOr<json> BodyObject(const ApiRequest& req, absl::string_view shape) {
+  if (req.body.size() > kMaxBody) {
+    return absl::OutOfRangeError(
+        absl::StrCat("body is ", req.body.size(), " bytes; at most ", kMaxBody, " are accepted"));
+  }
+  if (req.body.empty()) return absl::InvalidArgumentError(absl::StrCat("body must be ", shape));
+  auto body = ParseJson(req.body, kMaxRequestJsonDepth, "body");
+  if (!body.ok()) return body.status();
+  if (!body->is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat("body must be ", shape));
+  }
+  return body;
+}
+
+// A settings body: {"settings": {...}} or the settings object itself.
+absl::StatusOr<SettingsMap> SettingsFromBody(const json& body) {
+  return FlattenSettings(body.contains("settings") ? body["settings"] : body);
+}
+
+// A configuration body: the nested object itself, or {"configuration": {...}}.
+absl::StatusOr<SettingsMap> ConfigurationFromBody(const json& body) {
+  const bool wrapped =
+      body.size() == 1 && body.contains("configuration") && body["configuration"].is_object();
+  return FlattenConfiguration(wrapped ? body["configuration"] : body);
+}
+
+// What a create asks for.
+struct CreateInput {
+  SettingsMap settings;
+  std::string name;  // "" when not given
+};
+
+// POST /connectors/{id}: KurrentDB's {"name", "settings", "configuration"} (a non-empty
+// configuration wins over settings, as there), or this API's bare settings map.
+absl::StatusOr<CreateInput> CreateFromBody(const json& body, const std::string& id) {
+  // A bare map may hold a sink setting named "configuration" (a string): only an object there
+  // makes the body KurrentDB's.
+  const bool nested = body.contains("configuration") && body["configuration"].is_object();
+  if (!body.contains("settings") && !nested) {
+    auto flat = FlattenSettings(body);
+    if (!flat.ok()) return flat.status();
+    return CreateInput{*std::move(flat), ""};
+  }
+  CreateInput in;
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    if (k == "name") {
+      if (!v.is_null() && !v.is_string()) {
+        return absl::InvalidArgumentError("name must be a string");
+      }
+      // As in KurrentDB, a blank name means none: the id stands for it.
+      if (v.is_string() && !absl::StripAsciiWhitespace(v.get<std::string>()).empty()) {
+        in.name = v.get<std::string>();
+      }
+    } else if (k == "connectorId") {
+      if (!v.is_string() || v.get<std::string>() != id) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "connectorId in the body must be the id in the path ('", id, "') or left out"));
+      }
+    } else if (k != "settings" && k != "configuration") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field '", Excerpt(k),
+                       "' next to settings or configuration; known: name, "
+                       "settings, configuration"));
     }
   }
-  return out;
-}
-
-std::map<std::string, std::string> ParseQuery(const std::string& query) {
-  std::map<std::string, std::string> out;
-  for (absl::string_view part : absl::StrSplit(query, '&', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
-    out[PercentDecode(kv.first)] = PercentDecode(kv.second);
+  const json* configuration = body.contains("configuration") ? &body["configuration"] : nullptr;
+  if (configuration != nullptr && !configuration->is_null() &&
+      !(configuration->is_object() && configuration->empty())) {
+    auto flat = FlattenConfiguration(*configuration);
+    if (!flat.ok()) return flat.status();
+    in.settings = *std::move(flat);
+  } else {
+    const json settings = body.contains("settings") ? body["settings"] : json();
+    auto flat = FlattenSettings(settings.is_null() ? json::object() : settings);
+    if (!flat.ok()) return flat.status();
+    in.settings = *std::move(flat);
   }
-  return out;
+  // As in KurrentDB, a name equal to the id needs no further check.
+  if (!in.name.empty() && in.name != id) {
+    if (auto s = ValidateConnectorName(in.name); !s.ok()) return s;
+  }
+  return in;
 }
 
-// Parses and validates a settings body: {"settings": {...}} or the settings object itself. The
+// Validates settings for connector `id`: the host's keys, the plugin's table and its validate,
+// the destination policy; a redacted secret sent back keeps its stored value (see below). The
 // result's map has its secrets sealed, ready to be stored.
 struct ValidSettings {
   SettingsMap flat;
@@ -100,27 +160,11 @@ struct ValidSettings {
   const SinkPlugin* plugin;
 };
 
-absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::string& id,
-                                           const PluginSet& plugins, const Connector* previous,
-                                           const secrets::KeyRing& keys,
-                                           const DestinationPolicy& destinations) {
-  if (req.body.size() > kMaxBody) {
-    return absl::OutOfRangeError(absl::StrCat("body is ", req.body.size(),
-                                              " bytes; at most ", kMaxBody, " are accepted"));
-  }
-  if (req.body.empty()) {
-    return absl::InvalidArgumentError(R"(body must be a JSON object: {"settings": {...}})");
-  }
-  auto parsed_body = ParseJson(req.body, kMaxRequestJsonDepth, "body");
-  if (!parsed_body.ok()) return parsed_body.status();
-  const json& body = *parsed_body;
-  if (!body.is_object()) {
-    return absl::InvalidArgumentError(R"(body must be a JSON object: {"settings": {...}})");
-  }
-  const json& settings = body.contains("settings") ? body["settings"] : body;
-  auto flat = FlattenSettings(settings);
-  if (!flat.ok()) return flat.status();
-  auto parsed = ParseSettings(*flat);
+absl::StatusOr<ValidSettings> ValidateSettings(SettingsMap flat, const std::string& id,
+                                               const PluginSet& plugins, const Connector* previous,
+                                               const secrets::KeyRing& keys,
+                                               const DestinationPolicy& destinations) {
+  auto parsed = ParseSettings(flat);
   if (!parsed.ok()) return parsed.status();
   auto plugin = plugins.Find(parsed->instance_type);
   if (!plugin.ok()) {
@@ -138,14 +182,14 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::str
     auto old = secrets::OpenSettings(id, previous->settings, previous->secrets, keys);
     if (!old.ok()) return old.status();
     std::string kept;
-    for (auto& [k, v] : *flat) {
+    for (auto& [k, v] : flat) {
       auto o = old->find(k);
       if (v != kRedacted || !is_secret(k) || o == old->end()) continue;
       v = o->second;
       parsed->sink_settings[k] = o->second;
       kept = k;
     }
-    for (const auto& [k, v] : *flat) {
+    for (const auto& [k, v] : flat) {
       auto o = old->find(k);
       if (!kept.empty() && (*plugin)->TargetOf(k) != ESDB_SINK_TARGET_NONE &&
           (o == old->end() || o->second != v)) {
@@ -159,12 +203,12 @@ absl::StatusOr<ValidSettings> ValidateBody(const ApiRequest& req, const std::str
   if (auto s = destinations.Apply(**plugin, parsed->sink_settings); !s.ok()) return s;
   if (auto s = (*plugin)->Validate(parsed->sink_settings); !s.ok()) return s;
   std::vector<std::string> secret_keys;
-  for (const auto& [k, v] : *flat) {
+  for (const auto& [k, v] : flat) {
     if (is_secret(k)) secret_keys.push_back(k);
   }
-  auto sealed = secrets::SealSettings(id, std::move(secret_keys), *flat, keys);
+  auto sealed = secrets::SealSettings(id, std::move(secret_keys), flat, keys);
   if (!sealed.ok()) return sealed.status();
-  return ValidSettings{std::move(*flat), *std::move(sealed), std::move(*parsed), *plugin};
+  return ValidSettings{std::move(flat), *std::move(sealed), std::move(*parsed), *plugin};
 }
 
 }  // namespace
@@ -186,11 +230,59 @@ std::optional<Connector> ManagementApi::Fresh(const std::string& id) const {
   return *c;
 }
 
+const SinkPlugin* ManagementApi::PluginOf(const Connector& c) const {
+  auto t = c.settings.find("instanceTypeName");
+  if (t == c.settings.end()) return nullptr;
+  auto p = plugins_->Find(t->second);
+  return p.ok() ? *p : nullptr;
+}
+
+std::optional<Position> ManagementApi::EndOfLog() const {
+  auto p = node_->LastPosition();
+  return p.ok() ? std::optional<Position>(*p) : std::nullopt;
+}
+
+// From what the registry follows: listing never reads a stream per connector.
+Progress ManagementApi::ProgressOf(const Connector& c) const {
+  auto cp = registry_->LastCheckpoint(c.id);
+  if (cp && cp->epoch >= c.epoch) return {cp->position, cp->at_us};
+  if (c.epoch_position) return {c.epoch_position, c.epoch_us};
+  return {};
+}
+
+json ManagementApi::View(const Connector& c, ViewParts parts) const {
+  return ConnectorView(c, PluginOf(c), ProgressOf(c), EndOfLog(), parts);
+}
+
+ApiResponse ManagementApi::List(const ListQuery& q) const {
+  // Whatever following the store missed (usually nothing: no I/O then).
+  (void)registry_->Sync();
+  json items = json::array();
+  int64_t matched = 0;
+  const auto end = EndOfLog();
+  for (const Connector& c : q.show_deleted ? registry_->ListAll() : registry_->List()) {
+    if (!q.Matches(c)) continue;
+    if (matched++ < q.skip || static_cast<int64_t>(items.size()) >= q.take) continue;
+    items.push_back(ConnectorView(c, PluginOf(c), ProgressOf(c), end,
+                                  {q.include_settings, q.include_configuration}));
+  }
+  // totalSize counts every match, as KurrentDB documents it (KurrentDB 26 itself sends the size
+  // of the page); total is this API's older name for it.
+  return Json(200, {{"items", std::move(items)},
+                    {"totalSize", matched},
+                    {"total", matched},
+                    {"skip", q.skip},
+                    {"take", q.take}});
+}
+
 ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
   try {
     std::vector<std::string> seg = absl::StrSplit(req.path, '/', absl::SkipEmpty());
     const std::string& m = req.method;
-    const bool changes = m != "GET" && m != "HEAD";
+    // POST /connectors/list only reads, for clients that cannot put lists in a query string.
+    const bool list_post =
+        m == "POST" && seg.size() == 2 && seg[0] == "connectors" && seg[1] == "list";
+    const bool changes = m != "GET" && m != "HEAD" && !list_post;
     if (absl::Status s = Authorize(req.caller, changes); !s.ok()) {
       ApiResponse r = FromStatus(s);
       if (absl::IsUnauthenticated(s)) {
@@ -200,27 +292,20 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
     }
     if (changes) {
       if (absl::Status s = CheckSameOrigin(req.origin, req.host); !s.ok()) return FromStatus(s);
+    }
+    if (changes || list_post) {
       if (auto bad = CheckMediaType(req)) return *bad;
     }
-
-    auto plugin_of = [&](const Connector& c) -> const SinkPlugin* {
-      auto t = c.settings.find("instanceTypeName");
-      if (t == c.settings.end()) return nullptr;
-      auto p = plugins_->Find(t->second);
-      return p.ok() ? *p : nullptr;
+    auto not_found = [&](const std::string& id) {
+      return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
     };
-    auto end_position = [&]() -> std::optional<Position> {
-      auto p = node_->LastPosition();
-      return p.ok() ? std::optional<Position>(*p) : std::nullopt;
+    auto no_route = [&] {
+      return Error(404, "not-found", absl::StrCat("no route for ", Excerpt(req.path)));
     };
-    // From what the registry follows: listing never reads a stream per connector.
-    auto position_of = [&](const Connector& c) -> std::optional<Position> {
-      auto cp = registry_->LastCheckpoint(c.id);
-      if (cp && cp->epoch >= c.epoch) return cp->position;
-      return c.epoch_position;
-    };
-    auto view = [&](const Connector& c, bool with_settings) {
-      return ConnectorView(c, plugin_of(c), position_of(c), end_position(), with_settings);
+    // A failed body: 413 when too large, else by its code.
+    auto failed = [](const absl::Status& s) {
+      if (absl::IsOutOfRange(s)) return Error(413, "payload-too-large", s.message());
+      return FromStatus(s);
     };
 
     if (seg.size() == 1 && seg[0] == "connector-plugins") {
@@ -229,47 +314,30 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       for (const SinkPlugin* p : plugins_->All()) list.push_back(PluginView(*p));
       return Json(200, list);
     }
-    if (seg.empty() || seg[0] != "connectors") {
-      return Error(404, "not-found", absl::StrCat("no route for ", Excerpt(req.path)));
-    }
+    if (seg.empty() || seg[0] != "connectors") return no_route();
 
-    if (seg.size() == 1) {
-      if (m != "GET" && m != "HEAD") return MethodNotAllowed(m, "GET");
-      auto q = ParseQuery(req.query);
-      int64_t skip = 0, take = 100;
-      if (q.contains("skip") && (!absl::SimpleAtoi(q["skip"], &skip) || skip < 0)) {
-        return Error(400, "bad-request", "skip must be a whole number >= 0");
+    if (seg.size() == 1 || list_post) {
+      if (m != "GET" && m != "HEAD" && !list_post) return MethodNotAllowed(m, "GET");
+      // The filter is in the query string, or in a JSON body (POST /connectors/list, and a GET
+      // as KurrentDB 26.0 documented it); never in both.
+      if (req.body.empty() && !list_post) {
+        auto q = ListQueryFromUrl(req.query);
+        if (!q.ok()) return FromStatus(q.status());
+        return List(*q);
       }
-      if (q.contains("take") && (!absl::SimpleAtoi(q["take"], &take) || take < 1 || take > 1000)) {
-        return Error(400, "bad-request", "take must be a whole number from 1 to 1000");
+      if (!req.query.empty()) {
+        return Error(400, "bad-request",
+                     "give the list filter in the query string or in the body, not both");
       }
-      std::vector<std::string> states;
-      if (q.contains("state")) states = absl::StrSplit(absl::AsciiStrToUpper(q["state"]), ',');
-      // Whatever following the store missed (usually nothing: no I/O then).
-      (void)registry_->Sync();
-      std::vector<Connector> all = registry_->List();
-      json items = json::array();
-      int64_t matched = 0;
-      auto end = end_position();
-      for (const Connector& c : all) {
-        if (!states.empty() && std::find(states.begin(), states.end(),
-                                         ConnectorStateName(c.state)) == states.end()) {
-          continue;
-        }
-        auto t = c.settings.find("instanceTypeName");
-        if (q.contains("instanceTypeName") &&
-            (t == c.settings.end() || t->second != q["instanceTypeName"])) {
-          continue;
-        }
-        if (q.contains("host") &&
-            !(c.state == ConnectorState::kRunning && c.host == q["host"])) {
-          continue;
-        }
-        if (matched++ < skip || static_cast<int64_t>(items.size()) >= take) continue;
-        items.push_back(ConnectorView(c, plugin_of(c), position_of(c), end, false));
-      }
-      return Json(200, {{"items", items}, {"total", matched}, {"skip", skip}, {"take", take}});
+      if (auto bad = CheckMediaType(req)) return *bad;
+      absl::StatusOr<json> body = json::object();
+      if (!req.body.empty()) body = BodyObject(req, "a JSON object with the list filter");
+      if (!body.ok()) return failed(body.status());
+      auto q = ListQueryFromJson(*body);
+      if (!q.ok()) return FromStatus(q.status());
+      return List(*q);
     }
+    if (seg.size() == 2 && seg[1] == "list") return MethodNotAllowed(m, "POST");
 
     const std::string& id = seg[1];
     if (auto s = ValidateConnectorId(id); !s.ok()) return FromStatus(s);
@@ -277,30 +345,31 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
     if (seg.size() == 2) {
       if (m == "GET" || m == "HEAD") {
         auto c = Fresh(id);
-        if (!c) return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
-        json j = view(*c, true);
+        if (!c) return not_found(id);
+        json j = View(*c, {.settings = true});
         j["runningHere"] = supervisor_ != nullptr && supervisor_->IsRunningHere(id);
         // What the sink has acknowledged so far, ahead of the last checkpoint (this host only).
         j["deliveredPosition"] = nullptr;
         if (j["runningHere"] == true) {
           auto metrics = supervisor_->Metrics();
-          if (auto m = metrics.find(id); m != metrics.end()) {
-            j["deliveredPosition"] = m->second->delivered_position.load();
+          if (auto found = metrics.find(id); found != metrics.end()) {
+            j["deliveredPosition"] = found->second->delivered_position.load();
           }
         }
         return Json(200, j);
       }
       if (m == "POST") {
-        auto v = ValidateBody(req, id, *plugins_, nullptr, *keys_, *destinations_);
-        if (!v.ok()) {
-          if (absl::IsOutOfRange(v.status())) {
-            return Error(413, "payload-too-large", v.status().message());
-          }
-          return FromStatus(v.status());
-        }
-        auto c = registry_->Execute(id, cmd::Create{v->flat, v->secrets});
+        if (auto s = ValidateNewConnectorId(id); !s.ok()) return FromStatus(s);
+        auto body = BodyObject(req, R"(a JSON object: {"name": ..., "settings": {...}})");
+        if (!body.ok()) return failed(body.status());
+        auto in = CreateFromBody(*body, id);
+        if (!in.ok()) return FromStatus(in.status());
+        auto v = ValidateSettings(std::move(in->settings), id, *plugins_, nullptr, *keys_,
+                                  *destinations_);
+        if (!v.ok()) return FromStatus(v.status());
+        auto c = registry_->Execute(id, cmd::Create{v->flat, v->secrets, in->name});
         if (!c.ok()) return FromStatus(c.status());
-        json j = view(*c, true);
+        json j = View(*c, {.settings = true});
         j["ignoredSettings"] = v->parsed.ignored;
         return Json(201, j);
       }
@@ -313,39 +382,57 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
     }
 
     const std::string& action = seg[2];
-    if (action == "settings" && seg.size() == 3) {
+    const bool settings = action == "settings";
+    if ((settings || action == "configuration") && seg.size() == 3) {
       if (m == "GET" || m == "HEAD") {
         auto c = Fresh(id);
-        if (!c) return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
-        return Json(200, {{"settings", SettingsView(*c, plugin_of(*c))},
-                          {"settingsUpdateTime", FormatTime(c->settings_update_us)}});
+        if (!c) return not_found(id);
+        json flat = SettingsView(*c, PluginOf(*c));
+        const std::string at = FormatTime(c->settings_update_us);
+        if (settings) return Json(200, {{"settings", flat}, {"settingsUpdateTime", at}});
+        return Json(200, {{"configuration", NestSettings(flat)}, {"configurationUpdateTime", at}});
       }
-      if (m == "PUT") {
-        auto current = registry_->Get(id);
-        if (!current) {
-          return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
+      if (m != "PUT") return MethodNotAllowed(m, "GET, PUT");
+      auto current = registry_->Get(id);
+      if (!current) return not_found(id);
+      auto body = BodyObject(
+          req, settings ? "the settings as a JSON object" : "the configuration as a JSON object");
+      if (!body.ok()) return failed(body.status());
+      auto flat = settings ? SettingsFromBody(*body) : ConfigurationFromBody(*body);
+      if (!flat.ok()) return FromStatus(flat.status());
+      auto v = ValidateSettings(*std::move(flat), id, *plugins_, &*current, *keys_, *destinations_);
+      if (!v.ok()) return FromStatus(v.status());
+      auto c = registry_->Execute(id, cmd::Reconfigure{v->flat, v->secrets});
+      if (!c.ok()) return FromStatus(c.status());
+      json j = View(*c, {.settings = true});
+      j["ignoredSettings"] = v->parsed.ignored;
+      return Json(200, j);
+    }
+    if (action == "rename" && seg.size() == 3) {
+      if (m != "PUT") return MethodNotAllowed(m, "PUT");
+      auto body = BodyObject(req, R"(a JSON object: {"name": "..."})");
+      if (!body.ok()) return failed(body.status());
+      for (auto it = body->begin(); it != body->end(); ++it) {
+        if (it.key() == "connectorId" && it.value() == id) continue;
+        if (it.key() != "name") {
+          return Error(400, "bad-request",
+                       absl::StrCat("unknown field '", Excerpt(it.key()),
+                                    "'; the body is {\"name\": \"...\"}"));
         }
-        auto v = ValidateBody(req, id, *plugins_, &*current, *keys_, *destinations_);
-        if (!v.ok()) {
-          if (absl::IsOutOfRange(v.status())) {
-            return Error(413, "payload-too-large", v.status().message());
-          }
-          return FromStatus(v.status());
-        }
-        auto c = registry_->Execute(id, cmd::Reconfigure{v->flat, v->secrets});
-        if (!c.ok()) return FromStatus(c.status());
-        json j = view(*c, true);
-        j["ignoredSettings"] = v->parsed.ignored;
-        return Json(200, j);
       }
-      return MethodNotAllowed(m, "GET, PUT");
+      if (!body->contains("name") || !(*body)["name"].is_string()) {
+        return Error(400, "bad-request", "name is required, as a string");
+      }
+      auto c = registry_->Execute(id, cmd::Rename{(*body)["name"].get<std::string>()});
+      if (!c.ok()) return FromStatus(c.status());
+      return Json(200, View(*c, {}));
     }
 
     bool enable = action == "enable" || action == "start";
     bool disable = action == "disable" || action == "stop";
     bool reset = action == "reset";
     if (!(enable || disable || reset) || seg.size() > 4 || (disable && seg.size() == 4)) {
-      return Error(404, "not-found", absl::StrCat("no route for ", Excerpt(req.path)));
+      return no_route();
     }
     if (m != "POST") return MethodNotAllowed(m, "POST");
     std::optional<Position> position;
@@ -354,12 +441,13 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       if (!p.ok()) return FromStatus(p.status());
       position = *p;
     }
-    Command command = disable ? Command(cmd::Disable{})
+    // A reset without a position goes back to the beginning of the log, as KurrentDB documents.
+    Command command = disable  ? Command(cmd::Disable{})
                       : enable ? Command(cmd::Enable{position})
-                               : Command(cmd::Reset{position});
+                               : Command(cmd::Reset{position.value_or(Position{})});
     auto c = registry_->Execute(id, command);
     if (!c.ok()) return FromStatus(c.status());
-    return Json(200, view(*c, false));
+    return Json(200, View(*c, {}));
   } catch (const std::exception& e) {
     return Error(500, "internal", absl::StrCat("unexpected error: ", e.what()));
   }

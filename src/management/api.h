@@ -11,6 +11,9 @@
 #include "activation/supervisor.h"
 #include "connector/registry.h"
 #include "management/access.h"
+#include "management/list_query.h"
+#include "management/views.h"
+#include "nlohmann/json.hpp"
 #include "node/node_client.h"
 #include "secrets/key_ring.h"
 #include "sinks/plugin.h"
@@ -55,6 +58,12 @@ class ManagementApi {
  private:
   // The connector as the store has it now (nullopt when it does not exist).
   std::optional<Connector> Fresh(const std::string& id) const;
+  const SinkPlugin* PluginOf(const Connector& c) const;  // null when not loaded
+  std::optional<Position> EndOfLog() const;              // nullopt when the node cannot say
+  Progress ProgressOf(const Connector& c) const;
+  nlohmann::json View(const Connector& c, ViewParts parts) const;
+  // GET /connectors, POST /connectors/list.
+  ApiResponse List(const ListQuery& query) const;
 
   Registry* registry_;
   const PluginSet* plugins_;

@@ -5,11 +5,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/json.h"
 #include "devnode/log_node.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "library/library.h"
+#include "management/configuration.h"
+#include "management/list_query.h"
 #include "nlohmann/json.hpp"
 #include "secrets/key_ring.h"
 
@@ -237,7 +241,10 @@ TEST_F(ApiTest, LifecycleThroughTheRoutesDelivers) {
   // The final checkpoint covers every user event; the lag left is the connector's own writes.
   EXPECT_GE(stopped["position"].get<uint64_t>(), last_user_position_);
   EXPECT_LE(stopped["lag"].get<uint64_t>(), 10u);
-  ExpectError(Call("POST", "/connectors/c/disable"), 409, "STOPPED");
+  // Stopping a stopped connector does nothing, as in KurrentDB.
+  auto again = Call("POST", "/connectors/c/disable");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Body(again)["revision"], stopped["revision"]);
 
   // Reset to the start and enable again: everything is delivered a second time.
   ASSERT_EQ(Call("POST", "/connectors/c/reset/0").status, 200);
@@ -312,7 +319,12 @@ TEST_F(ApiTest, AFailingSinkShowsFailedWithDetails) {
   ASSERT_TRUE(WaitForState("c", "FAILED"));
   auto j = Body(Call("GET", "/connectors/c"));
   EXPECT_FALSE(j["errorDetails"]["message"].get<std::string>().empty());
+  EXPECT_EQ(j["errorDetails"]["code"], "connector-failed");
+  EXPECT_FALSE(j["errorDetails"]["time"].get<std::string>().empty());
   EXPECT_EQ(Body(Call("GET", "/connectors?state=FAILED"))["total"], 1);
+  // KurrentDB has no FAILED: its failed connectors are stopped, with error details.
+  EXPECT_EQ(Body(Call("GET", "/connectors?state=CONNECTOR_STATE_STOPPED"))["totalSize"], 1);
+  EXPECT_EQ(Body(Call("GET", "/connectors?state=CONNECTOR_STATE_FAILED"))["totalSize"], 0);
 }
 
 TEST_F(ApiTest, MetricsArePrometheusText) {
@@ -486,6 +498,493 @@ TEST_F(ApiTest, RotatingTheMasterKeyKeepsConnectorsWorkingWithoutTheOldKey) {
   ExpectError(
       Call("PUT", "/connectors/s1/settings", HttpSettings("http://127.0.0.1:9/in", "******")), 409,
       new_id);
+}
+
+// --- KurrentDB 26 parity: bodies, routes, list filters and fields as its operators use them.
+
+// The ids of a list response's items, in order.
+std::vector<std::string> Ids(const json& list) {
+  std::vector<std::string> out;
+  for (const json& item : list["items"]) out.push_back(item["connectorId"]);
+  return out;
+}
+
+TEST_F(ApiTest, CreateTakesKurrentDbsBodyWithAName) {
+  auto r = Call("POST", "/connectors/orders",
+                json{{"name", "Orders to file"},
+                     {"settings", {{"instanceTypeName", "null-sink"}, {"logging:enabled", "true"}}}}
+                    .dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(Body(r)["name"], "Orders to file");
+  EXPECT_EQ(Body(r)["ignoredSettings"], json::array({"logging:enabled"}));
+  EXPECT_EQ(Body(Call("GET", "/connectors/orders"))["name"], "Orders to file");
+  EXPECT_EQ(Body(Call("GET", "/connectors"))["items"][0]["name"], "Orders to file");
+  EXPECT_THAT(StoredBytes("orders"), HasSubstr(R"("name":"Orders to file")"));
+  // Without a name (or with a blank one) the id stands for it, and nothing is stored.
+  ASSERT_EQ(Call("POST", "/connectors/unnamed", R"({"settings":{"instanceTypeName":"null-sink"}})")
+                .status,
+            201);
+  EXPECT_EQ(Body(Call("GET", "/connectors/unnamed"))["name"], "unnamed");
+  EXPECT_THAT(StoredBytes("unnamed"), ::testing::Not(HasSubstr("name\"")));
+  ASSERT_EQ(Call("POST", "/connectors/blank",
+                 R"({"name":"  ","settings":{"instanceTypeName":"null-sink"}})")
+                .status,
+            201);
+  EXPECT_EQ(Body(Call("GET", "/connectors/blank"))["name"], "blank");
+  // The body names what is wrong, and nothing is written.
+  ExpectError(
+      Call("POST", "/connectors/x", R"({"name":"ab","settings":{"instanceTypeName":"null-sink"}})"),
+      400, "name must be 3 to 50 characters");
+  ExpectError(
+      Call("POST", "/connectors/x", R"({"name":7,"settings":{"instanceTypeName":"null-sink"}})"),
+      400, "name must be a string");
+  ExpectError(Call("POST", "/connectors/x",
+                   R"({"settings":{"instanceTypeName":"null-sink"},"colour":"red"})"),
+              400, "unknown field 'colour'");
+  ExpectError(Call("POST", "/connectors/x",
+                   R"({"connectorId":"y","settings":{"instanceTypeName":"null-sink"}})"),
+              400, "connectorId");
+  ExpectError(Call("POST", "/connectors/x", R"({"name":"Good name","settings":{}})"), 400,
+              "instanceTypeName");
+  EXPECT_EQ(Call("GET", "/connectors/x").status, 404);
+  EXPECT_EQ(StoredBytes("x"), "");
+  // connectorId in the body is fine when it is the path's.
+  EXPECT_EQ(Call("POST", "/connectors/same",
+                 R"({"connectorId":"same","settings":{"instanceTypeName":"null-sink"}})")
+                .status,
+            201);
+}
+
+TEST_F(ApiTest, CreateAndReconfigureTakeANestedConfiguration) {
+  const std::string out = (dir_ / "out.jsonl").string();
+  json configuration = {
+      {"instanceTypeName", "file-sink"},
+      {"path", out},
+      {"fsync", false},
+      {"subscription",
+       {{"filter", {{"scope", "stream"}, {"filterType", "prefix"}, {"expression", "orders-"}}},
+        {"initialPosition", "earliest"}}},
+      {"autocommit", {{"interval", 50}, {"recordsThreshold", nullptr}}}};
+  // A non-empty configuration wins over settings, as in KurrentDB.
+  auto r = Call("POST", "/connectors/nested",
+                json{{"name", "Nested one"},
+                     {"configuration", configuration},
+                     {"settings", {{"instanceTypeName", "null-sink"}}}}
+                    .dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  json flat = Body(Call("GET", "/connectors/nested/settings"))["settings"];
+  EXPECT_EQ(flat["instanceTypeName"], "file-sink");
+  EXPECT_EQ(flat["subscription:filter:expression"], "orders-");
+  EXPECT_EQ(flat["autocommit:interval"], "50");
+  EXPECT_EQ(flat["fsync"], "false");
+  EXPECT_FALSE(flat.contains("autocommit:recordsThreshold"));  // null: left out
+
+  // The nested view: numbers and booleans as JSON, the update time beside it.
+  auto got = Call("GET", "/connectors/nested/configuration");
+  ASSERT_EQ(got.status, 200) << got.body;
+  json view = Body(got);
+  EXPECT_EQ(view["configuration"]["subscription"]["filter"]["expression"], "orders-");
+  EXPECT_EQ(view["configuration"]["autocommit"]["interval"], 50);
+  EXPECT_EQ(view["configuration"]["fsync"], false);
+  EXPECT_EQ(view["configuration"]["path"], out);
+  EXPECT_EQ(view["configurationUpdateTime"],
+            Body(Call("GET", "/connectors/nested/settings"))["settingsUpdateTime"]);
+
+  // PUT .../configuration takes the object itself, or wrapped.
+  configuration["autocommit"]["interval"] = 75;
+  auto put = Call("PUT", "/connectors/nested/configuration", configuration.dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(Body(Call("GET", "/connectors/nested/settings"))["settings"]["autocommit:interval"],
+            "75");
+  configuration["autocommit"]["interval"] = 80;
+  put = Call("PUT", "/connectors/nested/configuration",
+             json{{"configuration", configuration}}.dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(
+      Body(Call("GET",
+                "/connectors/nested/configuration"))["configuration"]["autocommit"]["interval"],
+      80);
+  // Arrays become indexed keys, checked like any other key.
+  configuration["label"] = json::array({"a", "b"});
+  ExpectError(Call("PUT", "/connectors/nested/configuration", configuration.dump()), 400,
+              "label:0");
+  ExpectError(Call("PUT", "/connectors/nested/configuration", "[]"), 400, "JSON object");
+  ExpectError(Call("POST", "/connectors/nested/configuration", configuration.dump()), 405,
+              "GET, PUT");
+  ExpectError(Call("GET", "/connectors/ghost/configuration"), 404, "does not exist");
+}
+
+TEST_F(ApiTest, TheConfigurationViewRedactsSecretsLikeTheSettingsView) {
+  ASSERT_EQ(
+      Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw")).status,
+      201);
+  ApiResponse got = Call("GET", "/connectors/s1/configuration");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_THAT(got.body, ::testing::Not(HasSubstr("hunter2-pw")));
+  EXPECT_THAT(got.body, ::testing::Not(HasSubstr("k3y-v4lue")));
+  EXPECT_THAT(got.body, ::testing::Not(HasSubstr("sealed:")));
+  json configuration = Body(got)["configuration"];
+  EXPECT_EQ(configuration["authentication"]["basic"]["password"], "******");
+  EXPECT_EQ(configuration["defaultHeaders"]["X-Api-Key"], "******");
+  EXPECT_EQ(configuration["url"], "http://127.0.0.1:9/in");
+  ApiResponse listed = Call("GET", "/connectors?includeConfiguration=true&includeSettings=true");
+  EXPECT_THAT(listed.body, ::testing::Not(HasSubstr("hunter2-pw")));
+  EXPECT_EQ(Body(listed)["items"][0]["configuration"]["authentication"]["basic"]["password"],
+            "******");
+  EXPECT_EQ(Body(listed)["items"][0]["settings"]["authentication:basic:password"], "******");
+  // The view sent back keeps the secret; with a new destination the secret must be given again.
+  EXPECT_EQ(Call("PUT", "/connectors/s1/configuration", configuration.dump()).status, 200);
+  EXPECT_THAT(StoredBytes("s1"), ::testing::Not(HasSubstr("hunter2-pw")));
+  configuration["url"] = "http://attacker.example/in";
+  ExpectError(Call("PUT", "/connectors/s1/configuration", configuration.dump()), 400,
+              "url changes, so the secret");
+}
+
+TEST_F(ApiTest, RenameChangesOnlyTheName) {
+  ASSERT_EQ(Call("POST", "/connectors/orders",
+                 R"({"name":"Old name","settings":{"instanceTypeName":"null-sink"}})")
+                .status,
+            201);
+  auto r = Call("PUT", "/connectors/orders/rename", R"({"name":"New name"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["name"], "New name");
+  EXPECT_EQ(Body(r)["state"], "STOPPED");
+  json one = Body(Call("GET", "/connectors/orders"));
+  EXPECT_EQ(one["name"], "New name");
+  EXPECT_EQ(one["settings"]["instanceTypeName"], "null-sink");
+  EXPECT_THAT(StoredBytes("orders"), HasSubstr("ConnectorRenamed"));
+  // The same name again writes nothing.
+  auto same = Call("PUT", "/connectors/orders/rename", R"({"name":"New name"})");
+  ASSERT_EQ(same.status, 200);
+  EXPECT_EQ(Body(same)["revision"], one["revision"]);
+  // Bad bodies name the field; nothing changes.
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"no"})"), 400, "3 to 50");
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":""})"), 400, "3 to 50");
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({})"), 400, "name is required");
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":["x"]})"), 400,
+              "name is required");
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Fine name","x":1})"), 400,
+              "unknown field 'x'");
+  ExpectError(Call("PUT", "/connectors/orders/rename", ""), 400, "JSON object");
+  ExpectError(Call("POST", "/connectors/orders/rename", R"({"name":"New name"})"), 405, "PUT");
+  ExpectError(Call("PUT", "/connectors/ghost/rename", R"({"name":"New name"})"), 404,
+              "does not exist");
+  // The security rules of every change hold.
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Other name"})", "text/plain"),
+              415, "application/json");
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Other name"})",
+                   "application/json", {"http://evil.example", "127.0.0.1:2114"}),
+              403, "cross-origin");
+  caller_ = User("reader", {"readers"});
+  ExpectError(Call("PUT", "/connectors/orders/rename", R"({"name":"Other name"})"), 403, "$ops");
+  caller_ = User("ops", {"$ops"});
+  EXPECT_EQ(Body(Call("GET", "/connectors/orders"))["name"], "New name");
+  // A running connector can be renamed too.
+  ASSERT_EQ(Call("POST", "/connectors/orders/start").status, 200);
+  EXPECT_EQ(Call("PUT", "/connectors/orders/rename", R"({"name":"Running name"})").status, 200);
+}
+
+TEST_F(ApiTest, ListFiltersAndPagesAsKurrentDbDocumentsThem) {
+  for (const char* id : {"a-null", "b-file", "c-null"}) {
+    std::string type = absl::StrContains(id, "file") ? "file-sink" : "null-sink";
+    std::string extra =
+        type == "file-sink" ? absl::StrCat(R"(,"path":")", (dir_ / "b.jsonl").string(), "\"") : "";
+    ASSERT_EQ(Call("POST", absl::StrCat("/connectors/", id),
+                   absl::StrCat(R"({"settings":{"instanceTypeName":")", type, "\"", extra, "}}"))
+                  .status,
+              201);
+  }
+  ASSERT_EQ(Call("POST", "/connectors/c-null/start").status, 200);  // ACTIVATING, then RUNNING
+  ASSERT_TRUE(WaitForState("c-null", "RUNNING"));
+  auto ids = [&](const std::string& query) {
+    ApiResponse r = Call("GET", "/connectors" + query);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    return Ids(Body(r));
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids(""), (V{"a-null", "b-file", "c-null"}));
+  // Repeated parameters, KurrentDB's state names and its numbers, proto spellings.
+  EXPECT_EQ(ids("?state=CONNECTOR_STATE_RUNNING"), V{"c-null"});
+  EXPECT_EQ(ids("?state=CONNECTOR_STATE_STOPPED&state=CONNECTOR_STATE_RUNNING"),
+            (V{"a-null", "b-file", "c-null"}));
+  EXPECT_EQ(ids("?state=4"), (V{"a-null", "b-file"}));
+  EXPECT_EQ(ids("?state=running,activating"), V{"c-null"});
+  EXPECT_EQ(ids("?state=CONNECTOR_STATE_UNKNOWN"), V{});
+  EXPECT_EQ(ids("?instanceTypeName=null-sink"), (V{"a-null", "c-null"}));
+  EXPECT_EQ(ids("?instanceTypeName=file-sink&instanceTypeName=null-sink"),
+            (V{"a-null", "b-file", "c-null"}));
+  EXPECT_EQ(ids("?instance_type_name=file-sink"), V{"b-file"});
+  EXPECT_EQ(ids("?connectorId=c-null&connectorId=a-null"), (V{"a-null", "c-null"}));
+  EXPECT_EQ(ids("?connector_id=b-file&instanceTypeName=null-sink"), V{});
+  EXPECT_EQ(ids("?host=devnode"), V{"c-null"});
+  // Settings (and the nested configuration) only when asked for.
+  json plain = Body(Call("GET", "/connectors"));
+  EXPECT_FALSE(plain["items"][0].contains("settings"));
+  EXPECT_FALSE(plain["items"][0].contains("configuration"));
+  json with = Body(Call("GET", "/connectors?includeSettings=true&connectorId=b-file"));
+  EXPECT_EQ(with["items"][0]["settings"]["instanceTypeName"], "file-sink");
+  EXPECT_FALSE(with["items"][0].contains("configuration"));
+  json nested = Body(Call("GET", "/connectors?include_configuration=true&connectorId=b-file"));
+  EXPECT_EQ(nested["items"][0]["configuration"]["instanceTypeName"], "file-sink");
+  EXPECT_FALSE(nested["items"][0]["configurationUpdateTime"].get<std::string>().empty());
+  EXPECT_EQ(Body(Call("GET", "/connectors?includeSettings=false"))["items"][0].contains("settings"),
+            false);
+  // Pages: page 2 of size 1 is the second match; totalSize counts every match.
+  json page = Body(Call("GET", "/connectors?page=2&pageSize=1"));
+  EXPECT_EQ(Ids(page), V{"b-file"});
+  EXPECT_EQ(page["totalSize"], 3);
+  EXPECT_EQ(page["skip"], 1);
+  EXPECT_EQ(page["take"], 1);
+  EXPECT_EQ(ids("?paging.page=3&paging.pageSize=1"), V{"c-null"});
+  EXPECT_EQ(ids("?page=4&pageSize=1"), V{});
+  EXPECT_EQ(ids("?pageSize=2"), (V{"a-null", "b-file"}));
+  EXPECT_EQ(ids("?page=2"), V{});  // pages of 100
+  EXPECT_EQ(
+      Body(Call("GET", "/connectors?page=2&pageSize=1&instanceTypeName=null-sink"))["totalSize"],
+      2);
+  ExpectError(Call("GET", "/connectors?page=0"), 400, "page must be a whole number from 1");
+  ExpectError(Call("GET", "/connectors?pageSize=101"), 400,
+              "pageSize must be a whole number from 1 to 100");
+  ExpectError(Call("GET", "/connectors?pageSize=x"), 400, "pageSize");
+  ExpectError(Call("GET", "/connectors?page=1&skip=1"), 400, "cannot be combined");
+  ExpectError(Call("GET", "/connectors?page=1&paging.page=2"), 400, "more than once");
+  ExpectError(Call("GET", "/connectors?includeSettings=yes"), 400,
+              "includeSettings must be true or false");
+  ExpectError(Call("GET", "/connectors?pagesize=1"), 400, "unknown query parameter 'pagesize'");
+}
+
+TEST_F(ApiTest, PostListTakesTheFilterInItsBodyAndCreatesNothing) {
+  for (const char* id : {"a-one", "b-two", "c-three"}) {
+    ASSERT_EQ(Call("POST", absl::StrCat("/connectors/", id), R"({"instanceTypeName":"null-sink"})")
+                  .status,
+              201);
+  }
+  auto r = Call("POST", "/connectors/list",
+                R"({"state":["CONNECTOR_STATE_STOPPED"],"instanceTypeName":["null-sink"],
+                    "connectorId":["a-one","c-three"],"includeSettings":true,
+                    "paging":{"page":2,"pageSize":1}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = Body(r);
+  EXPECT_EQ(Ids(j), std::vector<std::string>{"c-three"});
+  EXPECT_EQ(j["totalSize"], 2);
+  EXPECT_EQ(j["items"][0]["settings"]["instanceTypeName"], "null-sink");
+  // Every filter form KurrentDB's clients send: proto names, numbers, nulls, the sample's
+  // instanceType; an empty body lists everything.
+  EXPECT_EQ(Ids(Body(Call("POST", "/connectors/list",
+                          R"({"connector_id":["b-two"],"state":[4],"instanceType":["null-sink"],
+                              "show_deleted":null,"paging":null})"))),
+            std::vector<std::string>{"b-two"});
+  EXPECT_EQ(Body(Call("POST", "/connectors/list", ""))["totalSize"], 3);
+  EXPECT_EQ(Body(Call("POST", "/connectors/list", "{}"))["totalSize"], 3);
+  // GET /connectors with the same body, as KurrentDB 26.0 documented it.
+  EXPECT_EQ(Ids(Body(Call("GET", "/connectors", R"({"connectorId":["a-one"]})"))),
+            std::vector<std::string>{"a-one"});
+  ExpectError(Call("GET", "/connectors?state=RUNNING", R"({"connectorId":["a-one"]})"), 400,
+              "not both");
+  // Bad filters name the field.
+  ExpectError(Call("POST", "/connectors/list", R"({"state":"RUNNING","colour":"red"})"), 400,
+              "unknown field 'colour'");
+  ExpectError(Call("POST", "/connectors/list", R"({"paging":{"page":1,"size":5}})"), 400,
+              "paging.size");
+  ExpectError(Call("POST", "/connectors/list", R"({"paging":{"pageSize":500}})"), 400, "pageSize");
+  ExpectError(Call("POST", "/connectors/list", R"({"includeSettings":"yes"})"), 400,
+              "includeSettings must be true or false");
+  ExpectError(Call("POST", "/connectors/list", R"({"connectorId":[1]})"), 400, "connectorId");
+  ExpectError(Call("POST", "/connectors/list", R"([1])"), 400, "JSON object");
+  ExpectError(Call("POST", "/connectors/list", R"({"settings":{"instanceTypeName":"null-sink"}})"),
+              400, "unknown field 'settings'");
+  ExpectError(Call("POST", "/connectors/list", "{}", "text/plain"), 415, "application/json");
+  // A create sent to the list route never made a connector named "list".
+  EXPECT_EQ(Body(Call("GET", "/connectors"))["totalSize"], 3);
+  EXPECT_EQ(StoredBytes("list"), "");
+  // It is a read: any user may list this way.
+  caller_ = User("reader", {"readers"});
+  EXPECT_EQ(Call("POST", "/connectors/list", "{}").status, 200);
+  caller_ = Caller{};
+  ExpectError(Call("POST", "/connectors/list", "{}"), 401, "credentials");
+}
+
+TEST_F(ApiTest, ReservedWordsAreNoConnectorIds) {
+  for (const char* id : {"list", "LIST", "start", "settings", "configuration", "rename", "reset"}) {
+    ApiResponse r =
+        Call(id == std::string("list") ? "PUT" : "POST", absl::StrCat("/connectors/", id),
+             R"({"settings":{"instanceTypeName":"null-sink"}})");
+    if (id == std::string("list")) {
+      ExpectError(r, 405, "POST");  // /connectors/list is the list route
+      continue;
+    }
+    ExpectError(r, 400, "is reserved");
+    EXPECT_EQ(StoredBytes(id), "") << id;
+  }
+  ExpectError(Call("GET", "/connectors/list"), 405, "POST");
+  ExpectError(Call("DELETE", "/connectors/list"), 405, "POST");
+  EXPECT_EQ(Body(Call("GET", "/connectors"))["totalSize"], 0);
+  // Ids that merely contain a reserved word are fine.
+  EXPECT_EQ(Call("POST", "/connectors/list-2", R"({"instanceTypeName":"null-sink"})").status, 201);
+}
+
+TEST_F(ApiTest, ShowDeletedListsDeletedConnectors) {
+  ASSERT_EQ(Call("POST", "/connectors/gone",
+                 R"({"name":"Gone one","settings":{"instanceTypeName":"null-sink"}})")
+                .status,
+            201);
+  ASSERT_EQ(Call("POST", "/connectors/kept", R"({"instanceTypeName":"null-sink"})").status, 201);
+  ASSERT_EQ(Call("DELETE", "/connectors/gone").status, 200);
+  EXPECT_EQ(Ids(Body(Call("GET", "/connectors"))), std::vector<std::string>{"kept"});
+  json all = Body(Call("GET", "/connectors?showDeleted=true&includeSettings=true"));
+  ASSERT_EQ(Ids(all), (std::vector<std::string>{"gone", "kept"}));
+  const json& gone = all["items"][0];
+  EXPECT_EQ(gone["state"], "DELETED");
+  EXPECT_EQ(gone["name"], "Gone one");
+  EXPECT_TRUE(gone["deleteTime"].is_string());
+  EXPECT_FALSE(gone["deleteTime"].get<std::string>().empty());
+  EXPECT_EQ(gone["settings"]["instanceTypeName"], "null-sink");
+  EXPECT_TRUE(all["items"][1]["deleteTime"].is_null());
+  EXPECT_EQ(Ids(Body(Call("GET", "/connectors?showDeleted=true&state=DELETED"))),
+            std::vector<std::string>{"gone"});
+  EXPECT_EQ(Ids(Body(Call("GET", "/connectors?state=DELETED"))), std::vector<std::string>{});
+  // KurrentDB's deleted connectors are stopped ones.
+  EXPECT_EQ(Body(Call("POST", "/connectors/list",
+                      R"({"showDeleted":true,"state":["CONNECTOR_STATE_STOPPED"]})"))["totalSize"],
+            2);
+  // Still 404 one by one; created again, it is a new connector without the old name.
+  EXPECT_EQ(Call("GET", "/connectors/gone").status, 404);
+  ASSERT_EQ(Call("POST", "/connectors/gone", R"({"instanceTypeName":"null-sink"})").status, 201);
+  json again = Body(Call("GET", "/connectors?showDeleted=true&connectorId=gone"));
+  EXPECT_EQ(again["items"][0]["state"], "STOPPED");
+  EXPECT_EQ(again["items"][0]["name"], "gone");
+  EXPECT_TRUE(again["items"][0]["deleteTime"].is_null());
+}
+
+TEST_F(ApiTest, ItemsCarryKurrentDbsFieldsAndTimes) {
+  ASSERT_EQ(Call("POST", "/connectors/c", R"({"instanceTypeName":"null-sink"})").status, 201);
+  json item = Body(Call("GET", "/connectors"))["items"][0];
+  for (const char* field : {"connectorId", "instanceTypeName", "name", "state", "stateUpdateTime",
+                            "settingsUpdateTime", "position", "positionUpdateTime", "createTime",
+                            "updateTime", "deleteTime", "errorDetails"}) {
+    EXPECT_TRUE(item.contains(field)) << field << " in " << item.dump();
+  }
+  EXPECT_FALSE(item["createTime"].get<std::string>().empty());
+  EXPECT_EQ(item["createTime"], item["stateUpdateTime"]);
+  EXPECT_TRUE(item["position"].is_null());
+  EXPECT_TRUE(item["positionUpdateTime"].is_null());
+  // A reset without a position goes back to the start of the log, as KurrentDB documents.
+  auto reset = Call("POST", "/connectors/c/reset");
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  json after = Body(reset);
+  EXPECT_EQ(after["position"], 0);
+  EXPECT_TRUE(after["positionUpdateTime"].is_string());
+  EXPECT_GE(after["positionUpdateTime"].get<std::string>(), item["createTime"].get<std::string>());
+  EXPECT_GE(after["updateTime"].get<std::string>(), item["updateTime"].get<std::string>());
+  EXPECT_EQ(after["createTime"], item["createTime"]);
+  ASSERT_EQ(Call("POST", "/connectors/c/reset/7").status, 200);
+  EXPECT_EQ(Body(Call("GET", "/connectors/c"))["position"], 7);
+}
+
+// --- The pure parts: configuration nesting and list filters.
+
+TEST(ConfigurationTest, FlattensAsKurrentDbDoes) {
+  auto flat = FlattenConfiguration(json::parse(
+      R"({"a":{"b":"x","n":5,"f":1.5,"t":true},"hosts":["h1",{"port":9}],"gone":null})"));
+  ASSERT_TRUE(flat.ok()) << flat.status();
+  EXPECT_EQ(*flat, (SettingsMap{{"a:b", "x"},
+                                {"a:n", "5"},
+                                {"a:f", "1.5"},
+                                {"a:t", "true"},
+                                {"hosts:0", "h1"},
+                                {"hosts:1:port", "9"}}));
+  EXPECT_THAT(std::string(FlattenConfiguration(json::parse(R"({"a":{"":1}})")).status().message()),
+              HasSubstr("empty key under 'a'"));
+  EXPECT_FALSE(FlattenConfiguration(json::array()).ok());
+  json deep = "x";
+  for (int i = 0; i < 40; ++i) deep = json{{"k", deep}};
+  EXPECT_THAT(std::string(FlattenConfiguration(deep).status().message()), HasSubstr("nested"));
+}
+
+TEST(ConfigurationTest, NestsWithoutLosingAnything) {
+  json flat = {{"a:b", "x"},      {"a:n", "5"},     {"a:zero", "05"}, {"a:f", "1.50"},
+               {"a:e", "1e5"},    {"a:neg", "-2"},  {"a:t", "TRUE"},  {"hosts:0", "h1"},
+               {"hosts:1", "h2"}, {"gaps:0", "g0"}, {"gaps:2", "g2"}, {"both", "v"},
+               {"both:x", "y"},   {"empty", ""},    {"p", "******"}};
+  json nested = NestSettings(flat);
+  EXPECT_EQ(nested["a"]["b"], "x");
+  EXPECT_EQ(nested["a"]["n"], 5);
+  EXPECT_EQ(nested["a"]["zero"], "05");
+  EXPECT_EQ(nested["a"]["f"], "1.50");
+  EXPECT_EQ(nested["a"]["e"], "1e5");
+  EXPECT_EQ(nested["a"]["neg"], -2);
+  EXPECT_EQ(nested["a"]["t"], true);
+  EXPECT_EQ(nested["hosts"], json::array({"h1", "h2"}));
+  EXPECT_EQ(nested["gaps"], (json{{"0", "g0"}, {"2", "g2"}}));  // not 0..n-1: an object
+  EXPECT_EQ(nested["both"], (json{{"x", "y"}}));
+  EXPECT_EQ(nested["empty"], "");
+  EXPECT_EQ(nested["p"], "******");
+  EXPECT_TRUE(NestSettings(json::object()).is_object());
+  EXPECT_TRUE(NestSettings(json{{"0", "a"}}).is_object());  // the top is always an object
+  // Round trip: what the view shows, flattened again, is what was stored (but booleans).
+  json plain = {{"a:b", "x"}, {"a:n", "5"}, {"hosts:0", "h1"}, {"hosts:1", "h2"}, {"z", "05"}};
+  auto back = FlattenConfiguration(NestSettings(plain));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(json(*back), plain);
+  // A key with more ':' than the depth limit stays bounded: the rest is one key.
+  std::string key = "k";
+  for (int i = 0; i < 100; ++i) key += ":k";
+  json deep = NestSettings(json{{key, "v"}});
+  size_t depth = 0;
+  for (const json* j = &deep; j->is_object(); j = &j->begin().value()) ++depth;
+  EXPECT_EQ(depth, kMaxRequestJsonDepth);
+  EXPECT_TRUE(FlattenConfiguration(deep).ok());  // and it can be sent back
+}
+
+TEST(ListQueryTest, ReadsEveryNameAndChecksEveryValue) {
+  auto q = ListQueryFromUrl(
+      "state=CONNECTOR_STATE_RUNNING&state=stopped,failed&instanceTypeName=a&instance_type_name=b"
+      "&connectorId=x&includeSettings=TRUE&show_deleted=true&paging.page=3&paging.pageSize=10");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->states, (std::vector<std::string>{"CONNECTOR_STATE_RUNNING", "STOPPED", "FAILED"}));
+  EXPECT_EQ(q->instance_types, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(q->connector_ids, std::vector<std::string>{"x"});
+  EXPECT_TRUE(q->include_settings);
+  EXPECT_TRUE(q->show_deleted);
+  EXPECT_FALSE(q->include_configuration);
+  EXPECT_EQ(q->skip, 20);
+  EXPECT_EQ(q->take, 10);
+  auto defaults = ListQueryFromUrl("");
+  EXPECT_EQ(defaults->skip, 0);
+  EXPECT_EQ(defaults->take, 100);
+  EXPECT_EQ(ListQueryFromUrl("skip=5&take=1000")->take, 1000);
+  EXPECT_FALSE(ListQueryFromUrl("take=1001").ok());
+  EXPECT_FALSE(ListQueryFromUrl("pageSize=0").ok());
+  EXPECT_FALSE(ListQueryFromUrl("page=2147483648").ok());
+  EXPECT_FALSE(ListQueryFromUrl("showDeleted=true&show_deleted=false").ok());
+  EXPECT_FALSE(ListQueryFromUrl("paging=1").ok());
+
+  auto body = ListQueryFromJson(json::parse(
+      R"({"state":[2,"RUNNING"],"instanceTypeName":"one","includeConfiguration":true,
+          "paging":{"page_size":5}})"));
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(body->states, (std::vector<std::string>{"CONNECTOR_STATE_RUNNING", "RUNNING"}));
+  EXPECT_EQ(body->instance_types, std::vector<std::string>{"one"});
+  EXPECT_TRUE(body->include_configuration);
+  EXPECT_EQ(body->take, 5);
+  EXPECT_FALSE(ListQueryFromJson(json::parse(R"({"paging.page":1})")).ok());
+  EXPECT_FALSE(ListQueryFromJson(json::parse(R"({"paging":{"page":"1"}})")).ok());
+  EXPECT_FALSE(ListQueryFromJson(json::parse(R"({"state":[true]})")).ok());
+}
+
+TEST(ListQueryTest, KurrentDbStatesMeanWhatKurrentDbMeans) {
+  EXPECT_TRUE(StateFilterMatches("RUNNING", "RUNNING"));
+  EXPECT_TRUE(StateFilterMatches("running", "RUNNING"));
+  EXPECT_FALSE(StateFilterMatches("STOPPED", "FAILED"));
+  EXPECT_TRUE(StateFilterMatches("CONNECTOR_STATE_RUNNING", "RUNNING"));
+  EXPECT_TRUE(StateFilterMatches("connector_state_activating", "ACTIVATING"));
+  for (const char* state : {"STOPPED", "FAILED", "DELETED"}) {
+    EXPECT_TRUE(StateFilterMatches("CONNECTOR_STATE_STOPPED", state)) << state;
+  }
+  EXPECT_FALSE(StateFilterMatches("CONNECTOR_STATE_STOPPED", "RUNNING"));
+  EXPECT_FALSE(StateFilterMatches("CONNECTOR_STATE_FAILED", "FAILED"));
+  EXPECT_FALSE(StateFilterMatches("CONNECTOR_STATE_UNKNOWN", "STOPPED"));
+  EXPECT_FALSE(StateFilterMatches("NONSENSE", "STOPPED"));
 }
 
 }  // namespace

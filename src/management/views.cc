@@ -3,6 +3,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "management/configuration.h"
 #include "secrets/sealed_settings.h"
 
 namespace esdb {
@@ -28,26 +29,51 @@ json SettingsView(const Connector& c, const SinkPlugin* plugin) {
   return out;
 }
 
-json ConnectorView(const Connector& c, const SinkPlugin* plugin, std::optional<Position> position,
-                   std::optional<Position> end, bool with_settings) {
+std::string ViewStateName(const Connector& c) {
+  return IsDeleted(c) ? "DELETED" : ConnectorStateName(c.state);
+}
+
+bool IsDeleted(const Connector& c) { return !c.exists && c.revision >= 0; }
+
+json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress& progress,
+                   std::optional<Position> end, ViewParts parts) {
   auto type = c.settings.find("instanceTypeName");
+  auto time_or_null = [](int64_t us) { return us == 0 ? json(nullptr) : json(FormatTime(us)); };
+  const std::optional<Position>& position = progress.position;
+  const bool deleted = IsDeleted(c);
+  json error = nullptr;
+  if (c.exists && c.state == ConnectorState::kFailed) {
+    error = {{"code", c.damaged ? "stream-deleted" : "connector-failed"},
+             {"message", c.error},
+             {"time", FormatTime(c.error_us)}};
+  }
   json j = {
       {"connectorId", c.id},
+      {"name", DisplayName(c)},
       {"instanceTypeName", type == c.settings.end() ? "" : type->second},
-      {"state", ConnectorStateName(c.state)},
+      {"state", ViewStateName(c)},
       {"stateUpdateTime", FormatTime(c.state_update_us)},
       {"settingsUpdateTime", FormatTime(c.settings_update_us)},
+      {"createTime", FormatTime(c.create_us)},
+      {"updateTime", FormatTime(c.update_us)},
+      {"deleteTime", deleted ? time_or_null(c.delete_us) : json(nullptr)},
       {"position", position ? json(position->commit) : json(nullptr)},
-      {"lag", position && end ? json(end->commit > position->commit ? end->commit - position->commit
-                                                                    : 0)
-                              : json(nullptr)},
-      {"host", c.state == ConnectorState::kRunning ? json(c.host) : json(nullptr)},
-      {"errorDetails", c.state == ConnectorState::kFailed
-                           ? json{{"message", c.error}, {"time", FormatTime(c.error_us)}}
-                           : json(nullptr)},
+      {"positionUpdateTime", position ? time_or_null(progress.at_us) : json(nullptr)},
+      {"lag", position && end && !deleted
+                  ? json(end->commit > position->commit ? end->commit - position->commit : 0)
+                  : json(nullptr)},
+      {"host", c.exists && c.state == ConnectorState::kRunning ? json(c.host) : json(nullptr)},
+      {"errorDetails", std::move(error)},
       {"revision", c.revision},
   };
-  if (with_settings) j["settings"] = SettingsView(c, plugin);
+  if (parts.settings || parts.configuration) {
+    json settings = SettingsView(c, plugin);
+    if (parts.configuration) {
+      j["configuration"] = NestSettings(settings);
+      j["configurationUpdateTime"] = FormatTime(c.settings_update_us);
+    }
+    if (parts.settings) j["settings"] = std::move(settings);
+  }
   return j;
 }
 

@@ -19,11 +19,29 @@ std::string FormatTime(int64_t unix_us);  // RFC 3339 UTC; "" for 0
 // The connector's settings with every secret one redacted (never a clear or sealed secret).
 nlohmann::json SettingsView(const Connector& connector, const SinkPlugin* plugin);
 
-// GET /connectors and GET /connectors/{id} items. `position`: last checkpoint; `end`: the log's
-// last position (for the lag).
-nlohmann::json ConnectorView(const Connector& c, const SinkPlugin* plugin,
-                             std::optional<Position> position, std::optional<Position> end,
-                             bool with_settings);
+// The state a view shows: ConnectorStateName, or "DELETED" for a deleted connector (listed only
+// with showDeleted).
+std::string ViewStateName(const Connector& c);
+// True for a connector that was created and then deleted (what showDeleted adds to a list).
+bool IsDeleted(const Connector& c);
+
+// How far a connector got: its last checkpoint in the current epoch, else the epoch's own
+// position; with the time it was recorded (0: unknown).
+struct Progress {
+  std::optional<Position> position;
+  int64_t at_us = 0;
+};
+
+// Which optional parts a connector view has.
+struct ViewParts {
+  bool settings = false;       // "settings": the flat map, secrets redacted
+  bool configuration = false;  // "configuration": the same nested (KurrentDB's includeConfiguration)
+};
+
+// GET /connectors items, GET /connectors/{id} and command responses. `end`: the log's last
+// position (for the lag).
+nlohmann::json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress& progress,
+                             std::optional<Position> end, ViewParts parts);
 
 nlohmann::json PluginView(const SinkPlugin& plugin);
 

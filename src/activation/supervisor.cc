@@ -52,6 +52,14 @@ std::map<std::string, std::shared_ptr<ConnectorMetrics>> Supervisor::Metrics() c
   return metrics_;
 }
 
+std::shared_ptr<const ConnectorMetrics> Supervisor::RunningMetrics(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto running = running_here_.find(id);
+  if (running == running_here_.end() || !running->second) return nullptr;
+  auto m = metrics_.find(id);
+  return m == metrics_.end() ? nullptr : m->second;
+}
+
 bool Supervisor::IsRunningHere(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = running_here_.find(id);

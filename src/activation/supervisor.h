@@ -66,6 +66,9 @@ class Supervisor {
 
   // Metrics of every connector that ran here since start-up. Thread-safe.
   std::map<std::string, std::shared_ptr<ConnectorMetrics>> Metrics() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The metrics of `id` while a runner for it is active on this host, else null.
+  std::shared_ptr<const ConnectorMetrics> RunningMetrics(const std::string& id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   // True when a runner for `id` is active on this host.
   bool IsRunningHere(const std::string& id) const ABSL_LOCKS_EXCLUDED(mu_);
   const std::string& host_id() const { return options_.host_id; }

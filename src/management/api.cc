@@ -243,15 +243,23 @@ std::optional<Position> ManagementApi::EndOfLog() const {
 }
 
 // From what the registry follows: listing never reads a stream per connector.
-Progress ManagementApi::ProgressOf(const Connector& c) const {
+Progress ManagementApi::ProgressOf(const Connector& c, std::optional<Position> end) const {
+  Progress p;
   auto cp = registry_->LastCheckpoint(c.id);
-  if (cp && cp->epoch >= c.epoch) return {cp->position, cp->at_us};
-  if (c.epoch_position) return {c.epoch_position, c.epoch_us};
-  return {};
+  if (cp && cp->epoch >= c.epoch) {
+    p = {cp->position, cp->at_us};
+  } else if (c.epoch_position) {
+    p = {c.epoch_position, c.epoch_us};
+  }
+  if (supervisor_ != nullptr && end) {
+    if (auto m = supervisor_->RunningMetrics(c.id)) p.lag = m->Lag(end->commit);
+  }
+  return p;
 }
 
 json ManagementApi::View(const Connector& c, ViewParts parts) const {
-  return ConnectorView(c, PluginOf(c), ProgressOf(c), EndOfLog(), parts);
+  const auto end = EndOfLog();
+  return ConnectorView(c, PluginOf(c), ProgressOf(c, end), end, parts);
 }
 
 ApiResponse ManagementApi::List(const ListQuery& q) const {
@@ -263,7 +271,7 @@ ApiResponse ManagementApi::List(const ListQuery& q) const {
   for (const Connector& c : q.show_deleted ? registry_->ListAll() : registry_->List()) {
     if (!q.Matches(c)) continue;
     if (matched++ < q.skip || static_cast<int64_t>(items.size()) >= q.take) continue;
-    items.push_back(ConnectorView(c, PluginOf(c), ProgressOf(c), end,
+    items.push_back(ConnectorView(c, PluginOf(c), ProgressOf(c, end), end,
                                   {q.include_settings, q.include_configuration}));
   }
   // totalSize counts every match, as KurrentDB documents it (KurrentDB 26 itself sends the size

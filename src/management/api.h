@@ -60,7 +60,7 @@ class ManagementApi {
   std::optional<Connector> Fresh(const std::string& id) const;
   const SinkPlugin* PluginOf(const Connector& c) const;  // null when not loaded
   std::optional<Position> EndOfLog() const;              // nullopt when the node cannot say
-  Progress ProgressOf(const Connector& c) const;
+  Progress ProgressOf(const Connector& c, std::optional<Position> end) const;
   nlohmann::json View(const Connector& c, ViewParts parts) const;
   // GET /connectors, POST /connectors/list.
   ApiResponse List(const ListQuery& query) const;

@@ -47,10 +47,9 @@ std::string ManagementApi::RenderMetrics() const {
     }
   }
   Family(out, "esdb_connector_lag", "gauge",
-         "Log positions between the end of the log and the last checkpoint.");
+         "Log positions the connector still has to look at: 0 when caught up.");
   for (const auto& [id, m] : metrics) {
-    uint64_t cp = m->checkpoint_position.load();
-    uint64_t lag = end.ok() && end->commit > cp ? end->commit - cp : 0;
+    uint64_t lag = end.ok() ? m->Lag(end->commit) : 0;
     absl::StrAppend(&out, "esdb_connector_lag", Label(id), " ", lag, "\n");
   }
   Family(out, "esdb_connector_running", "gauge", "1 when the connector runs on this host.");

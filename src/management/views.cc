@@ -59,7 +59,9 @@ json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress&
       {"deleteTime", deleted ? time_or_null(c.delete_us) : json(nullptr)},
       {"position", position ? json(position->commit) : json(nullptr)},
       {"positionUpdateTime", position ? time_or_null(progress.at_us) : json(nullptr)},
-      {"lag", position && end && !deleted
+      {"lag", deleted ? json(nullptr)
+              : progress.lag ? json(*progress.lag)
+              : position && end
                   ? json(end->commit > position->commit ? end->commit - position->commit : 0)
                   : json(nullptr)},
       {"host", c.exists && c.state == ConnectorState::kRunning ? json(c.host) : json(nullptr)},

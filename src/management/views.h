@@ -30,6 +30,9 @@ bool IsDeleted(const Connector& c);
 struct Progress {
   std::optional<Position> position;
   int64_t at_us = 0;
+  // What the runner still has to look at, when it runs on this host (ConnectorMetrics::Lag);
+  // otherwise the view counts from `position`.
+  std::optional<uint64_t> lag;
 };
 
 // Which optional parts a connector view has.

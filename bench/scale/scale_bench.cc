@@ -438,6 +438,8 @@ int Run(const Options& o, const std::filesystem::path& dir) {
   const size_t count = static_cast<size_t>(o.latency_seconds) * o.rate;
   Progress(absl::StrCat("appending ", count, " events at ", o.rate, "/s"));
   ProbeReader probe(probe_file, count);
+  (void)TimeUntil([&] { return std::filesystem::exists(probe_file); }, absl::Now(), timeout,
+                  absl::Milliseconds(50));  // the sink makes it when it opens
   if (!probe.Start()) {
     std::fprintf(stderr, "cannot watch %s\n", probe_file.c_str());
     return 1;

@@ -245,7 +245,8 @@ void HungSinkTest::CheckHungSink(const std::string& mode) {
   ASSERT_EQ(appended.status, 201) << appended.body;
   const uint64_t event_position = appended.json.value("position", uint64_t{0});
   const std::string says = mode == "hang" ? "write blocks for ever" : "write never completes";
-  ASSERT_TRUE(WaitUntil([&] { return absl::StrContains(node().Logs(), says); }, absl::Seconds(30)))
+  ASSERT_TRUE(WaitUntil([&] { return absl::StrContains(node().Logs(), says); }, absl::Seconds(30),
+                        absl::Milliseconds(100)))
       << "the sink never said '" << says << "'";
   const uint64_t hung_at = LastPosition();
 

@@ -6,8 +6,9 @@
 // checkpoints. Asserts nothing: a phase that does not end in time is printed as "not finished
 // after X s" and the run goes on. See docs/performance.md, "Scale".
 //
-//   esdb_scale_bench [--connectors 1000] [--idle-seconds 30] [--latency-seconds 10]
-//                    [--rate 1000] [--unfiltered-percent 50] [--list-samples 5]
+//   esdb_scale_bench [--connectors 1000] [--settle-seconds 5] [--idle-seconds 30]
+//                    [--latency-seconds 10] [--rate 1000] [--unfiltered-percent 50]
+//                    [--list-samples 5]
 //                    [--timeout 600] [--shutdown-timeout 120] [--dir DIR] [--keep] [--short]
 #include <poll.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ constexpr int kAppendClients = 4;  // concurrent HTTP clients appending the live
 struct Options {
   int connectors = 1000;
   int idle_seconds = 30;
+  int settle_seconds = 5;  // after all are RUNNING, before the idle window
   int latency_seconds = 10;
   int rate = 1000;  // live appends per second
   int unfiltered_percent = 50;
@@ -65,15 +67,17 @@ struct Options {
 
 void Usage() {
   std::fprintf(stderr,
-               "usage: esdb_scale_bench [--connectors N] [--idle-seconds S] [--latency-seconds S]\n"
-               "         [--rate EVENTS_PER_S] [--unfiltered-percent P] [--list-samples K]\n"
-               "         [--timeout S] [--shutdown-timeout S] [--dir DIR] [--keep] [--short]\n");
+               "usage: esdb_scale_bench [--connectors N] [--settle-seconds S] [--idle-seconds S]\n"
+               "         [--latency-seconds S] [--rate EVENTS_PER_S] [--unfiltered-percent P]\n"
+               "         [--list-samples K] [--timeout S] [--shutdown-timeout S] [--dir DIR] "
+               "[--keep] [--short]\n");
 }
 
 // --name value or --name=value. False (after printing why) on anything else.
 bool ParseFlags(int argc, char** argv, Options& o) {
   std::map<std::string, int*> ints = {{"connectors", &o.connectors},
                                       {"idle-seconds", &o.idle_seconds},
+                                      {"settle-seconds", &o.settle_seconds},
                                       {"latency-seconds", &o.latency_seconds},
                                       {"rate", &o.rate},
                                       {"unfiltered-percent", &o.unfiltered_percent},
@@ -97,6 +101,7 @@ bool ParseFlags(int argc, char** argv, Options& o) {
       // For CI: a few connectors and short windows, enough to prove the bench still runs.
       o.connectors = 20;
       o.idle_seconds = 3;
+      o.settle_seconds = 1;
       o.latency_seconds = 2;
       o.rate = 200;
       o.list_samples = 3;
@@ -108,6 +113,10 @@ bool ParseFlags(int argc, char** argv, Options& o) {
       o.keep = true;
       continue;
     }
+    if (name != "dir" && !ints.contains(name)) {
+      std::fprintf(stderr, "unknown flag --%s\n", name.c_str());
+      return false;
+    }
     if (!has_value) {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "--%s needs a value\n", name.c_str());
@@ -117,14 +126,8 @@ bool ParseFlags(int argc, char** argv, Options& o) {
     }
     if (name == "dir") {
       o.dir = value;
-    } else if (auto it = ints.find(name); it != ints.end()) {
-      if (!absl::SimpleAtoi(value, it->second) || *it->second < 0) {
-        std::fprintf(stderr, "--%s: '%s' is not a whole number >= 0\n", name.c_str(),
-                     value.c_str());
-        return false;
-      }
-    } else {
-      std::fprintf(stderr, "unknown flag --%s\n", name.c_str());
+    } else if (int* field = ints[name]; !absl::SimpleAtoi(value, field) || *field < 0) {
+      std::fprintf(stderr, "--%s: '%s' is not a whole number >= 0\n", name.c_str(), value.c_str());
       return false;
     }
   }
@@ -402,8 +405,11 @@ int Run(const Options& o, const std::filesystem::path& dir) {
                  : absl::StrCat("enable ", o.connectors, ": not finished after ", o.timeout_seconds,
                                 " s (", running - 1, " RUNNING)"));
 
-  // Idle: no requests to the node during the window, only /proc reads.
-  Progress(absl::StrCat("idle for ", o.idle_seconds, " s"));
+  // Idle: after the start-ups have settled, no requests to the node during the window, only
+  // /proc reads.
+  Progress(
+      absl::StrCat("settling for ", o.settle_seconds, " s, then idle for ", o.idle_seconds, " s"));
+  absl::SleepFor(absl::Seconds(o.settle_seconds));
   const uint64_t idle_from = LastPosition(http);
   const absl::Duration cpu0 = CpuTime(pid);
   const absl::Time idle_start = absl::Now();

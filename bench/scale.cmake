@@ -5,7 +5,6 @@
 # every bench it asserts no figure.
 if(TARGET esdb_e2e_support AND TARGET esdb_lognode)
   add_executable(esdb_scale_bench ${CMAKE_CURRENT_LIST_DIR}/scale/scale_bench.cc)
-  target_include_directories(esdb_scale_bench PRIVATE ${CMAKE_SOURCE_DIR}/tests/e2e)
   target_link_libraries(esdb_scale_bench PRIVATE esdb_e2e_support esdb_lognode
     absl::str_format absl::strings absl::time nlohmann_json::nlohmann_json)
   add_dependencies(esdb_scale_bench esdb-devnode esdb_connectors esdb_sink_null esdb_sink_file)

@@ -37,7 +37,7 @@ const esdb_sink_setting kMode = {
     0,
     0,
     "How write() behaves.",
-    "ok|retry|fatal|bad-status|twice|thread|late-twice|invalid-config|never|chatty"};
+    "ok|retry|fatal|bad-status|twice|thread|late-twice|invalid-config|never|hang|chatty"};
 const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        "openResult",
                                        ESDB_SINK_SETTING_ENUM,
@@ -187,6 +187,13 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
       done(done_ctx, ESDB_SINK_INVALID_CONFIG, "not a write outcome");
     } else if (mode == "never") {
       // A hung sink: the completion is never called.
+      self->Log(ESDB_SINK_LOG_WARN, "write never completes");
+    } else if (mode == "hang") {
+      // A sink stuck inside write(), as a blocking call to a dead disk or peer would be: this
+      // thread never returns (until the process ends).
+      self->Log(ESDB_SINK_LOG_WARN, "write blocks for ever");
+      std::unique_lock<std::mutex> lock(self->mu);
+      self->cv.wait(lock, [] { return false; });
     } else if (mode == "twice") {
       done(done_ctx, ESDB_SINK_OK, nullptr);
       done(done_ctx, ESDB_SINK_FATAL, "second completion");

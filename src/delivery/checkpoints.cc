@@ -49,6 +49,11 @@ absl::Status CheckpointStore::Save(Position position, int64_t epoch) {
                .dump();
   auto r = node_->Append(stream_, expected_revision_, std::span<const EventData>(&e, 1));
   if (!r.ok()) {
+    if (absl::IsFailedPrecondition(r.status())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the checkpoint stream ", stream_, " was deleted for ever outside the connectors "
+          "library; delete the connector and create it again"));
+    }
     if (absl::IsAborted(r.status())) {
       return absl::AbortedError(absl::StrCat("connector '", id_,
                                              "' was checkpointed by another runner; this runner "

@@ -26,7 +26,8 @@ class CheckpointStore {
   absl::StatusOr<std::optional<Checkpoint>> Load();
 
   // Appends a checkpoint. Aborted when another writer appended since Load() or the last Save():
-  // this runner has been fenced off and must stop.
+  // this runner has been fenced off and must stop. FailedPrecondition when the stream was
+  // tombstoned: no checkpoint can ever be written again.
   absl::Status Save(Position position, int64_t epoch);
 
  private:

@@ -434,6 +434,10 @@ void Runner::StepStart() {
     Report(RunnerEvent::Kind::kFenced, std::string(st.message()));
     return BeginEnd(Exit::kFenced);
   }
+  if (absl::IsFailedPrecondition(st)) {  // a stream it needs is deleted for ever
+    Report(RunnerEvent::Kind::kFailed, std::string(st.message()));
+    return BeginEnd(Exit::kFailed);
+  }
   Log(ESDB_LOG_WARN, absl::StrCat("cannot start: ", st.message()));
   retry_at_ = absl::Now() + absl::Milliseconds(backoff_.DelayMs(attempt_));
   task_->ScheduleAt(retry_at_);
@@ -738,6 +742,10 @@ std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   if (absl::IsAborted(st)) {
     Report(RunnerEvent::Kind::kFenced, std::string(st.message()));
     return Exit::kFenced;
+  }
+  if (absl::IsFailedPrecondition(st)) {  // tombstoned: it would never checkpoint again
+    Report(RunnerEvent::Kind::kFailed, std::string(st.message()));
+    return Exit::kFailed;
   }
   if (!st.ok()) {
     // Not fatal: progress is only delayed. Tried again a little later.

@@ -333,6 +333,28 @@ TEST_F(RunnerTest, TwoRunnersOneIsFencedAtItsNextCheckpoint) {
   for (auto& e : eb.seen) EXPECT_NE(e.kind, RunnerEvent::Kind::kFenced);
 }
 
+TEST_F(RunnerTest, ATombstonedCheckpointStreamFailsTheConnectorWithTheReason) {
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  ConnectorSettings s;
+  s.autocommit_records_threshold = 1;
+  auto runner = MakeRunner(script, s, &events);
+  runner->Start();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kRunning));
+  ASSERT_TRUE(node_->TombstoneStream("$connectors/c1/checkpoints", ESDB_EXPECT_ANY).ok());
+  AppendEvents(10);
+  std::string why;
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kFailed, &why));
+  EXPECT_NE(why.find("$connectors/c1/checkpoints was deleted for ever"), std::string::npos) << why;
+
+  // A runner started afterwards fails at its start claim, with the same reason.
+  Events again;
+  auto second = MakeRunner(script, s, &again);
+  second->Start();
+  ASSERT_TRUE(again.WaitFor(RunnerEvent::Kind::kFailed, &why));
+  EXPECT_NE(why.find("delete the connector and create it again"), std::string::npos) << why;
+}
+
 TEST_F(RunnerTest, AConflictOnTheStartClaimIsRetriedNotFenced) {
   // Like a previous owner writing its final checkpoint between our load and our claim.
   AppendEvents(20);

@@ -216,7 +216,10 @@ absl::StatusOr<std::vector<AppendOutcome>> LogNode::Write(std::vector<StreamEven
   absl::MutexLock lock(&write_mu_);
   absl::StatusOr<std::vector<AppendOutcome>> outcomes =
       store_->Append(std::move(appends), written.get());
-  if (outcomes.ok()) tail_->Publish(std::move(written));
+  if (outcomes.ok()) {
+    if (commit_hook_) commit_hook_();
+    tail_->Publish(std::move(written));
+  }
   return outcomes;
 }
 
@@ -260,6 +263,11 @@ void LogNode::FailNextAppends(const std::string& stream_prefix, esdb_node_status
     return;
   }
   faults_.push_back(FaultRule{stream_prefix, status, count});
+}
+
+void LogNode::SetCommitHook(std::function<void()> hook) {
+  absl::MutexLock lock(&write_mu_);
+  commit_hook_ = std::move(hook);
 }
 
 absl::Status LogNode::ReadStream(const std::string& stream, ReadDirection direction,

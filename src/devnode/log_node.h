@@ -203,6 +203,9 @@ class LogNode {
   // with `status` and write nothing (for AppendBatch: the whole batch). WRONG_EXPECTED_VERSION
   // carries the stream's real revision. count <= 0 or ESDB_NODE_OK cancels the prefix's rules.
   void FailNextAppends(const std::string& stream_prefix, esdb_node_status status, int count);
+  // Runs `hook` in every successful append after the store has committed the events and before
+  // the live tail hears of them, on the appending thread, with appends held up. Empty: none.
+  void SetCommitHook(std::function<void()> hook);
 
   // Drops every subscription with on_dropped(UNAVAILABLE, "node shutting down") and waits for
   // those calls; afterwards every call fails with UNAVAILABLE. The handles stay valid for
@@ -256,6 +259,7 @@ class LogNode {
   // Held across the store's append and the tail's Publish(), so the tail gets appends in
   // position order. The stores serialise their writers anyway.
   absl::Mutex write_mu_;
+  std::function<void()> commit_hook_ ABSL_GUARDED_BY(write_mu_);
 
   mutable absl::Mutex views_mu_;
   std::vector<std::unique_ptr<NodeApiView>> views_ ABSL_GUARDED_BY(views_mu_);  // [0]: api()

@@ -343,12 +343,10 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
         // Callbacks may start before SubscribeForRead() returns the handle: wait for it (or for
         // room), which takes no longer than that call.
         auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return subscription_ != nullptr || queue_.size() < kMaxQueued || cancelled_ ||
-                 finished_;
+          return subscription_ != nullptr || queue_.size() < kMaxQueued || cancelled_ || finished_;
         };
         mu_.Await(absl::Condition(&ready));
-        if (subscription_ != nullptr && queue_.size() >= kMaxQueued && !cancelled_ &&
-            !finished_) {
+        if (subscription_ != nullptr && queue_.size() >= kMaxQueued && !cancelled_ && !finished_) {
           paused_ = true;
           subscription_->Pause();
         }

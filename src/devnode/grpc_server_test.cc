@@ -420,14 +420,14 @@ TEST(GrpcSlowSubscriberTest, PausesItsSubscriptionInsteadOfHoldingTheNodesThread
   std::vector<StreamEvents> batch(1);
   batch[0].stream = "s";
   for (uint64_t i = 0; i < kEvents; ++i) {
-    batch[0].events.push_back(AppendEvent{"", "t", "application/octet-stream", std::string(500, 'x')});
+    batch[0].events.push_back(
+        AppendEvent{"", "t", "application/octet-stream", std::string(500, 'x')});
   }
   ASSERT_TRUE(node->AppendBatch(std::move(batch)).ok());
   {
     absl::MutexLock lock(&counter.mu);
-    auto all = [&counter]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(counter.mu) {
-      return counter.next > kEvents;
-    };
+    auto all = [&counter]()
+                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(counter.mu) { return counter.next > kEvents; };
     ASSERT_TRUE(counter.mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
     EXPECT_TRUE(counter.in_order);
   }

@@ -46,7 +46,9 @@ std::string LogFilter::Key() const {
   std::string key = absl::StrCat(scope_, ":");
   const std::string pattern = regex_ ? regex_->pattern() : "";
   absl::StrAppend(&key, pattern.size(), ":", pattern);
-  for (const std::string& prefix : prefixes_) absl::StrAppend(&key, ",", prefix.size(), ":", prefix);
+  for (const std::string& prefix : prefixes_) {
+    absl::StrAppend(&key, ",", prefix.size(), ":", prefix);
+  }
   return key;
 }
 

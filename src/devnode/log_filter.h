@@ -29,7 +29,9 @@ class LogFilter {
   bool Matches(const RecordedEvent& event) const;
 
   // What the node's live tail indexes subscriptions by (log_tail.h).
-  bool MatchesEverything() const { return scope_ == ESDB_FILTER_NONE || (!regex_ && prefixes_.empty()); }
+  bool MatchesEverything() const {
+    return scope_ == ESDB_FILTER_NONE || (!regex_ && prefixes_.empty());
+  }
   // A scope and prefixes, no regex: matches exactly when Subject() starts with a prefix.
   bool PrefixesOnly() const { return scope_ != ESDB_FILTER_NONE && !regex_ && !prefixes_.empty(); }
   int32_t scope() const { return scope_; }

@@ -233,8 +233,8 @@ TEST_P(LogNodeFanOutTest, FiveHundredFilteredSubscriptionsEachGetExactlyTheirEve
     }
     if (s->kind == 4) {
       s->stream = absl::StrCat("p", s->group, "-", i % 5);
-      absl::StatusOr<std::unique_ptr<LogNode::Subscription>> sub = node_->SubscribeStream(
-          s->stream, LogNode::StreamFrom::kStart, 0, s->trace.Callbacks());
+      absl::StatusOr<std::unique_ptr<LogNode::Subscription>> sub =
+          node_->SubscribeStream(s->stream, LogNode::StreamFrom::kStart, 0, s->trace.Callbacks());
       ASSERT_TRUE(sub.ok()) << sub.status();
       s->handle = *std::move(sub);
     } else {
@@ -408,7 +408,8 @@ TEST_P(LogNodeFanOutTest, AnAppendToAnUnmatchedStreamCallsNoCallbackOfOtherSubsc
   auto sub_b = SubscribeAll(Prefixes(ESDB_FILTER_STREAM, {"b-"}), b.Callbacks());
   auto sub_s = node_->SubscribeStream("b-1", LogNode::StreamFrom::kStart, 0, b.Callbacks());
   ASSERT_TRUE(sub_s.ok());
-  ASSERT_TRUE(b.WaitUntil([](const std::vector<Recorder::Call>& calls) { return calls.size() == 2; }));
+  ASSERT_TRUE(
+      b.WaitUntil([](const std::vector<Recorder::Call>& calls) { return calls.size() == 2; }));
   ASSERT_TRUE(a.WaitForCaughtUp());
   const size_t b_calls = b.calls().size();
 

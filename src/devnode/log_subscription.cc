@@ -231,7 +231,8 @@ absl::Status LogSubscription::CatchUp() {
     if (!caught_up_) {
       caught_up_ = true;
       scan_.noticed = scan_.cursor;
-      if (cb.on_caught_up != nullptr && !Ending()) cb.on_caught_up(cb.user, ToCPosition(scan_.cursor));
+      if (cb.on_caught_up != nullptr && !Ending())
+        cb.on_caught_up(cb.user, ToCPosition(scan_.cursor));
     }
     return absl::OkStatus();
   }

@@ -41,7 +41,7 @@ struct SubscriptionConfig {
   // after_revision match (the filter still applies).
   std::optional<std::string> stream;
   int64_t after_revision = -1;
-  uint32_t checkpoint_interval = 1000;      // scanned events between on_checkpoint calls; >= 1
+  uint32_t checkpoint_interval = 1000;  // scanned events between on_checkpoint calls; >= 1
   // Also call on_checkpoint when live and idle, if events were scanned since the last notice.
   bool idle_checkpoints = false;
   size_t read_batch = 512;                  // events per store read and at most per on_events; >= 1
@@ -56,8 +56,7 @@ class LogSubscription : public std::enable_shared_from_this<LogSubscription> {
  public:
   // Must be owned by a std::shared_ptr (its queued jobs hold one). `readers`, `tail` and `pool`
   // must outlive it.
-  LogSubscription(ReaderPool* readers, LogTail* tail, WorkerPool* pool,
-                  SubscriptionConfig config);
+  LogSubscription(ReaderPool* readers, LogTail* tail, WorkerPool* pool, SubscriptionConfig config);
   // Stops (as Stop()) if still running.
   ~LogSubscription();
 
@@ -130,9 +129,9 @@ class LogSubscription : public std::enable_shared_from_this<LogSubscription> {
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;  // a Drain() job is posted or running
   bool running_ ABSL_GUARDED_BY(mu_) = false;    // a turn is running on `runner_`
   std::thread::id runner_ ABSL_GUARDED_BY(mu_);
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;   // no callback will start any more
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // no callback will start any more
   End end_ ABSL_GUARDED_BY(mu_) = End::kNone;
-  bool drop_due_ ABSL_GUARDED_BY(mu_) = false;   // on_dropped still to be called
+  bool drop_due_ ABSL_GUARDED_BY(mu_) = false;  // on_dropped still to be called
   esdb_node_status drop_status_ ABSL_GUARDED_BY(mu_) = ESDB_NODE_OK;
   std::string drop_message_ ABSL_GUARDED_BY(mu_);
 };

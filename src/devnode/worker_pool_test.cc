@@ -59,8 +59,8 @@ TEST(WorkerPoolTest, RunsEveryJobOnAtMostTheUsualThreadsWhenNoneBlocks) {
 }
 
 TEST(WorkerPoolTest, BlockedJobsDoNotStarveTheOthers) {
-  WorkerPool pool(WorkerPool::Options{
-      .min_threads = 2, .max_threads = 6, .stall = absl::Milliseconds(10)});
+  WorkerPool pool(
+      WorkerPool::Options{.min_threads = 2, .max_threads = 6, .stall = absl::Milliseconds(10)});
   Gate gate;
   // Every usual thread blocks, and one more.
   for (int i = 0; i < 3; ++i) pool.Post([&] { gate.Pass(); });
@@ -73,8 +73,8 @@ TEST(WorkerPoolTest, BlockedJobsDoNotStarveTheOthers) {
 }
 
 TEST(WorkerPoolTest, GrowthStopsAtMaxThreads) {
-  WorkerPool pool(WorkerPool::Options{
-      .min_threads = 1, .max_threads = 2, .stall = absl::Milliseconds(5)});
+  WorkerPool pool(
+      WorkerPool::Options{.min_threads = 1, .max_threads = 2, .stall = absl::Milliseconds(5)});
   Gate gate;
   std::atomic<int> started{0};
   for (int i = 0; i < 4; ++i) {

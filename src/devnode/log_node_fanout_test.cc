@@ -323,6 +323,42 @@ TEST_P(LogNodeFanOutTest, AnEventReadBeforeTheTailPublishesItIsDeliveredOnce) {
   EXPECT_THAT(Positions(recorder.events()), ElementsAre(1, 2, 3, 4, 5));
 }
 
+// Live events come from the append, not from a read: they must be the very events the log holds
+// (positions, revisions, ids, payloads), also for a batch over several streams, one named twice.
+TEST_P(LogNodeFanOutTest, LiveEventsAreTheEventsTheLogHolds) {
+  AppendN(*node_, "x", 2);
+  Recorder recorder;
+  auto sub = SubscribeAll(SubscribeOptions(ESDB_FROM_END), recorder.Callbacks());
+  ASSERT_TRUE(recorder.WaitForCaughtUp());
+  std::vector<StreamEvents> batch;
+  batch.push_back(StreamEvents{"x", ESDB_EXPECT_ANY, {Event("A", R"({"n":1})"), Event("B")}});
+  batch.push_back(StreamEvents{"y", ESDB_EXPECT_NO_STREAM, {Event("C", "binary\x01")}});
+  batch.push_back(StreamEvents{"x", 3, {Event("D", R"({"n":4})")}});
+  batch[1].events[0].content_type = "application/octet-stream";
+  batch[1].events[0].metadata = R"({"m":true})";
+  ASSERT_TRUE(node_->AppendBatch(std::move(batch)).ok());
+  ASSERT_TRUE(recorder.WaitForEventCount(4));
+  absl::StatusOr<std::vector<RecordedEvent>> stored =
+      node_->ReadAll(ReadDirection::kForwards, 3, 10);
+  ASSERT_TRUE(stored.ok());
+  std::vector<RecordedEvent> live = recorder.events();
+  ASSERT_EQ(live.size(), stored->size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    const RecordedEvent& a = live[i];
+    const RecordedEvent& b = (*stored)[i];
+    EXPECT_EQ(a.position, b.position);
+    EXPECT_EQ(a.stream, b.stream);
+    EXPECT_EQ(a.revision, b.revision);
+    EXPECT_EQ(a.event_id, b.event_id);
+    EXPECT_EQ(a.event_type, b.event_type);
+    EXPECT_EQ(a.content_type, b.content_type);
+    EXPECT_EQ(a.data, b.data);
+    EXPECT_EQ(a.metadata, b.metadata);
+    EXPECT_EQ(a.created_unix_us, b.created_unix_us);
+  }
+  EXPECT_THAT(testing::Revisions(live), ElementsAre(2, 3, 0, 4));
+}
+
 TEST_P(LogNodeFanOutTest, ThreadCountDoesNotGrowWithTheNumberOfSubscriptions) {
   LogNodeOptions options = TestOptions();
   options.max_subscription_threads = 8;

@@ -131,7 +131,9 @@ void LogTail::Publish(std::shared_ptr<const std::vector<RecordedEvent>> events) 
   absl::MutexLock lock(&mu_);
   std::vector<Entry*> touched;
   for (const RecordedEvent& event : *events) {
-    ForEachMatch(event, [&](Entry* entry) { AddEvent(entry, events, event, touched); });
+    ForEachMatch(event, [&](Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      AddEvent(entry, events, event, touched);
+    });
     DueCheckpoints(event.position, touched);
     published_ = event.position;
   }

@@ -36,7 +36,9 @@ void LogSubscription::Start() {
 
 bool LogSubscription::HasWork() const {
   if (finished_) return false;
-  return drop_due_ || (!paused_ && (reading_ || !items_.empty()));
+  if (drop_due_) return true;
+  // Once ending, only on_dropped is left to call (Stop() and Drop() are on their way).
+  return !Ending() && !paused_ && (reading_ || !items_.empty());
 }
 
 void LogSubscription::Schedule() {

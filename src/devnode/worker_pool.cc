@@ -72,10 +72,13 @@ void WorkerPool::Spawn() {
   std::thread worker([this] { Work(); });
   // The worker waits for mu_ (held here) before it looks itself up.
   workers_.emplace(worker.get_id(), std::move(worker));
+  ++starting_;
 }
 
 void WorkerPool::Work() {
   absl::MutexLock lock(&mu_);
+  // The watcher does not count a stall while a worker is starting: have it look again.
+  if (--starting_ == 0 && !queue_.empty()) watch_cv_.Signal();
   while (true) {
     while (queue_.empty() && !stopping_) {
       ++idle_;
@@ -109,8 +112,9 @@ void WorkerPool::Watch() {
       Enqueue(std::move(timers_.begin()->second));
       timers_.erase(timers_.begin());
     }
-    const bool waiting = !queue_.empty() && idle_ == 0;
-    if (waiting && now - last_progress_ >= options_.stall &&
+    // A worker still starting will take a job; only when none is free is it a stall.
+    const bool stalled = !queue_.empty() && idle_ == 0 && starting_ == 0;
+    if (stalled && now - last_progress_ >= options_.stall &&
         workers_.size() < options_.max_threads) {
       Spawn();
       last_progress_ = now;  // give the new worker a stall period before adding another
@@ -124,7 +128,7 @@ void WorkerPool::Watch() {
       continue;
     }
     absl::Time deadline = timers_.empty() ? absl::InfiniteFuture() : timers_.begin()->first;
-    if (!queue_.empty() && idle_ == 0 && workers_.size() < options_.max_threads) {
+    if (stalled && workers_.size() < options_.max_threads) {
       deadline = std::min(deadline, last_progress_ + options_.stall);
     }
     watch_cv_.WaitWithDeadline(&mu_, deadline);

@@ -65,7 +65,8 @@ class WorkerPool {
   std::multimap<absl::Time, std::function<void()>> timers_ ABSL_GUARDED_BY(mu_);
   // When a worker last took a job, or the queue last became non-empty: the stall clock.
   absl::Time last_progress_ ABSL_GUARDED_BY(mu_);
-  size_t idle_ ABSL_GUARDED_BY(mu_) = 0;  // workers waiting for a job
+  size_t idle_ ABSL_GUARDED_BY(mu_) = 0;      // workers waiting for a job
+  size_t starting_ ABSL_GUARDED_BY(mu_) = 0;  // workers spawned that have not looked for one yet
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::thread::id, std::thread> workers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> left_ ABSL_GUARDED_BY(mu_);  // idle workers that left, to be joined

@@ -56,15 +56,19 @@ size_t WorkerPool::threads() const {
 
 void WorkerPool::Enqueue(std::function<void()> job) {
   if (!watcher_.joinable()) watcher_ = std::thread([this] { Watch(); });
-  if (queue_.empty()) {
-    last_progress_ = absl::Now();
-    // With no worker free the watcher must time a possible stall from now.
-    if (idle_ == 0) watch_cv_.Signal();
-  }
+  if (queue_.empty()) last_progress_ = absl::Now();  // a stall is timed from here
   queue_.push_back(std::move(job));
   if (idle_ > 0) work_cv_.Signal();
   if (queue_.size() > idle_ && workers_.size() < std::max<size_t>(options_.min_threads, 1)) {
     Spawn();
+  }
+  WatchForStall();
+}
+
+void WorkerPool::WatchForStall() {
+  if (!queue_.empty() && idle_ == 0 && starting_ == 0 && !timing_stall_ &&
+      workers_.size() < options_.max_threads) {
+    watch_cv_.Signal();
   }
 }
 
@@ -77,8 +81,8 @@ void WorkerPool::Spawn() {
 
 void WorkerPool::Work() {
   absl::MutexLock lock(&mu_);
-  // The watcher does not count a stall while a worker is starting: have it look again.
-  if (--starting_ == 0 && !queue_.empty()) watch_cv_.Signal();
+  --starting_;
+  WatchForStall();  // the watcher does not count a stall while a worker is starting
   while (true) {
     while (queue_.empty() && !stopping_) {
       ++idle_;
@@ -97,6 +101,7 @@ void WorkerPool::Work() {
     std::function<void()> job = std::move(queue_.front());
     queue_.pop_front();
     last_progress_ = absl::Now();
+    WatchForStall();  // this job may block while others still wait
     mu_.Unlock();
     job();
     job = nullptr;  // captures are released outside the lock too
@@ -107,6 +112,7 @@ void WorkerPool::Work() {
 void WorkerPool::Watch() {
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
+    timing_stall_ = false;
     const absl::Time now = absl::Now();
     while (!timers_.empty() && timers_.begin()->first <= now) {
       Enqueue(std::move(timers_.begin()->second));
@@ -128,8 +134,10 @@ void WorkerPool::Watch() {
       continue;
     }
     absl::Time deadline = timers_.empty() ? absl::InfiniteFuture() : timers_.begin()->first;
-    if (stalled && workers_.size() < options_.max_threads) {
+    if (!queue_.empty() && idle_ == 0 && starting_ == 0 &&
+        workers_.size() < options_.max_threads) {
       deadline = std::min(deadline, last_progress_ + options_.stall);
+      timing_stall_ = true;
     }
     watch_cv_.WaitWithDeadline(&mu_, deadline);
   }

@@ -55,6 +55,8 @@ class WorkerPool {
   // The timer thread: moves due timers to the queue, adds workers on a stall, joins leavers.
   void Watch();
   void Spawn() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes the timer thread if jobs wait, no worker is free and it is not timing a stall yet.
+  void WatchForStall() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Enqueue(std::function<void()> job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
@@ -67,6 +69,7 @@ class WorkerPool {
   absl::Time last_progress_ ABSL_GUARDED_BY(mu_);
   size_t idle_ ABSL_GUARDED_BY(mu_) = 0;      // workers waiting for a job
   size_t starting_ ABSL_GUARDED_BY(mu_) = 0;  // workers spawned that have not looked for one yet
+  bool timing_stall_ ABSL_GUARDED_BY(mu_) = false;  // the timer thread waits for a stall deadline
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::thread::id, std::thread> workers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> left_ ABSL_GUARDED_BY(mu_);  // idle workers that left, to be joined

@@ -72,6 +72,24 @@ TEST(WorkerPoolTest, BlockedJobsDoNotStarveTheOthers) {
   gate.Open();
 }
 
+// Two jobs posted at once to a pool whose one worker is idle: the worker takes the first, which
+// blocks, and the second must not wait for it.
+TEST(WorkerPoolTest, AJobQueuedBehindABlockedOneStillRuns) {
+  for (int round = 0; round < 20; ++round) {
+    WorkerPool pool(WorkerPool::Options{
+        .min_threads = 1, .max_threads = 2, .stall = absl::Milliseconds(5)});
+    absl::Notification warm;
+    pool.Post([&] { warm.Notify(); });
+    ASSERT_TRUE(warm.WaitForNotificationWithTimeout(kWait));
+    Gate gate;
+    absl::Notification second;
+    pool.Post([&] { gate.Pass(); });
+    pool.Post([&] { second.Notify(); });
+    EXPECT_TRUE(second.WaitForNotificationWithTimeout(kWait)) << "round " << round;
+    gate.Open();
+  }
+}
+
 TEST(WorkerPoolTest, GrowthStopsAtMaxThreads) {
   WorkerPool pool(
       WorkerPool::Options{.min_threads = 1, .max_threads = 2, .stall = absl::Milliseconds(5)});

@@ -13,7 +13,8 @@ namespace {
 
 constexpr absl::Duration kWait = absl::Seconds(20);
 
-// A gate that jobs wait on until the test opens it, counting how many wait.
+// A gate that jobs wait on until the test opens it, counting how many wait. Tests declare what
+// jobs touch before the pool, so that the pool (which joins its threads) is destroyed first.
 class Gate {
  public:
   void Pass() {
@@ -44,10 +45,10 @@ TEST(WorkerPoolTest, StartsNoThreadBeforeTheFirstJob) {
 }
 
 TEST(WorkerPoolTest, RunsEveryJobOnAtMostTheUsualThreadsWhenNoneBlocks) {
-  WorkerPool pool(WorkerPool::Options{.min_threads = 2, .max_threads = 8});
   constexpr int kJobs = 10000;
   std::atomic<int> ran{0};
   absl::Notification done;
+  WorkerPool pool(WorkerPool::Options{.min_threads = 2, .max_threads = 8});
   for (int i = 0; i < kJobs; ++i) {
     pool.Post([&] {
       if (ran.fetch_add(1) + 1 == kJobs) done.Notify();
@@ -59,13 +60,13 @@ TEST(WorkerPoolTest, RunsEveryJobOnAtMostTheUsualThreadsWhenNoneBlocks) {
 }
 
 TEST(WorkerPoolTest, BlockedJobsDoNotStarveTheOthers) {
+  Gate gate;
+  absl::Notification ran;
   WorkerPool pool(
       WorkerPool::Options{.min_threads = 2, .max_threads = 6, .stall = absl::Milliseconds(10)});
-  Gate gate;
   // Every usual thread blocks, and one more.
   for (int i = 0; i < 3; ++i) pool.Post([&] { gate.Pass(); });
   ASSERT_TRUE(gate.WaitForWaiting(3));  // only possible if the pool grew past min_threads
-  absl::Notification ran;
   pool.Post([&] { ran.Notify(); });
   EXPECT_TRUE(ran.WaitForNotificationWithTimeout(kWait));
   EXPECT_GE(pool.threads(), 4u);
@@ -76,13 +77,12 @@ TEST(WorkerPoolTest, BlockedJobsDoNotStarveTheOthers) {
 // blocks, and the second must not wait for it.
 TEST(WorkerPoolTest, AJobQueuedBehindABlockedOneStillRuns) {
   for (int round = 0; round < 20; ++round) {
-    WorkerPool pool(WorkerPool::Options{
-        .min_threads = 1, .max_threads = 2, .stall = absl::Milliseconds(5)});
-    absl::Notification warm;
+    Gate gate;
+    absl::Notification warm, second;
+    WorkerPool pool(
+        WorkerPool::Options{.min_threads = 1, .max_threads = 2, .stall = absl::Milliseconds(5)});
     pool.Post([&] { warm.Notify(); });
     ASSERT_TRUE(warm.WaitForNotificationWithTimeout(kWait));
-    Gate gate;
-    absl::Notification second;
     pool.Post([&] { gate.Pass(); });
     pool.Post([&] { second.Notify(); });
     EXPECT_TRUE(second.WaitForNotificationWithTimeout(kWait)) << "round " << round;
@@ -91,10 +91,10 @@ TEST(WorkerPoolTest, AJobQueuedBehindABlockedOneStillRuns) {
 }
 
 TEST(WorkerPoolTest, GrowthStopsAtMaxThreads) {
-  WorkerPool pool(
-      WorkerPool::Options{.min_threads = 1, .max_threads = 2, .stall = absl::Milliseconds(5)});
   Gate gate;
   std::atomic<int> started{0};
+  WorkerPool pool(
+      WorkerPool::Options{.min_threads = 1, .max_threads = 2, .stall = absl::Milliseconds(5)});
   for (int i = 0; i < 4; ++i) {
     pool.Post([&] {
       started.fetch_add(1);
@@ -110,11 +110,11 @@ TEST(WorkerPoolTest, GrowthStopsAtMaxThreads) {
 }
 
 TEST(WorkerPoolTest, ExtraWorkersLeaveWhenIdle) {
+  Gate gate;
   WorkerPool pool(WorkerPool::Options{.min_threads = 1,
                                       .max_threads = 4,
                                       .stall = absl::Milliseconds(5),
                                       .idle_exit = absl::Milliseconds(20)});
-  Gate gate;
   for (int i = 0; i < 3; ++i) pool.Post([&] { gate.Pass(); });
   ASSERT_TRUE(gate.WaitForWaiting(3));
   EXPECT_EQ(pool.threads(), 3u);
@@ -125,10 +125,10 @@ TEST(WorkerPoolTest, ExtraWorkersLeaveWhenIdle) {
 }
 
 TEST(WorkerPoolTest, PostAfterWaitsForTheDelay) {
-  WorkerPool pool(WorkerPool::Options{});
-  const absl::Time posted = absl::Now();
   absl::Notification ran;
   absl::Time at;
+  WorkerPool pool(WorkerPool::Options{});
+  const absl::Time posted = absl::Now();
   pool.PostAfter(absl::Milliseconds(50), [&] {
     at = absl::Now();
     ran.Notify();
@@ -138,10 +138,10 @@ TEST(WorkerPoolTest, PostAfterWaitsForTheDelay) {
 }
 
 TEST(WorkerPoolTest, DestroyingThePoolReleasesEveryJobRunOrNot) {
+  Gate gate;
   auto pool = std::make_unique<WorkerPool>(WorkerPool::Options{.min_threads = 1, .max_threads = 1});
   auto witness = std::make_shared<int>(0);
   std::weak_ptr<int> weak = witness;
-  Gate gate;
   pool->Post([&] { gate.Pass(); });
   ASSERT_TRUE(gate.WaitForWaiting(1));
   pool->Post([witness] {});

@@ -170,8 +170,32 @@ function fetchAnonymous() {
   });
 }
 
+// The headers Chromium really sent (Origin is added by the network stack, so it is not among
+// the headers the page's request object shows), for each "METHOD url".
+async function recordSentHeaders(page) {
+  const sent = new Map();
+  const requests = new Map();  // request id -> "METHOD url"
+  const headers = new Map();   // request id -> headers, lower-case names
+  // The two events come in either order.
+  const pair = (id) => {
+    if (requests.has(id) && headers.has(id)) sent.set(requests.get(id), headers.get(id));
+  };
+  const cdp = await page.createCDPSession();
+  cdp.on("Network.requestWillBeSent", (e) => {
+    requests.set(e.requestId, `${e.request.method} ${e.request.url}`);
+    pair(e.requestId);
+  });
+  cdp.on("Network.requestWillBeSentExtraInfo", (e) => {
+    headers.set(e.requestId, Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k.toLowerCase(), v])));
+    pair(e.requestId);
+  });
+  await cdp.send("Network.enable");
+  return sent;
+}
+
 test("an operator creates, enables, disables and deletes a file-sink connector", async () => {
   const { page, context } = await openPage(OPERATOR);
+  const sent = await recordSentHeaders(page);
   const id = "ui-orders";
   await appendOrders(1, 3);
 
@@ -202,6 +226,12 @@ test("an operator creates, enables, disables and deletes a file-sink connector",
   await page.keyboard.press("Enter");
   await page.waitForSelector("#editor:not([open])");
   await waitForState(page, id, "STOPPED");
+  // The create went out as a same-origin JSON request: the API's browser checks saw it so.
+  const create = sent.get(`POST ${base}/connectors/${id}`);
+  assert.ok(create, [...sent.keys()].join("\n"));
+  assert.equal(create.origin, base);
+  assert.equal(create["content-type"], "application/json");
+  assert.match(create.authorization ?? "", /^Basic /);
 
   await clickAction(page, "enable", id);
   await waitForState(page, id, "RUNNING");
@@ -285,6 +315,29 @@ test("a user who may only read sees a clear message when a change is refused", a
   assert.match(text, /^Not allowed: /);
   assert.match(text, /may read connectors but not change them/);
   await shot(page, "05-forbidden");
+  await context.close();
+});
+
+test("connectors are paged, and filtered by state and sink type", async () => {
+  for (let i = 0; i < 30; i++) {
+    const r = await nodeCall("POST", `/connectors/ui-bulk-${String(i).padStart(2, "0")}`, {
+      body: JSON.stringify({ settings: { instanceTypeName: "null-sink" } }),
+      headers: { "Content-Type": "application/json" },
+    });
+    assert.equal(r.status, 201, r.text);
+  }
+  const { page, context } = await openPage(OPERATOR);
+  // 30 null sinks and the http sink of the test before.
+  await page.waitForFunction(() => document.getElementById("paging-summary").textContent === "1–25 of 31");
+  await page.click("#next-page");
+  await page.waitForFunction(() => document.getElementById("paging-summary").textContent === "26–31 of 31");
+  assert.equal(await page.$$eval("#connectors tbody tr", (r) => r.length), 6);
+  await page.select("#filter-type", "http-sink");
+  await page.waitForFunction(() => document.getElementById("paging-summary").textContent === "1–1 of 1");
+  await rowState(page, "ui-hook");
+  await page.select("#filter-type", "");
+  await page.select("#filter-state", "RUNNING");
+  await page.waitForFunction(() => document.getElementById("paging-summary").textContent === "0–0 of 0");
   await context.close();
 });
 

@@ -33,9 +33,9 @@ ApiResponse ServeUi(const ApiRequest& request) {
   ApiResponse r;
   if (request.method != "GET" && request.method != "HEAD") {
     r.status = 405;
-    r.body = DumpJson({{"error", "method-not-allowed"},
-                       {"message", absl::StrCat(Excerpt(request.method),
-                                                " is not allowed here; use GET")}});
+    r.body = DumpJson(
+        {{"error", "method-not-allowed"},
+         {"message", absl::StrCat(Excerpt(request.method), " is not allowed here; use GET")}});
     r.headers.emplace_back("Allow", "GET");
   } else {
     const UiAsset* found = nullptr;

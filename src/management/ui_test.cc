@@ -77,10 +77,10 @@ TEST_F(UiTest, ServesThePageItsScriptAndItsStyleToAnyAuthenticatedUser) {
   struct Case {
     std::string path, file, type;
   };
-  for (const Case& c : {Case{"/ui/connectors", "connectors.html", "text/html; charset=utf-8"},
-                        Case{"/ui/connectors.js", "connectors.js",
-                             "text/javascript; charset=utf-8"},
-                        Case{"/ui/connectors.css", "connectors.css", "text/css; charset=utf-8"}}) {
+  for (const Case& c :
+       {Case{"/ui/connectors", "connectors.html", "text/html; charset=utf-8"},
+        Case{"/ui/connectors.js", "connectors.js", "text/javascript; charset=utf-8"},
+        Case{"/ui/connectors.css", "connectors.css", "text/css; charset=utf-8"}}) {
     SCOPED_TRACE(c.path);
     ApiResponse r = Get(c.path);
     EXPECT_EQ(r.status, 200) << r.body;

@@ -247,6 +247,13 @@ test("an operator creates, enables, disables and deletes a file-sink connector",
 
   await clickAction(page, "disable", id);
   await waitForState(page, id, "STOPPED");
+  // Reset to a position, from a dialog; the keyboard confirms it.
+  await clickAction(page, "reset", id);
+  await page.waitForSelector("#reset-dialog[open]");
+  await page.type("#reset-position", "0");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((id) => document.getElementById("status").textContent === `Reset ${id}.`, {}, id);
+  assert.equal(await page.$eval("#alert", (e) => e.hidden), true);
 
   // Delete asks first; cancelling keeps the connector.
   await clickAction(page, "delete", id);

@@ -14,7 +14,7 @@ namespace {
 // the page can reach nothing but this host's API. Forms are built by script, never submitted.
 constexpr char kContentSecurityPolicy[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 void AddPageHeaders(ApiResponse& r) {
   r.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);

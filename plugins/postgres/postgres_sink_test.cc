@@ -42,7 +42,11 @@ using ::esdb_postgres_sink::StatementTemplate;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kPgBin[] = "/usr/lib/postgresql/15/bin";
+// Debian's PostgreSQL 15 server binaries, unless ESDB_TEST_PG_BINDIR names others.
+std::string PgBin() {
+  const char* dir = std::getenv("ESDB_TEST_PG_BINDIR");
+  return dir != nullptr && *dir != '\0' ? dir : "/usr/lib/postgresql/15/bin";
+}
 
 // Runs a shell command line; true when it exits 0.
 bool Run(const std::string& command) { return std::system(command.c_str()) == 0; }
@@ -60,7 +64,7 @@ class PgServer {
       ok_ = Run("chown nobody " + dir_.path()) && chmod(dir_.path().c_str(), 0755) == 0;
       if (!ok_) return;
     }
-    ok_ = Run(as_ + kPgBin + "/initdb -D " + data_ +
+    ok_ = Run(as_ + PgBin() + "/initdb -D " + data_ +
               " -U esdb -A trust --no-sync -E UTF8 --locale=C >" + dir_.File("initdb.log") +
               " 2>&1");
     if (ok_) ok_ = Start();
@@ -72,13 +76,13 @@ class PgServer {
   bool ok() const { return ok_; }
 
   bool Start() {
-    return Run(as_ + kPgBin + "/pg_ctl -D " + data_ + " -l " + dir_.File("server.log") +
+    return Run(as_ + PgBin() + "/pg_ctl -D " + data_ + " -l " + dir_.File("server.log") +
                " -w -t 60 -o \"-k " + socket_dir_ +
                " -c listen_addresses='' -p 5432 -c fsync=off\" start >/dev/null 2>&1");
   }
   // Immediate: no shutdown checkpoint, like a crash of the server (recovery at next start).
   bool Stop() {
-    return Run(as_ + kPgBin + "/pg_ctl -D " + data_ + " -m immediate -w stop >/dev/null 2>&1");
+    return Run(as_ + PgBin() + "/pg_ctl -D " + data_ + " -m immediate -w stop >/dev/null 2>&1");
   }
 
   std::string ConnectionString() const {

@@ -438,6 +438,13 @@ struct PostgresSink {
            records[first]->commit_position <= static_cast<uint64_t>(stored)) {
       ++first;
     }
+    if (first > 0) {
+      // Only after a crash or a lost acknowledgement: the host resends what it had not
+      // checkpointed.
+      Log(ESDB_SINK_LOG_INFO, "postgres-sink: skipped " + std::to_string(first) +
+                                  " record(s) already applied (stored position " +
+                                  std::to_string(stored) + ")");
+    }
     if (first == count) return Run("ROLLBACK", Phase::kWrite, "cannot end the transaction");
     Failure f = config.mode == Mode::kAppend ? Append(records + first, count - first)
                                              : ApplyStatements(records + first, count - first);

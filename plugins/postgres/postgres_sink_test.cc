@@ -2,13 +2,9 @@
 // the test starts in a temporary folder (Unix socket only, no TCP port): rows and types in
 // append mode, a read model built with upserts in statements mode, effectively-once delivery
 // across re-opens, a SIGKILLed sink process and a database restart, and the error classes.
-//
-// initdb and postgres refuse to run as root. When the test runs as root, the server's folder is
-// given to `nobody` and initdb / pg_ctl run as that user through runuser; otherwise they run as
-// the current user.
+// The server: pg_test_server.h.
 #include <libpq-fe.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "sinks/plugin.h"
 #include "sinks/test_support.h"
+#include "pg_test_server.h"
 #include "statement_template.h"
 
 namespace esdb {
@@ -43,100 +40,8 @@ using ::esdb_postgres_sink::StatementTemplate;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Debian's PostgreSQL 15 server binaries, unless ESDB_TEST_PG_BINDIR names others.
-std::string PgBin() {
-  const char* dir = std::getenv("ESDB_TEST_PG_BINDIR");
-  return dir != nullptr && *dir != '\0' ? dir : "/usr/lib/postgresql/15/bin";
-}
-
-// Runs a shell command line; true when it exits 0.
-bool Run(const std::string& command) { return std::system(command.c_str()) == 0; }
-
-// A throwaway PostgreSQL cluster: initdb into a temporary folder, started with pg_ctl -w (which
-// returns once the server accepts connections), stopped and removed at the end.
-class PgServer {
- public:
-  PgServer() {
-    as_ = geteuid() == 0 ? "runuser -u nobody -- " : "";
-    data_ = dir_.File("data");
-    socket_dir_ = dir_.path();
-    if (geteuid() == 0) {
-      // nobody must own the folder the server writes into and reach its socket.
-      ok_ = Run("chown nobody " + dir_.path()) && chmod(dir_.path().c_str(), 0755) == 0;
-      if (!ok_) return;
-    }
-    ok_ = Run(as_ + PgBin() + "/initdb -D " + data_ +
-              " -U esdb -A trust --no-sync -E UTF8 --locale=C >" + dir_.File("initdb.log") +
-              " 2>&1");
-    if (ok_) ok_ = Start();
-  }
-  ~PgServer() {
-    if (ok_) Stop();
-  }
-
-  bool ok() const { return ok_; }
-
-  bool Start() {
-    return Run(as_ + PgBin() + "/pg_ctl -D " + data_ + " -l " + dir_.File("server.log") +
-               " -w -t 60 -o \"-k " + socket_dir_ +
-               " -c listen_addresses='' -p 5432 -c fsync=off\" start >/dev/null 2>&1");
-  }
-  // Immediate: no shutdown checkpoint, like a crash of the server (recovery at next start).
-  bool Stop() {
-    return Run(as_ + PgBin() + "/pg_ctl -D " + data_ + " -m immediate -w stop >/dev/null 2>&1");
-  }
-
-  std::string ConnectionString() const {
-    return "host=" + socket_dir_ + " port=5432 user=esdb dbname=postgres";
-  }
-  std::string ServerLog() const { return testing::ReadFile(dir_.File("server.log")); }
-
- private:
-  TempDir dir_;
-  std::string as_, data_, socket_dir_;
-  bool ok_ = false;
-};
-
-// A plain libpq session for the test's own queries.
-class Db {
- public:
-  explicit Db(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
-    EXPECT_EQ(PQstatus(conn_), CONNECTION_OK) << PQerrorMessage(conn_);
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
-  }
-  ~Db() { PQfinish(conn_); }
-
-  void Exec(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    ExecStatusType s = PQresultStatus(r);
-    EXPECT_TRUE(s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) << sql << ": "
-                                                               << PQerrorMessage(conn_);
-    PQclear(r);
-  }
-  // Every row of `sql`, each as its columns' text joined by '|' (NULL as "NULL").
-  std::vector<std::string> Rows(const std::string& sql) {
-    std::vector<std::string> out;
-    PGresult* r = PQexec(conn_, sql.c_str());
-    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(conn_);
-    for (int row = 0; row < PQntuples(r); ++row) {
-      std::string line;
-      for (int col = 0; col < PQnfields(r); ++col) {
-        if (col > 0) line += "|";
-        line += PQgetisnull(r, row, col) ? "NULL" : PQgetvalue(r, row, col);
-      }
-      out.push_back(line);
-    }
-    PQclear(r);
-    return out;
-  }
-  std::string One(const std::string& sql) {
-    std::vector<std::string> rows = Rows(sql);
-    return rows.empty() ? "<no row>" : rows[0];
-  }
-
- private:
-  PGconn* conn_;
-};
+using ::esdb::pgtest::Db;
+using ::esdb::pgtest::PgServer;
 
 class PostgresSinkTest : public ::testing::Test {
  protected:

@@ -53,8 +53,9 @@ PgServer::~PgServer() {
 }
 
 bool PgServer::Start() {
-  return Run(as_ + PgBin() + "/pg_ctl -D " + data_ + " -l " + dir_ + "/server.log -w -t 60 -o \"-k " +
-             dir_ + " -c listen_addresses='' -p 5432 -c fsync=off\" start >/dev/null 2>&1");
+  return Run(as_ + PgBin() + "/pg_ctl -D " + data_ + " -l " + dir_ +
+             "/server.log -w -t 60 -o \"-k " + dir_ +
+             " -c listen_addresses='' -p 5432 -c fsync=off\" start >/dev/null 2>&1");
 }
 
 bool PgServer::Stop() {
@@ -67,7 +68,8 @@ std::string PgServer::ConnectionString() const {
 
 Db::Db(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
   EXPECT_EQ(PQstatus(conn_), CONNECTION_OK) << PQerrorMessage(conn_);
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
 Db::~Db() { PQfinish(conn_); }
@@ -75,8 +77,8 @@ Db::~Db() { PQfinish(conn_); }
 void Db::Exec(const std::string& sql) {
   PGresult* r = PQexec(conn_, sql.c_str());
   ExecStatusType s = PQresultStatus(r);
-  EXPECT_TRUE(s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) << sql << ": "
-                                                             << PQerrorMessage(conn_);
+  EXPECT_TRUE(s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+      << sql << ": " << PQerrorMessage(conn_);
   PQclear(r);
 }
 

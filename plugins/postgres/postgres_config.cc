@@ -69,8 +69,8 @@ bool HasControl(std::string_view text, bool allow_line_breaks) {
 // Connection options that make libpq read a file on the node; refused so that the connection
 // string cannot point the sink at the node's files.
 bool ReadsNodeFile(std::string_view keyword) {
-  for (std::string_view k : {"passfile", "service", "sslcert", "sslkey", "sslrootcert", "sslcrl",
-                             "sslcrldir"}) {
+  for (std::string_view k :
+       {"passfile", "service", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir"}) {
     if (keyword == k) return true;
   }
   return false;
@@ -96,8 +96,9 @@ std::string CheckConnectionString(const std::string& value) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(value.c_str(), &error);
   if (options == nullptr) {
-    std::string why = "connectionString: not a libpq connection string (keyword=value pairs or "
-                      "a postgresql:// URI)";
+    std::string why =
+        "connectionString: not a libpq connection string (keyword=value pairs or "
+        "a postgresql:// URI)";
     if (error != nullptr) {
       why += ": " + WithoutQuotes(error);
       PQfreemem(error);

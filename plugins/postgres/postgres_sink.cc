@@ -24,8 +24,8 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <exception>
+#include <map>
 #include <memory>
 #include <new>
 #include <string>
@@ -153,11 +153,22 @@ struct PostgresSink {
   Failure Connect() {
     prepared.clear();
     // Defaults first: the expanded connection string that follows overrides them.
-    const char* keywords[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
-                              "keepalives_count", "tcp_user_timeout", "application_name",
-                              "dbname",           nullptr};
-    const char* values[] = {"10", "30", "10", "3", "60000", "esdb-connectors postgres-sink",
-                            config.connection_string.c_str(), nullptr};
+    const char* keywords[] = {"connect_timeout",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "tcp_user_timeout",
+                              "application_name",
+                              "dbname",
+                              nullptr};
+    const char* values[] = {"10",
+                            "30",
+                            "10",
+                            "3",
+                            "60000",
+                            "esdb-connectors postgres-sink",
+                            config.connection_string.c_str(),
+                            nullptr};
     conn.reset(PQconnectdbParams(keywords, values, 1));
     if (conn == nullptr) return {ESDB_SINK_RETRY, "cannot allocate a libpq connection"};
     if (PQstatus(conn.get()) != CONNECTION_OK) {
@@ -165,7 +176,8 @@ struct PostgresSink {
       conn.reset();
       return f;
     }
-    PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);  // not to stderr
+    PQsetNoticeProcessor(
+        conn.get(), [](void*, const char*) {}, nullptr);  // not to stderr
     Failure f = Setup();
     if (f.failed()) conn.reset();
     return f;
@@ -332,14 +344,30 @@ struct PostgresSink {
         const Parameter& parameter = statement.parameters[p];
         bool null = false;
         switch (parameter.field) {
-          case Field::kStream: text[p] = Text(r.stream); break;
-          case Field::kRevision: text[p] = std::to_string(r.revision); break;
-          case Field::kPosition: text[p] = std::to_string(r.commit_position); break;
-          case Field::kPreparePosition: text[p] = std::to_string(r.prepare_position); break;
-          case Field::kEventId: text[p] = Text(r.event_id); break;
-          case Field::kEventType: text[p] = type; break;
-          case Field::kContentType: text[p] = Text(r.content_type); break;
-          case Field::kCreated: text[p] = esdb_plugin::Rfc3339(r.created_unix_us); break;
+          case Field::kStream:
+            text[p] = Text(r.stream);
+            break;
+          case Field::kRevision:
+            text[p] = std::to_string(r.revision);
+            break;
+          case Field::kPosition:
+            text[p] = std::to_string(r.commit_position);
+            break;
+          case Field::kPreparePosition:
+            text[p] = std::to_string(r.prepare_position);
+            break;
+          case Field::kEventId:
+            text[p] = Text(r.event_id);
+            break;
+          case Field::kEventType:
+            text[p] = type;
+            break;
+          case Field::kContentType:
+            text[p] = Text(r.content_type);
+            break;
+          case Field::kCreated:
+            text[p] = esdb_plugin::Rfc3339(r.created_unix_us);
+            break;
           case Field::kData:
             text[p].assign(reinterpret_cast<const char*>(r.data), r.data_size);
             break;
@@ -354,9 +382,8 @@ struct PostgresSink {
             bool& parsed = is_data ? data_parsed : metadata_parsed;
             if (!parsed) {
               parsed = true;
-              std::string_view bytes(
-                  reinterpret_cast<const char*>(is_data ? r.data : r.metadata),
-                  is_data ? r.data_size : r.metadata_size);
+              std::string_view bytes(reinterpret_cast<const char*>(is_data ? r.data : r.metadata),
+                                     is_data ? r.data_size : r.metadata_size);
               if (esdb::JsonDepthWithin(bytes, kMaxJsonDepth)) {
                 doc = nlohmann::json::parse(bytes, nullptr, false);
               }
@@ -368,8 +395,8 @@ struct PostgresSink {
         values[p] = null ? nullptr : text[p].c_str();
       }
       Result result(PQexecPrepared(conn.get(), prepared[it->first].c_str(),
-                                   static_cast<int>(values.size()), values.data(), nullptr,
-                                   nullptr, 0));
+                                   static_cast<int>(values.size()), values.data(), nullptr, nullptr,
+                                   0));
       if (!Succeeded(result.get())) {
         return FailureOf(conn.get(), result.get(), Phase::kWrite,
                          "record at position " + std::to_string(r.commit_position) + " (stream " +
@@ -454,10 +481,9 @@ struct PostgresSink {
   }
 };
 
-esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err,
-                          size_t err_size) {
-  return esdb_plugin::Guarded("cannot check the settings", ESDB_SINK_INVALID_CONFIG, err,
-                              err_size, [&]() -> esdb_sink_status {
+esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err, size_t err_size) {
+  return esdb_plugin::Guarded("cannot check the settings", ESDB_SINK_INVALID_CONFIG, err, err_size,
+                              [&]() -> esdb_sink_status {
                                 PostgresConfig config;
                                 std::string why = ParseConfig(settings, count, config);
                                 if (why.empty()) return ESDB_SINK_OK;
@@ -468,28 +494,29 @@ esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err,
 
 esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sink_host* host,
                       esdb_sink_instance** out, char* err, size_t err_size) {
-  return esdb_plugin::Guarded("open failed", ESDB_SINK_FATAL, err, err_size,
-                              [&]() -> esdb_sink_status {
-    auto sink = std::make_unique<PostgresSink>();
-    sink->host = host;
-    sink->connector_id = host != nullptr && host->connector_id != nullptr ? host->connector_id : "";
-    if (std::string why = ParseConfig(settings, count, sink->config); !why.empty()) {
-      CopyError(why, err, err_size);
-      return ESDB_SINK_INVALID_CONFIG;
-    }
-    if (Failure f = sink->Connect(); f.failed()) {
-      CopyError(f.message, err, err_size);
-      return f.status;
-    }
-    sink->Log(ESDB_SINK_LOG_INFO,
-              "postgres-sink: connected (" +
-                  std::string(sink->config.mode == Mode::kAppend
-                                  ? "append into " + sink->config.QualifiedTable()
-                                  : "statements") +
-                  "); positions in " + sink->config.QualifiedPositions());
-    *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
-    return ESDB_SINK_OK;
-  });
+  return esdb_plugin::Guarded(
+      "open failed", ESDB_SINK_FATAL, err, err_size, [&]() -> esdb_sink_status {
+        auto sink = std::make_unique<PostgresSink>();
+        sink->host = host;
+        sink->connector_id =
+            host != nullptr && host->connector_id != nullptr ? host->connector_id : "";
+        if (std::string why = ParseConfig(settings, count, sink->config); !why.empty()) {
+          CopyError(why, err, err_size);
+          return ESDB_SINK_INVALID_CONFIG;
+        }
+        if (Failure f = sink->Connect(); f.failed()) {
+          CopyError(f.message, err, err_size);
+          return f.status;
+        }
+        sink->Log(ESDB_SINK_LOG_INFO,
+                  "postgres-sink: connected (" +
+                      std::string(sink->config.mode == Mode::kAppend
+                                      ? "append into " + sink->config.QualifiedTable()
+                                      : "statements") +
+                      "); positions in " + sink->config.QualifiedPositions());
+        *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
+        return ESDB_SINK_OK;
+      });
 }
 
 void Write(esdb_sink_instance* instance, const esdb_sink_record* const* records, size_t count,

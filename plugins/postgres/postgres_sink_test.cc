@@ -21,9 +21,9 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pg_test_server.h"
 #include "sinks/plugin.h"
 #include "sinks/test_support.h"
-#include "pg_test_server.h"
 #include "statement_template.h"
 
 namespace esdb {
@@ -167,11 +167,11 @@ TEST_F(PostgresSinkTest, ValidateExplainsBadSettingsWithoutEchoingThePassword) {
               HasSubstr("needs at least one statement"));
   EXPECT_THAT(check({{"connectionString", "host=db"}, {"statement:A", "SELECT 1"}}).message(),
               HasSubstr("only with mode=statements"));
-  EXPECT_THAT(check({{"connectionString", "host=db"},
-                     {"mode", "statements"},
-                     {"statement:A", "SELECT $who"}})
-                  .message(),
-              HasSubstr("statement:A: unknown parameter $who"));
+  EXPECT_THAT(
+      check(
+          {{"connectionString", "host=db"}, {"mode", "statements"}, {"statement:A", "SELECT $who"}})
+          .message(),
+      HasSubstr("statement:A: unknown parameter $who"));
   EXPECT_THAT(check({{"connectionString", "host=db"}, {"table", std::string(64, 't')}}).message(),
               HasSubstr("table: longer than 63 bytes"));
   EXPECT_THAT(check({{"connectionString", "host=db"}, {"schema", "a\nb"}}).message(),
@@ -246,8 +246,8 @@ TEST_F(PostgresSinkTest, ThroughputAtBatch500IsReported) {
     WriteAll(*sink, log, 0, log.size(), 500);
     double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     int rate = static_cast<int>(kEvents / seconds);
-    std::printf("postgres-sink %s: %d events in %.2f s at batch 500: %d events/s\n", mode,
-                kEvents, seconds, rate);
+    std::printf("postgres-sink %s: %d events in %.2f s at batch 500: %d events/s\n", mode, kEvents,
+                seconds, rate);
     RecordProperty(absl::StrCat(mode, "_events_per_second"), rate);
   }
 }
@@ -255,20 +255,21 @@ TEST_F(PostgresSinkTest, ThroughputAtBatch500IsReported) {
 // ---- statements mode ----
 
 TEST_F(PostgresSinkTest, StatementsModeBuildsAReadModelWithUpserts) {
-  db_->Exec("CREATE TABLE orders (id text PRIMARY KEY, customer text, total numeric, "
-            "shipped boolean NOT NULL DEFAULT false, version bigint, last_position bigint)");
+  db_->Exec(
+      "CREATE TABLE orders (id text PRIMARY KEY, customer text, total numeric, "
+      "shipped boolean NOT NULL DEFAULT false, version bigint, last_position bigint)");
   db_->Exec("CREATE TABLE audit (position bigint, event_type text, stream text)");
-  auto sink = Open(
-      "conn-orders",
-      {{"mode", "statements"},
-       {"statement:OrderPlaced",
-        "INSERT INTO orders (id, customer, total, version, last_position) "
-        "VALUES ($data.id, $data.customer.name, $data.total::numeric, $revision, $position) "
-        "ON CONFLICT (id) DO UPDATE SET customer = EXCLUDED.customer, total = EXCLUDED.total, "
-        "version = EXCLUDED.version, last_position = EXCLUDED.last_position"},
-       {"statement:OrderShipped",
-        "UPDATE orders SET shipped = true, last_position = $position WHERE id = $data.id"},
-       {"statement:*", "INSERT INTO audit VALUES ($position, $eventType, $stream)"}});
+  auto sink =
+      Open("conn-orders",
+           {{"mode", "statements"},
+            {"statement:OrderPlaced",
+             "INSERT INTO orders (id, customer, total, version, last_position) "
+             "VALUES ($data.id, $data.customer.name, $data.total::numeric, $revision, $position) "
+             "ON CONFLICT (id) DO UPDATE SET customer = EXCLUDED.customer, total = EXCLUDED.total, "
+             "version = EXCLUDED.version, last_position = EXCLUDED.last_position"},
+            {"statement:OrderShipped",
+             "UPDATE orders SET shipped = true, last_position = $position WHERE id = $data.id"},
+            {"statement:*", "INSERT INTO audit VALUES ($position, $eventType, $stream)"}});
   ASSERT_NE(sink, nullptr);
   std::vector<Record> log = {
       MakeRecord("order-a", 0, 1, "OrderPlaced",
@@ -284,8 +285,7 @@ TEST_F(PostgresSinkTest, StatementsModeBuildsAReadModelWithUpserts) {
   WriteAll(*sink, log, 0, log.size(), 4);
   EXPECT_EQ(db_->Rows("SELECT id, customer, total, shipped, version, last_position FROM orders "
                       "ORDER BY id"),
-            (std::vector<std::string>{"a|Ann B.|12|t|1|4",
-                                      "b|x'); DROP TABLE orders; --|3|f|0|2",
+            (std::vector<std::string>{"a|Ann B.|12|t|1|4", "b|x'); DROP TABLE orders; --|3|f|0|2",
                                       "c|NULL|1|f|0|5"}));
   EXPECT_EQ(db_->Rows("SELECT * FROM audit"), (std::vector<std::string>{"6|SomethingElse|misc"}));
 }
@@ -425,8 +425,9 @@ TEST_F(PostgresSinkTest, DuplicatePositionInAppendModeIsFatalNamingThePositions)
   auto sink = Open("conn-dup", {{"table", "dup_events"}});
   ASSERT_NE(sink, nullptr);
   // A row the sink did not write (say, left from before a reset that kept the table).
-  db_->Exec("INSERT INTO dup_events SELECT 2, 2, 's', 0, gen_random_uuid(), 'T', "
-            "'application/json', '{}', NULL, NULL, NULL, now()");
+  db_->Exec(
+      "INSERT INTO dup_events SELECT 2, 2, 's', 0, gen_random_uuid(), 'T', "
+      "'application/json', '{}', NULL, NULL, NULL, now()");
   SinkResult r = sink->Write(Log(3));
   EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
   EXPECT_THAT(r.message, HasSubstr("records at positions 1..3"));
@@ -435,15 +436,15 @@ TEST_F(PostgresSinkTest, DuplicatePositionInAppendModeIsFatalNamingThePositions)
 
 TEST_F(PostgresSinkTest, BadSqlOrAMissingColumnAtOpenIsInvalidConfigWithTheServersMessage) {
   db_->Exec("CREATE TABLE IF NOT EXISTS plain (id text)");
-  auto syntax = TryOpen("conn-bad", {{"mode", "statements"},
-                                     {"statement:*", "INSERT INTO plain VALUS ($stream)"}});
+  auto syntax = TryOpen(
+      "conn-bad", {{"mode", "statements"}, {"statement:*", "INSERT INTO plain VALUS ($stream)"}});
   ASSERT_FALSE(syntax.ok());
   EXPECT_EQ(syntax.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(syntax.status().message(), HasSubstr("statement:*"));
   EXPECT_THAT(syntax.status().message(), HasSubstr("syntax error"));
 
-  auto column = TryOpen("conn-bad", {{"mode", "statements"},
-                                     {"statement:X", "UPDATE plain SET nope = $stream"}});
+  auto column = TryOpen(
+      "conn-bad", {{"mode", "statements"}, {"statement:X", "UPDATE plain SET nope = $stream"}});
   ASSERT_FALSE(column.ok());
   EXPECT_EQ(column.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(column.status().message(), HasSubstr("statement:X"));
@@ -467,9 +468,10 @@ TEST_F(PostgresSinkTest, UnreachableServerAtOpenIsRetry) {
 
 TEST_F(PostgresSinkTest, APositionRowLockedElsewhereEndsInRetryNotFatal) {
   // lock_timeout makes the wait for the row end in SQLSTATE 55P03, which a retry can fix.
-  auto sink = Open("conn-locked", {{"table", "locked_events"},
-                                   {"connectionString", server_->ConnectionString() +
-                                                            " options='-c lock_timeout=100'"}});
+  auto sink =
+      Open("conn-locked",
+           {{"table", "locked_events"},
+            {"connectionString", server_->ConnectionString() + " options='-c lock_timeout=100'"}});
   ASSERT_NE(sink, nullptr);
   std::vector<Record> log = Log(4);
   WriteAll(*sink, log, 0, 2, 2);

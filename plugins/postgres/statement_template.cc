@@ -14,11 +14,16 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool FieldByName(std::string_view name, Field& field) {
   static const std::map<std::string_view, Field> kFields = {
-      {"stream", Field::kStream},           {"revision", Field::kRevision},
-      {"position", Field::kPosition},       {"preparePosition", Field::kPreparePosition},
-      {"eventId", Field::kEventId},         {"eventType", Field::kEventType},
-      {"contentType", Field::kContentType}, {"created", Field::kCreated},
-      {"data", Field::kData},               {"metadata", Field::kMetadata}};
+      {"stream", Field::kStream},
+      {"revision", Field::kRevision},
+      {"position", Field::kPosition},
+      {"preparePosition", Field::kPreparePosition},
+      {"eventId", Field::kEventId},
+      {"eventType", Field::kEventType},
+      {"contentType", Field::kContentType},
+      {"created", Field::kCreated},
+      {"data", Field::kData},
+      {"metadata", Field::kMetadata}};
   auto it = kFields.find(name);
   if (it == kFields.end()) return false;
   field = it->second;
@@ -105,8 +110,8 @@ std::string CompileStatement(std::string_view text, StatementTemplate& out) {
       std::string_view base = text.substr(i + 1, j - i - 1);
       Parameter parameter;
       if (!FieldByName(base, parameter.field)) {
-        return "unknown parameter $" + std::string(base) + " (known: " +
-               std::string(kParameterNames) + ")";
+        return "unknown parameter $" + std::string(base) +
+               " (known: " + std::string(kParameterNames) + ")";
       }
       // A JSON path: .key.key... after $data or $metadata.
       while (j + 1 < text.size() && text[j] == '.' && IsIdentStart(text[j + 1])) {
@@ -118,10 +123,9 @@ std::string CompileStatement(std::string_view text, StatementTemplate& out) {
         j = start;
         while (j < text.size() && IsIdentChar(text[j])) ++j;
         parameter.path.emplace_back(text.substr(start, j - start));
-        parameter.field =
-            parameter.field == Field::kData || parameter.field == Field::kDataPath
-                ? Field::kDataPath
-                : Field::kMetadataPath;
+        parameter.field = parameter.field == Field::kData || parameter.field == Field::kDataPath
+                              ? Field::kDataPath
+                              : Field::kMetadataPath;
       }
       std::string spelling(text.substr(i, j - i));
       auto [it, added] = numbers.emplace(spelling, out.parameters.size() + 1);

@@ -14,16 +14,16 @@ namespace esdb_postgres_sink {
 enum class Field {
   kStream,
   kRevision,
-  kPosition,         // commit position
+  kPosition,  // commit position
   kPreparePosition,
   kEventId,
   kEventType,
   kContentType,
-  kCreated,          // RFC 3339 text
-  kData,             // the data as text
-  kMetadata,         // the metadata as text
-  kDataPath,         // a value inside the JSON data
-  kMetadataPath,     // a value inside the JSON metadata
+  kCreated,       // RFC 3339 text
+  kData,          // the data as text
+  kMetadata,      // the metadata as text
+  kDataPath,      // a value inside the JSON data
+  kMetadataPath,  // a value inside the JSON metadata
 };
 
 struct Parameter {

@@ -63,7 +63,8 @@ TEST_F(PostgresSinkE2eTest, TenSigkillsOfTheNodeLeaveEveryEventOnceInOrder) {
   for (int k = 1; k <= kKills; ++k) {
     // Kill once the sink has gone past another 4,000 rows, while it is delivering more.
     const long long target = std::min<long long>(k * 4000LL, kEvents - 1);
-    ASSERT_TRUE(WaitUntil([&] { return rows() >= target; }, absl::Seconds(120), absl::Milliseconds(2)))
+    ASSERT_TRUE(
+        WaitUntil([&] { return rows() >= target; }, absl::Seconds(120), absl::Milliseconds(2)))
         << "delivery stalled before kill " << k << " at " << rows() << " rows";
     http_.reset();
     auto killed = node().Kill();
@@ -73,17 +74,18 @@ TEST_F(PostgresSinkE2eTest, TenSigkillsOfTheNodeLeaveEveryEventOnceInOrder) {
   }
   ASSERT_TRUE(WaitUntil(
       [&] {
-        return db.One("SELECT commit_position FROM esdb_sink_positions "
-                      "WHERE connector_id = 'pg-once'") == std::to_string(last_position);
+        return db.One(
+                   "SELECT commit_position FROM esdb_sink_positions "
+                   "WHERE connector_id = 'pg-once'") == std::to_string(last_position);
       },
       absl::Seconds(120)))
-      << "not everything was delivered: " << rows() << " rows; connector: "
-      << http().Connector("pg-once").body;
+      << "not everything was delivered: " << rows()
+      << " rows; connector: " << http().Connector("pg-once").body;
 
-  EXPECT_EQ(db.One("SELECT count(*), count(DISTINCT position), max(position), count(DISTINCT n), "
-                   "min(n), max(n) FROM delivered"),
-            absl::StrCat(kEvents, "|", kEvents, "|", last_position, "|", kEvents, "|0|",
-                         kEvents - 1));
+  EXPECT_EQ(
+      db.One("SELECT count(*), count(DISTINCT position), max(position), count(DISTINCT n), "
+             "min(n), max(n) FROM delivered"),
+      absl::StrCat(kEvents, "|", kEvents, "|", last_position, "|", kEvents, "|0|", kEvents - 1));
   // In log order: rows were only ever appended, so their physical order is the order applied.
   EXPECT_EQ(db.One("SELECT count(*) FROM (SELECT position, n, lag(position) OVER (ORDER BY ctid) "
                    "AS before, lag(n) OVER (ORDER BY ctid) AS n_before FROM delivered) s "

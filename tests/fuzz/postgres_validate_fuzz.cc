@@ -90,8 +90,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view rest(why);
     if (password.size() >= 6 && rest.rfind("connectionString: ", 0) == 0) {
       rest.remove_prefix(18);
-      std::string_view fixed = "not a libpq connection string (keyword=value pairs or a "
-                               "postgresql:// URI)";
+      std::string_view fixed =
+          "not a libpq connection string (keyword=value pairs or a "
+          "postgresql:// URI)";
       if (fixed.find(password) == std::string_view::npos) {
         FUZZ_CHECK(rest.find(password) == std::string_view::npos, "%s", why.c_str());
       }

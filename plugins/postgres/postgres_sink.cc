@@ -46,6 +46,8 @@ using esdb_plugin::CopyError;
 // Rows per INSERT: 12 parameters each, well under the protocol's 65535.
 constexpr size_t kRowsPerInsert = 1000;
 constexpr size_t kMaxJsonDepth = 64;
+// Statements sent before their results are read (statements mode).
+constexpr size_t kPipelineDepth = 100;
 constexpr int kAppendColumns = 12;
 
 struct ResultDeleter {
@@ -328,7 +330,68 @@ struct PostgresSink {
     return {};
   }
 
+  // Why the statement of `r` failed: names the record and the statement key.
+  static std::string RecordContext(const esdb_sink_record& r, const std::string& key) {
+    return "record at position " + std::to_string(r.commit_position) + " (stream " +
+           Text(r.stream) + ", revision " + std::to_string(r.revision) + ", type " +
+           Text(r.event_type) + "): statement:" + key + " failed";
+  }
+
+  // A statement sent in the pipeline and not yet answered.
+  struct InFlight {
+    const esdb_sink_record* record;
+    const std::string* key;  // the statement: key, for messages
+  };
+
+  // Ends the pipeline segment of `sent` with a sync and reads its results in order; the first
+  // error names its record (the statements after it are aborted by the server).
+  Failure Collect(std::vector<InFlight>& sent) {
+    if (PQpipelineSync(conn.get()) != 1) {
+      return FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot send the statements");
+    }
+    Failure failure;
+    for (const InFlight& query : sent) {
+      Result r(PQgetResult(conn.get()));
+      if (r == nullptr) {
+        return {ESDB_SINK_RETRY,
+                "the statements' results are missing: " + OneLine(PQerrorMessage(conn.get()))};
+      }
+      if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR && !failure.failed()) {
+        failure =
+            FailureOf(conn.get(), r.get(), Phase::kWrite, RecordContext(*query.record, *query.key));
+      }
+      Result end(PQgetResult(conn.get()));  // NULL: the end of this statement's results
+    }
+    Result sync(PQgetResult(conn.get()));
+    if ((sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) &&
+        !failure.failed()) {
+      failure = {ESDB_SINK_RETRY, "the statements' results are out of step"};
+    }
+    sent.clear();
+    return failure;
+  }
+
+  // The statements run in libpq's pipeline mode: up to kPipelineDepth are sent before their
+  // results are read, so a batch costs a round trip per kPipelineDepth records rather than one
+  // per record. The depth also bounds the results waiting unread: on a blocking connection, a
+  // client that keeps sending while the server cannot write its results would deadlock.
   Failure ApplyStatements(const esdb_sink_record* const* records, size_t count) {
+    if (PQenterPipelineMode(conn.get()) != 1) {
+      return FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot enter pipeline mode");
+    }
+    std::vector<InFlight> sent;
+    Failure failure = SendStatements(records, count, sent);
+    if (!failure.failed() && !sent.empty()) failure = Collect(sent);
+    // Fails when results are still unread (a send failed): the connection is then dropped,
+    // as the ROLLBACK that follows cannot run.
+    if (PQexitPipelineMode(conn.get()) != 1 && !failure.failed()) {
+      failure = FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot leave pipeline mode");
+    }
+    return failure;
+  }
+
+  Failure SendStatements(const esdb_sink_record* const* records, size_t count,
+                         std::vector<InFlight>& sent) {
     for (size_t i = 0; i < count; ++i) {
       const esdb_sink_record& r = *records[i];
       std::string type = Text(r.event_type);
@@ -394,14 +457,15 @@ struct PostgresSink {
         }
         values[p] = null ? nullptr : text[p].c_str();
       }
-      Result result(PQexecPrepared(conn.get(), prepared[it->first].c_str(),
-                                   static_cast<int>(values.size()), values.data(), nullptr, nullptr,
-                                   0));
-      if (!Succeeded(result.get())) {
-        return FailureOf(conn.get(), result.get(), Phase::kWrite,
-                         "record at position " + std::to_string(r.commit_position) + " (stream " +
-                             Text(r.stream) + ", revision " + std::to_string(r.revision) +
-                             ", type " + type + "): statement:" + it->first + " failed");
+      // libpq copies the values into its output buffer here.
+      if (PQsendQueryPrepared(conn.get(), prepared[it->first].c_str(),
+                              static_cast<int>(values.size()), values.data(), nullptr, nullptr,
+                              0) != 1) {
+        return FailureOf(conn.get(), nullptr, Phase::kWrite, RecordContext(r, it->first));
+      }
+      sent.push_back({&r, &it->first});
+      if (sent.size() == kPipelineDepth) {
+        if (Failure f = Collect(sent); f.failed()) return f;
       }
     }
     return {};

@@ -415,6 +415,17 @@ TEST_F(PostgresSinkTest, ConstraintViolationIsFatalNamingTheRecordAndNothingOfTh
   r = sink->Write(bad);
   EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
   EXPECT_THAT(r.message, HasSubstr("SQLSTATE 22P02"));
+  // Deep in a batch, past the first pipeline segments: still the right record.
+  std::vector<Record> many;
+  for (int i = 1; i <= 250; ++i) {
+    many.push_back(
+        MakeRecord("m", i - 1, i, "T",
+                   absl::StrCat(R"({"id":"m)", i, R"(","amount":)", i == 173 ? -1 : i, "}")));
+  }
+  r = sink->Write(many);
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
+  EXPECT_THAT(r.message, HasSubstr("record at position 173 (stream m, revision 172, type T)"));
+  EXPECT_EQ(db_->Rows("SELECT id FROM checked"), std::vector<std::string>{});
   // The sink is still usable afterwards (the failed transaction was rolled back).
   std::vector<Record> good = {MakeRecord("s", 0, 1, "T", R"({"id":"e","amount":7})")};
   r = sink->Write(good);

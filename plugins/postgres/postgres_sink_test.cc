@@ -477,6 +477,18 @@ TEST_F(PostgresSinkTest, UnreachableServerAtOpenIsRetry) {
   EXPECT_THAT(sink.status().message(), HasSubstr("cannot connect"));
 }
 
+TEST_F(PostgresSinkTest, TheConnectionStringOverridesTheSinksConnectionDefaults) {
+  auto plain = Open("conn-defaults", {{"table", "defaults_events"}});
+  ASSERT_NE(plain, nullptr);
+  auto named = Open("conn-named",
+                    {{"table", "defaults_events"},
+                     {"connectionString", server_->ConnectionString() + " application_name=mine"}});
+  ASSERT_NE(named, nullptr);
+  EXPECT_EQ(db_->Rows("SELECT application_name FROM pg_stat_activity WHERE application_name "
+                      "IN ('mine', 'esdb-connectors postgres-sink') ORDER BY 1"),
+            (std::vector<std::string>{"esdb-connectors postgres-sink", "mine"}));
+}
+
 TEST_F(PostgresSinkTest, APositionRowLockedElsewhereEndsInRetryNotFatal) {
   // lock_timeout makes the wait for the row end in SQLSTATE 55P03, which a retry can fix.
   auto sink =

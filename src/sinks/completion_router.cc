@@ -52,9 +52,9 @@ void CompletionRouter::Complete(void* done_ctx, esdb_sink_status status, const c
     if (duplicate && target->log) {
       target->log(ESDB_SINK_LOG_WARN,
                   absl::StrCat("sink plugin '", target->plugin_name,
-                               "' reported the outcome of a write that is no longer awaited "
-                               "(a second completion, or one after the write timed out); "
-                               "status ", status, " ignored"));
+                               "' reported the outcome of one write more than once (or after "
+                               "the write timed out); extra status ",
+                               status, " ignored"));
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "esdb sinks: write completion failed: %s\n", e.what());

@@ -282,6 +282,7 @@ void Supervisor::StartRunner(const Connector& c) {
   o.dead_letter_stream =
       ResolveDeadLetterStream(settings->dead_letter_stream, c.id, c.generation);
   o.replay_request = c.replay_revision;
+  o.replay_until_us = c.replay_us;
   SettingsMap sink_settings = settings->sink_settings;
   // For information: a sink may shape its requests after the batches it will get (see
   // PrepareSettings, which passes host keys through to open()).

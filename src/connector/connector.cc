@@ -391,6 +391,7 @@ void Apply(Connector& c, const Record& event) {
     c.restart_attempts = 0;
   } else if (t == kConnectorDeadLetterReplayRequested) {
     c.replay_revision = c.revision;
+    c.replay_us = at;
     c.restart_revision = c.revision;
   } else if (t == kConnectorReset) {
     c.start_attempts = 0;

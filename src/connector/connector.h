@@ -56,9 +56,10 @@ struct Connector {
   // Revision of the last ConnectorRestarted or ConnectorDeadLetterReplayRequested: a runner
   // started before it is replaced by a new one (see Supervisor), -1 when none.
   int64_t restart_revision = -1;
-  // Revision of the last ConnectorDeadLetterReplayRequested (-1: none): the runner that starts
-  // after it re-sends the connector's dead letters first.
+  // Revision and time of the last ConnectorDeadLetterReplayRequested (-1: none): the runner that
+  // starts after it first re-sends the dead letters stored before that time.
   int64_t replay_revision = -1;
+  int64_t replay_us = 0;
   // Every create, reset and enable-from-position starts a new epoch, numbered by the revision of
   // its event. A checkpoint older than the epoch is ignored, and delivery restarts from
   // epoch_position (or subscription:initialPosition when it is empty).

@@ -103,6 +103,7 @@ std::optional<DeadLetter> ParseDeadLetter(const Record& event) {
   const json& d = (*meta)["deadLetter"];
   DeadLetter out;
   out.revision = event.revision;
+  out.stored_us = event.created_unix_us;
   out.context.connector_id = StringOr(d, "connectorId");
   if (out.context.connector_id.empty()) return std::nullopt;
   out.context.generation = IntOr(d, "generation", 0);

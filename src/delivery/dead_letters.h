@@ -53,6 +53,7 @@ EventData MakeDeadLetter(const Record& record, const DeadLetterContext& context)
 // A dead letter read back: the record as it was in the log, and the context.
 struct DeadLetter {
   uint64_t revision = 0;  // in the dead-letter stream
+  int64_t stored_us = 0;  // when the node stored it (the event's time)
   Record record;
   DeadLetterContext context;
 };

@@ -3,6 +3,7 @@
 // both delivered and set aside; dead letters are replayed; a lost write is retried on a new
 // instance.
 #include <atomic>
+#include <limits>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -139,7 +140,8 @@ class FailurePolicyTest : public ::testing::Test {
 
   std::unique_ptr<Runner> MakeRunner(std::shared_ptr<Script> script, ConnectorSettings s,
                                      Reports* reports, int64_t replay_request = -1,
-                                     std::string dead_letter_stream = "") {
+                                     std::string dead_letter_stream = "",
+                                     int64_t replay_until_us = std::numeric_limits<int64_t>::max()) {
     RunnerOptions o;
     o.connector_id = "c1";
     o.host_id = "h1";
@@ -158,6 +160,7 @@ class FailurePolicyTest : public ::testing::Test {
     o.metrics = metrics_;
     o.dead_letter_stream = std::move(dead_letter_stream);
     o.replay_request = replay_request;
+    o.replay_until_us = replay_until_us;
     return std::make_unique<Runner>(std::move(o));
   }
 
@@ -391,6 +394,41 @@ TEST_F(FailurePolicyTest, ReplaySendsTheDeadLettersAgainInOrderAndRecordsIt) {
   second->Start();
   ASSERT_TRUE(again_reports.WaitFor(RunnerEvent::Kind::kHealthy));
   EXPECT_EQ(again->Count(), 0u);
+}
+
+TEST_F(FailurePolicyTest, AReplaySendsOnlyWhatWasSetAsideBeforeItWasRequested) {
+  AppendEvents(20, {3, 9});
+  {
+    auto script = std::make_shared<Script>();
+    Reports reports;
+    auto runner = MakeRunner(script, Settings(), &reports);
+    runner->Start();
+    ASSERT_TRUE(script->WaitFor(18));
+    ASSERT_TRUE(PollUntil([&] { return metrics_->dead_letters.load() == 2; }));
+  }
+  const int64_t requested_us = absl::ToUnixMicros(absl::Now());
+  absl::SleepFor(absl::Milliseconds(2));  // the node's clock must move past the request
+  AppendEvents(5, {2});                    // a third one, after the request
+  {
+    auto script = std::make_shared<Script>();
+    Reports reports;
+    auto runner = MakeRunner(script, Settings(), &reports);
+    runner->Start();
+    ASSERT_TRUE(script->WaitFor(4));
+    ASSERT_TRUE(PollUntil([&] { return metrics_->dead_letters.load() == 3; }));
+  }
+  auto script = std::make_shared<Script>();
+  script->refuse_poison = false;
+  Reports reports;
+  auto runner = MakeRunner(script, Settings(), &reports, 40, "", requested_us);
+  runner->Start();
+  ASSERT_TRUE(PollUntil([&] { return Ledger(40).tried.size() == 2; }));
+  ASSERT_TRUE(reports.WaitFor(RunnerEvent::Kind::kHealthy));
+  std::vector<Record> got = script->Accepted();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].position, positions_[3]);
+  EXPECT_EQ(got[1].position, positions_[9]);
+  EXPECT_EQ(Ledger(40).pending.size(), 1u);
 }
 
 TEST_F(FailurePolicyTest, ADeadLetterRefusedAgainStaysOne) {

@@ -438,7 +438,9 @@ void Runner::StepStart() {
         return;
       }
       for (DeadLetter& d : ledger->pending) {
-        if (!ledger->tried.contains(d.revision)) replay_.push_back(std::move(d));
+        if (!ledger->tried.contains(d.revision) && d.stored_us <= options_.replay_until_us) {
+          replay_.push_back(std::move(d));
+        }
       }
       if (!replay_.empty()) {
         Log(ESDB_LOG_INFO, absl::StrCat("replaying ", replay_.size(), " dead letters from ",

@@ -13,6 +13,7 @@
 
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,8 +79,10 @@ struct RunnerOptions {
   // errors:deadLetter:stream. The runner never delivers events of this stream itself.
   std::string dead_letter_stream;
   // Connector::replay_revision: when >= 0, the runner first re-sends the connector's dead
-  // letters that no replay of this request has sent yet.
+  // letters stored (by the node's clock) up to replay_until_us, Connector::replay_us, that no
+  // replay of this request has sent yet. Later ones wait for a replay of their own.
   int64_t replay_request = -1;
+  int64_t replay_until_us = std::numeric_limits<int64_t>::max();
 };
 
 class Runner : private SubscriptionHandler {

@@ -28,9 +28,8 @@ class RestartPolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     plugins_ = std::filesystem::path(::testing::TempDir()) /
-               absl::StrCat("restart-plugins-", getpid(), "-", ::testing::UnitTest::GetInstance()
-                                                                  ->current_test_info()
-                                                                  ->name());
+               absl::StrCat("restart-plugins-", getpid(), "-",
+                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(plugins_);
     for (auto [dir, name] : {std::pair{ESDB_PLUGIN_DIR, "libesdb_sink_null.so"},
                              std::pair{ESDB_TESTDATA_PLUGIN_DIR, "libesdb_sink_testkit.so"}}) {
@@ -53,8 +52,8 @@ class RestartPolicyTest : public ::testing::Test {
     hosts_[member] = std::move(*lib);
   }
 
-  ApiResponse Call(const std::string& method, const std::string& path,
-                   const std::string& body = "", const std::string& host = "m1") {
+  ApiResponse Call(const std::string& method, const std::string& path, const std::string& body = "",
+                   const std::string& host = "m1") {
     ApiRequest r;
     r.method = method;
     r.path = path;
@@ -122,7 +121,8 @@ TEST_F(RestartPolicyTest, AFailedConnectorRestartsLaterEachTimeAndRecoversWhenTh
     EXPECT_GE(restarted[i].created_unix_us, s["at"].get<int64_t>()) << "restarted early";
     EXPECT_EQ(json::parse(restarted[i].data)["requested"], false);
     EXPECT_EQ(json::parse(restarted[i].data)["host"], "m1");
-    EXPECT_EQ(json::parse(failed[i].data)["error"], "sink failed: testkit-sink: target: rejected the batch");
+    EXPECT_EQ(json::parse(failed[i].data)["error"],
+              "sink failed: testkit-sink: target: rejected the batch");
   }
   // While it waits it is FAILED with the reason, the attempts and the next restart time.
   ASSERT_TRUE(PollUntil([&] {
@@ -190,9 +190,10 @@ TEST_F(RestartPolicyTest, TheStartAttemptGuardIsNotUndoneByRestarts) {
     EventData e;
     e.event_type = kConnectorStarting;
     e.data = R"({"host":"m1"})";
-    ASSERT_TRUE(client_.Append(ConnectorStream("crashy"), ESDB_EXPECT_ANY,
-                               std::span<const EventData>(&e, 1))
-                    .ok());
+    ASSERT_TRUE(
+        client_
+            .Append(ConnectorStream("crashy"), ESDB_EXPECT_ANY, std::span<const EventData>(&e, 1))
+            .ok());
   }
   StartHost("m1");
   ASSERT_TRUE(PollUntil([&] { return View("crashy")["state"] == "FAILED"; }));

@@ -181,8 +181,8 @@ void Supervisor::RecordFailure(const std::string& id, const std::string& error, 
     int64_t delay_ms = backoff.DelayMs(c->restart_attempts + 1);
     failed.restart_at_us = absl::ToUnixMicros(absl::Now() + absl::Milliseconds(delay_ms));
     options_.node->Log(ESDB_LOG_INFO,
-                       absl::StrCat("connector ", id, ": restart ", c->restart_attempts + 1,
-                                    " in ", delay_ms, " ms"));
+                       absl::StrCat("connector ", id, ": restart ", c->restart_attempts + 1, " in ",
+                                    delay_ms, " ms"));
   }
   Record(id, failed);
 }
@@ -204,9 +204,8 @@ absl::Time Supervisor::RestartDue(const std::map<std::string, Connector>& wanted
       next = std::min(next, at);
       continue;
     }
-    options_.node->Log(ESDB_LOG_INFO,
-                       absl::StrCat("connector ", id, ": restarting (attempt ", c.restart_attempts,
-                                    ") after: ", c.error));
+    options_.node->Log(ESDB_LOG_INFO, absl::StrCat("connector ", id, ": restarting (attempt ",
+                                                   c.restart_attempts, ") after: ", c.error));
     Record(id, cmd::Restart{options_.host_id});  // the runner starts on the next pass
   }
   return next;
@@ -279,8 +278,7 @@ void Supervisor::StartRunner(const Connector& c) {
   o.metrics = MetricsFor(c.id);
   o.pools = pools_;
   o.stop_timeout = options_.stop_timeout;
-  o.dead_letter_stream =
-      ResolveDeadLetterStream(settings->dead_letter_stream, c.id, c.generation);
+  o.dead_letter_stream = ResolveDeadLetterStream(settings->dead_letter_stream, c.id, c.generation);
   o.replay_request = c.replay_revision;
   o.replay_until_us = c.replay_us;
   SettingsMap sink_settings = settings->sink_settings;
@@ -310,8 +308,12 @@ void Supervisor::StartRunner(const Connector& c) {
                                                  options_.host_id));
   // Start() returns at once: the sink is opened on the runner's task, so a slow open holds up
   // neither this thread nor the other starts.
-  Active a{std::make_unique<Runner>(std::move(o)), c.generation, c.settings_revision, c.epoch,
-           c.restart_revision, serial};
+  Active a{std::make_unique<Runner>(std::move(o)),
+           c.generation,
+           c.settings_revision,
+           c.epoch,
+           c.restart_revision,
+           serial};
   a.runner->Start();
   active_[c.id] = std::move(a);
   absl::MutexLock lock(&mu_);

@@ -129,7 +129,8 @@ std::optional<Checkpoint> ParseCheckpoint(const Record& event) {
     if (d.contains("lastError") && d["lastError"].is_string()) {
       c.last_dead_letter_error = d["lastError"];
     }
-    if (d.contains("lastAt") && d["lastAt"].is_number_integer()) c.last_dead_letter_us = d["lastAt"];
+    if (d.contains("lastAt") && d["lastAt"].is_number_integer())
+      c.last_dead_letter_us = d["lastAt"];
   }
   return c;
 }
@@ -274,14 +275,15 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
         } else if constexpr (std::is_same_v<T, cmd::Restart>) {
           if (x.requested) {
             if (c.state != S::kFailed && c.state != S::kActivating && c.state != S::kRunning) {
-              return NotAllowed(c, "only a FAILED or running connector can be restarted; enable it");
+              return NotAllowed(c,
+                                "only a FAILED or running connector can be restarted; enable it");
             }
           } else if (c.state != S::kFailed || c.failure_permanent || c.restart_at_us == 0) {
             return NotAllowed(c, "no restart is scheduled");
           }
-          return std::vector{Event(kConnectorRestarted, {{"host", x.host},
-                                                         {"attempt", c.restart_attempts},
-                                                         {"requested", x.requested}})};
+          return std::vector{Event(
+              kConnectorRestarted,
+              {{"host", x.host}, {"attempt", c.restart_attempts}, {"requested", x.requested}})};
         } else if constexpr (std::is_same_v<T, cmd::MarkRecovered>) {
           if (c.error.empty() && c.restart_attempts == 0) return std::vector<EventData>{};
           if (c.state != S::kActivating && c.state != S::kRunning) {
@@ -290,8 +292,9 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
           return std::vector{Event(kConnectorRecovered, {{"host", x.host}})};
         } else if constexpr (std::is_same_v<T, cmd::ReplayDeadLetters>) {
           if (c.state != S::kActivating && c.state != S::kRunning) {
-            return NotAllowed(c, "dead letters are replayed through the connector's sink; start "
-                                 "(or restart) it first");
+            return NotAllowed(c,
+                              "dead letters are replayed through the connector's sink; start "
+                              "(or restart) it first");
           }
           json data = json::object();
           if (!x.by.empty()) data["by"] = x.by;

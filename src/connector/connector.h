@@ -127,13 +127,20 @@ struct MarkStopped {};
 // `requested`: POST /connectors/{id}/restart, allowed while FAILED, ACTIVATING or RUNNING (a
 // running connector's runner is replaced). Otherwise the host's automatic restart of a FAILED
 // connector whose restart is scheduled.
-struct Restart { std::string host; bool requested = false; };
+struct Restart {
+  std::string host;
+  bool requested = false;
+};
 // A runner delivered (or caught up) after a failure: the error and the restart count clear.
 // Nothing to do when there is neither.
-struct MarkRecovered { std::string host; };
+struct MarkRecovered {
+  std::string host;
+};
 // POST /connectors/{id}/dead-letters/replay: the connector's runner is replaced, and the new one
 // re-sends the dead letters before it goes on. ACTIVATING or RUNNING only.
-struct ReplayDeadLetters { std::string by; };
+struct ReplayDeadLetters {
+  std::string by;
+};
 }  // namespace cmd
 using Command = std::variant<cmd::Create, cmd::Reconfigure, cmd::Enable, cmd::Disable, cmd::Reset,
                              cmd::Delete, cmd::MarkStarting, cmd::MarkRunning, cmd::MarkFailed,

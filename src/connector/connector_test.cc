@@ -383,8 +383,7 @@ TEST(ConnectorTest, RequestedRestartAndReplayReplaceTheRunner) {
     EXPECT_EQ(c.restart_revision, c.revision);
   }
   for (S state : {S::kStopped, S::kDeactivating}) {
-    EXPECT_TRUE(absl::IsFailedPrecondition(
-        Decide(InState(state), cmd::Restart{"", true}).status()))
+    EXPECT_TRUE(absl::IsFailedPrecondition(Decide(InState(state), cmd::Restart{"", true}).status()))
         << ConnectorStateName(state);
   }
   Connector r = InState(S::kRunning);
@@ -393,7 +392,8 @@ TEST(ConnectorTest, RequestedRestartAndReplayReplaceTheRunner) {
   EXPECT_EQ(r.restart_revision, r.revision);
   EXPECT_EQ(r.state, S::kRunning);
   for (S state : {S::kStopped, S::kDeactivating, S::kFailed}) {
-    EXPECT_TRUE(absl::IsFailedPrecondition(Decide(InState(state), cmd::ReplayDeadLetters{}).status()))
+    EXPECT_TRUE(
+        absl::IsFailedPrecondition(Decide(InState(state), cmd::ReplayDeadLetters{}).status()))
         << ConnectorStateName(state);
   }
 }

@@ -82,9 +82,9 @@ struct ConnectorSettings {
 };
 
 // True for keys in the namespaces the host owns (subscription:, autocommit:, resilience:,
-// batching:, errors:, restart:, logging:, transformer:). An unknown key there is the host's error to report, never a
-// sink setting; the host may pass such keys on to a plugin for information, and the plugin's
-// settings check never rejects them.
+// batching:, errors:, restart:, logging:, transformer:). An unknown key there is the host's error
+// to report, never a sink setting; the host may pass such keys on to a plugin for information, and
+// the plugin's settings check never rejects them.
 bool IsHostKey(const std::string& key);
 
 // Turns a JSON object into a flat map: nested objects join their keys with ':'; strings stay as

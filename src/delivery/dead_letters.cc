@@ -49,40 +49,40 @@ std::string ResolveDeadLetterStream(const std::string& setting, const std::strin
 std::string DeadLetterEventId(const std::string& connector_id, int64_t generation, int64_t epoch,
                               Position position) {
   // Lengths first, so that no two tuples give one text.
-  const std::string key = absl::StrCat(connector_id.size(), ":", connector_id, "|", generation,
-                                       "|", epoch, "|", position.commit, "|", position.prepare);
+  const std::string key = absl::StrCat(connector_id.size(), ":", connector_id, "|", generation, "|",
+                                       epoch, "|", position.commit, "|", position.prepare);
   uint64_t hi = StableHash(key, 0xcbf29ce484222325ULL);
   uint64_t lo = StableHash(key, 0x84222325cbf29ce4ULL);
-  hi = (hi & ~0xf000ULL) | 0x8000ULL;                       // version 8: custom, name-based
+  hi = (hi & ~0xf000ULL) | 0x8000ULL;                         // version 8: custom, name-based
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 9562 variant
   char text[37];
-  std::snprintf(text, sizeof(text), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+  std::snprintf(text, sizeof(text), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xffffffffffffULL));
   return text;
 }
 
 EventData MakeDeadLetter(const Record& record, const DeadLetterContext& context) {
   EventData e;
-  e.event_id = DeadLetterEventId(context.connector_id, context.generation, context.epoch,
-                                 record.position);
+  e.event_id =
+      DeadLetterEventId(context.connector_id, context.generation, context.epoch, record.position);
   e.event_type = record.event_type;
   e.content_type = record.content_type;
   e.data = record.data;
-  json dead = {{"connectorId", context.connector_id},
-               {"generation", context.generation},
-               {"epoch", context.epoch},
-               {"host", context.host},
-               {"stream", record.stream},
-               {"revision", record.revision},
-               {"position", {{"commit", record.position.commit},
-                             {"prepare", record.position.prepare}}},
-               {"eventId", record.event_id},
-               {"created", record.created_unix_us},
-               {"error", context.error},
-               {"attempts", context.attempts},
-               {"at", context.at_us}};
+  json dead = {
+      {"connectorId", context.connector_id},
+      {"generation", context.generation},
+      {"epoch", context.epoch},
+      {"host", context.host},
+      {"stream", record.stream},
+      {"revision", record.revision},
+      {"position", {{"commit", record.position.commit}, {"prepare", record.position.prepare}}},
+      {"eventId", record.event_id},
+      {"created", record.created_unix_us},
+      {"error", context.error},
+      {"attempts", context.attempts},
+      {"at", context.at_us}};
   json metadata = {{"deadLetter", std::move(dead)}};
   if (IsUtf8(record.metadata)) {
     metadata["metadata"] = record.metadata;
@@ -170,25 +170,23 @@ absl::StatusOr<DeadLetterLedger> ReadDeadLetters(const NodeClient& node, const s
   uint64_t from = 0;
   while (true) {
     uint64_t seen = 0;
-    absl::Status s = node.ReadStream(stream, Direction::kForwards, from, kPage,
-                                     [&](const Record& r) {
-                                       ++seen;
-                                       from = r.revision + 1;
-                                       if (auto o = ParseReplayOutcome(r)) {
-                                         if (o->connector_id != connector_id ||
-                                             o->generation != generation) {
-                                           return true;
-                                         }
-                                         if (o->delivered) delivered.insert(o->revision);
-                                         if (o->request == request) ledger.tried.insert(o->revision);
-                                       } else if (auto d = ParseDeadLetter(r)) {
-                                         if (d->context.connector_id == connector_id &&
-                                             d->context.generation == generation) {
-                                           all.push_back(*std::move(d));
-                                         }
-                                       }
-                                       return true;
-                                     });
+    absl::Status s =
+        node.ReadStream(stream, Direction::kForwards, from, kPage, [&](const Record& r) {
+          ++seen;
+          from = r.revision + 1;
+          if (auto o = ParseReplayOutcome(r)) {
+            if (o->connector_id != connector_id || o->generation != generation) {
+              return true;
+            }
+            if (o->delivered) delivered.insert(o->revision);
+            if (o->request == request) ledger.tried.insert(o->revision);
+          } else if (auto d = ParseDeadLetter(r)) {
+            if (d->context.connector_id == connector_id && d->context.generation == generation) {
+              all.push_back(*std::move(d));
+            }
+          }
+          return true;
+        });
     if (absl::IsNotFound(s)) break;
     if (!s.ok()) return s;
     if (seen < kPage) break;
@@ -224,9 +222,8 @@ absl::StatusOr<bool> DeadLetterWriter::Append(const EventData& event) const {
     auto r = node_->Append(stream_, revision, std::span<const EventData>(&event, 1));
     if (r.ok()) return true;
     if (!absl::IsAborted(r.status())) {
-      return absl::Status(r.status().code(),
-                          absl::StrCat("cannot write to the dead-letter stream ", stream_, ": ",
-                                       r.status().message()));
+      return absl::Status(r.status().code(), absl::StrCat("cannot write to the dead-letter stream ",
+                                                          stream_, ": ", r.status().message()));
     }
     last = r.status();
   }

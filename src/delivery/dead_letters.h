@@ -30,7 +30,7 @@ struct DeadLetterContext {
   int64_t generation = 0;  // Connector::generation
   int64_t epoch = -1;      // Connector::epoch of the runner that set it aside
   std::string host;
-  std::string error;  // the sink's message
+  std::string error;     // the sink's message
   int64_t attempts = 0;  // writes of the record alone before it was set aside
   int64_t at_us = 0;
 };
@@ -64,10 +64,10 @@ std::optional<DeadLetter> ParseDeadLetter(const Record& event);
 struct ReplayOutcome {
   std::string connector_id;
   int64_t generation = 0;
-  int64_t request = -1;    // Connector::replay_revision of the replay it belongs to
-  uint64_t revision = 0;   // of the dead letter
+  int64_t request = -1;   // Connector::replay_revision of the replay it belongs to
+  uint64_t revision = 0;  // of the dead letter
   bool delivered = false;
-  std::string error;       // when not delivered
+  std::string error;  // when not delivered
 };
 EventData MakeReplayOutcome(const ReplayOutcome& outcome, const std::string& host);
 std::optional<ReplayOutcome> ParseReplayOutcome(const Record& event);

@@ -138,10 +138,10 @@ class FailurePolicyTest : public ::testing::Test {
     return s;
   }
 
-  std::unique_ptr<Runner> MakeRunner(std::shared_ptr<Script> script, ConnectorSettings s,
-                                     Reports* reports, int64_t replay_request = -1,
-                                     std::string dead_letter_stream = "",
-                                     int64_t replay_until_us = std::numeric_limits<int64_t>::max()) {
+  std::unique_ptr<Runner> MakeRunner(
+      std::shared_ptr<Script> script, ConnectorSettings s, Reports* reports,
+      int64_t replay_request = -1, std::string dead_letter_stream = "",
+      int64_t replay_until_us = std::numeric_limits<int64_t>::max()) {
     RunnerOptions o;
     o.connector_id = "c1";
     o.host_id = "h1";
@@ -408,7 +408,7 @@ TEST_F(FailurePolicyTest, AReplaySendsOnlyWhatWasSetAsideBeforeItWasRequested) {
   }
   const int64_t requested_us = absl::ToUnixMicros(absl::Now());
   absl::SleepFor(absl::Milliseconds(2));  // the node's clock must move past the request
-  AppendEvents(5, {2});                    // a third one, after the request
+  AppendEvents(5, {2});                   // a third one, after the request
   {
     auto script = std::make_shared<Script>();
     Reports reports;

@@ -428,13 +428,13 @@ void Runner::StepStart() {
     Report(RunnerEvent::Kind::kRunning);
     if (options_.replay_request >= 0) {
       // The dead letters that no replay of this request has sent yet, in their order.
-      auto ledger = ReadDeadLetters(*options_.node, options_.dead_letter_stream,
-                                    options_.connector_id, options_.generation,
-                                    options_.replay_request);
+      auto ledger =
+          ReadDeadLetters(*options_.node, options_.dead_letter_stream, options_.connector_id,
+                          options_.generation, options_.replay_request);
       if (!ledger.ok()) {
-        Log(ESDB_LOG_WARN, absl::StrCat("cannot read the dead letters to replay them: ",
-                                        ledger.status().message(),
-                                        "; the replay is tried again at the next start"));
+        Log(ESDB_LOG_WARN,
+            absl::StrCat("cannot read the dead letters to replay them: ", ledger.status().message(),
+                         "; the replay is tried again at the next start"));
         return;
       }
       for (DeadLetter& d : ledger->pending) {
@@ -557,20 +557,22 @@ void Runner::OnReplayWritten(const SinkResult& r) {
       (s.max_attempts == 0 || attempt_ < s.max_attempts)) {
     options_.metrics->retries++;
     int64_t delay = backoff_.DelayMs(attempt_);
-    Log(ESDB_LOG_WARN, absl::StrCat("replay of the dead letter at revision ", d.revision,
-                                    " failed (", r.message, "); retry ", attempt_, " in ", delay,
-                                    " ms"));
+    Log(ESDB_LOG_WARN,
+        absl::StrCat("replay of the dead letter at revision ", d.revision, " failed (", r.message,
+                     "); retry ", attempt_, " in ", delay, " ms"));
     retry_at_ = absl::Now() + absl::Milliseconds(delay);
     return;
   }
-  ReplayOutcome o{options_.connector_id, options_.generation, options_.replay_request,
-                  d.revision, r.outcome == SinkOutcome::kOk, r.message};
+  ReplayOutcome o{options_.connector_id,         options_.generation,
+                  options_.replay_request,       d.revision,
+                  r.outcome == SinkOutcome::kOk, r.message};
   if (o.delivered) {
     options_.metrics->records_delivered++;
     options_.metrics->dead_letters_replayed++;
   } else {
-    Log(ESDB_LOG_WARN, absl::StrCat("the dead letter at revision ", d.revision,
-                                    " was refused again (", r.message, "); it stays a dead letter"));
+    Log(ESDB_LOG_WARN,
+        absl::StrCat("the dead letter at revision ", d.revision, " was refused again (", r.message,
+                     "); it stays a dead letter"));
   }
   // Recorded beside it, never deleted: the stream keeps the history. A delivery that is not
   // recorded (node unavailable) stays pending and is replayed again by the next replay.
@@ -686,8 +688,13 @@ void Runner::Isolate(const SinkResult& r, bool retry, const std::string& why) {
 
 bool Runner::SetAside(const Record& record, const std::string& error, int64_t attempts) {
   const int64_t now_us = absl::ToUnixMicros(absl::Now());
-  DeadLetterContext context{options_.connector_id, options_.generation, options_.epoch,
-                            options_.host_id, error, attempts, now_us};
+  DeadLetterContext context{options_.connector_id,
+                            options_.generation,
+                            options_.epoch,
+                            options_.host_id,
+                            error,
+                            attempts,
+                            now_us};
   auto appended = dead_letters_->Append(MakeDeadLetter(record, context));
   if (!appended.ok()) {
     options_.metrics->failures++;
@@ -704,11 +711,10 @@ bool Runner::SetAside(const Record& record, const std::string& error, int64_t at
   // Counted even when it was there already: the checkpoint that counted it had not been written.
   checkpoints_.AddDeadLetter(error, now_us);
   options_.metrics->dead_letters++;
-  Log(ESDB_LOG_WARN, absl::StrCat("the record at position ", record.position.ToString(),
-                                  " (stream ", record.stream, ", revision ", record.revision,
-                                  ") was refused by the sink (", error,
-                                  "); set aside in the dead-letter stream ",
-                                  options_.dead_letter_stream));
+  Log(ESDB_LOG_WARN,
+      absl::StrCat("the record at position ", record.position.ToString(), " (stream ",
+                   record.stream, ", revision ", record.revision, ") was refused by the sink (",
+                   error, "); set aside in the dead-letter stream ", options_.dead_letter_stream));
   safe_ = std::max(safe_, record.position);
   ++since_checkpoint_;
   return true;

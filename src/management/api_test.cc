@@ -316,8 +316,9 @@ TEST_F(ApiTest, DeadLettersAreReadByAnyUserAndReplayedByOperators) {
   other.event_type = "Placed";
   ASSERT_TRUE(writer.Append(MakeDeadLetter(other, {"c2", 0, 0, "h", "x", 1, 5})).ok());
   EventData delivered = MakeReplayOutcome({"c1", 0, 1, 0, true, ""}, "h");
-  ASSERT_TRUE(client.Append(DeadLetterStream("c1"), ESDB_EXPECT_ANY,
-                            std::span<const EventData>(&delivered, 1))
+  ASSERT_TRUE(client
+                  .Append(DeadLetterStream("c1"), ESDB_EXPECT_ANY,
+                          std::span<const EventData>(&delivered, 1))
                   .ok());
 
   caller_ = User("reader", {"readers"});

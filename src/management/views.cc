@@ -57,11 +57,10 @@ json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress&
   json restart = {
       {"policy", restarts ? "onFailure" : "never"},
       {"attempts", c.restart_attempts},
-      {"nextRestartTime",
-       c.exists && c.state == ConnectorState::kFailed && c.restart_at_us != 0 && restarts &&
-               !c.failure_permanent
-           ? json(FormatTime(c.restart_at_us))
-           : json(nullptr)},
+      {"nextRestartTime", c.exists && c.state == ConnectorState::kFailed && c.restart_at_us != 0 &&
+                                  restarts && !c.failure_permanent
+                              ? json(FormatTime(c.restart_at_us))
+                              : json(nullptr)},
       {"automatic", !c.failure_permanent}};
   std::string dead_stream = setting("errors:deadLetter:stream");
   json dead_letters = {
@@ -83,7 +82,7 @@ json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress&
       {"deleteTime", deleted ? time_or_null(c.delete_us) : json(nullptr)},
       {"position", position ? json(position->commit) : json(nullptr)},
       {"positionUpdateTime", position ? time_or_null(progress.at_us) : json(nullptr)},
-      {"lag", deleted ? json(nullptr)
+      {"lag", deleted        ? json(nullptr)
               : progress.lag ? json(*progress.lag)
               : position && end
                   ? json(end->commit > position->commit ? end->commit - position->commit : 0)

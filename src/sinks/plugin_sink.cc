@@ -100,12 +100,12 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
   last_call_ = call;
   if (!completed) {
     abandoned_ = true;
-    SinkResult lost{SinkOutcome::kRetry,
-                    absl::StrCat(plugin_name_, ": a write of ", records.size(),
-                                 " records did not complete within ",
-                                 absl::FormatDuration(write_timeout_),
-                                 "; the sink instance is abandoned and the write retried on a "
-                                 "new one")};
+    SinkResult lost{
+        SinkOutcome::kRetry,
+        absl::StrCat(plugin_name_, ": a write of ", records.size(),
+                     " records did not complete within ", absl::FormatDuration(write_timeout_),
+                     "; the sink instance is abandoned and the write retried on a "
+                     "new one")};
     lost.instance_lost = true;
     return lost;
   }
@@ -121,14 +121,16 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
     case ESDB_SINK_OK:
       return {};
     case ESDB_SINK_RETRY:
-      out = {SinkOutcome::kRetry,
-             absl::StrCat(plugin_name_, ": ",
-                          message.empty() ? "transient failure (RETRY) without a reason" : message)};
+      out = {
+          SinkOutcome::kRetry,
+          absl::StrCat(plugin_name_, ": ",
+                       message.empty() ? "transient failure (RETRY) without a reason" : message)};
       break;
     case ESDB_SINK_FATAL:
-      out = {SinkOutcome::kFatal,
-             absl::StrCat(plugin_name_, ": ",
-                          message.empty() ? "permanent failure (FATAL) without a reason" : message)};
+      out = {
+          SinkOutcome::kFatal,
+          absl::StrCat(plugin_name_, ": ",
+                       message.empty() ? "permanent failure (FATAL) without a reason" : message)};
       break;
     default:
       out = {SinkOutcome::kFatal,

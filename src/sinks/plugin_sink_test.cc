@@ -82,8 +82,8 @@ TEST_F(TestkitSinkTest, AWriteThatNeverCompletesTimesOutAndAbandonsTheInstance) 
 
 TEST_F(TestkitSinkTest, AnInstanceMayHaveAWriteTimeoutOfItsOwn) {
   // The plugin's default stays long; the connector's resilience:writeTimeoutMs is passed at open.
-  auto sink = plugin_->Open("c1", {{"target", "t"}, {"mode", "never"}}, log_.Fn(),
-                            absl::Milliseconds(150));
+  auto sink =
+      plugin_->Open("c1", {{"target", "t"}, {"mode", "never"}}, log_.Fn(), absl::Milliseconds(150));
   ASSERT_TRUE(sink.ok()) << sink.status();
   absl::Time t0 = absl::Now();
   SinkResult r = (*sink)->Write(Batch(1));

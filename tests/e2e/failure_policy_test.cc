@@ -68,20 +68,20 @@ TEST_F(FailurePolicyE2eTest, PoisonRecordsAreSetAsideInOrderAndReplayedOnceAccep
   ASSERT_NE(refusing, nullptr);
   const uint16_t port = refusing->port();
   ASSERT_NO_FATAL_FAILURE(AppendOrders(kRecords, poison));
-  ASSERT_NO_FATAL_FAILURE(CreateAndEnable(
-      "orders-out", {{"instanceTypeName", "http-sink"},
-                     {"url", refusing->Url("/ingest")},
-                     {"subscription:filter:filterType", "prefix"},
-                     {"subscription:filter:expression", "orders-"},
-                     {"subscription:initialPosition", "earliest"},
-                     {"errors:tolerance", "all"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      CreateAndEnable("orders-out", {{"instanceTypeName", "http-sink"},
+                                     {"url", refusing->Url("/ingest")},
+                                     {"subscription:filter:filterType", "prefix"},
+                                     {"subscription:filter:expression", "orders-"},
+                                     {"subscription:initialPosition", "earliest"},
+                                     {"errors:tolerance", "all"}}));
 
   auto stats = refusing->WaitDistinct(kRecords - poison.size(), 60000);
   ASSERT_TRUE(stats.ok()) << stats.status();
   ASSERT_EQ((*stats)["distinct"], kRecords - poison.size()) << stats->dump();
-  ASSERT_TRUE(WaitUntil(
-      [&] { return http().Connector("orders-out").json["deadLetters"]["count"] == 3; },
-      absl::Seconds(30)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return http().Connector("orders-out").json["deadLetters"]["count"] == 3; },
+                absl::Seconds(30)))
       << http().Connector("orders-out").body;
 
   // 9,997 records, each once, in log order; none of them poison.
@@ -89,7 +89,8 @@ TEST_F(FailurePolicyE2eTest, PoisonRecordsAreSetAsideInOrderAndReplayedOnceAccep
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), kRecords - poison.size());
   for (size_t i = 1; i < events->size(); ++i) {
-    ASSERT_LT((*events)[i - 1]["position"].get<uint64_t>(), (*events)[i]["position"].get<uint64_t>())
+    ASSERT_LT((*events)[i - 1]["position"].get<uint64_t>(),
+              (*events)[i]["position"].get<uint64_t>())
         << "at " << i;
   }
   std::set<uint64_t> delivered;
@@ -157,17 +158,17 @@ TEST_F(FailurePolicyE2eTest, AReceiverThatIsDownFailsTheConnectorWhichRestartsIt
     port = probe->port();
   }
   ASSERT_NO_FATAL_FAILURE(AppendOrders(kRecords));
-  ASSERT_NO_FATAL_FAILURE(CreateAndEnable(
-      "down", {{"instanceTypeName", "http-sink"},
-               {"url", absl::StrCat("http://127.0.0.1:", port, "/ingest")},
-               {"subscription:filter:filterType", "prefix"},
-               {"subscription:filter:expression", "orders-"},
-               {"subscription:initialPosition", "earliest"},
-               {"batching:batchSize", "50"},
-               {"resilience:maxAttempts", "2"},
-               {"resilience:firstDelayMs", "20"},
-               {"resilience:maxDelayMs", "50"},
-               {"restart:maxDelayMs", "2000"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      CreateAndEnable("down", {{"instanceTypeName", "http-sink"},
+                               {"url", absl::StrCat("http://127.0.0.1:", port, "/ingest")},
+                               {"subscription:filter:filterType", "prefix"},
+                               {"subscription:filter:expression", "orders-"},
+                               {"subscription:initialPosition", "earliest"},
+                               {"batching:batchSize", "50"},
+                               {"resilience:maxAttempts", "2"},
+                               {"resilience:firstDelayMs", "20"},
+                               {"resilience:maxDelayMs", "50"},
+                               {"restart:maxDelayMs", "2000"}}));
   // It fails, is restarted, and fails again: two restarts recorded.
   ASSERT_TRUE(WaitUntil(
       [&] { return http().Connector("down").json["restart"]["attempts"].get<int>() >= 2; },
@@ -194,7 +195,8 @@ TEST_F(FailurePolicyE2eTest, AReceiverThatIsDownFailsTheConnectorWhichRestartsIt
   auto events = receiver->Events();
   ASSERT_TRUE(events.ok());
   for (size_t i = 1; i < events->size(); ++i) {
-    EXPECT_LE((*events)[i - 1]["position"].get<uint64_t>(), (*events)[i]["position"].get<uint64_t>());
+    EXPECT_LE((*events)[i - 1]["position"].get<uint64_t>(),
+              (*events)[i]["position"].get<uint64_t>());
   }
   std::vector<std::string> types = StreamTypes("%24connectors%2Fdown");
   EXPECT_GE(std::count(types.begin(), types.end(), "ConnectorRestartScheduled"), 2);

@@ -190,9 +190,9 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
       // Accepts records up to the first whose data contains "poison", refuses that one (FATAL)
       // and names it through the host's fail_record when the host offers it.
       size_t bad = 0;
-      while (bad < count && std::string(reinterpret_cast<const char*>(records[bad]->data),
-                                        records[bad]->data_size)
-                                    .find("poison") == std::string::npos) {
+      while (bad < count &&
+             std::string(reinterpret_cast<const char*>(records[bad]->data), records[bad]->data_size)
+                     .find("poison") == std::string::npos) {
         ++bad;
       }
       for (size_t i = 0; i < bad; ++i) LogRecord(*self, *records[i]);

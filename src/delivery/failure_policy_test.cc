@@ -4,6 +4,7 @@
 // instance.
 #include <atomic>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -111,11 +112,19 @@ class FailurePolicyTest : public ::testing::Test {
  protected:
   // `n` events over 5 streams; those at the given indexes carry `mark` in their data.
   void AppendEvents(int n, const std::set<int>& marked = {}, const std::string& mark = "poison") {
+    std::map<int, std::string> marks;
+    for (int i : marked) marks[i] = mark;
+    AppendMarked(n, marks);
+  }
+  // The same, with a mark of its own for each index.
+  void AppendMarked(int n, const std::map<int, std::string>& marks) {
     for (int i = 0; i < n; ++i) {
       EventData e;
       e.event_type = "Placed";
-      e.data = marked.contains(i) ? absl::StrCat(R"({"n":)", i, R"(,")", mark, R"(":true})")
-                                  : absl::StrCat(R"({"n":)", i, "}");
+      auto mark = marks.find(i);
+      e.data = mark != marks.end()
+                   ? absl::StrCat(R"({"n":)", i, R"(,")", mark->second, R"(":true})")
+                   : absl::StrCat(R"({"n":)", i, "}");
       e.metadata = absl::StrCat(R"({"i":)", i, "}");
       auto r = client_.Append(absl::StrCat("orders-", i % 5), ESDB_EXPECT_ANY,
                               std::span<const EventData>(&e, 1));
@@ -291,6 +300,28 @@ TEST_F(FailurePolicyTest, ARecordThatKeepsAskingForRetryIsSetAsideOnceALaterOneG
   EXPECT_EQ(ledger.pending[0].record.position, positions_[77]);
   EXPECT_EQ(ledger.pending[0].context.error, "503 Service Unavailable");
   EXPECT_EQ(ledger.pending[0].context.attempts, 3);
+  EXPECT_FALSE(reports.Has(RunnerEvent::Kind::kFailed));
+}
+
+TEST_F(FailurePolicyTest, AFatalAnswerAfterAHeldRecordShowsTheDestinationWorks) {
+  // 30 asks for RETRY alone, and the record after it is refused for good: an answer, so the
+  // destination works and both are set aside, in order.
+  AppendMarked(60, {{30, "stuck"}, {31, "poison"}});
+  auto script = std::make_shared<Script>();
+  Reports reports;
+  ConnectorSettings s = Settings();
+  s.max_attempts = 2;
+  auto runner = MakeRunner(script, s, &reports);
+  runner->Start();
+  ASSERT_TRUE(script->WaitFor(58));
+  ASSERT_TRUE(PollUntil([&] { return metrics_->dead_letters.load() == 2; }));
+  ExpectOrderedOnce(script->Accepted());
+  DeadLetterLedger ledger = Ledger();
+  ASSERT_EQ(ledger.pending.size(), 2u);
+  EXPECT_EQ(ledger.pending[0].record.position, positions_[30]);
+  EXPECT_EQ(ledger.pending[0].context.error, "503 Service Unavailable");
+  EXPECT_EQ(ledger.pending[1].record.position, positions_[31]);
+  EXPECT_EQ(ledger.pending[1].context.error, "400 Bad Request");
   EXPECT_FALSE(reports.Has(RunnerEvent::Kind::kFailed));
 }
 

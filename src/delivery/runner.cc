@@ -641,11 +641,18 @@ void Runner::OnWritten(const SinkResult& r) {
 void Runner::Isolate(const SinkResult& r, bool retry, const std::string& why) {
   std::vector<Record>& batch = *batch_;
   if (held_) {
-    // The record held back was not alone in failing: the sink, not a record, is at fault.
-    Report(RunnerEvent::Kind::kFailed,
-           absl::StrCat(why, " (after the record at position ", held_->record.position.ToString(),
-                        " had kept failing alone: the destination fails, not a record)"));
-    return BeginEnd(Exit::kFailed);
+    if (retry) {
+      // The record held back was not alone in failing: the sink, not a record, is at fault.
+      Report(RunnerEvent::Kind::kFailed,
+             absl::StrCat(why, " (after the record at position ",
+                          held_->record.position.ToString(),
+                          " had kept failing alone: the destination fails, not a record)"));
+      return BeginEnd(Exit::kFailed);
+    }
+    // A FATAL answer is an answer: the destination judges records, so the held one is bad.
+    Held held = *std::move(held_);
+    held_.reset();
+    if (!SetAside(held.record, held.error, held.attempts)) return;
   }
   size_t bad = 0;
   if (r.failed_index) {

@@ -127,6 +127,15 @@ typedef struct esdb_sink_host {
   /* Writes one line to the host's log, tagged with the connector id. Thread-safe. */
   void (*log)(void* ctx, esdb_sink_log_level level, const char* message);
   const char* connector_id; /* the connector this instance delivers for */
+  /* Added after the fields above: OPTIONAL, NULL in hosts that predate it (check struct_size
+   * first). Names the record at fault in a write that is about to complete with RETRY or FATAL:
+   * `completion_ctx` is the write's done_ctx, `index` the position of that record in the
+   * write's array. It says that records[0..index) were delivered and records[index] was refused
+   * (records after it were not attempted, or their fate is unknown). Call it before done(), at
+   * most once per write, from the thread that then calls done(); a host that tolerates bad
+   * records then sets records[index] aside and goes on without resending the ones before it.
+   * Calls with a stale completion_ctx or an index out of range are ignored. */
+  void (*fail_record)(void* completion_ctx, size_t index);
 } esdb_sink_host;
 
 /* Opaque sink instance, created by open() and destroyed by close(). */

@@ -79,7 +79,8 @@ void Supervisor::Loop() {
     {
       absl::MutexLock lock(&mu_);
       // Wake at the stop deadline of a stopping runner too, to give it up in time.
-      absl::Time deadline = std::min(absl::Now() + kResyncEvery, NextStopDeadline());
+      absl::Time deadline =
+          std::min({absl::Now() + kResyncEvery, NextStopDeadline(), next_restart_});
       while (!stopping_ && !poked_ && events_.empty() && absl::Now() < deadline) {
         cv_.WaitWithDeadline(&mu_, deadline);
       }
@@ -142,10 +143,17 @@ void Supervisor::HandleRunnerEvent(const RunnerReport& report) {
         Record(id, cmd::MarkRunning{options_.host_id});
       }
       break;
+    case RunnerEvent::Kind::kHealthy:
+      // Delivering again after a failure: the reason and the restart backoff clear.
+      if (auto c = options_.registry->Get(id);
+          c && !active->second.stopping && (!c->error.empty() || c->restart_attempts > 0)) {
+        Record(id, cmd::MarkRecovered{options_.host_id});
+      }
+      break;
     case RunnerEvent::Kind::kFailed:
       options_.node->Log(ESDB_LOG_ERROR, absl::StrCat("connector ", id, " failed: ", e.message));
       StopRunner(id);
-      Record(id, cmd::MarkFailed{options_.host_id, e.message});
+      RecordFailure(id, e.message, e.permanent);
       break;
     case RunnerEvent::Kind::kFenced: {
       options_.node->Log(ESDB_LOG_WARN, absl::StrCat("connector ", id, ": ", e.message));
@@ -161,6 +169,46 @@ void Supervisor::HandleRunnerEvent(const RunnerReport& report) {
     case RunnerEvent::Kind::kStopped:
       break;
   }
+}
+
+void Supervisor::RecordFailure(const std::string& id, const std::string& error, bool permanent) {
+  cmd::MarkFailed failed{options_.host_id, error, permanent};
+  auto c = options_.registry->Get(id);
+  auto settings = c ? ParseSettings(c->settings) : absl::StatusOr<ConnectorSettings>();
+  if (!permanent && settings.ok() && settings->restart_policy == RestartPolicy::kOnFailure) {
+    // The time goes into the stream, so whichever host owns the connector then restarts it then.
+    Backoff backoff(kFirstRestartDelayMs, settings->restart_max_delay_ms, 2.0);
+    int64_t delay_ms = backoff.DelayMs(c->restart_attempts + 1);
+    failed.restart_at_us = absl::ToUnixMicros(absl::Now() + absl::Milliseconds(delay_ms));
+    options_.node->Log(ESDB_LOG_INFO,
+                       absl::StrCat("connector ", id, ": restart ", c->restart_attempts + 1, " in ",
+                                    delay_ms, " ms"));
+  }
+  Record(id, failed);
+}
+
+absl::Time Supervisor::RestartDue(const std::map<std::string, Connector>& wanted,
+                                  const std::function<bool(const std::string&)>& mine) {
+  absl::Time next = absl::InfiniteFuture();
+  const absl::Time now = absl::Now();
+  for (const auto& [id, c] : wanted) {
+    if (!c.exists || c.state != ConnectorState::kFailed || c.failure_permanent ||
+        c.restart_at_us == 0 || !mine(id) || active_.contains(id)) {
+      continue;
+    }
+    // A policy changed to `never` since the failure cancels what was scheduled.
+    auto settings = ParseSettings(c.settings);
+    if (!settings.ok() || settings->restart_policy != RestartPolicy::kOnFailure) continue;
+    absl::Time at = absl::FromUnixMicros(c.restart_at_us);
+    if (now < at) {
+      next = std::min(next, at);
+      continue;
+    }
+    options_.node->Log(ESDB_LOG_INFO, absl::StrCat("connector ", id, ": restarting (attempt ",
+                                                   c.restart_attempts, ") after: ", c.error));
+    Record(id, cmd::Restart{options_.host_id});  // the runner starts on the next pass
+  }
+  return next;
 }
 
 void Supervisor::StopRunner(const std::string& id) {
@@ -197,31 +245,26 @@ void Supervisor::StartRunner(const Connector& c) {
         " times in a row without reaching RUNNING: its host stopped or crashed while starting it "
         "each time, so it is not started again; check the host's log, then enable it again");
     options_.node->Log(ESDB_LOG_ERROR, absl::StrCat("connector ", c.id, " failed: ", why));
-    Record(c.id, cmd::MarkFailed{options_.host_id, why});
+    Record(c.id, cmd::MarkFailed{options_.host_id, why, /*permanent=*/true});
     return;
   }
   // Recorded before anything of it runs, so that a start which takes the host down still counts.
   if (!Record(c.id, cmd::MarkStarting{options_.host_id})) return;  // tried again next pass
   auto plain = secrets::OpenSettings(c.id, c.settings, c.secrets, *options_.keys);
-  if (!plain.ok()) {
-    Record(c.id, cmd::MarkFailed{options_.host_id, std::string(plain.status().message())});
-    return;
-  }
+  // What this host cannot run, a restart does not cure: an operator has to act.
+  auto refuse = [&](std::string why) {
+    Record(c.id, cmd::MarkFailed{options_.host_id, std::move(why), /*permanent=*/true});
+  };
+  if (!plain.ok()) return refuse(std::string(plain.status().message()));
   auto settings = ParseSettings(*plain);
   if (!settings.ok()) {
-    Record(c.id, cmd::MarkFailed{options_.host_id,
-                                 absl::StrCat("invalid settings: ", settings.status().message())});
-    return;
+    return refuse(absl::StrCat("invalid settings: ", settings.status().message()));
   }
   auto plugin = options_.plugins->Find(settings->instance_type);
-  if (!plugin.ok()) {
-    Record(c.id, cmd::MarkFailed{options_.host_id, std::string(plugin.status().message())});
-    return;
-  }
+  if (!plugin.ok()) return refuse(std::string(plugin.status().message()));
   // Again at each start: the policy, or what a path resolves to, may have changed since create.
   if (auto s = options_.destinations->Apply(**plugin, settings->sink_settings); !s.ok()) {
-    Record(c.id, cmd::MarkFailed{options_.host_id, std::string(s.message())});
-    return;
+    return refuse(std::string(s.message()));
   }
   RunnerOptions o;
   o.connector_id = c.id;
@@ -235,6 +278,9 @@ void Supervisor::StartRunner(const Connector& c) {
   o.metrics = MetricsFor(c.id);
   o.pools = pools_;
   o.stop_timeout = options_.stop_timeout;
+  o.dead_letter_stream = ResolveDeadLetterStream(settings->dead_letter_stream, c.id, c.generation);
+  o.replay_request = c.replay_revision;
+  o.replay_until_us = c.replay_us;
   SettingsMap sink_settings = settings->sink_settings;
   // For information: a sink may shape its requests after the batches it will get (see
   // PrepareSettings, which passes host keys through to open()).
@@ -242,10 +288,14 @@ void Supervisor::StartRunner(const Connector& c) {
   const SinkPlugin* p = *plugin;
   const NodeClient* node = options_.node;
   std::string id = c.id;
-  o.open_sink = [p, node, id, sink_settings]() {
-    return p->Open(id, sink_settings, [node, id](esdb_sink_log_level level, const std::string& m) {
-      node->Log(level, absl::StrCat("connector ", id, ": ", m));
-    });
+  const absl::Duration write_timeout = absl::Milliseconds(settings->write_timeout_ms);
+  o.open_sink = [p, node, id, sink_settings, write_timeout]() {
+    return p->Open(
+        id, sink_settings,
+        [node, id](esdb_sink_log_level level, const std::string& m) {
+          node->Log(level, absl::StrCat("connector ", id, ": ", m));
+        },
+        write_timeout);
   };
   uint64_t serial = ++next_serial_;
   o.on_event = [this, id, serial](const RunnerEvent& e) {
@@ -258,7 +308,11 @@ void Supervisor::StartRunner(const Connector& c) {
                                                  options_.host_id));
   // Start() returns at once: the sink is opened on the runner's task, so a slow open holds up
   // neither this thread nor the other starts.
-  Active a{std::make_unique<Runner>(std::move(o)), c.generation, c.settings_revision, c.epoch,
+  Active a{std::make_unique<Runner>(std::move(o)),
+           c.generation,
+           c.settings_revision,
+           c.epoch,
+           c.restart_revision,
            serial};
   a.runner->Start();
   active_[c.id] = std::move(a);
@@ -304,9 +358,11 @@ void Supervisor::Reconcile() {
     auto w = wanted.find(id);
     bool keep = w != wanted.end() && w->second.IsActive() && mine(id) &&
                 w->second.generation == a.generation &&
-                w->second.settings_revision == a.settings_revision && w->second.epoch == a.epoch;
+                w->second.settings_revision == a.settings_revision && w->second.epoch == a.epoch &&
+                w->second.restart_revision == a.restart_revision;
     if (!keep) StopRunner(id);
   }
+  next_restart_ = RestartDue(wanted, mine);
   for (const auto& [id, c] : wanted) {
     auto fenced = fenced_until_.find(id);
     bool cooling = fenced != fenced_until_.end() && absl::Now() < fenced->second;

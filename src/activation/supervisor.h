@@ -10,6 +10,7 @@
 #define ESDB_ACTIVATION_SUPERVISOR_H_
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@
 #include "activation/assignment.h"
 #include "activation/host_leases.h"
 #include "connector/registry.h"
+#include "delivery/backoff.h"
 #include "delivery/metrics.h"
 #include "delivery/pools.h"
 #include "delivery/runner.h"
@@ -31,8 +33,12 @@
 
 namespace esdb {
 
-// A connector whose last this many starts never reached RUNNING is marked FAILED, not started.
+// A connector whose last this many starts never reached RUNNING is marked FAILED, not started
+// (and not restarted automatically: the host itself went down each time).
 inline constexpr int kMaxStartAttempts = 3;
+// The first automatic restart of a FAILED connector (restart:policy=onFailure) comes after about
+// this long; each further one waits twice as long, up to restart:maxDelayMs, jittered.
+inline constexpr int64_t kFirstRestartDelayMs = 1000;
 
 struct SupervisorOptions {
   std::string host_id;
@@ -79,6 +85,7 @@ class Supervisor {
     int64_t generation;
     int64_t settings_revision;
     int64_t epoch;
+    int64_t restart_revision;  // Connector::restart_revision when it started
     uint64_t serial = 0;      // tells this runner's reports from those of an earlier one
     bool delivering = false;  // the runner reported kRunning
     bool stopping = false;    // asked to stop; reaped once it has ended
@@ -94,6 +101,12 @@ class Supervisor {
   void RefreshHosts();
   void Reconcile();
   void HandleRunnerEvent(const RunnerReport& report);
+  // Records the failure, with the next automatic restart when the policy wants one.
+  void RecordFailure(const std::string& id, const std::string& error, bool permanent);
+  // Restarts the FAILED connectors this host owns whose restart time has come; returns when the
+  // next one is due.
+  absl::Time RestartDue(const std::map<std::string, Connector>& wanted,
+                        const std::function<bool(const std::string&)>& mine);
   void StartRunner(const Connector& c);
   // Asks the runner to stop; ReapStopped() removes it once it has ended (or has been given up).
   void StopRunner(const std::string& id);
@@ -116,6 +129,7 @@ class Supervisor {
   uint64_t next_serial_ = 0;
   std::vector<HostView> hosts_;
   std::map<std::string, absl::Time> fenced_until_;  // no restart before then
+  absl::Time next_restart_ = absl::InfiniteFuture();  // of a FAILED connector owned here
   std::unique_ptr<MembershipWatch> membership_watch_;
 
   mutable absl::Mutex mu_;

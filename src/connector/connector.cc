@@ -85,6 +85,10 @@ std::string CheckpointStream(const std::string& id, int64_t generation) {
   return absl::StrCat(ConnectorStream(id, generation), "/checkpoints");
 }
 
+std::string DeadLetterStream(const std::string& id, int64_t generation) {
+  return absl::StrCat(ConnectorStream(id, generation), "/dead-letters");
+}
+
 std::optional<ConnectorStreamName> ParseConnectorStream(std::string_view stream) {
   constexpr std::string_view kPrefix = "$connectors/";
   if (!stream.starts_with(kPrefix)) return std::nullopt;
@@ -119,6 +123,15 @@ std::optional<Checkpoint> ParseCheckpoint(const Record& event) {
   if (j.contains("epoch") && j["epoch"].is_number_integer()) c.epoch = j["epoch"];
   if (j.contains("host") && j["host"].is_string()) c.host = j["host"];
   c.at_us = event.created_unix_us;
+  if (j.contains("deadLetters") && j["deadLetters"].is_object()) {
+    const json& d = j["deadLetters"];
+    if (d.contains("count") && d["count"].is_number_integer()) c.dead_letters = d["count"];
+    if (d.contains("lastError") && d["lastError"].is_string()) {
+      c.last_dead_letter_error = d["lastError"];
+    }
+    if (d.contains("lastAt") && d["lastAt"].is_number_integer())
+      c.last_dead_letter_us = d["lastAt"];
+  }
   return c;
 }
 
@@ -251,7 +264,41 @@ absl::StatusOr<std::vector<EventData>> Decide(const Connector& c, const Command&
           if (c.state != S::kActivating && c.state != S::kRunning) {
             return NotAllowed(c, "it cannot be marked failed");
           }
-          return std::vector{Event(kConnectorFailed, {{"host", x.host}, {"error", x.error}})};
+          json failed = {{"host", x.host}, {"error", x.error}};
+          if (x.permanent) failed["permanent"] = true;
+          std::vector events{Event(kConnectorFailed, std::move(failed))};
+          if (x.restart_at_us > 0 && !x.permanent) {
+            events.push_back(Event(kConnectorRestartScheduled,
+                                   {{"attempt", c.restart_attempts + 1}, {"at", x.restart_at_us}}));
+          }
+          return events;
+        } else if constexpr (std::is_same_v<T, cmd::Restart>) {
+          if (x.requested) {
+            if (c.state != S::kFailed && c.state != S::kActivating && c.state != S::kRunning) {
+              return NotAllowed(c,
+                                "only a FAILED or running connector can be restarted; enable it");
+            }
+          } else if (c.state != S::kFailed || c.failure_permanent || c.restart_at_us == 0) {
+            return NotAllowed(c, "no restart is scheduled");
+          }
+          return std::vector{Event(
+              kConnectorRestarted,
+              {{"host", x.host}, {"attempt", c.restart_attempts}, {"requested", x.requested}})};
+        } else if constexpr (std::is_same_v<T, cmd::MarkRecovered>) {
+          if (c.error.empty() && c.restart_attempts == 0) return std::vector<EventData>{};
+          if (c.state != S::kActivating && c.state != S::kRunning) {
+            return NotAllowed(c, "it cannot be marked recovered");
+          }
+          return std::vector{Event(kConnectorRecovered, {{"host", x.host}})};
+        } else if constexpr (std::is_same_v<T, cmd::ReplayDeadLetters>) {
+          if (c.state != S::kActivating && c.state != S::kRunning) {
+            return NotAllowed(c,
+                              "dead letters are replayed through the connector's sink; start "
+                              "(or restart) it first");
+          }
+          json data = json::object();
+          if (!x.by.empty()) data["by"] = x.by;
+          return std::vector{Event(kConnectorDeadLetterReplayRequested, std::move(data))};
         } else {
           static_assert(std::is_same_v<T, cmd::MarkStopped>);
           if (c.state != S::kDeactivating) return NotAllowed(c, "it cannot be marked stopped");
@@ -271,6 +318,13 @@ void Apply(Connector& c, const Record& event) {
   auto set_state = [&](ConnectorState s) {
     c.state = s;
     c.state_update_us = at;
+  };
+  // An operator's enable or stop ends the failure story: the reason, the restarts.
+  auto clear_failure = [&] {
+    c.error.clear();
+    c.failure_permanent = false;
+    c.restart_attempts = 0;
+    c.restart_at_us = 0;
   };
   auto set_settings = [&] {
     c.settings.clear();
@@ -300,7 +354,7 @@ void Apply(Connector& c, const Record& event) {
     c.start_attempts = 0;
   } else if (t == kConnectorActivating) {
     set_state(ConnectorState::kActivating);
-    c.error.clear();
+    clear_failure();
     c.start_attempts = 0;
     if (auto p = PositionFrom(data, "position")) {
       c.epoch = c.revision;
@@ -317,11 +371,31 @@ void Apply(Connector& c, const Record& event) {
     set_state(ConnectorState::kDeactivating);
   } else if (t == kConnectorStopped) {
     set_state(ConnectorState::kStopped);
+    clear_failure();
   } else if (t == kConnectorFailed) {
     set_state(ConnectorState::kFailed);
     c.error = data.contains("error") && data["error"].is_string() ? data["error"].get<std::string>()
                                                                   : "unknown error";
     c.error_us = at;
+    c.failure_permanent = data.contains("permanent") && data["permanent"] == true;
+    c.restart_at_us = 0;  // a ConnectorRestartScheduled may follow
+  } else if (t == kConnectorRestartScheduled) {
+    if (data.contains("attempt") && data["attempt"].is_number_integer()) {
+      c.restart_attempts = data["attempt"];
+    }
+    if (data.contains("at") && data["at"].is_number_integer()) c.restart_at_us = data["at"];
+  } else if (t == kConnectorRestarted) {
+    set_state(ConnectorState::kActivating);
+    c.restart_at_us = 0;
+    c.restart_revision = c.revision;
+  } else if (t == kConnectorRecovered) {
+    c.error.clear();
+    c.failure_permanent = false;
+    c.restart_attempts = 0;
+  } else if (t == kConnectorDeadLetterReplayRequested) {
+    c.replay_revision = c.revision;
+    c.replay_us = at;
+    c.restart_revision = c.revision;
   } else if (t == kConnectorReset) {
     c.start_attempts = 0;
     c.epoch = c.revision;

@@ -40,8 +40,26 @@ struct Connector {
   ConnectorState state = ConnectorState::kStopped;
   int64_t state_update_us = 0;
   std::string host;  // the host running it (RUNNING), or that last ran it
-  std::string error;  // FAILED: why
+  // Why it failed, kept until it recovers (ConnectorRecovered), is enabled again or stopped: a
+  // connector restarting after a failure still shows why.
+  std::string error;
   int64_t error_us = 0;
+  // The last failure is one a restart cannot cure (a configuration the sink refused at open,
+  // settings that no longer parse, the start-attempt guard): no automatic restart follows it.
+  bool failure_permanent = false;
+  // Automatic restarts since the connector last recovered (or was enabled, stopped or reset): the
+  // exponent of the restart backoff. And when the next one is due (Unix microseconds; 0: none
+  // is scheduled). Written by the host that recorded the failure, so any host that takes the
+  // connector over honours the same time.
+  int restart_attempts = 0;
+  int64_t restart_at_us = 0;
+  // Revision of the last ConnectorRestarted or ConnectorDeadLetterReplayRequested: a runner
+  // started before it is replaced by a new one (see Supervisor), -1 when none.
+  int64_t restart_revision = -1;
+  // Revision and time of the last ConnectorDeadLetterReplayRequested (-1: none): the runner that
+  // starts after it first re-sends the dead letters stored before that time.
+  int64_t replay_revision = -1;
+  int64_t replay_us = 0;
   // Every create, reset and enable-from-position starts a new epoch, numbered by the revision of
   // its event. A checkpoint older than the epoch is ignored, and delivery restarts from
   // epoch_position (or subscription:initialPosition when it is empty).
@@ -77,6 +95,10 @@ inline constexpr char kConnectorReset[] = "ConnectorReset";
 inline constexpr char kConnectorDeleted[] = "ConnectorDeleted";
 inline constexpr char kConnectorDataKeyRewrapped[] = "ConnectorDataKeyRewrapped";
 inline constexpr char kConnectorRenamed[] = "ConnectorRenamed";
+inline constexpr char kConnectorRestartScheduled[] = "ConnectorRestartScheduled";
+inline constexpr char kConnectorRestarted[] = "ConnectorRestarted";
+inline constexpr char kConnectorRecovered[] = "ConnectorRecovered";
+inline constexpr char kConnectorDeadLetterReplayRequested[] = "ConnectorDeadLetterReplayRequested";
 
 // Commands. User commands come from the management API, the others from the host running it.
 namespace cmd {
@@ -93,12 +115,37 @@ struct Delete {};
 struct Rename { std::string name; };
 struct MarkStarting { std::string host; };
 struct MarkRunning { std::string host; };
-struct MarkFailed { std::string host; std::string error; };
+// `permanent`: a restart cannot cure it (no automatic restart). `restart_at_us` (0: none) also
+// records a ConnectorRestartScheduled for then, as attempt restart_attempts + 1.
+struct MarkFailed {
+  std::string host;
+  std::string error;
+  bool permanent = false;
+  int64_t restart_at_us = 0;
+};
 struct MarkStopped {};
+// `requested`: POST /connectors/{id}/restart, allowed while FAILED, ACTIVATING or RUNNING (a
+// running connector's runner is replaced). Otherwise the host's automatic restart of a FAILED
+// connector whose restart is scheduled.
+struct Restart {
+  std::string host;
+  bool requested = false;
+};
+// A runner delivered (or caught up) after a failure: the error and the restart count clear.
+// Nothing to do when there is neither.
+struct MarkRecovered {
+  std::string host;
+};
+// POST /connectors/{id}/dead-letters/replay: the connector's runner is replaced, and the new one
+// re-sends the dead letters before it goes on. ACTIVATING or RUNNING only.
+struct ReplayDeadLetters {
+  std::string by;
+};
 }  // namespace cmd
 using Command = std::variant<cmd::Create, cmd::Reconfigure, cmd::Enable, cmd::Disable, cmd::Reset,
                              cmd::Delete, cmd::MarkStarting, cmd::MarkRunning, cmd::MarkFailed,
-                             cmd::MarkStopped, cmd::RewrapDataKey, cmd::Rename>;
+                             cmd::MarkStopped, cmd::RewrapDataKey, cmd::Rename, cmd::Restart,
+                             cmd::MarkRecovered, cmd::ReplayDeadLetters>;
 
 // Decides the events a command produces in `state`. NotFound when the connector does not exist,
 // AlreadyExists for a second create, InvalidArgument for a create with a reserved id or a bad
@@ -117,10 +164,14 @@ void MarkDamaged(Connector& c);
 // Stream names, for a generation (see Connector::generation).
 std::string ConnectorStream(const std::string& id, int64_t generation = 0);  // $connectors/{id}[@n]
 std::string CheckpointStream(const std::string& id, int64_t generation = 0);  // .../checkpoints
+// The default dead-letter stream (errors:deadLetter:stream absent): .../dead-letters. Like the
+// other $connectors streams, no connector ever delivers it, and the registry ignores it.
+std::string DeadLetterStream(const std::string& id, int64_t generation = 0);
 // ConnectorIndexed events: one per id and generation, the last one current.
 inline constexpr char kIndexStream[] = "$connectors";
 
-// A stream of the library's connectors ($connectors/{id}[@n][/checkpoints]) taken apart.
+// A stream of the library's connectors ($connectors/{id}[@n][/checkpoints]) taken apart. The
+// dead-letter streams are not among them: nullopt, as for any stream the registry does not read.
 struct ConnectorStreamName {
   std::string id;
   int64_t generation = 0;
@@ -134,6 +185,11 @@ struct Checkpoint {
   int64_t epoch = -1;  // the connector epoch it belongs to (see Connector::epoch)
   std::string host;
   int64_t at_us = 0;  // when it was written (the event's time)
+  // Records set aside in the dead-letter stream by this connector's runners so far, and the
+  // last one's error and time: carried from checkpoint to checkpoint.
+  int64_t dead_letters = 0;
+  std::string last_dead_letter_error;
+  int64_t last_dead_letter_us = 0;
 };
 inline constexpr char kCheckpointEvent[] = "ConnectorCheckpoint";
 // nullopt when `event` is not a readable checkpoint.

@@ -316,6 +316,108 @@ TEST(ConnectorTest, DeleteThenCreateStartsAfresh) {
   EXPECT_EQ(c.epoch, c.revision);
 }
 
+TEST(ConnectorTest, AFailureSchedulesARestartThatKeepsTheReasonUntilRecovery) {
+  Connector c = InState(S::kRunning);
+  ASSERT_TRUE(Apply1(c, cmd::MarkFailed{"h1", "sink failed: 400", false, 5'000'000}).ok());
+  EXPECT_EQ(c.state, S::kFailed);
+  EXPECT_EQ(c.error, "sink failed: 400");
+  EXPECT_EQ(c.restart_attempts, 1);
+  EXPECT_EQ(c.restart_at_us, 5'000'000);
+  EXPECT_FALSE(c.failure_permanent);
+
+  ASSERT_TRUE(Apply1(c, cmd::Restart{"h2"}).ok());  // the host's automatic restart
+  EXPECT_EQ(c.state, S::kActivating);
+  EXPECT_EQ(c.restart_at_us, 0);
+  EXPECT_EQ(c.restart_revision, c.revision);
+  EXPECT_EQ(c.error, "sink failed: 400");  // still the reason while it restarts
+  ASSERT_TRUE(Apply1(c, cmd::MarkRunning{"h2"}).ok());
+  EXPECT_EQ(c.error, "sink failed: 400");  // running is not yet recovered
+
+  // A second failure backs off further: the attempt count goes on.
+  ASSERT_TRUE(Apply1(c, cmd::MarkFailed{"h2", "again", false, 9'000'000}).ok());
+  EXPECT_EQ(c.restart_attempts, 2);
+  ASSERT_TRUE(Apply1(c, cmd::Restart{"h2"}).ok());
+  ASSERT_TRUE(Apply1(c, cmd::MarkRunning{"h2"}).ok());
+  ASSERT_TRUE(Apply1(c, cmd::MarkRecovered{"h2"}).ok());
+  EXPECT_TRUE(c.error.empty());
+  EXPECT_EQ(c.restart_attempts, 0);
+  // Recovered twice writes nothing.
+  EXPECT_TRUE(Decide(c, cmd::MarkRecovered{"h2"})->empty());
+}
+
+TEST(ConnectorTest, APermanentFailureIsNotRestartedAutomatically) {
+  Connector c = InState(S::kActivating);
+  ASSERT_TRUE(Apply1(c, cmd::MarkFailed{"h1", "cannot open the sink", true, 5'000'000}).ok());
+  EXPECT_TRUE(c.failure_permanent);
+  EXPECT_EQ(c.restart_at_us, 0);  // no schedule for a permanent failure
+  EXPECT_EQ(c.restart_attempts, 0);
+  EXPECT_TRUE(absl::IsFailedPrecondition(Decide(c, cmd::Restart{"h1"}).status()));
+  // An operator may still restart it, and enable clears it all.
+  ASSERT_TRUE(Apply1(c, cmd::Restart{"h1", /*requested=*/true}).ok());
+  EXPECT_EQ(c.state, S::kActivating);
+  ASSERT_TRUE(Apply1(c, cmd::MarkFailed{"h1", "again", true}).ok());
+  ASSERT_TRUE(Apply1(c, cmd::Enable{}).ok());
+  EXPECT_TRUE(c.error.empty());
+  EXPECT_FALSE(c.failure_permanent);
+}
+
+TEST(ConnectorTest, AutomaticRestartNeedsAScheduleAndStopCancelsIt) {
+  // No restart was scheduled (restart:policy=never wrote none).
+  Connector c = InState(S::kFailed);
+  EXPECT_TRUE(absl::IsFailedPrecondition(Decide(c, cmd::Restart{"h1"}).status()));
+  Connector d = InState(S::kRunning);
+  ASSERT_TRUE(Apply1(d, cmd::MarkFailed{"h1", "x", false, 7}).ok());
+  ASSERT_TRUE(Apply1(d, cmd::Disable{}).ok());
+  EXPECT_EQ(d.state, S::kStopped);
+  EXPECT_EQ(d.restart_at_us, 0);
+  EXPECT_EQ(d.restart_attempts, 0);
+  EXPECT_TRUE(d.error.empty());
+  EXPECT_TRUE(absl::IsFailedPrecondition(Decide(d, cmd::Restart{"h1"}).status()));
+}
+
+TEST(ConnectorTest, RequestedRestartAndReplayReplaceTheRunner) {
+  for (S state : {S::kActivating, S::kRunning, S::kFailed}) {
+    Connector c = InState(state);
+    ASSERT_TRUE(Apply1(c, cmd::Restart{"", true}).ok()) << ConnectorStateName(state);
+    EXPECT_EQ(c.state, S::kActivating);
+    EXPECT_EQ(c.restart_revision, c.revision);
+  }
+  for (S state : {S::kStopped, S::kDeactivating}) {
+    EXPECT_TRUE(absl::IsFailedPrecondition(Decide(InState(state), cmd::Restart{"", true}).status()))
+        << ConnectorStateName(state);
+  }
+  Connector r = InState(S::kRunning);
+  ASSERT_TRUE(Apply1(r, cmd::ReplayDeadLetters{"ops"}).ok());
+  EXPECT_EQ(r.replay_revision, r.revision);
+  EXPECT_EQ(r.restart_revision, r.revision);
+  EXPECT_EQ(r.state, S::kRunning);
+  for (S state : {S::kStopped, S::kDeactivating, S::kFailed}) {
+    EXPECT_TRUE(
+        absl::IsFailedPrecondition(Decide(InState(state), cmd::ReplayDeadLetters{}).status()))
+        << ConnectorStateName(state);
+  }
+}
+
+TEST(ConnectorTest, DeadLetterStreamsFollowGenerationsAndAreNotConnectorStreams) {
+  EXPECT_EQ(DeadLetterStream("c1"), "$connectors/c1/dead-letters");
+  EXPECT_EQ(DeadLetterStream("c1", 3), "$connectors/c1@3/dead-letters");
+  EXPECT_FALSE(ParseConnectorStream("$connectors/c1/dead-letters").has_value());
+  EXPECT_FALSE(ParseConnectorStream("$connectors/c1@3/dead-letters").has_value());
+  EXPECT_TRUE(ParseConnectorStream("$connectors/c1@3/checkpoints").has_value());
+}
+
+TEST(ConnectorTest, CheckpointsCarryTheDeadLetterCount) {
+  Record r;
+  r.event_type = kCheckpointEvent;
+  r.data = R"({"position":{"commit":9,"prepare":9},"epoch":0,"host":"h",)"
+           R"("deadLetters":{"count":3,"lastError":"400 Bad Request","lastAt":77}})";
+  auto cp = ParseCheckpoint(r);
+  ASSERT_TRUE(cp.has_value());
+  EXPECT_EQ(cp->dead_letters, 3);
+  EXPECT_EQ(cp->last_dead_letter_error, "400 Bad Request");
+  EXPECT_EQ(cp->last_dead_letter_us, 77);
+}
+
 TEST(ConnectorTest, UnknownEventsAreSkipped) {
   Connector c = InState(S::kStopped);
   Record r;

@@ -101,7 +101,7 @@ absl::Status FlattenInto(const nlohmann::json& node, const std::string& prefix, 
 
 bool IsHostKey(const std::string& key) {
   for (absl::string_view ns : {"subscription:", "autocommit:", "resilience:", "batching:",
-                               "logging:", "transformer:"}) {
+                               "errors:", "restart:", "logging:", "transformer:"}) {
     if (absl::StartsWith(key, ns)) return true;
   }
   return false;
@@ -193,6 +193,21 @@ absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings) {
       c.multiplier = m;
     } else if (key == "resilience:maxAttempts") {
       ESDB_ASSIGN(c.max_attempts, ParseInt(key, value, 0, kMax));
+    } else if (key == "resilience:writeTimeoutMs") {
+      ESDB_ASSIGN(c.write_timeout_ms, ParseInt(key, value, 100, kMax));
+    } else if (key == "errors:tolerance") {
+      size_t i = 0;
+      ESDB_ASSIGN(i, ParseEnum(key, value, {"none", "all"}));
+      c.errors_tolerance = i == 1 ? ErrorTolerance::kAll : ErrorTolerance::kNone;
+    } else if (key == "errors:deadLetter:stream") {
+      if (auto s = CheckDeadLetterStreamName(value); !s.ok()) return s;
+      c.dead_letter_stream = value;
+    } else if (key == "restart:policy") {
+      size_t i = 0;
+      ESDB_ASSIGN(i, ParseEnum(key, value, {"never", "onFailure"}));
+      c.restart_policy = i == 1 ? RestartPolicy::kOnFailure : RestartPolicy::kNever;
+    } else if (key == "restart:maxDelayMs") {
+      ESDB_ASSIGN(c.restart_max_delay_ms, ParseInt(key, value, 1000, kMax));
     } else if (key == "batching:batchSize") {
       ESDB_ASSIGN(c.batch_size, ParseInt(key, value, 1, 100000));
     } else if (key == "batching:batchTimeoutMs") {
@@ -233,6 +248,32 @@ absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings) {
   }
   if (auto f = Filter::Create(c.filter); !f.ok()) return f.status();
   return c;
+}
+
+absl::Status CheckDeadLetterStreamName(const std::string& stream) {
+  constexpr char kKey[] = "errors:deadLetter:stream";
+  auto refuse = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kKey, ": '", Excerpt(stream), "' cannot take dead letters: ", why));
+  };
+  if (stream.empty()) {
+    return refuse("a stream name is needed (leave the key out for the connector's own stream)");
+  }
+  if (stream.size() > kMaxStreamNameBytes) {
+    return refuse(absl::StrCat("longer than ", kMaxStreamNameBytes, " bytes"));
+  }
+  if (FindControl(stream) != absl::string_view::npos || !IsUtf8(stream)) {
+    return refuse("stream names must be UTF-8 without control characters");
+  }
+  if (stream == "$all") return refuse("$all is the log itself, not a stream");
+  if (absl::StartsWith(stream, "$$")) return refuse("metadata streams cannot be written to");
+  if (stream == "$connectors" || absl::StartsWith(stream, "$connectors/") ||
+      absl::StartsWith(stream, "$connectors-")) {
+    return refuse(
+        "the $connectors streams are the library's own (to use this connector's own dead-letter "
+        "stream, leave the key out)");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace esdb

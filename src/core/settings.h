@@ -36,6 +36,14 @@ bool IsSecretSettingName(const std::string& key);
 
 enum class InitialPosition { kLatest, kEarliest, kPosition };
 enum class Affinity { kLeader, kFollower, kReadOnlyReplica };
+// errors:tolerance: what a record the sink refuses for good does. kNone fails the connector;
+// kAll sets the record aside in the dead-letter stream and goes on with the next one.
+enum class ErrorTolerance { kNone, kAll };
+// restart:policy: whether the host restarts a FAILED connector by itself.
+enum class RestartPolicy { kNever, kOnFailure };
+
+// The longest stream name errors:deadLetter:stream may give.
+inline constexpr size_t kMaxStreamNameBytes = 1024;
 
 struct ConnectorSettings {
   std::string instance_type;  // instanceTypeName, e.g. "file-sink"
@@ -52,6 +60,16 @@ struct ConnectorSettings {
   int64_t max_delay_ms = 30000;
   double multiplier = 2.0;
   int64_t max_attempts = 0;  // 0: retry forever
+  // How long a sink write may go without its completion before the instance is abandoned and
+  // the write retried on a fresh one.
+  int64_t write_timeout_ms = 300000;
+
+  ErrorTolerance errors_tolerance = ErrorTolerance::kNone;
+  // errors:deadLetter:stream; empty: the connector's own, DeadLetterStream(id, generation).
+  std::string dead_letter_stream;
+
+  RestartPolicy restart_policy = RestartPolicy::kOnFailure;
+  int64_t restart_max_delay_ms = 300000;
 
   int64_t batch_size = 100;
   int64_t batch_timeout_ms = 10;
@@ -64,9 +82,9 @@ struct ConnectorSettings {
 };
 
 // True for keys in the namespaces the host owns (subscription:, autocommit:, resilience:,
-// batching:, logging:, transformer:). An unknown key there is the host's error to report, never a
-// sink setting; the host may pass such keys on to a plugin for information, and the plugin's
-// settings check never rejects them.
+// batching:, errors:, restart:, logging:, transformer:). An unknown key there is the host's error
+// to report, never a sink setting; the host may pass such keys on to a plugin for information, and
+// the plugin's settings check never rejects them.
 bool IsHostKey(const std::string& key);
 
 // Turns a JSON object into a flat map: nested objects join their keys with ':'; strings stay as
@@ -76,10 +94,18 @@ absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings);
 
 // Parses the host's keys. Control characters (NUL, newline, ...) in any key or value, unknown
 // `subscription:`/`autocommit:`/... keys, bad numbers, bad booleans, bad enums, regexes RE2
-// refuses, a missing instanceTypeName and keys we cannot honour (transformer:enabled=true) are
+// refuses, a missing instanceTypeName, keys we cannot honour (transformer:enabled=true) and a
+// dead-letter stream the connector may not write (see CheckDeadLetterStreamName) are
 // InvalidArgument with the key named in the message. Keys outside the host's namespaces go to
 // sink_settings unchecked.
 absl::StatusOr<ConnectorSettings> ParseSettings(const SettingsMap& settings);
+
+// A stream a user may name as errors:deadLetter:stream: not empty, at most kMaxStreamNameBytes,
+// UTF-8 without control characters, and none of the streams the node or the library keeps for
+// itself: `$all`, metadata streams (`$$...`), and `$connectors`, `$connectors-hosts` or any
+// `$connectors/...` stream (the connector's own dead-letter stream is the default: leave the key
+// out to use it). InvalidArgument naming the key otherwise.
+absl::Status CheckDeadLetterStreamName(const std::string& stream);
 
 }  // namespace esdb
 

@@ -21,6 +21,44 @@ TEST(SettingsTest, DefaultsFollowTheProduct) {
   EXPECT_EQ(s->multiplier, 2.0);
   EXPECT_EQ(s->max_attempts, 0);
   EXPECT_EQ(s->affinity, Affinity::kLeader);
+  EXPECT_EQ(s->write_timeout_ms, 300000);
+  EXPECT_EQ(s->errors_tolerance, ErrorTolerance::kNone);
+  EXPECT_EQ(s->dead_letter_stream, "");
+  EXPECT_EQ(s->restart_policy, RestartPolicy::kOnFailure);
+  EXPECT_EQ(s->restart_max_delay_ms, 300000);
+}
+
+TEST(SettingsTest, ParsesTheFailurePolicyKeys) {
+  auto s = ParseSettings({{"instanceTypeName", "null-sink"},
+                          {"errors:tolerance", "ALL"},
+                          {"errors:deadLetter:stream", "orders-dead-letters"},
+                          {"resilience:writeTimeoutMs", "1500"},
+                          {"restart:policy", "never"},
+                          {"restart:maxDelayMs", "2000"}});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->errors_tolerance, ErrorTolerance::kAll);
+  EXPECT_EQ(s->dead_letter_stream, "orders-dead-letters");
+  EXPECT_EQ(s->write_timeout_ms, 1500);
+  EXPECT_EQ(s->restart_policy, RestartPolicy::kNever);
+  EXPECT_EQ(s->restart_max_delay_ms, 2000);
+  EXPECT_TRUE(s->sink_settings.empty());
+  EXPECT_TRUE(IsHostKey("errors:anything"));
+  EXPECT_TRUE(IsHostKey("restart:anything"));
+}
+
+TEST(SettingsTest, DeadLetterStreamNamesTheConnectorMayNotWrite) {
+  for (const char* bad : {"", "$all", "$$orders", "$connectors", "$connectors/other",
+                          "$connectors/other/dead-letters", "$connectors/c1/checkpoints",
+                          "$connectors-hosts", "bad\nname", "tab\tname"}) {
+    std::string name = bad;
+    auto s = ParseSettings({{"instanceTypeName", "null-sink"}, {"errors:deadLetter:stream", name}});
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr("errors:deadLetter:stream")) << name;
+  }
+  EXPECT_FALSE(CheckDeadLetterStreamName(std::string(kMaxStreamNameBytes + 1, 'x')).ok());
+  EXPECT_TRUE(CheckDeadLetterStreamName(std::string(kMaxStreamNameBytes, 'x')).ok());
+  EXPECT_TRUE(CheckDeadLetterStreamName("$dead-letters").ok());  // another system stream is fine
+  EXPECT_TRUE(CheckDeadLetterStreamName("orders/dead letters").ok());
 }
 
 TEST(SettingsTest, ParsesEveryHostKey) {
@@ -99,7 +137,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "subscription:filter:expression"},
         BadCase{{{"subscription:initialPosition", "yesterday"}}, "subscription:initialPosition"},
         BadCase{{{"affinity", "anywhere"}}, "affinity"},
-        BadCase{{{"transformer:enabled", "true"}}, "transformer:enabled"}));
+        BadCase{{{"transformer:enabled", "true"}}, "transformer:enabled"},
+        BadCase{{{"errors:tolerance", "some"}}, "errors:tolerance"},
+        BadCase{{{"errors:unknown", "1"}}, "errors:unknown"},
+        BadCase{{{"restart:policy", "always"}}, "restart:policy"},
+        BadCase{{{"restart:maxDelayMs", "999"}}, "restart:maxDelayMs"},
+        BadCase{{{"restart:whenever", "1"}}, "restart:whenever"},
+        BadCase{{{"resilience:writeTimeoutMs", "99"}}, "resilience:writeTimeoutMs"}));
 
 TEST(SettingsTest, MissingInstanceTypeName) {
   auto s = ParseSettings({{"path", "x"}});

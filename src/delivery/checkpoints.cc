@@ -28,7 +28,18 @@ absl::StatusOr<std::optional<Checkpoint>> CheckpointStore::Load() {
       });
   if (!s.ok() && !absl::IsNotFound(s)) return s;
   expected_revision_ = revision;
+  if (found) {
+    dead_letters_ = found->dead_letters;
+    last_dead_letter_error_ = found->last_dead_letter_error;
+    last_dead_letter_us_ = found->last_dead_letter_us;
+  }
   return found;
+}
+
+void CheckpointStore::AddDeadLetter(std::string error, int64_t at_us) {
+  ++dead_letters_;
+  last_dead_letter_error_ = std::move(error);
+  last_dead_letter_us_ = at_us;
 }
 
 absl::Status CheckpointStore::Save(Position position, int64_t epoch) {
@@ -42,11 +53,17 @@ absl::Status CheckpointStore::Save(Position position, int64_t epoch) {
   }
   EventData e;
   e.event_type = kCheckpointEvent;
-  e.data = nlohmann::json{{"position", {{"commit", position.commit}, {"prepare", position.prepare}}},
-                          {"epoch", epoch},
-                          {"host", host_},
-                          {"at", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())}}
-               .dump();
+  nlohmann::json data = {
+      {"position", {{"commit", position.commit}, {"prepare", position.prepare}}},
+      {"epoch", epoch},
+      {"host", host_},
+      {"at", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())}};
+  if (dead_letters_ > 0) {
+    data["deadLetters"] = {{"count", dead_letters_},
+                           {"lastError", last_dead_letter_error_},
+                           {"lastAt", last_dead_letter_us_}};
+  }
+  e.data = DumpJson(data);
   auto r = node_->Append(stream_, expected_revision_, std::span<const EventData>(&e, 1));
   if (!r.ok()) {
     if (absl::IsFailedPrecondition(r.status())) {

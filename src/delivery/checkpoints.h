@@ -22,8 +22,13 @@ class CheckpointStore {
   CheckpointStore(const NodeClient* node, std::string connector_id, int64_t generation,
                   std::string host);
 
-  // The last checkpoint (nullopt when there is none). Remembers its revision for Save().
+  // The last checkpoint (nullopt when there is none). Remembers its revision for Save(), and
+  // its dead-letter tally, whatever its epoch, for the checkpoints that follow.
   absl::StatusOr<std::optional<Checkpoint>> Load();
+
+  // Counts a record set aside in the dead-letter stream; saved with the next checkpoint.
+  void AddDeadLetter(std::string error, int64_t at_us);
+  int64_t dead_letters() const { return dead_letters_; }
 
   // Appends a checkpoint. Aborted when another writer appended since Load() or the last Save():
   // this runner has been fenced off and must stop. FailedPrecondition when the stream was
@@ -34,6 +39,9 @@ class CheckpointStore {
   const NodeClient* node_;
   std::string id_, stream_, host_;
   int64_t expected_revision_ = ESDB_EXPECT_NO_STREAM;
+  int64_t dead_letters_ = 0;
+  std::string last_dead_letter_error_;
+  int64_t last_dead_letter_us_ = 0;
 };
 
 }  // namespace esdb

@@ -33,6 +33,8 @@ struct ConnectorMetrics {
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> failures{0};
   std::atomic<uint64_t> checkpoints{0};
+  std::atomic<uint64_t> dead_letters{0};           // records set aside (errors:tolerance=all)
+  std::atomic<uint64_t> dead_letters_replayed{0};  // dead letters a replay delivered
   std::atomic<uint64_t> checkpoint_position{0};  // commit position
   std::atomic<uint64_t> delivered_position{0};   // commit position of the last acknowledged record
   // Where the runner stands, checkpointed or not: everything up to this commit position is

@@ -137,6 +137,10 @@ Runner::Runner(RunnerOptions options)
       task_(SerialTask::Create(&pools_->tasks(), [this] { Step(); })),
       probe_gap_(kScanCheckpointGap) {
   if (!options_.metrics) options_.metrics = std::make_shared<ConnectorMetrics>();
+  if (options_.dead_letter_stream.empty()) {
+    options_.dead_letter_stream = DeadLetterStream(options_.connector_id, options_.generation);
+  }
+  dead_letters_ = std::make_unique<DeadLetterWriter>(options_.node, options_.dead_letter_stream);
 }
 
 Runner::~Runner() {
@@ -221,6 +225,12 @@ void Runner::Report(RunnerEvent::Kind kind, std::string message) {
   if (options_.on_event) options_.on_event(RunnerEvent{kind, std::move(message)});
 }
 
+void Runner::ReportHealthy() {
+  if (healthy_reported_) return;
+  healthy_reported_ = true;
+  Report(RunnerEvent::Kind::kHealthy);
+}
+
 bool Runner::IsActivity(const std::string& stream) const {
   return IsActivityStream(stream, filter_.spec().include_system);
 }
@@ -236,6 +246,8 @@ void Runner::OnEvents(std::vector<Record> events) {
       last_enqueued_ = r.position;
       if (IsActivity(r.stream)) last_activity_ = r.position;
       if (!filter_.Matches(r.stream, r.event_type)) continue;  // the node filter is a superset
+      // Its own dead letters would come back to the sink that refused them, for ever.
+      if (r.stream == options_.dead_letter_stream) continue;
       queue_.push_back(Item{Item::Kind::kRecord, std::move(r), {}, {}, 0});
       ++queued_records_;
       queued = true;
@@ -277,7 +289,7 @@ void Runner::Step() {
       }
       if (!done) {
         // The call's end wakes the task again. Meanwhile the queue may fill up.
-        if (phase_ == Phase::kDelivering) FlowControl();
+        if (phase_ == Phase::kDelivering || phase_ == Phase::kReplaying) FlowControl();
         return;
       }
       std::shared_ptr<SinkCall> call = std::move(call_);
@@ -291,6 +303,9 @@ void Runner::Step() {
         break;
       case Phase::kStarting:
         StepStart();
+        break;
+      case Phase::kReplaying:
+        StepReplay();
         break;
       case Phase::kDelivering:
         StepDeliver();
@@ -325,8 +340,16 @@ void Runner::OnCallDone(CallKind kind, SinkCall& call) {
   const ConnectorSettings& s = options_.settings;
   switch (kind) {
     case CallKind::kOpen: {
+      // While delivering, this replaces an instance lost to a write that never completed.
+      const bool replacing = phase_ != Phase::kOpening;
+      int64_t& attempt = replacing ? reopen_attempt_ : attempt_;
       if (call.opened) {
         sink_ = std::move(call.opened);
+        if (replacing) {
+          reopen_ = false;
+          reopen_attempt_ = 0;
+          return;
+        }
         attempt_ = 0;
         retry_at_ = absl::InfinitePast();
         phase_ = Phase::kStarting;
@@ -335,52 +358,29 @@ void Runner::OnCallDone(CallKind kind, SinkCall& call) {
       absl::Status st =
           call.status.ok() ? absl::InternalError("the plugin opened no instance") : call.status;
       if (!absl::IsUnavailable(st) || !s.resilience_enabled ||
-          (s.max_attempts > 0 && attempt_ >= s.max_attempts)) {
-        Report(RunnerEvent::Kind::kFailed, absl::StrCat("cannot open the sink: ", st.message()));
+          (s.max_attempts > 0 && attempt >= s.max_attempts)) {
+        // A configuration the sink refuses stays refused: no automatic restart cures it.
+        RunnerEvent e{RunnerEvent::Kind::kFailed,
+                      absl::StrCat("cannot open the sink: ", st.message()),
+                      absl::IsInvalidArgument(st)};
+        options_.metrics->failures++;
+        if (options_.on_event) options_.on_event(e);
         BeginEnd(Exit::kFailed);
         return;
       }
-      retry_at_ = absl::Now() + absl::Milliseconds(backoff_.DelayMs(attempt_));
+      retry_at_ = absl::Now() + absl::Milliseconds(backoff_.DelayMs(attempt));
       return;
     }
     case CallKind::kWrite: {
-      ConnectorMetrics& m = *options_.metrics;
-      m.write_latency.Observe(absl::ToDoubleSeconds(call.took));
-      const SinkResult& r = call.write;
-      if (r.outcome == SinkOutcome::kOk) {
-        m.records_delivered += batch_->size();
-        m.batches_delivered++;
-        m.delivered_position = batch_->back().position.commit;
-        safe_ = batch_->back().position;
-        since_checkpoint_ += static_cast<int64_t>(batch_->size());
-        batch_.reset();
-        attempt_ = 0;
-        if (auto e = MaybeCheckpoint(/*force=*/false)) BeginEnd(*e);
-        return;
+      options_.metrics->write_latency.Observe(absl::ToDoubleSeconds(call.took));
+      if (call.write.instance_lost) {
+        // Never written to or closed again (PluginSink abandoned it); a new one is opened before
+        // the retry.
+        sink_.reset();
+        reopen_ = true;
       }
-      if (r.outcome == SinkOutcome::kFatal) {
-        Report(RunnerEvent::Kind::kFailed, absl::StrCat("sink failed: ", r.message));
-        BeginEnd(Exit::kFailed);
-        return;
-      }
-      m.retries++;
-      if (!s.resilience_enabled) {
-        Report(RunnerEvent::Kind::kFailed,
-               absl::StrCat("sink asked for a retry but resilience is disabled: ", r.message));
-        BeginEnd(Exit::kFailed);
-        return;
-      }
-      if (s.max_attempts > 0 && attempt_ >= s.max_attempts) {
-        Report(RunnerEvent::Kind::kFailed,
-               absl::StrCat("sink still failing after ", attempt_, " attempts: ", r.message));
-        BeginEnd(Exit::kFailed);
-        return;
-      }
-      int64_t delay = backoff_.DelayMs(attempt_);
-      Log(ESDB_LOG_WARN, absl::StrCat("write of ", batch_->size(), " records failed (", r.message,
-                                      "); retry ", attempt_, " in ", delay, " ms"));
-      retry_at_ = absl::Now() + absl::Milliseconds(delay);
-      return;
+      if (phase_ == Phase::kReplaying) return OnReplayWritten(call.write);
+      return OnWritten(call.write);
     }
     case CallKind::kFlush:
       // Flush before the final checkpoint: a sink may acknowledge before its data is durable,
@@ -426,6 +426,28 @@ void Runner::StepStart() {
     delivering_ = true;
     phase_ = Phase::kDelivering;
     Report(RunnerEvent::Kind::kRunning);
+    if (options_.replay_request >= 0) {
+      // The dead letters that no replay of this request has sent yet, in their order.
+      auto ledger =
+          ReadDeadLetters(*options_.node, options_.dead_letter_stream, options_.connector_id,
+                          options_.generation, options_.replay_request);
+      if (!ledger.ok()) {
+        Log(ESDB_LOG_WARN,
+            absl::StrCat("cannot read the dead letters to replay them: ", ledger.status().message(),
+                         "; the replay is tried again at the next start"));
+        return;
+      }
+      for (DeadLetter& d : ledger->pending) {
+        if (!ledger->tried.contains(d.revision) && d.stored_us <= options_.replay_until_us) {
+          replay_.push_back(std::move(d));
+        }
+      }
+      if (!replay_.empty()) {
+        Log(ESDB_LOG_INFO, absl::StrCat("replaying ", replay_.size(), " dead letters from ",
+                                        options_.dead_letter_stream));
+        phase_ = Phase::kReplaying;
+      }
+    }
     return;
   }
   // A conflict on the start claim usually means the previous owner wrote its final checkpoint in
@@ -435,7 +457,10 @@ void Runner::StepStart() {
     return BeginEnd(Exit::kFenced);
   }
   if (absl::IsFailedPrecondition(st)) {  // a stream it needs is deleted for ever
-    Report(RunnerEvent::Kind::kFailed, std::string(st.message()));
+    options_.metrics->failures++;
+    if (options_.on_event) {
+      options_.on_event(RunnerEvent{RunnerEvent::Kind::kFailed, std::string(st.message()), true});
+    }
     return BeginEnd(Exit::kFailed);
   }
   Log(ESDB_LOG_WARN, absl::StrCat("cannot start: ", st.message()));
@@ -449,12 +474,21 @@ void Runner::StepDeliver() {
     FlowControl();
     absl::Time wake = absl::InfiniteFuture();
     if (batch_) {  // written before and answered RETRY
-      if (absl::Now() >= retry_at_) return WriteBatch();
+      if (RetryBatch()) return;
       wake = retry_at_;
+    } else if (!suspects_.empty()) {
+      // Isolating a record the sink refuses: the records of that batch go first, in parts.
+      size_t n = std::clamp<size_t>(next_size_, 1, suspects_.size());
+      batch_ = std::make_shared<std::vector<Record>>(suspects_.begin(), suspects_.begin() + n);
+      suspects_.erase(suspects_.begin(), suspects_.begin() + n);
+      batch_from_suspects_ = true;
+      attempt_ = 0;
+      return WriteBatch();
     } else {
       Work w = TakeWork();
       if (w.batch) {
         attempt_ = 0;
+        batch_from_suspects_ = false;
         return WriteBatch();
       }
       if (w.marker) {
@@ -477,6 +511,222 @@ void Runner::StepDeliver() {
   task_->Schedule();  // more queued: let other runners have the thread in between
 }
 
+bool Runner::RetryBatch() {
+  if (absl::Now() < retry_at_) {
+    task_->ScheduleAt(retry_at_);
+    return false;
+  }
+  if (reopen_) {
+    ++reopen_attempt_;
+    StartCall(CallKind::kOpen, [open = options_.open_sink](SinkCall& c) {
+      auto sink = open();
+      if (sink.ok()) {
+        c.opened = std::move(*sink);
+      } else {
+        c.status = sink.status();
+      }
+    });
+    return true;
+  }
+  WriteBatch();
+  return true;
+}
+
+void Runner::StepReplay() {
+  if (stop_requested()) return BeginEnd(Exit::kStop);
+  FlowControl();
+  if (batch_) {
+    RetryBatch();
+    return;
+  }
+  if (replay_.empty()) {
+    Log(ESDB_LOG_INFO, "dead-letter replay done");
+    phase_ = Phase::kDelivering;
+    return;
+  }
+  // One at a time: each dead letter was refused alone, and is judged alone again.
+  batch_ = std::make_shared<std::vector<Record>>(1, replay_.front().record);
+  attempt_ = 0;
+  WriteBatch();
+}
+
+void Runner::OnReplayWritten(const SinkResult& r) {
+  const ConnectorSettings& s = options_.settings;
+  const DeadLetter& d = replay_.front();
+  if (r.outcome == SinkOutcome::kRetry && s.resilience_enabled &&
+      (s.max_attempts == 0 || attempt_ < s.max_attempts)) {
+    options_.metrics->retries++;
+    int64_t delay = backoff_.DelayMs(attempt_);
+    Log(ESDB_LOG_WARN,
+        absl::StrCat("replay of the dead letter at revision ", d.revision, " failed (", r.message,
+                     "); retry ", attempt_, " in ", delay, " ms"));
+    retry_at_ = absl::Now() + absl::Milliseconds(delay);
+    return;
+  }
+  ReplayOutcome o{options_.connector_id,         options_.generation,
+                  options_.replay_request,       d.revision,
+                  r.outcome == SinkOutcome::kOk, r.message};
+  if (o.delivered) {
+    options_.metrics->records_delivered++;
+    options_.metrics->dead_letters_replayed++;
+  } else {
+    Log(ESDB_LOG_WARN,
+        absl::StrCat("the dead letter at revision ", d.revision, " was refused again (", r.message,
+                     "); it stays a dead letter"));
+  }
+  // Recorded beside it, never deleted: the stream keeps the history. A delivery that is not
+  // recorded (node unavailable) stays pending and is replayed again by the next replay.
+  EventData marker = MakeReplayOutcome(o, options_.host_id);
+  auto appended = options_.node->Append(options_.dead_letter_stream, ESDB_EXPECT_ANY,
+                                        std::span<const EventData>(&marker, 1));
+  if (!appended.ok()) {
+    Log(ESDB_LOG_WARN, absl::StrCat("cannot record the replay of the dead letter at revision ",
+                                    d.revision, ": ", appended.status().message()));
+  }
+  replay_.pop_front();
+  batch_.reset();
+  attempt_ = 0;
+}
+
+void Runner::OnWritten(const SinkResult& r) {
+  const ConnectorSettings& s = options_.settings;
+  ConnectorMetrics& m = *options_.metrics;
+  if (r.outcome == SinkOutcome::kOk) {
+    // A record held back because it kept failing alone: the sink works, so that record is bad.
+    if (held_) {
+      Held held = *std::move(held_);
+      held_.reset();
+      if (!SetAside(held.record, held.error, held.attempts)) return;
+    }
+    m.records_delivered += batch_->size();
+    m.batches_delivered++;
+    m.delivered_position = batch_->back().position.commit;
+    safe_ = batch_->back().position;
+    since_checkpoint_ += static_cast<int64_t>(batch_->size());
+    // After the first part of a refused batch went through, the rest holds the bad record.
+    if (batch_from_suspects_) next_size_ = suspects_.size();
+    batch_.reset();
+    attempt_ = 0;
+    ReportHealthy();
+    if (auto e = MaybeCheckpoint(/*force=*/false)) BeginEnd(*e);
+    return;
+  }
+  const bool retry = r.outcome == SinkOutcome::kRetry;
+  std::string why;
+  if (!retry) {
+    why = absl::StrCat("sink failed: ", r.message);
+  } else {
+    m.retries++;
+    if (!s.resilience_enabled) {
+      why = absl::StrCat("sink asked for a retry but resilience is disabled: ", r.message);
+    } else if (s.max_attempts > 0 && attempt_ >= s.max_attempts) {
+      why = absl::StrCat("sink still failing after ", attempt_, " attempts: ", r.message);
+    } else {
+      int64_t delay = backoff_.DelayMs(attempt_);
+      Log(ESDB_LOG_WARN, absl::StrCat("write of ", batch_->size(), " records failed (", r.message,
+                                      "); retry ", attempt_, " in ", delay, " ms"));
+      retry_at_ = absl::Now() + absl::Milliseconds(delay);
+      return;
+    }
+  }
+  if (s.errors_tolerance == ErrorTolerance::kAll) return Isolate(r, retry, why);
+  Report(RunnerEvent::Kind::kFailed, why);
+  BeginEnd(Exit::kFailed);
+}
+
+// Splitting keeps order and at-least-once: the parts are written front to back, each only after
+// the one before it was acknowledged, and `safe_` never passes a record that was neither
+// acknowledged nor set aside. A record is set aside only when written alone (or named by the
+// sink), so no record is both delivered and set aside.
+void Runner::Isolate(const SinkResult& r, bool retry, const std::string& why) {
+  std::vector<Record>& batch = *batch_;
+  if (held_) {
+    if (retry) {
+      // The record held back was not alone in failing: the sink, not a record, is at fault.
+      Report(RunnerEvent::Kind::kFailed,
+             absl::StrCat(why, " (after the record at position ",
+                          held_->record.position.ToString(),
+                          " had kept failing alone: the destination fails, not a record)"));
+      return BeginEnd(Exit::kFailed);
+    }
+    // A FATAL answer is an answer: the destination judges records, so the held one is bad.
+    Held held = *std::move(held_);
+    held_.reset();
+    if (!SetAside(held.record, held.error, held.attempts)) return;
+  }
+  size_t bad = 0;
+  if (r.failed_index) {
+    // The sink named the record: those before it were delivered.
+    bad = *r.failed_index;
+    if (bad > 0) {
+      ConnectorMetrics& m = *options_.metrics;
+      m.records_delivered += bad;
+      m.delivered_position = batch[bad - 1].position.commit;
+      safe_ = batch[bad - 1].position;
+      since_checkpoint_ += static_cast<int64_t>(bad);
+    }
+    suspects_.insert(suspects_.begin(), batch.begin() + bad + 1, batch.end());
+  } else if (batch.size() > 1) {
+    // Which one it is, the halves will tell: the first half is written next, then the rest.
+    next_size_ = batch.size() / 2;
+    suspects_.insert(suspects_.begin(), batch.begin(), batch.end());
+    batch_.reset();
+    attempt_ = 0;
+    return;
+  }
+  Record record = std::move(batch[bad]);
+  const int64_t attempts = attempt_;
+  batch_.reset();
+  attempt_ = 0;
+  if (retry) {
+    Log(ESDB_LOG_WARN,
+        absl::StrCat("the record at position ", record.position.ToString(), " (stream ",
+                     record.stream, ") keeps failing alone (", r.message,
+                     "); it is set aside once the sink accepts a later record"));
+    held_ = Held{std::move(record), r.message, attempts};
+    next_size_ = 1;
+    return;
+  }
+  if (!SetAside(record, r.message, attempts)) return;
+  next_size_ = suspects_.size();
+  // Saved at once, so that the count shows and a crash sets it aside again only rarely.
+  if (auto e = MaybeCheckpoint(/*force=*/options_.settings.autocommit_enabled)) BeginEnd(*e);
+}
+
+bool Runner::SetAside(const Record& record, const std::string& error, int64_t attempts) {
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  DeadLetterContext context{options_.connector_id,
+                            options_.generation,
+                            options_.epoch,
+                            options_.host_id,
+                            error,
+                            attempts,
+                            now_us};
+  auto appended = dead_letters_->Append(MakeDeadLetter(record, context));
+  if (!appended.ok()) {
+    options_.metrics->failures++;
+    if (options_.on_event) {
+      options_.on_event(RunnerEvent{
+          RunnerEvent::Kind::kFailed,
+          absl::StrCat("cannot set the refused record at position ", record.position.ToString(),
+                       " aside: ", appended.status().message()),
+          absl::IsFailedPrecondition(appended.status())});
+    }
+    BeginEnd(Exit::kFailed);
+    return false;
+  }
+  // Counted even when it was there already: the checkpoint that counted it had not been written.
+  checkpoints_.AddDeadLetter(error, now_us);
+  options_.metrics->dead_letters++;
+  Log(ESDB_LOG_WARN,
+      absl::StrCat("the record at position ", record.position.ToString(), " (stream ",
+                   record.stream, ", revision ", record.revision, ") was refused by the sink (",
+                   error, "); set aside in the dead-letter stream ", options_.dead_letter_stream));
+  safe_ = std::max(safe_, record.position);
+  ++since_checkpoint_;
+  return true;
+}
+
 void Runner::WriteBatch() {
   ++attempt_;
   StartCall(CallKind::kWrite, [sink = sink_, batch = batch_](SinkCall& c) {
@@ -497,6 +747,10 @@ void Runner::BeginEnd(Exit exit) {
     queue_.clear();  // never delivered, so never checkpointed: the next start delivers them
     queued_records_ = 0;
   }
+  // Neither delivered nor set aside: after the last checkpoint, so the next start has them again.
+  suspects_.clear();
+  held_.reset();
+  replay_.clear();
   probe_.reset();
   probe_handler_.reset();
   subscription_.reset();
@@ -509,6 +763,8 @@ void Runner::StepEnd() {
   switch (end_step_) {
     case EndStep::kFlush:
       end_step_ = EndStep::kClose;
+      // An instance lost to a hung write has nothing to flush, so no final checkpoint.
+      if (!sink_) return StepEnd();
       return StartCall(CallKind::kFlush, [sink = sink_](SinkCall& c) { c.status = sink->Flush(); });
     case EndStep::kClose:
       end_step_ = EndStep::kDone;
@@ -703,9 +959,14 @@ void Runner::HandleMarker(const Item& marker) {
   }
   // Everything before the marker has been acknowledged, and nothing between the last record and
   // the marker matched: progress that is safe to commit (only when autocommit is on).
-  safe_ = std::max(safe_, marker.position);
-  marker_progress_ = options_.settings.autocommit_enabled;
-  if (marker.kind == Item::Kind::kCaughtUp && marker.generation == generation) caught_up_ = true;
+  if (!held_) {
+    safe_ = std::max(safe_, marker.position);
+    marker_progress_ = options_.settings.autocommit_enabled;
+  }
+  if (marker.kind == Item::Kind::kCaughtUp && marker.generation == generation) {
+    caught_up_ = true;
+    if (!held_) ReportHealthy();  // nothing the sink refuses is waiting
+  }
 }
 
 bool Runner::ActivitySinceCheckpoint() const {
@@ -817,8 +1078,8 @@ absl::Time Runner::MaybeProbe() {
 void Runner::Publish() {
   options_.metrics->handled_position = safe_.commit;
   absl::MutexLock lock(&mu_);
-  options_.metrics->caught_up =
-      caught_up_ && subscription_ && !need_subscribe_ && queue_.empty() && !batch_ && !call_;
+  options_.metrics->caught_up = caught_up_ && subscription_ && !need_subscribe_ && queue_.empty() &&
+                                !batch_ && !call_ && suspects_.empty() && !held_;
 }
 
 }  // namespace esdb

@@ -13,6 +13,7 @@
 
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@
 #include "core/settings.h"
 #include "delivery/backoff.h"
 #include "delivery/checkpoints.h"
+#include "delivery/dead_letters.h"
 #include "delivery/metrics.h"
 #include "delivery/pools.h"
 #include "node/node_client.h"
@@ -39,11 +41,15 @@ namespace esdb {
 struct RunnerEvent {
   enum class Kind {
     kRunning,  // subscribed; delivering
+    kHealthy,  // the sink acknowledged a write, or the runner caught up: it works (once per run)
     kFailed,   // FATAL sink error, attempts exhausted or bad configuration: `message` says why
     kFenced,   // another runner checkpointed this connector; stopped without writing more
     kStopped,  // stopped on request after a final checkpoint
   } kind;
   std::string message;
+  // kFailed: a restart cannot cure it (the sink refused its configuration at open, a stream the
+  // runner needs is deleted for ever).
+  bool permanent = false;
 };
 
 struct RunnerOptions {
@@ -69,6 +75,14 @@ struct RunnerOptions {
   DeliveryPools* pools = nullptr;
   // How long Stop() waits for a sink call in progress before giving the runner up.
   absl::Duration stop_timeout = absl::Seconds(10);
+  // Where records the sink refuses for good are set aside (errors:tolerance=all): the resolved
+  // errors:deadLetter:stream. The runner never delivers events of this stream itself.
+  std::string dead_letter_stream;
+  // Connector::replay_revision: when >= 0, the runner first re-sends the connector's dead
+  // letters stored (by the node's clock) up to replay_until_us, Connector::replay_us, that no
+  // replay of this request has sent yet. Later ones wait for a replay of their own.
+  int64_t replay_request = -1;
+  int64_t replay_until_us = std::numeric_limits<int64_t>::max();
 };
 
 class Runner : private SubscriptionHandler {
@@ -101,7 +115,7 @@ class Runner : private SubscriptionHandler {
     uint64_t generation = 0;  // of the subscription that sent it (markers)
   };
   // What the runner waits for or does next, in this order.
-  enum class Phase { kOpening, kStarting, kDelivering, kEnding, kEnded };
+  enum class Phase { kOpening, kStarting, kReplaying, kDelivering, kEnding, kEnded };
   enum class Exit { kStop, kFailed, kFenced };
   enum class CallKind { kOpen, kWrite, kFlush, kClose };
   struct SinkCall;
@@ -117,13 +131,26 @@ class Runner : private SubscriptionHandler {
   void Step();
   void StepOpen();
   void StepStart();
+  void StepReplay();
   void StepDeliver();
   void StepEnd();
+  // A batch that is waiting for a retry: writes it when due (on a new instance when the last one
+  // was lost), else arms the task's timer. True when it did something or is waiting.
+  bool RetryBatch();
   void BeginEnd(Exit exit);
   // Runs `fn` on the sink-call pool; its end wakes the task, which then calls OnCallDone().
   void StartCall(CallKind kind, std::function<void(SinkCall&)> fn);
   void OnCallDone(CallKind kind, SinkCall& call);
   void WriteBatch();
+  void OnWritten(const SinkResult& r);
+  void OnReplayWritten(const SinkResult& r);
+  // A batch the sink refused for good, with errors:tolerance=all: splits it, or sets its one
+  // record aside (FATAL) or holds it until the sink accepts a later record (RETRY).
+  void Isolate(const SinkResult& r, bool retry, const std::string& why);
+  // Appends `record` to the dead-letter stream (once) and moves `safe_` to it. False when the
+  // append failed: the runner has failed then.
+  bool SetAside(const Record& record, const std::string& error, int64_t attempts);
+  void ReportHealthy();
 
   absl::Status Subscribe(std::optional<Position> after) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::optional<Position>> StartPosition();
@@ -179,6 +206,25 @@ class Runner : private SubscriptionHandler {
   int64_t claim_conflicts_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();
   std::shared_ptr<std::vector<Record>> batch_;         // written, or waiting for a retry
+  bool reopen_ = false;         // the instance was lost: open a new one before the retry
+  int64_t reopen_attempt_ = 0;  // opens of that new instance
+  // errors:tolerance=all. The records of a batch the sink refused, not yet resolved, ahead of
+  // everything queued: they are written in parts of next_size_ until the bad one is alone.
+  std::deque<Record> suspects_;
+  size_t next_size_ = 0;
+  bool batch_from_suspects_ = false;
+  // A record that kept failing with RETRY when written alone: set aside once the sink accepts a
+  // later record (the sink works, this record does not), never passed by `safe_` before.
+  struct Held {
+    Record record;
+    std::string error;
+    int64_t attempts = 0;
+  };
+  std::optional<Held> held_;
+  std::unique_ptr<DeadLetterWriter> dead_letters_;
+  // The replay of dead letters at start (options_.replay_request), one at a time.
+  std::deque<DeadLetter> replay_;
+  bool healthy_reported_ = false;
   absl::Time filling_since_ = absl::InfiniteFuture();  // a partial batch waits since then
   std::unique_ptr<Subscription> subscription_;
   bool need_subscribe_ = false;  // after a pause or a drop

@@ -218,10 +218,10 @@ http::Response HandleNodeRoute(LogNode& node, const http::Request& req,
     return r;
   }
   if (absl::StartsWith(path, "/streams/") && path.size() > 9) {
+    // The whole decoded rest is the name, so streams whose names hold '/' (the library's
+    // $connectors/{id}/checkpoints and .../dead-letters) can be read: clients send the slash
+    // percent-encoded (%2F). Single events (/streams/{stream}/{n}) are not served.
     std::string stream = path.substr(9);
-    if (stream.find('/') != std::string::npos) {
-      return Error(404, "not-found", "use /streams/{stream}; reading single events is not served");
-    }
     if (req.method == "POST") return Append(node, stream, req);
     if (req.method == "GET") return Read(node, stream, req);
     http::Response r = Error(405, "method-not-allowed", "use GET or POST");

@@ -16,7 +16,9 @@ namespace esdb::devnode {
 inline constexpr char kDevnodeVersion[] = "24.10.0";
 
 // Handles the dev node's routes for whoever asks (see RefuseNodeRoute). `library_metrics` returns
-// the connectors library's metrics text (may be empty). Unknown paths are 404 JSON.
+// the connectors library's metrics text (may be empty). Unknown paths are 404 JSON. In
+// /streams/{stream} everything after /streams/ (percent-decoded) is the stream name, '/'
+// included.
 http::Response HandleNodeRoute(LogNode& node, const http::Request& request,
                                const std::function<std::string()>& library_metrics);
 

@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "core/text.h"
 #include "management/configuration.h"
+#include "management/dead_letter_views.h"
 #include "management/ui.h"
 #include "management/views.h"
 #include "nlohmann/json.hpp"
@@ -252,6 +253,11 @@ Progress ManagementApi::ProgressOf(const Connector& c, std::optional<Position> e
   } else if (c.epoch_position) {
     p = {c.epoch_position, c.epoch_us};
   }
+  if (cp) {
+    p.dead_letters = cp->dead_letters;
+    p.last_dead_letter_error = cp->last_dead_letter_error;
+    p.last_dead_letter_us = cp->last_dead_letter_us;
+  }
   if (supervisor_ != nullptr && end) {
     if (auto m = supervisor_->RunningMetrics(c.id)) p.lag = m->Lag(end->commit);
   }
@@ -282,6 +288,34 @@ ApiResponse ManagementApi::List(const ListQuery& q) const {
                     {"total", matched},
                     {"skip", q.skip},
                     {"take", q.take}});
+}
+
+ApiResponse ManagementApi::DeadLetters(const Connector& c, absl::string_view query) const {
+  auto page = DeadLetterPageFromUrl(query);
+  if (!page.ok()) return FromStatus(page.status());
+  auto stream_setting = c.settings.find("errors:deadLetter:stream");
+  const std::string stream = ResolveDeadLetterStream(
+      stream_setting == c.settings.end() ? "" : stream_setting->second, c.id, c.generation);
+  auto ledger = ReadDeadLetters(*node_, stream, c.id, c.generation);
+  if (!ledger.ok()) {
+    return Error(503, "unavailable",
+                 absl::StrCat("cannot read the dead-letter stream ", stream, ": ",
+                              ledger.status().message()));
+  }
+  json items = json::array();
+  const auto& pending = ledger->pending;
+  for (size_t i = static_cast<size_t>(std::min<int64_t>(page->skip, pending.size()));
+       i < pending.size() && static_cast<int64_t>(items.size()) < page->take; ++i) {
+    items.push_back(DeadLetterView(pending[i]));
+  }
+  return Json(200, {{"connectorId", c.id},
+                    {"stream", stream},
+                    {"items", std::move(items)},
+                    {"pending", pending.size()},
+                    {"total", ledger->total},
+                    {"replayed", ledger->replayed},
+                    {"skip", page->skip},
+                    {"take", page->take}});
 }
 
 ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
@@ -437,6 +471,27 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       auto c = registry_->Execute(id, cmd::Rename{(*body)["name"].get<std::string>()});
       if (!c.ok()) return FromStatus(c.status());
       return Json(200, View(*c, {}));
+    }
+
+    if (action == "restart" && seg.size() == 3) {
+      if (m != "POST") return MethodNotAllowed(m, "POST");
+      auto c = registry_->Execute(
+          id, cmd::Restart{supervisor_ != nullptr ? supervisor_->host_id() : "", true});
+      if (!c.ok()) return FromStatus(c.status());
+      return Json(200, View(*c, {}));
+    }
+    if (action == "dead-letters" && seg.size() == 3) {
+      if (m != "GET" && m != "HEAD") return MethodNotAllowed(m, "GET");
+      auto c = Fresh(id);
+      if (!c) return not_found(id);
+      return DeadLetters(*c, req.query);
+    }
+    if (action == "dead-letters" && seg.size() == 4 && seg[3] == "replay") {
+      if (m != "POST") return MethodNotAllowed(m, "POST");
+      auto c = registry_->Execute(id, cmd::ReplayDeadLetters{req.caller.name});
+      if (!c.ok()) return FromStatus(c.status());
+      // Accepted: the connector's runner is replaced, and the new one sends them first.
+      return Json(202, View(*c, {}));
     }
 
     bool enable = action == "enable" || action == "start";

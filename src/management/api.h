@@ -64,6 +64,8 @@ class ManagementApi {
   nlohmann::json View(const Connector& c, ViewParts parts) const;
   // GET /connectors, POST /connectors/list.
   ApiResponse List(const ListQuery& query) const;
+  // GET /connectors/{id}/dead-letters: the connector's dead letters not yet replayed.
+  ApiResponse DeadLetters(const Connector& c, absl::string_view query) const;
 
   Registry* registry_;
   const PluginSet* plugins_;

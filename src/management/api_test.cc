@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/json.h"
+#include "delivery/dead_letters.h"
 #include "devnode/log_node.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -290,6 +291,91 @@ TEST_F(ApiTest, RoutesAndMethods) {
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(Call("GET", "/connectors/c/enable").status, 405);
   EXPECT_EQ(Call("DELETE", "/connectors").status, 405);
+}
+
+// Dead letters are written here as a runner writes them (delivery/dead_letters.h); the failure
+// policy tests make them for real.
+TEST_F(ApiTest, DeadLettersAreReadByAnyUserAndReplayedByOperators) {
+  ASSERT_EQ(Call("POST", "/connectors/c1", FileSettings()).status, 201);
+  NodeClient client(node_->api());
+  DeadLetterWriter writer(&client, DeadLetterStream("c1"));
+  for (int i = 0; i < 3; ++i) {
+    Record r;
+    r.stream = "orders-1";
+    r.revision = i;
+    r.position = {100u + i, 100u + i};
+    r.event_id = "0c7d2f4e-1b2a-4c3d-9e8f-10203040506" + std::to_string(i);
+    r.event_type = "Placed";
+    r.content_type = "application/json";
+    r.data = absl::StrCat(R"({"i":)", i, "}");
+    r.metadata = R"({"by":"me"})";
+    ASSERT_TRUE(writer.Append(MakeDeadLetter(r, {"c1", 0, 0, "h", "400 Bad Request", 1, 5})).ok());
+  }
+  Record other;
+  other.position = {200, 200};
+  other.event_type = "Placed";
+  ASSERT_TRUE(writer.Append(MakeDeadLetter(other, {"c2", 0, 0, "h", "x", 1, 5})).ok());
+  EventData delivered = MakeReplayOutcome({"c1", 0, 1, 0, true, ""}, "h");
+  ASSERT_TRUE(client
+                  .Append(DeadLetterStream("c1"), ESDB_EXPECT_ANY,
+                          std::span<const EventData>(&delivered, 1))
+                  .ok());
+
+  caller_ = User("reader", {"readers"});
+  ApiResponse r = Call("GET", "/connectors/c1/dead-letters");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = Body(r);
+  EXPECT_EQ(j["stream"], "$connectors/c1/dead-letters");
+  EXPECT_EQ(j["total"], 3);
+  EXPECT_EQ(j["replayed"], 1);
+  EXPECT_EQ(j["pending"], 2);
+  ASSERT_EQ(j["items"].size(), 2u);
+  const json& first = j["items"][0];
+  EXPECT_EQ(first["position"], 101);
+  EXPECT_EQ(first["stream"], "orders-1");
+  EXPECT_EQ(first["revision"], 1);
+  EXPECT_EQ(first["eventType"], "Placed");
+  EXPECT_EQ(first["data"], json::parse(R"({"i":1})"));
+  EXPECT_EQ(first["metadata"], json::parse(R"({"by":"me"})"));
+  EXPECT_EQ(first["error"], "400 Bad Request");
+  EXPECT_EQ(first["attempts"], 1);
+  EXPECT_EQ(first["deadLetterRevision"], 1);
+  json page = Body(Call("GET", "/connectors/c1/dead-letters?skip=1&take=1"));
+  ASSERT_EQ(page["items"].size(), 1u);
+  EXPECT_EQ(page["items"][0]["position"], 102);
+  ExpectError(Call("GET", "/connectors/c1/dead-letters?take=0"), 400, "take");
+  ExpectError(Call("GET", "/connectors/c1/dead-letters?skip=1&skip=2"), 400, "skip");
+  ExpectError(Call("GET", "/connectors/c1/dead-letters?limit=5"), 400, "limit");
+  ExpectError(Call("GET", "/connectors/nope/dead-letters"), 404, "does not exist");
+  EXPECT_EQ(Call("GET", "/connectors/c1/dead-letters/replay").status, 405);
+  // The view names the stream; no runner counted any (they were written by hand).
+  json view = Body(Call("GET", "/connectors/c1"));
+  EXPECT_EQ(view["deadLetters"]["stream"], "$connectors/c1/dead-letters");
+  EXPECT_EQ(view["deadLetters"]["count"], 0);
+  EXPECT_TRUE(view["deadLetters"]["lastError"].is_null());
+  ExpectError(Call("POST", "/connectors/c1/dead-letters/replay"), 403, "user 'reader'");
+  ExpectError(Call("POST", "/connectors/c1/restart"), 403, "user 'reader'");
+
+  caller_ = User("ops", {"$ops"});
+  EXPECT_EQ(Call("DELETE", "/connectors/c1/dead-letters").status, 405);
+  ExpectError(Call("POST", "/connectors/c1/dead-letters/replay", "", "application/json",
+                   {"http://evil.example", "127.0.0.1:2114"}),
+              403, "cross-origin");
+  ExpectError(Call("POST", "/connectors/c1/dead-letters/replay"), 409, "start");
+  ExpectError(Call("POST", "/connectors/c1/restart"), 409, "enable it");
+  ASSERT_EQ(Call("POST", "/connectors/c1/enable").status, 200);
+  r = Call("POST", "/connectors/c1/dead-letters/replay");
+  ASSERT_EQ(r.status, 202) << r.body;
+  // The runner is replaced and sends the two pending ones to the file, then records it.
+  for (int i = 0; i < 2000 && Body(Call("GET", "/connectors/c1/dead-letters"))["pending"] != 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  j = Body(Call("GET", "/connectors/c1/dead-letters"));
+  EXPECT_EQ(j["pending"], 0) << j.dump();
+  EXPECT_EQ(j["replayed"], 3);
+  EXPECT_EQ(OutputLines(), 2u);
+  EXPECT_THAT(StoredBytes("c1"), HasSubstr(R"(ConnectorDeadLetterReplayRequested{"by":"ops"})"));
 }
 
 TEST_F(ApiTest, PluginsAreListedWithTheirSettings) {

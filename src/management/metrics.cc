@@ -37,6 +37,11 @@ std::string ManagementApi::RenderMetrics() const {
        &ConnectorMetrics::failures},
       {"esdb_connector_checkpoints_total", "counter", "Checkpoints written.",
        &ConnectorMetrics::checkpoints},
+      {"esdb_connector_dead_letters_total", "counter",
+       "Records the sink refused for good, set aside in the dead-letter stream.",
+       &ConnectorMetrics::dead_letters},
+      {"esdb_connector_dead_letters_replayed_total", "counter", "Dead letters a replay delivered.",
+       &ConnectorMetrics::dead_letters_replayed},
       {"esdb_connector_checkpoint_position", "gauge", "Commit position of the last checkpoint.",
        &ConnectorMetrics::checkpoint_position},
   };

@@ -41,12 +41,35 @@ json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress&
   auto time_or_null = [](int64_t us) { return us == 0 ? json(nullptr) : json(FormatTime(us)); };
   const std::optional<Position>& position = progress.position;
   const bool deleted = IsDeleted(c);
+  // Shown from the failure until the connector recovers (or is enabled or stopped again), so a
+  // connector that restarts itself still says why.
   json error = nullptr;
-  if (c.exists && c.state == ConnectorState::kFailed) {
+  if (c.exists && (c.state == ConnectorState::kFailed || !c.error.empty())) {
     error = {{"code", c.damaged ? "stream-deleted" : "connector-failed"},
              {"message", c.error},
              {"time", FormatTime(c.error_us)}};
   }
+  auto setting = [&](const char* key) {
+    auto it = c.settings.find(key);
+    return it == c.settings.end() ? std::string() : it->second;
+  };
+  const bool restarts = !absl::EqualsIgnoreCase(setting("restart:policy"), "never");
+  json restart = {
+      {"policy", restarts ? "onFailure" : "never"},
+      {"attempts", c.restart_attempts},
+      {"nextRestartTime", c.exists && c.state == ConnectorState::kFailed && c.restart_at_us != 0 &&
+                                  restarts && !c.failure_permanent
+                              ? json(FormatTime(c.restart_at_us))
+                              : json(nullptr)},
+      {"automatic", !c.failure_permanent}};
+  std::string dead_stream = setting("errors:deadLetter:stream");
+  json dead_letters = {
+      {"stream", dead_stream.empty() ? DeadLetterStream(c.id, c.generation) : dead_stream},
+      {"count", progress.dead_letters},
+      {"lastError", progress.dead_letters == 0
+                        ? json(nullptr)
+                        : json{{"message", progress.last_dead_letter_error},
+                               {"time", FormatTime(progress.last_dead_letter_us)}}}};
   json j = {
       {"connectorId", c.id},
       {"name", DisplayName(c)},
@@ -59,13 +82,15 @@ json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress&
       {"deleteTime", deleted ? time_or_null(c.delete_us) : json(nullptr)},
       {"position", position ? json(position->commit) : json(nullptr)},
       {"positionUpdateTime", position ? time_or_null(progress.at_us) : json(nullptr)},
-      {"lag", deleted ? json(nullptr)
+      {"lag", deleted        ? json(nullptr)
               : progress.lag ? json(*progress.lag)
               : position && end
                   ? json(end->commit > position->commit ? end->commit - position->commit : 0)
                   : json(nullptr)},
       {"host", c.exists && c.state == ConnectorState::kRunning ? json(c.host) : json(nullptr)},
       {"errorDetails", std::move(error)},
+      {"restart", std::move(restart)},
+      {"deadLetters", std::move(dead_letters)},
       {"revision", c.revision},
   };
   if (parts.settings || parts.configuration) {

@@ -33,6 +33,11 @@ struct Progress {
   // What the runner still has to look at, when it runs on this host (ConnectorMetrics::Lag);
   // otherwise the view counts from `position`.
   std::optional<uint64_t> lag;
+  // Records set aside in the dead-letter stream, and the last one's error and time, as the last
+  // checkpoint of any epoch counts them.
+  int64_t dead_letters = 0;
+  std::string last_dead_letter_error;
+  int64_t last_dead_letter_us = 0;
 };
 
 // Which optional parts a connector view has.

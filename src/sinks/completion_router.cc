@@ -52,13 +52,25 @@ void CompletionRouter::Complete(void* done_ctx, esdb_sink_status status, const c
     if (duplicate && target->log) {
       target->log(ESDB_SINK_LOG_WARN,
                   absl::StrCat("sink plugin '", target->plugin_name,
-                               "' reported the outcome of one write more than once (extra status ",
-                               status, " ignored)"));
+                               "' reported the outcome of one write more than once (or after "
+                               "the write timed out); extra status ",
+                               status, " ignored"));
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "esdb sinks: write completion failed: %s\n", e.what());
   } catch (...) {
     std::fprintf(stderr, "esdb sinks: write completion failed\n");
+  }
+}
+
+void CompletionRouter::FailRecord(void* done_ctx, size_t index) {
+  try {
+    uint64_t id = reinterpret_cast<uintptr_t>(done_ctx);
+    std::shared_ptr<WriteRendezvous> target = Get().Lookup(id);
+    if (target == nullptr) return;
+    absl::MutexLock lock(&target->mu);
+    if (target->awaited == id) target->failed_index = index;
+  } catch (...) {
   }
 }
 

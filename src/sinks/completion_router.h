@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -34,6 +35,8 @@ struct WriteRendezvous {
   bool completed ABSL_GUARDED_BY(mu) = false;
   esdb_sink_status status ABSL_GUARDED_BY(mu) = ESDB_SINK_OK;
   std::string message ABSL_GUARDED_BY(mu);
+  // Set by esdb_sink_host.fail_record for the write in flight.
+  std::optional<size_t> failed_index ABSL_GUARDED_BY(mu);
 };
 
 class CompletionRouter {
@@ -49,6 +52,9 @@ class CompletionRouter {
 
   // The esdb_sink_completion_fn handed to plugins; done_ctx carries the call id.
   static void Complete(void* done_ctx, esdb_sink_status status, const char* message);
+  // esdb_sink_host.fail_record: notes the record at fault of the write `done_ctx` names, while
+  // that write is awaited; otherwise ignored.
+  static void FailRecord(void* done_ctx, size_t index);
 
  private:
   std::shared_ptr<WriteRendezvous> Lookup(uint64_t id);

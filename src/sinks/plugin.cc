@@ -133,9 +133,9 @@ int32_t SinkPlugin::TargetOf(const std::string& key) const {
   return info != nullptr ? info->target : ESDB_SINK_TARGET_NONE;
 }
 
-absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connector_id,
-                                                       const SettingsMap& sink_settings,
-                                                       SinkLogFn log) const {
+absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(
+    const std::string& connector_id, const SettingsMap& sink_settings, SinkLogFn log,
+    std::optional<absl::Duration> write_timeout) const {
   // The same checks as Validate: open() is promised settings that passed them.
   absl::StatusOr<SettingsMap> prepared = PrepareSettings(name_, settings_, sink_settings);
   if (!prepared.ok()) return prepared.status();
@@ -156,7 +156,7 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connec
           absl::StrCat(name_, ": open reported OK but returned no instance"));
     }
     return std::make_unique<PluginSink>(table_, name_, std::move(services), instance,
-                                        write_timeout_);
+                                        write_timeout.value_or(write_timeout_));
   }
   if (reason.empty()) reason = "no reason given";
   std::string text =

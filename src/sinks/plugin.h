@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,9 @@ class SinkPlugin {
   absl::Status Validate(const SettingsMap& sink_settings) const;
 
   // How long a write may go without its completion before the host gives up on the instance
-  // (the write then fails FATAL and the instance is abandoned, never closed mid-write). Applies
-  // to instances opened afterwards. Default: 5 minutes.
+  // (the write then counts as RETRY, to be made again on a new instance, and the instance is
+  // abandoned, never closed mid-write), for instances opened afterwards without a timeout of
+  // their own. Default: 5 minutes (resilience:writeTimeoutMs gives each connector its own).
   void set_write_timeout(absl::Duration timeout) { write_timeout_ = timeout; }
 
   // True if `key` is a secret setting of this plugin (never echoed back in clear).
@@ -63,9 +65,11 @@ class SinkPlugin {
 
   // Opens an instance (after applying defaults). The returned Sink closes it when destroyed and
   // must not outlive this SinkPlugin. INVALID_CONFIG -> InvalidArgument, RETRY -> Unavailable,
-  // FATAL -> Internal, each with the plugin's message.
-  absl::StatusOr<std::unique_ptr<Sink>> Open(const std::string& connector_id,
-                                             const SettingsMap& sink_settings, SinkLogFn log) const;
+  // FATAL -> Internal, each with the plugin's message. `write_timeout` overrides the plugin's
+  // default for this instance.
+  absl::StatusOr<std::unique_ptr<Sink>> Open(
+      const std::string& connector_id, const SettingsMap& sink_settings, SinkLogFn log,
+      std::optional<absl::Duration> write_timeout = std::nullopt) const;
 
  private:
   SinkPlugin() = default;

@@ -17,6 +17,7 @@ SinkHostServices::SinkHostServices(std::string connector_id, SinkLogFn log)
   host_.ctx = this;
   host_.log = &SinkHostServices::Log;
   host_.connector_id = connector_id_.c_str();
+  host_.fail_record = &CompletionRouter::FailRecord;
 }
 
 void SinkHostServices::Log(void* ctx, esdb_sink_log_level level, const char* message) {
@@ -77,49 +78,70 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
     absl::MutexLock lock(&rendezvous_->mu);
     rendezvous_->awaited = call;
     rendezvous_->completed = false;
+    rendezvous_->failed_index.reset();
   }
   table_->write(instance_, pointers_.data(), pointers_.size(), &CompletionRouter::Complete,
                 reinterpret_cast<void*>(static_cast<uintptr_t>(call)));
   esdb_sink_status status;
   std::string message;
+  std::optional<size_t> failed_index;
   bool completed;
   {
     absl::MutexLock lock(&rendezvous_->mu);
     completed =
         rendezvous_->mu.AwaitWithTimeout(absl::Condition(&rendezvous_->completed), write_timeout_);
+    // A completion from now on is late: reported and ignored (CompletionRouter::Complete).
+    if (!completed) rendezvous_->awaited = 0;
     status = rendezvous_->status;
     message = PluginText(rendezvous_->message);
+    failed_index = rendezvous_->failed_index;
   }
   if (last_call_ != 0) router.Forget(last_call_);
   last_call_ = call;
   if (!completed) {
     abandoned_ = true;
-    return {SinkOutcome::kFatal,
-            absl::StrCat(plugin_name_, ": a write of ", records.size(),
-                         " records did not complete within ", absl::FormatDuration(write_timeout_),
-                         "; the sink instance is abandoned")};
+    SinkResult lost{
+        SinkOutcome::kRetry,
+        absl::StrCat(plugin_name_, ": a write of ", records.size(),
+                     " records did not complete within ", absl::FormatDuration(write_timeout_),
+                     "; the sink instance is abandoned and the write retried on a "
+                     "new one")};
+    lost.instance_lost = true;
+    return lost;
   }
+  if (failed_index && *failed_index >= records.size() && services_->log()) {
+    services_->log()(ESDB_SINK_LOG_WARN,
+                     absl::StrCat("sink plugin '", plugin_name_, "' named record ", *failed_index,
+                                  " of a write of ", records.size(), " as refused; ignored"));
+  }
+  if (failed_index && *failed_index >= records.size()) failed_index.reset();
 
+  SinkResult out;
   switch (status) {
     case ESDB_SINK_OK:
       return {};
     case ESDB_SINK_RETRY:
-      return {
+      out = {
           SinkOutcome::kRetry,
           absl::StrCat(plugin_name_, ": ",
                        message.empty() ? "transient failure (RETRY) without a reason" : message)};
+      break;
     case ESDB_SINK_FATAL:
-      return {
+      out = {
           SinkOutcome::kFatal,
           absl::StrCat(plugin_name_, ": ",
                        message.empty() ? "permanent failure (FATAL) without a reason" : message)};
+      break;
     default:
-      return {SinkOutcome::kFatal,
-              absl::StrCat(plugin_name_, ": write completed with status ", status, " (",
-                           esdb_sink_status_name(status),
-                           "), which is not a valid write outcome; treated as FATAL",
-                           message.empty() ? "" : ": ", message)};
+      out = {SinkOutcome::kFatal,
+             absl::StrCat(plugin_name_, ": write completed with status ", status, " (",
+                          esdb_sink_status_name(status),
+                          "), which is not a valid write outcome; treated as FATAL",
+                          message.empty() ? "" : ": ", message)};
+      break;
   }
+  out.failed_index = failed_index;
+  return out;
 }
 
 absl::Status PluginSink::Flush() {

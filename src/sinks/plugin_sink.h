@@ -46,9 +46,12 @@ class PluginSink final : public Sink {
   ~PluginSink() override;  // close(), unless the instance was abandoned
 
   // Waits for the plugin's completion up to the write timeout; an empty batch is acknowledged
-  // without calling the plugin. A status outside the ABI's values is kFatal. A write that does
-  // not complete in time is kFatal and abandons the instance: it may still be working on the
-  // batch, so it is never written to or closed again (its memory is leaked on purpose).
+  // without calling the plugin. A status outside the ABI's values is kFatal. A record the plugin
+  // names with fail_record comes back as failed_index. A write that does not complete in time is
+  // kRetry with instance_lost, and abandons the instance: it may still be working on the batch,
+  // so it is never written to or closed again (its memory is leaked on purpose); the caller
+  // retries on a new instance. A completion that comes after that, or twice, is logged and
+  // ignored.
   SinkResult Write(std::span<const Record> records) override;
   // OK when the plugin has no flush(). RETRY -> Unavailable, anything else -> Internal.
   absl::Status Flush() override;

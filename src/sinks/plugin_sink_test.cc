@@ -68,14 +68,47 @@ TEST_F(TestkitSinkTest, AWriteThatNeverCompletesTimesOutAndAbandonsTheInstance) 
   ASSERT_NE(sink, nullptr);
   absl::Time t0 = absl::Now();
   SinkResult r = sink->Write(Batch(3));
-  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
-  EXPECT_THAT(r.message, HasSubstr("did not complete within"));
+  // To be retried, on a new instance.
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_TRUE(r.instance_lost);
+  EXPECT_THAT(r.message, HasSubstr("did not complete within 200ms"));
   EXPECT_LT(absl::Now() - t0, absl::Seconds(10));
   // Never written to again, and never closed while it may still hold the batch.
   EXPECT_EQ(sink->Write(Batch(1)).outcome, SinkOutcome::kFatal);
   EXPECT_FALSE(sink->Flush().ok());
   sink.reset();
   EXPECT_EQ(CountContaining(log_.Messages(), "close"), 0);
+}
+
+TEST_F(TestkitSinkTest, AnInstanceMayHaveAWriteTimeoutOfItsOwn) {
+  // The plugin's default stays long; the connector's resilience:writeTimeoutMs is passed at open.
+  auto sink =
+      plugin_->Open("c1", {{"target", "t"}, {"mode", "never"}}, log_.Fn(), absl::Milliseconds(150));
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  absl::Time t0 = absl::Now();
+  SinkResult r = (*sink)->Write(Batch(1));
+  EXPECT_TRUE(r.instance_lost);
+  EXPECT_THAT(r.message, HasSubstr("150ms"));
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(5));
+}
+
+TEST_F(TestkitSinkTest, APluginMayNameTheRecordItRefuses) {
+  std::unique_ptr<Sink> sink = Open("poison");
+  ASSERT_NE(sink, nullptr);
+  std::vector<Record> batch = Batch(5);
+  batch[3].data = R"({"poison":true})";
+  SinkResult r = sink->Write(batch);
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
+  ASSERT_TRUE(r.failed_index.has_value());
+  EXPECT_EQ(*r.failed_index, 3u);
+  // The next write starts without the previous write's answer.
+  SinkResult clean = sink->Write(Batch(2));
+  EXPECT_EQ(clean.outcome, SinkOutcome::kOk);
+  EXPECT_FALSE(clean.failed_index.has_value());
+  batch[0].data = "poison";
+  SinkResult first = sink->Write(batch);
+  ASSERT_TRUE(first.failed_index.has_value());
+  EXPECT_EQ(*first.failed_index, 0u);
 }
 
 TEST_F(TestkitSinkTest, EveryRecordFieldCrossesTheAbi) {

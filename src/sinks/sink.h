@@ -3,6 +3,8 @@
 #ifndef ESDB_SINKS_SINK_H_
 #define ESDB_SINKS_SINK_H_
 
+#include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -16,6 +18,12 @@ enum class SinkOutcome { kOk, kRetry, kFatal };
 struct SinkResult {
   SinkOutcome outcome = SinkOutcome::kOk;
   std::string message;  // why, when not kOk
+  // When not kOk: the sink named the record at fault (esdb_sink_host.fail_record): the records
+  // before it were delivered, this one was refused. Absent: the sink did not say.
+  std::optional<size_t> failed_index;
+  // The write never completed within the write timeout: the instance was abandoned and can take
+  // no more writes; the outcome is kRetry, to be retried on a fresh instance.
+  bool instance_lost = false;
 };
 
 // One open sink. Not thread-safe: the delivery loop calls it from one thread.

@@ -28,6 +28,11 @@
 //
 // With --count-only nothing is stored: events are only counted (the esdb-batch-count header or
 // one per request) and "distinct" is the plain count. For the benchmark.
+//
+// --port <n> listens on that port instead of one the kernel picks (a test that stops the
+// receiver and starts it again on the same address). --reject <text>: a delivery whose body
+// contains <text> is answered 400 and nothing of it is recorded, whatever the schedule says
+// (a receiver that refuses particular records for good).
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -90,7 +95,10 @@ bool ParseAction(const std::string& word, Action& a) {
 
 class State {
  public:
-  explicit State(bool count_only) : count_only_(count_only) {}
+  State(bool count_only, std::string reject)
+      : count_only_(count_only), reject_(std::move(reject)) {}
+
+  const std::string& reject() const { return reject_; }
 
   bool SetSchedule(const std::string& text) {
     std::deque<Action> actions;
@@ -213,6 +221,7 @@ class State {
   }
 
   const bool count_only_;
+  const std::string reject_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Action> schedule_;
@@ -276,6 +285,12 @@ void Serve(State& state, tcp::socket socket) {
       if (!delivering) state.Connected();
       delivering = true;
       Action a = state.Next();
+      if (!state.reject().empty() && req.body().find(state.reject()) != std::string::npos) {
+        a = Action();
+        a.kind = Action::kStatus;
+        a.status = 400;
+        a.text = "400";
+      }
       state.Log(req, a.text);
       if (a.kind == Action::kCut) break;
       if (a.kind == Action::kOk || a.kind == Action::kStall || a.kind == Action::kDrop) {
@@ -303,11 +318,25 @@ void Serve(State& state, tcp::socket socket) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool count_only = argc > 1 && std::strcmp(argv[1], "--count-only") == 0;
-  static State state(count_only);
+  bool count_only = false;
+  unsigned short port = 0;
+  std::string reject;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--count-only") == 0) {
+      count_only = true;
+    } else if (std::strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+      port = static_cast<unsigned short>(std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--reject") == 0 && i + 1 < argc) {
+      reject = argv[++i];
+    } else {
+      std::fprintf(stderr, "esdb_http_test_receiver: unknown argument '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  static State state(count_only, reject);
   try {
     asio::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     std::printf("PORT %u\n", static_cast<unsigned>(acceptor.local_endpoint().port()));
     std::fflush(stdout);
     std::thread([] {

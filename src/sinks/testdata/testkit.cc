@@ -4,6 +4,7 @@
 // Every setting it receives at open() is logged as "setting <key>=<value>", and with mode=ok every
 // record as "record ..." with all its fields, so tests can see exactly what crossed the ABI.
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,7 +38,7 @@ const esdb_sink_setting kMode = {
     0,
     0,
     "How write() behaves.",
-    "ok|retry|fatal|bad-status|twice|thread|late-twice|invalid-config|never|hang|chatty"};
+    "ok|retry|fatal|bad-status|twice|thread|late-twice|invalid-config|never|hang|chatty|poison"};
 const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        "openResult",
                                        ESDB_SINK_SETTING_ENUM,
@@ -185,6 +186,26 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
       done(done_ctx, 42, "this status does not exist");
     } else if (mode == "invalid-config") {
       done(done_ctx, ESDB_SINK_INVALID_CONFIG, "not a write outcome");
+    } else if (mode == "poison") {
+      // Accepts records up to the first whose data contains "poison", refuses that one (FATAL)
+      // and names it through the host's fail_record when the host offers it.
+      size_t bad = 0;
+      while (bad < count &&
+             std::string(reinterpret_cast<const char*>(records[bad]->data), records[bad]->data_size)
+                     .find("poison") == std::string::npos) {
+        ++bad;
+      }
+      for (size_t i = 0; i < bad; ++i) LogRecord(*self, *records[i]);
+      if (bad == count) {
+        done(done_ctx, ESDB_SINK_OK, nullptr);
+      } else {
+        const esdb_sink_host* host = self->host;
+        if (host->struct_size >= offsetof(esdb_sink_host, fail_record) + sizeof(void*) &&
+            host->fail_record != nullptr) {
+          host->fail_record(done_ctx, bad);
+        }
+        done(done_ctx, ESDB_SINK_FATAL, "target: refused a poison record");
+      }
     } else if (mode == "never") {
       // A hung sink: the completion is never called.
       self->Log(ESDB_SINK_LOG_WARN, "write never completes");

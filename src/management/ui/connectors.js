@@ -209,6 +209,11 @@ function row(c) {
   if (c.errorDetails) {
     who.append(el("div", { class: "error", text: `${c.errorDetails.code}: ${c.errorDetails.message}` }));
   }
+  if (c.deadLetters && c.deadLetters.count > 0) {
+    const last = c.deadLetters.lastError ? `; last: ${c.deadLetters.lastError}` : "";
+    who.append(el("div", { class: "sub dead-letters",
+                           text: `${c.deadLetters.count} dead letter(s) in ${c.deadLetters.stream}${last}` }));
+  }
   const running = c.state === "RUNNING" || c.state === "ACTIVATING";
   return el("tr", { "data-id": id },
     who,

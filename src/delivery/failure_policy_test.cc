@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "delivery/dead_letters.h"
 #include "delivery/runner.h"
+#include "delivery/runner_reports_test_util.h"
 #include "devnode/log_node.h"
 #include "gtest/gtest.h"
 
@@ -82,31 +83,7 @@ class ScriptSink : public Sink {
   bool lost_ = false;
 };
 
-struct Reports {
-  absl::Mutex mu;
-  std::vector<RunnerEvent> seen ABSL_GUARDED_BY(mu);
-  bool WaitFor(RunnerEvent::Kind kind, std::string* message = nullptr) {
-    absl::MutexLock l(&mu);
-    auto has = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      for (auto& e : seen) {
-        if (e.kind == kind) return true;
-      }
-      return false;
-    };
-    if (!mu.AwaitWithTimeout(absl::Condition(&has), absl::Seconds(20))) return false;
-    for (auto& e : seen) {
-      if (e.kind == kind && message) *message = e.message;
-    }
-    return true;
-  }
-  bool Has(RunnerEvent::Kind kind) {
-    absl::MutexLock l(&mu);
-    for (auto& e : seen) {
-      if (e.kind == kind) return true;
-    }
-    return false;
-  }
-};
+using Reports = RunnerReports;
 
 class FailurePolicyTest : public ::testing::Test {
  protected:
@@ -162,10 +139,7 @@ class FailurePolicyTest : public ::testing::Test {
       ++script->opens;
       return std::make_unique<ScriptSink>(script);
     };
-    o.on_event = [reports](const RunnerEvent& e) {
-      absl::MutexLock l(&reports->mu);
-      reports->seen.push_back(e);
-    };
+    o.on_event = reports->Collector();
     o.metrics = metrics_;
     o.dead_letter_stream = std::move(dead_letter_stream);
     o.replay_request = replay_request;

@@ -1,4 +1,5 @@
 #include "delivery/runner.h"
+#include "delivery/runner_reports_test_util.h"
 
 #include <set>
 
@@ -57,25 +58,7 @@ class ScriptedSink : public Sink {
   std::shared_ptr<SinkScript> s_;
 };
 
-// Collects runner events.
-struct Events {
-  absl::Mutex mu;
-  std::vector<RunnerEvent> seen ABSL_GUARDED_BY(mu);
-  bool WaitFor(RunnerEvent::Kind kind, std::string* message = nullptr) {
-    absl::MutexLock l(&mu);
-    auto has = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      for (auto& e : seen) {
-        if (e.kind == kind) return true;
-      }
-      return false;
-    };
-    if (!mu.AwaitWithTimeout(absl::Condition(&has), absl::Seconds(20))) return false;
-    for (auto& e : seen) {
-      if (e.kind == kind && message) *message = e.message;
-    }
-    return true;
-  }
-};
+using Events = RunnerReports;
 
 class RunnerTest : public ::testing::Test {
  protected:
@@ -108,10 +91,7 @@ class RunnerTest : public ::testing::Test {
     o.open_sink = [script]() -> absl::StatusOr<std::unique_ptr<Sink>> {
       return std::make_unique<ScriptedSink>(script);
     };
-    o.on_event = [events](const RunnerEvent& e) {
-      absl::MutexLock l(&events->mu);
-      events->seen.push_back(e);
-    };
+    o.on_event = events->Collector();
     o.scan_checkpoint_interval = 50;
     o.metrics = metrics_;
     return std::make_unique<Runner>(std::move(o));

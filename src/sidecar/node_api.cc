@@ -97,7 +97,7 @@ struct Trampolines {
   }
 
   static void Unsubscribe(void* /*ctx*/, esdb_subscription* subscription) {
-    delete subscription;  // ~GrpcSubscription cancels and joins
+    delete subscription;  // ~GrpcSubscription cancels and waits until no callback runs
   }
 
   static esdb_node_status LastPosition(void* ctx, esdb_position* out, char* err, size_t err_size) {

@@ -1,5 +1,6 @@
 #include "sidecar/grpc_subscription.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,7 +66,7 @@ absl::StatusOr<ReadReq> SubscriptionRequest(const esdb_subscribe_options& option
 
 absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
     NodeConnection* connection, const esdb_subscribe_options& options,
-    const esdb_subscription_callbacks& callbacks, CallOutcome* failure) {
+    const esdb_subscription_callbacks& callbacks, CallOutcome* failure, size_t max_queued) {
   auto request = SubscriptionRequest(options);
   if (!request.ok()) {
     *failure = CallOutcome{ESDB_NODE_INVALID_ARGUMENT, std::string(request.status().message())};
@@ -76,8 +77,8 @@ absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
     *failure = CallOutcome{ESDB_NODE_UNAVAILABLE, std::string(target.status().message())};
     return target.status();
   }
-  std::unique_ptr<GrpcSubscription> sub(
-      new GrpcSubscription(connection, callbacks, *target, *std::move(request)));
+  std::unique_ptr<GrpcSubscription> sub(new GrpcSubscription(
+      connection, callbacks, *target, *std::move(request), std::max<size_t>(max_queued, 1)));
   connection->Prepare(&sub->context_, connection->prefers_leader(), /*deadline=*/false);
   sub->stub_ = Streams::NewStub(target->channel);
   sub->stub_->async()->Read(&sub->context_, &sub->request_, sub.get());
@@ -193,7 +194,8 @@ void GrpcSubscription::Enqueue() {
 }
 
 bool GrpcSubscription::ShouldRead() {
-  if (reading_ || read_ended_ || ended_ || given_up_ || cancelled_ || queue_.size() >= kMaxQueued) {
+  if (reading_ || read_ended_ || ended_ || given_up_ || cancelled_ ||
+      queue_.size() >= max_queued_) {
     return false;
   }
   reading_ = true;

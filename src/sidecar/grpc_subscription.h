@@ -44,7 +44,7 @@ namespace esdb::sidecar {
 inline constexpr uint32_t kDefaultCheckpointInterval = 1000;
 // The largest filter window asked for; longer intervals use the multiplier.
 inline constexpr uint32_t kMaxFilterWindow = 1000;
-// Messages queued ahead of the callbacks before reading stops.
+// Messages a subscription reads ahead of its callbacks before it stops reading (by default).
 inline constexpr size_t kMaxQueued = 4096;
 
 // The Read request for `options` (validated: InvalidArgument for a bad `from` or scope).
@@ -55,10 +55,12 @@ class GrpcSubscription : private grpc::ClientReadReactor<event_store::client::st
  public:
   // Starts the call and waits until the server confirms it (or sends anything), at most the
   // connection's default deadline. On failure no callback has run or will run. Callbacks may run
-  // before Start returns. `connection` must outlive the subscription.
+  // before Start returns. `connection` must outlive the subscription. At most `max_queued`
+  // (>= 1) messages wait for the callbacks before reading stops.
   static absl::StatusOr<std::unique_ptr<GrpcSubscription>> Start(
       NodeConnection* connection, const esdb_subscribe_options& options,
-      const esdb_subscription_callbacks& callbacks, CallOutcome* failure);
+      const esdb_subscription_callbacks& callbacks, CallOutcome* failure,
+      size_t max_queued = kMaxQueued);
 
   // Cancels the call and returns once gRPC is done with it (OnDone has returned): then no
   // callback runs or will run. Must not run inside a callback; a blocked on_events must be made
@@ -75,9 +77,11 @@ class GrpcSubscription : private grpc::ClientReadReactor<event_store::client::st
   };
 
   GrpcSubscription(NodeConnection* connection, const esdb_subscription_callbacks& callbacks,
-                   NodeConnection::Target target, event_store::client::streams::ReadReq request)
+                   NodeConnection::Target target, event_store::client::streams::ReadReq request,
+                   size_t max_queued)
       : connection_(connection),
         callbacks_(callbacks),
+        max_queued_(max_queued),
         target_(std::move(target)),
         request_(std::move(request)) {}
 
@@ -97,6 +101,7 @@ class GrpcSubscription : private grpc::ClientReadReactor<event_store::client::st
 
   NodeConnection* const connection_;
   const esdb_subscription_callbacks callbacks_;
+  const size_t max_queued_;
   const NodeConnection::Target target_;
   const event_store::client::streams::ReadReq request_;  // sent from StartCall on
   std::unique_ptr<event_store::client::streams::Streams::Stub> stub_;

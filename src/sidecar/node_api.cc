@@ -89,7 +89,8 @@ struct Trampolines {
       esdb_subscription_callbacks c{};
       std::memcpy(&c, callbacks, std::min<size_t>(callbacks->struct_size, sizeof(c)));
       CallOutcome failure;
-      auto sub = GrpcSubscription::Start(Self(ctx).node_->connection(), o, c, &failure);
+      auto sub = GrpcSubscription::Start(Self(ctx).node_->connection(), o, c, &failure,
+                                         Self(ctx).options_.subscription_queue);
       if (!sub.ok()) return Report(failure, err, err_size);
       *out = new esdb_subscription{*std::move(sub)};
       return ESDB_NODE_OK;

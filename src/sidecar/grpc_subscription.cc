@@ -89,20 +89,20 @@ absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
   sub->StartRead(&sub->response_);
   sub->StartCall();  // from here on, ~GrpcSubscription waits for OnDone
 
-  absl::MutexLock lock(&sub->mu_);
-  auto ready = [s = sub.get()]()
-                   ABSL_SHARED_LOCKS_REQUIRED(s->mu_) { return s->started_ || s->ended_; };
+  GrpcSubscription* const s = sub.get();
+  absl::MutexLock lock(&s->mu_);
+  auto ready = [s]() ABSL_SHARED_LOCKS_REQUIRED(s->mu_) { return s->started_ || s->ended_; };
   const int64_t ms = connection->settings().default_deadline_ms;
-  sub->mu_.AwaitWithTimeout(absl::Condition(&ready),
-                            ms > 0 ? absl::Milliseconds(ms) : absl::InfiniteDuration());
-  if (sub->started_) return sub;
+  s->mu_.AwaitWithTimeout(absl::Condition(&ready),
+                          ms > 0 ? absl::Milliseconds(ms) : absl::InfiniteDuration());
+  if (s->started_) return sub;
   // A first message arriving from now on finds given_up_ and is neither queued nor delivered.
-  sub->given_up_ = true;
-  *failure = sub->ended_ ? sub->end_
-                         : CallOutcome{ESDB_NODE_UNAVAILABLE,
-                                       absl::StrCat(target->endpoint.ToString(),
-                                                    ": the subscription was not confirmed "
-                                                    "within the default deadline")};
+  s->given_up_ = true;
+  *failure = s->ended_ ? s->end_
+                       : CallOutcome{ESDB_NODE_UNAVAILABLE,
+                                     absl::StrCat(target->endpoint.ToString(),
+                                                  ": the subscription was not confirmed "
+                                                  "within the default deadline")};
   if (failure->status == ESDB_NODE_OK) failure->status = ESDB_NODE_UNAVAILABLE;
   return absl::UnavailableError(failure->message);  // ~ cancels and waits for OnDone
 }

@@ -1,17 +1,20 @@
 // A filtered $all subscription over Streams.Read, delivered through the node ABI's callbacks.
 //
 // No thread of its own: the call is a gRPC callback-API reactor (ClientReadReactor), so reads
-// complete on gRPC's callback threads, which are shared by every callback call of the process,
-// and the callbacks are made from there. Each message read is queued; the thread that queues into
-// an idle subscription then delivers what is queued, consecutive events as one on_events batch,
-// until the queue is empty, while the next reads complete on other gRPC threads and queue behind
-// it. So the callbacks of one subscription run one at a time, in order. One read is outstanding at
-// a time and none is started while kMaxQueued messages wait, so a blocked on_events stops reading
-// (its subscription only) and gRPC flow control then holds back the server: back-pressure end to
-// end without loss. A blocked on_events holds the gRPC thread it runs on, though: gRPC 1.51 on
-// Linux runs every callback reaction of the process on a fixed set of threads (max(2, min(cores /
-// 2, 16))), and while callbacks block on all of them no subscription (nor any other callback
-// call) makes progress until one returns.
+// complete on gRPC's callback threads, which every callback call of the process shares, and the
+// callbacks are made from there. Each message read is queued; the thread that queues into an idle
+// subscription then delivers the queue, consecutive events as one on_events batch, until it is
+// empty, while the next reads complete on other gRPC threads and queue behind it. So the
+// callbacks of one subscription run one at a time, in order. One read is outstanding at a time,
+// and none is started while `max_queued` messages wait, so a blocked on_events stops its
+// subscription's reading and gRPC flow control then holds back the server: back-pressure end to
+// end without loss.
+//
+// A blocked on_events holds the gRPC thread it runs on, though. gRPC 1.51 on Linux runs every
+// callback reaction of the process on one fixed set of threads, "nexting_thread" in /proc, and
+// max(2, min(cores / 2, 16)) of them. While callbacks block on all of them, no subscription is
+// served, none starts (Start gives up after the deadline) and none ends (the destructor waits
+// for OnDone) until one returns. The library's callbacks never block.
 //
 // Whatever ends the call (connection lost, node stopped, an error) is reported with on_dropped
 // after every message received before it has been delivered, so the caller can resubscribe from
@@ -63,8 +66,8 @@ class GrpcSubscription : private grpc::ClientReadReactor<event_store::client::st
       size_t max_queued = kMaxQueued);
 
   // Cancels the call and returns once gRPC is done with it (OnDone has returned): then no
-  // callback runs or will run. Must not run inside a callback; a blocked on_events must be made
-  // to return first.
+  // callback runs or will run. Must not run inside a callback of this subscription; a blocked
+  // on_events must be made to return first. OnDone needs a gRPC callback thread (see above).
   ~GrpcSubscription() override;
 
  private:

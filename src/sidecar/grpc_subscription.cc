@@ -1,12 +1,11 @@
 #include "sidecar/grpc_subscription.h"
 
 #include <algorithm>
-#include <chrono>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "sidecar/event_view.h"
-#include "streams.grpc.pb.h"
 
 namespace esdb::sidecar {
 namespace {
@@ -15,8 +14,6 @@ using event_store::client::streams::ReadReq;
 using event_store::client::streams::ReadResp;
 using event_store::client::streams::Streams;
 
-// Messages queued ahead of the callbacks before the reader waits.
-constexpr size_t kMaxQueued = 4096;
 // The most events passed to one on_events call.
 constexpr size_t kMaxBatch = 512;
 
@@ -69,7 +66,7 @@ absl::StatusOr<ReadReq> SubscriptionRequest(const esdb_subscribe_options& option
 
 absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
     NodeConnection* connection, const esdb_subscribe_options& options,
-    const esdb_subscription_callbacks& callbacks, CallOutcome* failure) {
+    const esdb_subscription_callbacks& callbacks, CallOutcome* failure, size_t max_queued) {
   auto request = SubscriptionRequest(options);
   if (!request.ok()) {
     *failure = CallOutcome{ESDB_NODE_INVALID_ARGUMENT, std::string(request.status().message())};
@@ -80,33 +77,34 @@ absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
     *failure = CallOutcome{ESDB_NODE_UNAVAILABLE, std::string(target.status().message())};
     return target.status();
   }
-  std::unique_ptr<GrpcSubscription> sub(new GrpcSubscription(connection, callbacks));
+  std::unique_ptr<GrpcSubscription> sub(new GrpcSubscription(
+      connection, callbacks, *target, *std::move(request), std::max<size_t>(max_queued, 1)));
   connection->Prepare(&sub->context_, connection->prefers_leader(), /*deadline=*/false);
-  sub->reader_ = std::thread([s = sub.get(), t = *target, req = *std::move(request)]() mutable {
-    s->ReadLoop(t, std::move(req));
-  });
-
-  bool started = false;
+  sub->stub_ = Streams::NewStub(target->channel);
+  sub->stub_->async()->Read(&sub->context_, &sub->request_, sub.get());
   {
     absl::MutexLock lock(&sub->mu_);
-    auto ready = [s = sub.get()]()
-                     ABSL_SHARED_LOCKS_REQUIRED(s->mu_) { return s->started_ || s->ended_; };
-    const int64_t ms = connection->settings().default_deadline_ms;
-    sub->mu_.AwaitWithTimeout(absl::Condition(&ready),
-                              ms > 0 ? absl::Milliseconds(ms) : absl::InfiniteDuration());
-    started = sub->started_;
-    if (!started) {
-      *failure = sub->ended_ ? sub->end_
-                             : CallOutcome{ESDB_NODE_UNAVAILABLE,
-                                           absl::StrCat(target->endpoint.ToString(),
-                                                        ": the subscription was not confirmed "
-                                                        "within the default deadline")};
-      if (failure->status == ESDB_NODE_OK) failure->status = ESDB_NODE_UNAVAILABLE;
-    }
+    sub->reading_ = true;
   }
-  if (!started) return absl::UnavailableError(failure->message);  // ~ cancels and joins
-  sub->dispatcher_ = std::thread([s = sub.get()] { s->DispatchLoop(); });
-  return sub;
+  sub->StartRead(&sub->response_);
+  sub->StartCall();  // from here on, ~GrpcSubscription waits for OnDone
+
+  GrpcSubscription* const s = sub.get();
+  absl::MutexLock lock(&s->mu_);
+  auto ready = [s]() ABSL_SHARED_LOCKS_REQUIRED(s->mu_) { return s->started_ || s->ended_; };
+  const int64_t ms = connection->settings().default_deadline_ms;
+  s->mu_.AwaitWithTimeout(absl::Condition(&ready),
+                          ms > 0 ? absl::Milliseconds(ms) : absl::InfiniteDuration());
+  if (s->started_) return sub;
+  // A first message arriving from now on finds given_up_ and is neither queued nor delivered.
+  s->given_up_ = true;
+  *failure = s->ended_ ? s->end_
+                       : CallOutcome{ESDB_NODE_UNAVAILABLE,
+                                     absl::StrCat(target->endpoint.ToString(),
+                                                  ": the subscription was not confirmed "
+                                                  "within the default deadline")};
+  if (failure->status == ESDB_NODE_OK) failure->status = ESDB_NODE_UNAVAILABLE;
+  return absl::UnavailableError(failure->message);  // ~ cancels and waits for OnDone
 }
 
 GrpcSubscription::~GrpcSubscription() {
@@ -115,81 +113,92 @@ GrpcSubscription::~GrpcSubscription() {
     cancelled_ = true;
   }
   context_.TryCancel();
-  if (reader_.joinable()) reader_.join();
-  if (dispatcher_.joinable()) dispatcher_.join();
+  done_.WaitForNotification();
 }
 
-void GrpcSubscription::ReadLoop(NodeConnection::Target target, ReadReq request) {
-  auto stub = Streams::NewStub(target.channel);
-  auto reader = stub->Read(&context_, request);
-  ReadResp resp;
-  esdb_position last{};  // for a caught-up message that names no position
-  bool confirmed = false;
-  while (reader->Read(&resp)) {
-    if (!confirmed) {
-      confirmed = true;
-      absl::MutexLock lock(&mu_);
-      started_ = true;
-    }
-    Item item;
-    switch (resp.content_case()) {
-      case ReadResp::kEvent: {
-        const auto& e = resp.event().event();
-        last = esdb_position{e.commit_position(), e.prepare_position()};
-        item.kind = Item::Kind::kEvent;
-        item.message = std::move(resp);
-        break;
-      }
-      case ReadResp::kCheckpoint:
-        last = esdb_position{resp.checkpoint().commit_position(),
-                             resp.checkpoint().prepare_position()};
-        item.kind = Item::Kind::kCheckpoint;
-        item.position = last;
-        break;
-      case ReadResp::kCaughtUp:
-        item.kind = Item::Kind::kCaughtUp;
-        item.position = resp.caught_up().has_position()
-                            ? esdb_position{resp.caught_up().position().commit_position(),
-                                            resp.caught_up().position().prepare_position()}
-                            : last;
-        break;
-      default:
-        continue;  // confirmation, fell_behind: nothing to tell
-    }
-    if (!Push(std::move(item))) break;
-    resp.Clear();
+void GrpcSubscription::OnReadDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  reading_ = false;
+  if (!ok) {
+    read_ended_ = true;  // OnDone follows with the call's status
+    return;
   }
-  grpc::Status status = reader->Finish();
+  if (given_up_ || cancelled_) return;  // read no more: the cancellation ends the call
+  started_ = true;
+  Enqueue();
+  if (ShouldRead()) {
+    mu_.Unlock();
+    StartRead(&response_);
+    mu_.Lock();
+  }
+  if (!delivering_) Drain();
+}
+
+void GrpcSubscription::OnDone(const grpc::Status& status) {
   CallOutcome outcome = ClassifyCall(status, TrailersOf(context_));
   if (outcome.status == ESDB_NODE_OK) {
     outcome = CallOutcome{ESDB_NODE_UNAVAILABLE, "the node ended the subscription", {}};
   }
-  outcome.message = absl::StrCat(target.endpoint.ToString(), ": ", outcome.message);
-  if (outcome.status == ESDB_NODE_UNAVAILABLE) connection_->ReportUnavailable(target.generation);
-  bool started;
+  outcome.message = absl::StrCat(target_.endpoint.ToString(), ": ", outcome.message);
+  bool unsubscribed;
   {
     absl::MutexLock lock(&mu_);
     ended_ = true;
     end_ = outcome;
-    started = started_;
+    unsubscribed = cancelled_ && !given_up_;
+    // No reaction runs any more, so nobody is in Drain: deliver what is left, then the end.
+    if (started_ && !cancelled_) {
+      Item dropped;
+      dropped.kind = Item::Kind::kDropped;
+      dropped.status = outcome.status;
+      dropped.why = outcome.message;
+      queue_.push_back(std::move(dropped));
+      Drain();
+    }
   }
-  if (started) {
-    Item dropped;
-    dropped.kind = Item::Kind::kDropped;
-    dropped.status = outcome.status;
-    dropped.why = outcome.message;
-    Push(std::move(dropped));
+  if (outcome.status == ESDB_NODE_UNAVAILABLE && !unsubscribed) {
+    connection_->ReportUnavailable(target_.generation);
   }
+  done_.Notify();  // the last touch: the destructor may free this object from here on
 }
 
-bool GrpcSubscription::Push(Item item) {
-  absl::MutexLock lock(&mu_);
-  auto room = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return cancelled_ || queue_.size() < kMaxQueued;
-  };
-  mu_.Await(absl::Condition(&room));
-  if (cancelled_) return false;
+void GrpcSubscription::Enqueue() {
+  Item item;
+  switch (response_.content_case()) {
+    case ReadResp::kEvent: {
+      const auto& e = response_.event().event();
+      last_ = esdb_position{e.commit_position(), e.prepare_position()};
+      item.kind = Item::Kind::kEvent;
+      item.message = std::move(response_);
+      break;
+    }
+    case ReadResp::kCheckpoint:
+      last_ = esdb_position{response_.checkpoint().commit_position(),
+                            response_.checkpoint().prepare_position()};
+      item.kind = Item::Kind::kCheckpoint;
+      item.position = last_;
+      break;
+    case ReadResp::kCaughtUp:
+      item.kind = Item::Kind::kCaughtUp;
+      item.position = response_.caught_up().has_position()
+                          ? esdb_position{response_.caught_up().position().commit_position(),
+                                          response_.caught_up().position().prepare_position()}
+                          : last_;
+      break;
+    default:  // confirmation, fell_behind: nothing to tell
+      response_.Clear();
+      return;
+  }
+  response_.Clear();
   queue_.push_back(std::move(item));
+}
+
+bool GrpcSubscription::ShouldRead() {
+  if (reading_ || read_ended_ || ended_ || given_up_ || cancelled_ ||
+      queue_.size() >= max_queued_) {
+    return false;
+  }
+  reading_ = true;
   return true;
 }
 
@@ -206,22 +215,19 @@ void GrpcSubscription::Deliver(std::vector<Item>& events) {
   events.clear();
 }
 
-void GrpcSubscription::DispatchLoop() {
+void GrpcSubscription::Drain() {
+  delivering_ = true;
   std::vector<Item> taken;
   std::vector<Item> events;
-  while (true) {
+  while (!queue_.empty() && !cancelled_) {
     taken.clear();
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]()
-                       ABSL_SHARED_LOCKS_REQUIRED(mu_) { return cancelled_ || !queue_.empty(); };
-      mu_.Await(absl::Condition(&ready));
-      if (cancelled_) return;
-      while (!queue_.empty() && taken.size() < kMaxBatch) {
-        taken.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+    while (!queue_.empty() && taken.size() < kMaxBatch) {
+      taken.push_back(std::move(queue_.front()));
+      queue_.pop_front();
     }
+    const bool read = ShouldRead();  // reading stopped while the queue was full
+    mu_.Unlock();
+    if (read) StartRead(&response_);
     for (Item& item : taken) {
       if (item.kind == Item::Kind::kEvent) {
         events.push_back(std::move(item));
@@ -235,17 +241,19 @@ void GrpcSubscription::DispatchLoop() {
         case Item::Kind::kCaughtUp:
           if (callbacks_.on_caught_up) callbacks_.on_caught_up(callbacks_.user, item.position);
           break;
-        case Item::Kind::kDropped:
+        case Item::Kind::kDropped:  // the last item there is
           if (callbacks_.on_dropped) {
             callbacks_.on_dropped(callbacks_.user, item.status, item.why.c_str());
           }
-          return;  // the last call
+          break;
         default:
           break;
       }
     }
     Deliver(events);
+    mu_.Lock();
   }
+  delivering_ = false;
 }
 
 }  // namespace esdb::sidecar

@@ -89,7 +89,8 @@ struct Trampolines {
       esdb_subscription_callbacks c{};
       std::memcpy(&c, callbacks, std::min<size_t>(callbacks->struct_size, sizeof(c)));
       CallOutcome failure;
-      auto sub = GrpcSubscription::Start(Self(ctx).node_->connection(), o, c, &failure);
+      auto sub = GrpcSubscription::Start(Self(ctx).node_->connection(), o, c, &failure,
+                                         Self(ctx).options_.subscription_queue);
       if (!sub.ok()) return Report(failure, err, err_size);
       *out = new esdb_subscription{*std::move(sub)};
       return ESDB_NODE_OK;
@@ -97,7 +98,7 @@ struct Trampolines {
   }
 
   static void Unsubscribe(void* /*ctx*/, esdb_subscription* subscription) {
-    delete subscription;  // ~GrpcSubscription cancels and joins
+    delete subscription;  // ~GrpcSubscription cancels and waits until no callback runs
   }
 
   static esdb_node_status LastPosition(void* ctx, esdb_position* out, char* err, size_t err_size) {

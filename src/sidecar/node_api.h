@@ -10,12 +10,15 @@
 #include "absl/time/time.h"
 #include "esdb/node.h"
 #include "sidecar/grpc_node.h"
+#include "sidecar/grpc_subscription.h"
 
 namespace esdb::sidecar {
 
 struct NodeApiOptions {
   std::string node_version = "0.0.0";  // reported as esdb_node_api.node_version
   absl::Duration members_poll = absl::Seconds(1);
+  // Messages a subscription reads ahead of its callbacks before it stops reading.
+  size_t subscription_queue = kMaxQueued;
   // Receives the library's log lines (level ESDB_LOG_*). Must be thread-safe.
   std::function<void(int32_t level, const std::string& message)> log;
 };

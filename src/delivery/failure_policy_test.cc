@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "delivery/dead_letters.h"
 #include "delivery/runner.h"
-#include "delivery/runner_reports_test_util.h"
+#include "delivery/runner_test_util.h"
 #include "devnode/log_node.h"
 #include "gtest/gtest.h"
 
@@ -111,15 +111,7 @@ class FailurePolicyTest : public ::testing::Test {
   }
 
   static ConnectorSettings Settings() {
-    ConnectorSettings s;
-    s.instance_type = "test";
-    s.initial = InitialPosition::kEarliest;
-    s.autocommit_records_threshold = 100;
-    s.autocommit_interval_ms = 60000;
-    s.first_delay_ms = 1;
-    s.max_delay_ms = 5;
-    s.batch_size = 32;
-    s.batch_timeout_ms = 0;
+    ConnectorSettings s = QuickRunnerSettings();
     s.errors_tolerance = ErrorTolerance::kAll;
     return s;
   }

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "delivery/runner.h"
+#include "delivery/runner_test_util.h"
 #include "devnode/log_node.h"
 #include "gtest/gtest.h"
 
@@ -136,15 +137,7 @@ class HangingSink : public Sink {
 class RunnerScaleTest : public ::testing::Test {
  protected:
   static ConnectorSettings Settings() {
-    ConnectorSettings s;
-    s.instance_type = "test";
-    s.initial = InitialPosition::kEarliest;
-    s.autocommit_records_threshold = 100;
-    s.autocommit_interval_ms = 60000;
-    s.first_delay_ms = 1;
-    s.max_delay_ms = 5;
-    s.batch_size = 32;
-    s.batch_timeout_ms = 0;
+    ConnectorSettings s = QuickRunnerSettings();
     return s;
   }
 

@@ -1,5 +1,5 @@
 #include "delivery/runner.h"
-#include "delivery/runner_reports_test_util.h"
+#include "delivery/runner_test_util.h"
 
 #include <set>
 
@@ -137,15 +137,7 @@ class RunnerTest : public ::testing::Test {
   void ExpectNoCheckpointOverLibraryEvents(ConnectorSettings s, const std::string& unmatched);
 
   static ConnectorSettings Settings() {
-    ConnectorSettings s;
-    s.instance_type = "test";
-    s.initial = InitialPosition::kEarliest;
-    s.autocommit_records_threshold = 100;
-    s.autocommit_interval_ms = 60000;
-    s.first_delay_ms = 1;
-    s.max_delay_ms = 5;
-    s.batch_size = 32;
-    s.batch_timeout_ms = 0;
+    ConnectorSettings s = QuickRunnerSettings();
     return s;
   }
 

@@ -1,7 +1,7 @@
-// For runner tests: collects what a runner reports through RunnerOptions::on_event, and waits
-// for a kind of report.
-#ifndef ESDB_DELIVERY_RUNNER_REPORTS_TEST_UTIL_H_
-#define ESDB_DELIVERY_RUNNER_REPORTS_TEST_UTIL_H_
+// For runner tests: the settings they share, and a collector of what a runner reports through
+// RunnerOptions::on_event that waits for a kind of report.
+#ifndef ESDB_DELIVERY_RUNNER_TEST_UTIL_H_
+#define ESDB_DELIVERY_RUNNER_TEST_UTIL_H_
 
 #include <functional>
 #include <string>
@@ -12,6 +12,21 @@
 #include "delivery/runner.h"
 
 namespace esdb {
+
+// Settings that make a runner quick to test: from the start of the log, no batch wait, short
+// backoff, a checkpoint every 100 records (not on a timer).
+inline ConnectorSettings QuickRunnerSettings() {
+  ConnectorSettings s;
+  s.instance_type = "test";
+  s.initial = InitialPosition::kEarliest;
+  s.autocommit_records_threshold = 100;
+  s.autocommit_interval_ms = 60000;
+  s.first_delay_ms = 1;
+  s.max_delay_ms = 5;
+  s.batch_size = 32;
+  s.batch_timeout_ms = 0;
+  return s;
+}
 
 struct RunnerReports {
   absl::Mutex mu;
@@ -50,4 +65,4 @@ struct RunnerReports {
 
 }  // namespace esdb
 
-#endif  // ESDB_DELIVERY_RUNNER_REPORTS_TEST_UTIL_H_
+#endif  // ESDB_DELIVERY_RUNNER_TEST_UTIL_H_

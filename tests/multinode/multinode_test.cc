@@ -79,7 +79,7 @@ bool MultiNodeTest::Eligible(const std::string& affinity, size_t host) const {
 }
 
 std::optional<std::map<std::string, size_t>> MultiNodeTest::WaitForPlacement(
-    absl::Duration timeout) {
+    absl::Duration timeout, const std::map<std::string, size_t>& expected) {
   std::map<std::string, size_t> placed;
   std::string last;
   auto settled = [&]() {
@@ -104,6 +104,11 @@ std::optional<std::map<std::string, size_t>> MultiNodeTest::WaitForPlacement(
         return false;
       }
       const size_t host = runners[0];
+      if (auto want = expected.find(id); want != expected.end() && want->second != host) {
+        last = absl::StrCat(id, " runs on ", Cluster::HostId(host), ", not yet on ",
+                            Cluster::HostId(want->second));
+        return false;
+      }
       if (!Eligible(affinity, host)) {
         last = absl::StrCat(id, " (", affinity, ") runs on ", Cluster::HostId(host), ", a ",
                             cluster_->roles()[host]);

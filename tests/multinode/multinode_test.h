@@ -46,7 +46,9 @@ class MultiNodeTest : public ::testing::Test {
   // Waits until every connector runs on exactly one live side-car, an eligible one, and every
   // live side-car's view says RUNNING on that host. The host of each connector, or nullopt (after
   // a test failure naming the last discrepancy) when that does not happen within `timeout`.
-  std::optional<std::map<std::string, size_t>> WaitForPlacement(absl::Duration timeout);
+  // Connectors named in `expected` must also have settled on the host given there.
+  std::optional<std::map<std::string, size_t>> WaitForPlacement(
+      absl::Duration timeout, const std::map<std::string, size_t>& expected = {});
 
   // The complete lines side-car `host` wrote for connector `id` (none when it never ran it).
   std::vector<e2e::OutputLine> Output(size_t host, const std::string& id);

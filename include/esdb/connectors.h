@@ -7,7 +7,9 @@
  * esdb_connectors_stop() stops every connector cleanly (final checkpoints) and frees everything.
  *
  * These are the only symbols the library exports. Every function catches everything internally;
- * nothing but plain data crosses the boundary.
+ * nothing but plain data crosses the boundary. Compatibility follows the rule of esdb/abi.h: the
+ * request and response structs only grow, and each side reads or writes a field of them only
+ * where the other's struct_size reaches (ESDB_HAS_FIELD). C99 or later, or C++.
  */
 #ifndef ESDB_CONNECTORS_H_
 #define ESDB_CONNECTORS_H_
@@ -75,7 +77,9 @@ typedef struct esdb_http_response {
   size_t header_count;
 } esdb_http_response;
 
-/* ABI version of the loaded library (compare with ESDB_CONNECTORS_ABI_VERSION). */
+/* ABI version of the loaded library. A host accepts any library whose version is at least the
+ * one it needs: ESDB_ABI_SATISFIES(esdb_connectors_abi_version(), needed), where `needed` is the
+ * version that added the newest entry point or field the host relies on (1 for this release). */
 ESDB_CONNECTORS_EXPORT uint32_t esdb_connectors_abi_version(void);
 
 /* Starts the library. `node` must stay valid until esdb_connectors_stop() returns.

@@ -68,7 +68,9 @@ struct FileSink {
     if (fd >= 0) ::close(fd);
   }
   void Log(esdb_sink_log_level level, const std::string& line) const {
-    if (host != nullptr && host->log != nullptr) host->log(host->ctx, level, line.c_str());
+    if (host != nullptr && ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
+      host->log(host->ctx, level, line.c_str());
+    }
   }
 };
 
@@ -105,8 +107,7 @@ std::string CheckSettings(const char* path, const char* sync) {
 
 // The connector id the host passes, or "" from a host whose struct predates the field.
 std::string_view ConnectorId(const esdb_sink_host* host) {
-  if (host == nullptr ||
-      host->struct_size < offsetof(esdb_sink_host, connector_id) + sizeof(host->connector_id) ||
+  if (host == nullptr || !ESDB_HAS_FIELD(esdb_sink_host, host, connector_id) ||
       host->connector_id == nullptr) {
     return "";
   }

@@ -68,8 +68,7 @@ static esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const e
   esdb_sink_log_level level;
   esdb_sink_status status = LevelSetting(settings, count, &level, err, err_size);
   if (status != ESDB_SINK_OK) return status;
-  if (host == NULL || host->struct_size < offsetof(esdb_sink_host, log) + sizeof(host->log) ||
-      host->log == NULL) {
+  if (host == NULL || !ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
     snprintf(err, err_size, "the host offers no log function");
     return ESDB_SINK_FATAL;
   }

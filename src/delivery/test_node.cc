@@ -5,19 +5,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/abi_support.h"
 #include "re2/re2.h"
 
 namespace esdb::testing {
 namespace {
 
 constexpr size_t kReadBatch = 100;
-
-void SetError(char* err, size_t err_size, const std::string& text) {
-  if (err == nullptr || err_size == 0) return;
-  size_t n = std::min(text.size(), err_size - 1);
-  std::memcpy(err, text.data(), n);
-  err[n] = '\0';
-}
 
 std::string Text(const uint8_t* data, size_t size) {
   return data == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(data), size);
@@ -152,7 +146,7 @@ esdb_node_status TestNode::AppendC(void* ctx, const char* stream, int64_t expect
   }
   esdb_node_status s =
       static_cast<TestNode*>(ctx)->DoAppend(stream, expected, std::move(copies), result);
-  if (s != ESDB_NODE_OK) SetError(err, err_size, "wrong expected version");
+  if (s != ESDB_NODE_OK) WriteError(err, err_size, "wrong expected version");
   return s;
 }
 
@@ -165,7 +159,7 @@ esdb_node_status TestNode::ReadC(void* ctx, const char* stream, int32_t directio
     absl::MutexLock lock(&self->mu_);
     auto it = self->streams_.find(stream);
     if (it == self->streams_.end()) {
-      SetError(err, err_size, "stream not found");
+      WriteError(err, err_size, "stream not found");
       return ESDB_NODE_STREAM_NOT_FOUND;
     }
     const std::vector<uint64_t>& positions = it->second;
@@ -207,7 +201,7 @@ esdb_node_status TestNode::SubscribeC(void* ctx, const esdb_subscribe_options* o
     if (options->filter_regex != nullptr) {
       sub->regex = std::make_unique<RE2>(options->filter_regex);
       if (!sub->regex->ok()) {
-        SetError(err, err_size, "bad regex");
+        WriteError(err, err_size, "bad regex");
         return ESDB_NODE_INVALID_ARGUMENT;
       }
     }

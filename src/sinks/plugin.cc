@@ -22,8 +22,7 @@ namespace esdb {
 namespace {
 
 // Every field up to and including close() is part of ABI version 1.
-constexpr size_t kPluginV1Size = offsetof(esdb_sink_plugin, close) + sizeof(void (*)());
-
+constexpr size_t kPluginV1Size = ESDB_FIELD_END(esdb_sink_plugin, close);
 
 absl::Status Malformed(const std::string& path, absl::string_view what) {
   return absl::FailedPreconditionError(
@@ -41,7 +40,7 @@ std::vector<esdb_sink_kv> ToKv(const SettingsMap& settings) {
 // The plugin's own validate() on settings that already passed the table's checks.
 absl::Status RunPluginValidate(const std::string& name, const esdb_sink_plugin& table,
                                const SettingsMap& prepared) {
-  if (table.validate == nullptr) return absl::OkStatus();
+  if (!ESDB_HAS_FUNCTION(esdb_sink_plugin, &table, validate)) return absl::OkStatus();
   std::vector<esdb_sink_kv> kv = ToKv(prepared);
   char err[1024] = {};
   esdb_sink_status status = table.validate(kv.data(), kv.size(), err, sizeof(err));
@@ -51,7 +50,7 @@ absl::Status RunPluginValidate(const std::string& name, const esdb_sink_plugin& 
     reason = absl::StrCat("the plugin rejected the settings (", esdb_sink_status_name(status),
                           ") without saying why");
   }
-  return absl::InvalidArgumentError(absl::StrCat(name, ": ", reason));
+  return absl::InvalidArgumentError(WithPluginName(name, reason));
 }
 
 }  // namespace
@@ -77,7 +76,7 @@ absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& 
                      absl::StrCat("struct_size is ", table->struct_size, " bytes, less than the ",
                                   kPluginV1Size, " bytes of ABI version 1"));
   }
-  if (table->min_host_abi_version > ESDB_SINK_ABI_VERSION) {
+  if (!ESDB_ABI_SATISFIES(ESDB_SINK_ABI_VERSION, table->min_host_abi_version)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "sink plugin '", path, "' needs a host with sink ABI version ", table->min_host_abi_version,
         " or newer, but this host implements version ", ESDB_SINK_ABI_VERSION));
@@ -159,8 +158,8 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connec
                                         write_timeout_);
   }
   if (reason.empty()) reason = "no reason given";
-  std::string text =
-      absl::StrCat(name_, ": open failed (", esdb_sink_status_name(status), "): ", reason);
+  std::string text = absl::StrCat(name_, ": open failed (", esdb_sink_status_name(status),
+                                  "): ", WithoutPluginName(name_, reason));
   switch (status) {
     case ESDB_SINK_INVALID_CONFIG:
       return absl::InvalidArgumentError(text);

@@ -37,7 +37,7 @@ const esdb_sink_setting kMode = {
     0,
     0,
     "How write() behaves.",
-    "ok|retry|fatal|bad-status|twice|thread|late-twice|invalid-config|never|hang|chatty"};
+    "ok|retry|fatal|self-named|bad-status|twice|thread|late-twice|invalid-config|never|hang|chatty"};
 const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        "openResult",
                                        ESDB_SINK_SETTING_ENUM,
@@ -176,6 +176,9 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
       done(done_ctx, ESDB_SINK_RETRY, "target: busy, try later");
     } else if (mode == "fatal") {
       done(done_ctx, ESDB_SINK_FATAL, "target: rejected the batch");
+    } else if (mode == "self-named") {
+      // Like a plugin that starts every message with its own name.
+      done(done_ctx, ESDB_SINK_RETRY, "testkit-sink: target: busy");
     } else if (mode == "chatty") {
       // Like a sink that quotes a remote server's whole answer.
       std::string body = "target said:\n";

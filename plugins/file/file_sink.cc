@@ -51,7 +51,8 @@ const esdb_sink_setting kFsync = {sizeof(esdb_sink_setting),
                                   0,
                                   0,
                                   "Make each batch durable (fdatasync) before acknowledging it.",
-                                  nullptr};
+                                  nullptr,
+                                  ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting* const kSettings[] = {&kPath, &kFsync};
 
 // Batches above this leave their buffer behind rather than keep it for the next one.

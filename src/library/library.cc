@@ -108,9 +108,12 @@ absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api
   std::string dir = config.plugins_dir.empty()
                         ? absl::StrCat(OwnDirectory(), "/esdb-connectors/plugins")
                         : config.plugins_dir;
-  auto plugins = PluginSet::LoadDirectory(dir, [&](const std::string& error) {
-    lib->node_.Log(ESDB_LOG_ERROR, absl::StrCat("sink plugin skipped: ", error));
-  });
+  auto plugins = PluginSet::LoadDirectory(
+      dir,
+      [&](const std::string& error) {
+        lib->node_.Log(ESDB_LOG_ERROR, absl::StrCat("sink plugin skipped: ", error));
+      },
+      [&](const std::string& warning) { lib->node_.Log(ESDB_LOG_WARN, warning); });
   if (!plugins.ok()) return plugins.status();
   lib->plugins_ = std::move(*plugins);
 

@@ -1,8 +1,11 @@
 #include "sinks/plugin.h"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstddef>
 #include <filesystem>
 #include <system_error>
@@ -53,11 +56,50 @@ absl::Status RunPluginValidate(const std::string& name, const esdb_sink_plugin& 
   return absl::InvalidArgumentError(WithPluginName(name, reason));
 }
 
+// A folder of its own for the private copies of one LoadDirectory, under the temporary folder
+// (TMPDIR); removed with whatever is left in it. Empty path() when it could not be made.
+class PrivateCopyDir {
+ public:
+  PrivateCopyDir() {
+    std::error_code ec;
+    std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+    if (ec) {
+      error_ = absl::StrCat("no temporary folder: ", ec.message());
+      return;
+    }
+    std::string pattern = (base / "esdb-sink-plugins-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      error_ = absl::StrCat("cannot make a folder in ", base.string(), ": ", std::strerror(errno));
+      return;
+    }
+    path_ = pattern;
+  }
+  ~PrivateCopyDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  PrivateCopyDir(const PrivateCopyDir&) = delete;
+  PrivateCopyDir& operator=(const PrivateCopyDir&) = delete;
+
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string path_;
+  std::string error_;
+};
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& path) {
-  absl::StatusOr<DlLibrary> library = DlLibrary::Open(path);
+absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& path,
+                                                             const std::string& copy_dir,
+                                                             std::string* in_place) {
+  std::string loaded_in_place;
+  absl::StatusOr<DlLibrary> library =
+      copy_dir.empty() ? DlLibrary::Open(path) : DlLibrary::OpenCopy(path, copy_dir, &loaded_in_place);
   if (!library.ok()) return library.status();
+  if (in_place != nullptr) *in_place = std::move(loaded_in_place);
 
   auto entry = reinterpret_cast<esdb_sink_entry_fn>(library->Find(ESDB_SINK_ENTRY_SYMBOL));
   if (entry == nullptr) {
@@ -170,8 +212,9 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connec
   }
 }
 
-absl::StatusOr<PluginSet> PluginSet::LoadDirectory(
-    const std::string& dir, const std::function<void(const std::string&)>& on_error) {
+absl::StatusOr<PluginSet> PluginSet::LoadDirectory(const std::string& dir,
+                                                   const Report& on_error,
+                                                   const Report& on_warning) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     return absl::NotFoundError(
@@ -191,18 +234,31 @@ absl::StatusOr<PluginSet> PluginSet::LoadDirectory(
   std::sort(files.begin(), files.end());  // so that which duplicate wins does not vary
 
   PluginSet set;
+  auto refuse = [&](const std::string& file, const std::string& reason) {
+    set.refused_.push_back({file, reason});
+    if (on_error) on_error(reason);
+  };
+  PrivateCopyDir copies;
+  if (!copies.ok() && on_warning && !files.empty()) {
+    on_warning(absl::StrCat("sink plugins are loaded in place (", copies.error(),
+                            "): replace a plugin file only by renaming a new file over it"));
+  }
   for (const std::string& file : files) {
-    absl::StatusOr<std::unique_ptr<SinkPlugin>> plugin = SinkPlugin::Load(file);
+    std::string in_place;
+    absl::StatusOr<std::unique_ptr<SinkPlugin>> plugin =
+        SinkPlugin::Load(file, copies.path(), &in_place);
     if (!plugin.ok()) {
-      if (on_error) on_error(std::string(plugin.status().message()));
+      refuse(file, std::string(plugin.status().message()));
       continue;
+    }
+    if (!in_place.empty() && on_warning) {
+      on_warning(absl::StrCat("sink plugin '", file, "' is loaded in place (", in_place,
+                              "): replace it only by renaming a new file over it"));
     }
     auto existing = set.plugins_.find((*plugin)->name());
     if (existing != set.plugins_.end()) {
-      if (on_error) {
-        on_error(absl::StrCat("sink plugin '", file, "' is named '", (*plugin)->name(), "' like '",
-                              existing->second->path(), "', which is kept"));
-      }
+      refuse(file, absl::StrCat("sink plugin '", file, "' is named '", (*plugin)->name(),
+                                "' like '", existing->second->path(), "', which is kept"));
       continue;
     }
     set.Add(*std::move(plugin));

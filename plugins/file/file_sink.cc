@@ -75,10 +75,6 @@ struct FileSink {
   }
 };
 
-std::string ErrnoText(const char* what, const std::string& path, int error) {
-  return std::string(what) + " '" + path + "': " + std::strerror(error);
-}
-
 using esdb_plugin::CopyError;
 
 const char* Setting(const esdb_sink_kv* settings, size_t count, const char* key) {

@@ -776,6 +776,8 @@ TEST_F(ApiTest, ListFiltersAndPagesAsKurrentDbDocumentsThem) {
   ExpectError(Call("GET", "/connectors?includeSettings=yes"), 400,
               "includeSettings must be true or false");
   ExpectError(Call("GET", "/connectors?pagesize=1"), 400, "unknown query parameter 'pagesize'");
+  ExpectError(Call("GET", "/connectors?instanceTypeName=null%2"), 400,
+              "query parameter: truncated percent-escape");
 }
 
 TEST_F(ApiTest, PostListTakesTheFilterInItsBodyAndCreatesNothing) {

@@ -127,8 +127,11 @@ typedef struct esdb_subscribe_options {
 } esdb_subscribe_options;
 
 /* Callbacks of one subscription. The host calls them one at a time (never concurrently), in log
- * order, on a thread it owns. on_events may block to apply back-pressure. Events are borrowed
- * for the duration of the call. */
+ * order, on threads it owns that may be shared with other subscriptions (not necessarily the same
+ * thread each time). A callback should return promptly. Blocking in on_events to apply
+ * back-pressure is allowed, but it holds a shared host thread for as long as it blocks; a host
+ * keeps serving other subscriptions meanwhile only as far as it can spare threads. Events are
+ * borrowed for the duration of the call. */
 typedef struct esdb_subscription_callbacks {
   uint32_t struct_size;
   void* user;
@@ -136,8 +139,9 @@ typedef struct esdb_subscription_callbacks {
   void (*on_events)(void* user, const esdb_recorded_event* const* events, size_t count);
   /* The node has scanned the log up to `position` and everything matching up to there has been
    * passed to on_events. Sent every checkpoint_interval scanned events, matching or not; a host
-   * may send it more often (the dev node also sends one whenever a live subscription has gone
-   * idle after scanning events), so the library can commit progress on a quiet log. */
+   * may send it more often (the dev node also sends one, shortly after appends and at most a few
+   * times a second, to a live subscription that scanned events since its last notice), so the
+   * library can commit progress on a quiet log. */
   void (*on_checkpoint)(void* user, esdb_position position);
   /* The subscription has reached the end of the log and is now live. `position` is the end. */
   void (*on_caught_up)(void* user, esdb_position position);
@@ -200,6 +204,7 @@ typedef struct esdb_node_api {
                                     esdb_subscription** out, char* err, size_t err_size);
 
   /* Ends a subscription: when it returns no callback of it is running and none will run.
+   * It waits for this subscription's running callback only, never for other subscriptions'.
    * The caller must first make any blocked on_events return. Frees the handle. */
   void (*unsubscribe_all)(void* ctx, esdb_subscription* subscription);
 

@@ -97,6 +97,7 @@ bool Registry::ApplyIndexEntry(uint64_t revision, const Record& entry) {
   std::string id = j["id"];
   int64_t generation = 0;
   if (j.contains("generation") && j["generation"].is_number_integer()) generation = j["generation"];
+  if (!ValidateConnectorId(id).ok() || generation < 0) return true;  // forged: not ours
   auto known = generations_.find(id);
   if (known != generations_.end() && known->second >= generation) return true;
   generations_[id] = generation;

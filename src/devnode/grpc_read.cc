@@ -31,7 +31,8 @@ using Options = ReadReq::Options;
 
 // Events fetched per store read of a one-shot read.
 constexpr uint64_t kReadBatch = 128;
-// Messages a subscription may queue ahead of the client before it waits.
+// Messages a subscription may queue ahead of the client before it is paused (one on_events call
+// may go past it by up to a read batch); it resumes once the client has taken half.
 constexpr size_t kMaxQueued = 256;
 // Scanned events between checkpoints for each unit of the checkpoint interval multiplier when
 // the client sets no window.
@@ -205,6 +206,10 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
       writing_ = false;
       if (!ok) cancelled_ = true;
       cancelled = cancelled_;
+      if (paused_ && !cancelled && queue_.size() <= kMaxQueued / 2) {
+        paused_ = false;
+        subscription_->Resume();
+      }
     }
     if (cancelled) {
       // The write failed, or OnCancel ran while it was in flight and left finishing to this
@@ -236,26 +241,27 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
   }
 
   void OnDone() override {
+    std::unique_ptr<LogNode::Subscription> subscription;
     {
       absl::MutexLock lock(&mu_);
       cancelled_ = true;
+      subscription = std::move(subscription_);
     }
-    // Joins the subscription thread; a callback blocked on a full queue sees cancelled_.
-    subscription_.reset();
+    // Waits for a running callback of the subscription (not under mu_, which it may need).
+    subscription.reset();
     delete this;
   }
 
  private:
-  // ---- the subscription's side (runs on its thread) ----
+  // ---- the subscription's side (runs on the log node's shared threads) ----
 
   static void OnEvents(void* user, const esdb_recorded_event* const* events, size_t count) {
     auto* self = static_cast<ReadCall*>(user);
+    std::vector<ReadResp> messages(count);
     for (size_t i = 0; i < count; ++i) {
-      const esdb_recorded_event& e = *events[i];
-      ReadResp resp;
-      ToReadEvent(FromCEvent(e), self->plan_.uuid_form, resp.mutable_event());
-      if (!self->EnqueueWaiting(std::move(resp))) return;
+      ToReadEvent(FromCEvent(*events[i]), self->plan_.uuid_form, messages[i].mutable_event());
     }
+    self->EnqueueFromSubscription(std::move(messages));
   }
 
   static void OnCheckpoint(void* user, esdb_position position) {
@@ -264,7 +270,9 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
     resp.mutable_checkpoint()->set_commit_position(position.commit);
     resp.mutable_checkpoint()->set_prepare_position(position.prepare);
     *resp.mutable_checkpoint()->mutable_timestamp() = Now();
-    self->EnqueueWaiting(std::move(resp));
+    std::vector<ReadResp> messages;
+    messages.push_back(std::move(resp));
+    self->EnqueueFromSubscription(std::move(messages));
   }
 
   static void OnCaughtUp(void* user, esdb_position position) {
@@ -276,7 +284,9 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
       caught_up->mutable_position()->set_commit_position(position.commit);
       caught_up->mutable_position()->set_prepare_position(position.prepare);
     }
-    self->EnqueueWaiting(std::move(resp));
+    std::vector<ReadResp> messages;
+    messages.push_back(std::move(resp));
+    self->EnqueueFromSubscription(std::move(messages));
   }
 
   static void OnDropped(void* user, esdb_node_status status, const char* message) {
@@ -302,6 +312,7 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
       End(FromNodeStatus(sub.status(), plan_.stream, 0));
       return;
     }
+    absl::MutexLock lock(&mu_);
     subscription_ = *std::move(sub);
   }
 
@@ -320,19 +331,28 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
     queue_.push_back(std::move(resp));
   }
 
-  // Waits while the queue is full. False when the call is over (the subscription should stop).
-  bool EnqueueWaiting(ReadResp resp) {
+  // Queues messages from a subscription callback without blocking (the node's threads are
+  // shared with other subscriptions); a full queue pauses the subscription until the client
+  // has taken half of it (OnWriteDone).
+  void EnqueueFromSubscription(std::vector<ReadResp> messages) {
     {
       absl::MutexLock lock(&mu_);
-      auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return queue_.size() < kMaxQueued || cancelled_ || finished_;
-      };
-      mu_.Await(absl::Condition(&room));
-      if (cancelled_ || finished_) return false;
-      queue_.push_back(std::move(resp));
+      if (cancelled_ || finished_) return;
+      for (ReadResp& resp : messages) queue_.push_back(std::move(resp));
+      if (queue_.size() >= kMaxQueued && !paused_) {
+        // Callbacks may start before SubscribeForRead() returns the handle: wait for it (or for
+        // room), which takes no longer than that call.
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return subscription_ != nullptr || queue_.size() < kMaxQueued || cancelled_ || finished_;
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (subscription_ != nullptr && queue_.size() >= kMaxQueued && !cancelled_ && !finished_) {
+          paused_ = true;
+          subscription_->Pause();
+        }
+      }
     }
     Pump();
-    return true;
   }
 
   // Records how the call ends once the queue is drained; the first end wins.
@@ -383,9 +403,10 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
   // overlap.
   std::optional<OneShotRead> one_shot_;
 
-  std::unique_ptr<LogNode::Subscription> subscription_;
-
   absl::Mutex mu_;
+  // Set once SubscribeForRead() returns; taken out in OnDone.
+  std::unique_ptr<LogNode::Subscription> subscription_ ABSL_GUARDED_BY(mu_);
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;  // the subscription is paused by a full queue
   std::deque<ReadResp> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,9 +1,10 @@
 // Streams.Read: one-shot reads of a stream or of $all, and subscriptions to either.
 //
 // Threading: the call is a callback-API reactor, so an idle subscriber holds no gRPC thread. A
-// subscription runs on the log node's subscription thread (one per active subscription, blocked
-// on the log's tail while idle); it queues messages for the reactor and blocks when the client
-// reads too slowly (a bounded queue), so a slow client slows its own subscription only.
+// subscription's callbacks run on the log node's shared threads; they queue messages for the
+// reactor and never block: when the client reads too slowly the queue fills and the call pauses
+// its subscription (LogNode::Subscription::Pause) until the client has taken half, so a slow
+// client slows its own subscription only and holds no shared thread.
 // One-shot reads fetch a batch at a time on gRPC's threads, as the client takes them.
 #ifndef ESDB_DEVNODE_GRPC_READ_H_
 #define ESDB_DEVNODE_GRPC_READ_H_

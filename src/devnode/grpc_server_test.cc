@@ -364,6 +364,93 @@ TEST_F(GrpcServerTest, SubscriptionConfirmsCatchesUpAndEndsWhenCancelled) {
   ExpectServerAlive();
 }
 
+// A client that does not read fills its call's queue; the call then pauses its subscription
+// rather than block in on_events, so with a single node thread for all subscriptions others
+// still get every event, and the slow ones get theirs, in order, once they read.
+TEST(GrpcSlowSubscriberTest, PausesItsSubscriptionInsteadOfHoldingTheNodesThread) {
+  LogNodeOptions node_options;
+  node_options.subscription_threads = 1;
+  node_options.max_subscription_threads = 1;
+  std::unique_ptr<LogNode> node = LogNode::InMemory(node_options);
+  GrpcServerOptions options;
+  options.port = 0;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(node.get(), options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto streams = Streams::NewStub(channel);
+
+  ReadReq req;
+  req.mutable_options()->mutable_all()->mutable_start();
+  req.mutable_options()->mutable_subscription();
+  req.mutable_options()->mutable_no_filter();
+  req.mutable_options()->mutable_uuid_option()->mutable_string();
+  constexpr int kSlow = 3;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<ReadResp>>> slow;
+  for (int i = 0; i < kSlow; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    slow.push_back(streams->Read(contexts.back().get(), req));
+    ReadResp resp;
+    ASSERT_TRUE(slow.back()->Read(&resp));  // confirmed: the subscription exists
+    ASSERT_TRUE(resp.has_confirmation());
+  }
+
+  struct Counter {
+    absl::Mutex mu;
+    uint64_t next = 1;
+    bool in_order = true;
+  } counter;
+  esdb_subscription_callbacks cb{};
+  cb.struct_size = sizeof(cb);
+  cb.user = &counter;
+  cb.on_events = [](void* user, const esdb_recorded_event* const* events, size_t count) {
+    auto* c = static_cast<Counter*>(user);
+    absl::MutexLock lock(&c->mu);
+    for (size_t i = 0; i < count; ++i) c->in_order &= events[i]->position.commit == c->next++;
+  };
+  esdb_subscribe_options from_start{};
+  from_start.struct_size = sizeof(from_start);
+  from_start.from = ESDB_FROM_START;
+  auto direct = node->SubscribeAll(from_start, cb);
+  ASSERT_TRUE(direct.ok());
+
+  // Far more than the calls' queues and the transport's windows hold.
+  constexpr uint64_t kEvents = 20000;
+  std::vector<StreamEvents> batch(1);
+  batch[0].stream = "s";
+  for (uint64_t i = 0; i < kEvents; ++i) {
+    batch[0].events.push_back(
+        AppendEvent{"", "t", "application/octet-stream", std::string(500, 'x')});
+  }
+  ASSERT_TRUE(node->AppendBatch(std::move(batch)).ok());
+  {
+    absl::MutexLock lock(&counter.mu);
+    auto all = [&counter]()
+                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(counter.mu) { return counter.next > kEvents; };
+    ASSERT_TRUE(counter.mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
+    EXPECT_TRUE(counter.in_order);
+  }
+
+  for (int i = 0; i < kSlow; ++i) {
+    uint64_t next = 0;
+    ReadResp resp;
+    while (next < kEvents && slow[i]->Read(&resp)) {
+      if (!resp.has_event()) continue;
+      ASSERT_EQ(resp.event().event().stream_revision(), next) << "subscriber " << i;
+      ++next;
+    }
+    EXPECT_EQ(next, kEvents);
+    contexts[i]->TryCancel();
+    while (slow[i]->Read(&resp)) {
+    }
+    slow[i]->Finish().IgnoreError();
+  }
+  direct->reset();
+  (*server)->Stop();
+  node->Shutdown();
+}
+
 TEST_F(GrpcServerTest, GossipAndServerFeatures) {
   auto gossip = event_store::client::gossip::Gossip::NewStub(channel_);
   grpc::ClientContext context;

@@ -32,12 +32,24 @@ absl::StatusOr<LogFilter> LogFilter::Create(const esdb_subscribe_options& option
 }
 
 bool LogFilter::Matches(const RecordedEvent& event) const {
-  if (scope_ == ESDB_FILTER_NONE || (!regex_ && prefixes_.empty())) return true;
-  const std::string& subject = scope_ == ESDB_FILTER_STREAM ? event.stream : event.event_type;
+  if (MatchesEverything()) return true;
+  const std::string& subject = Subject(event);
   for (const std::string& prefix : prefixes_) {
     if (absl::StartsWith(subject, prefix)) return true;
   }
   return regex_ && RegexFound(*regex_, subject);
+}
+
+std::string LogFilter::Key() const {
+  if (MatchesEverything()) return "";
+  // Sizes before texts, so that no two lists of strings run together into one key.
+  std::string key = absl::StrCat(scope_, ":");
+  const std::string pattern = regex_ ? regex_->pattern() : "";
+  absl::StrAppend(&key, pattern.size(), ":", pattern);
+  for (const std::string& prefix : prefixes_) {
+    absl::StrAppend(&key, ",", prefix.size(), ":", prefix);
+  }
+  return key;
 }
 
 }  // namespace esdb::devnode

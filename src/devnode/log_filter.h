@@ -28,6 +28,21 @@ class LogFilter {
   // everything matches. Thread-safe.
   bool Matches(const RecordedEvent& event) const;
 
+  // What the node's live tail indexes subscriptions by (log_tail.h).
+  bool MatchesEverything() const {
+    return scope_ == ESDB_FILTER_NONE || (!regex_ && prefixes_.empty());
+  }
+  // A scope and prefixes, no regex: matches exactly when Subject() starts with a prefix.
+  bool PrefixesOnly() const { return scope_ != ESDB_FILTER_NONE && !regex_ && !prefixes_.empty(); }
+  int32_t scope() const { return scope_; }
+  const std::vector<std::string>& prefixes() const { return prefixes_; }
+  // The stream id or event type, as the scope says (the stream id without a scope).
+  const std::string& Subject(const RecordedEvent& event) const {
+    return scope_ == ESDB_FILTER_EVENT_TYPE ? event.event_type : event.stream;
+  }
+  // The same for two filters that match the same events by the same rule.
+  std::string Key() const;
+
  private:
   int32_t scope_ = ESDB_FILTER_NONE;
   std::shared_ptr<const re2::RE2> regex_;

@@ -18,6 +18,7 @@
 #include "devnode/node_status.h"
 #include "devnode/reader_pool.h"
 #include "devnode/sqlite_store.h"
+#include "devnode/worker_pool.h"
 #include "spdlog/spdlog.h"
 
 namespace esdb::devnode {
@@ -29,6 +30,10 @@ constexpr size_t kMaxIdleReaders = 8;
 LogNodeOptions Normalize(LogNodeOptions options) {
   if (options.default_checkpoint_interval == 0) options.default_checkpoint_interval = 1000;
   if (options.read_batch == 0) options.read_batch = 1;
+  if (options.subscription_threads == 0) options.subscription_threads = 1;
+  options.max_subscription_threads =
+      std::max(options.max_subscription_threads, options.subscription_threads);
+  if (options.max_pending_events == 0) options.max_pending_events = 1;
   return options;
 }
 
@@ -123,8 +128,15 @@ absl::StatusOr<std::unique_ptr<LogNode>> LogNode::OpenSqlite(const std::string& 
 LogNode::LogNode(std::unique_ptr<LogStore> store, LogNodeOptions options)
     : options_(Normalize(std::move(options))),
       store_(std::move(store)),
-      tail_(std::make_unique<LogTail>(store_->LastPosition())),
-      readers_(std::make_unique<ReaderPool>(store_.get(), kMaxIdleReaders)) {
+      readers_(std::make_unique<ReaderPool>(store_.get(), kMaxIdleReaders)),
+      pool_(std::make_unique<WorkerPool>(
+          WorkerPool::Options{.min_threads = options_.subscription_threads,
+                              .max_threads = options_.max_subscription_threads})),
+      tail_(std::make_unique<LogTail>(
+          store_->LastPosition(), pool_.get(),
+          LogTailOptions{.read_batch = options_.read_batch,
+                         .max_pending_events = options_.max_pending_events,
+                         .idle_checkpoint_delay = options_.idle_checkpoint_delay})) {
   members_.push_back(
       NodeMember{options_.member_id, ESDB_ROLE_LEADER, true, options_.http_endpoint});
   absl::MutexLock lock(&views_mu_);
@@ -139,7 +151,11 @@ LogNode::~LogNode() {
     absl::MutexLock lock(&subs_mu_);
     subscriptions.swap(subscriptions_);
   }
-  // Their threads were joined by Shutdown(); destroying them here frees the handles.
+  // Shutdown() ended them; destroying them here frees the handles.
+  subscriptions.clear();
+  // Joins the pool's threads and drops its queued jobs while the tail and readers they use
+  // are still there.
+  pool_.reset();
 }
 
 const esdb_node_api* LogNode::api() const { return &default_view_->table; }
@@ -196,8 +212,14 @@ absl::StatusOr<std::vector<AppendOutcome>> LogNode::Write(std::vector<StreamEven
     if (absl::Status st = CheckDistinctIds(append); !st.ok()) return st;
   }
   if (absl::Status st = InjectedFault(appends); !st.ok()) return st;
-  absl::StatusOr<std::vector<AppendOutcome>> outcomes = store_->Append(std::move(appends));
-  if (outcomes.ok()) tail_->Advance(store_->LastPosition());
+  auto written = std::make_shared<std::vector<RecordedEvent>>();
+  absl::MutexLock lock(&write_mu_);
+  absl::StatusOr<std::vector<AppendOutcome>> outcomes =
+      store_->Append(std::move(appends), written.get());
+  if (outcomes.ok()) {
+    if (commit_hook_) commit_hook_();
+    tail_->Publish(std::move(written));
+  }
   return outcomes;
 }
 
@@ -241,6 +263,11 @@ void LogNode::FailNextAppends(const std::string& stream_prefix, esdb_node_status
     return;
   }
   faults_.push_back(FaultRule{stream_prefix, status, count});
+}
+
+void LogNode::SetCommitHook(std::function<void()> hook) {
+  absl::MutexLock lock(&write_mu_);
+  commit_hook_ = std::move(hook);
 }
 
 absl::Status LogNode::ReadStream(const std::string& stream, ReadDirection direction,
@@ -432,10 +459,8 @@ absl::StatusOr<LogSubscription*> LogNode::Subscribe(const esdb_subscribe_options
 
 absl::StatusOr<LogSubscription*> LogNode::Start(SubscriptionConfig config) {
   config.read_batch = options_.read_batch;
-  absl::StatusOr<std::unique_ptr<LogReader>> reader = store_->OpenReader();
-  if (!reader.ok()) return reader.status();
-  auto subscription =
-      std::make_shared<LogSubscription>(*std::move(reader), tail_.get(), std::move(config));
+  auto subscription = std::make_shared<LogSubscription>(readers_.get(), tail_.get(), pool_.get(),
+                                                        std::move(config));
   absl::MutexLock lock(&subs_mu_);
   if (absl::Status st = CheckRunning(); !st.ok()) return st;
   subscriptions_.emplace(subscription.get(), subscription);
@@ -444,6 +469,10 @@ absl::StatusOr<LogSubscription*> LogNode::Start(SubscriptionConfig config) {
 }
 
 LogNode::Subscription::~Subscription() { node_->Unsubscribe(handle_); }
+
+void LogNode::Subscription::Pause() { handle_->Pause(); }
+
+void LogNode::Subscription::Resume() { handle_->Resume(); }
 
 absl::StatusOr<std::unique_ptr<LogNode::Subscription>> LogNode::SubscribeAll(
     const esdb_subscribe_options& options, const esdb_subscription_callbacks& callbacks) {

@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "devnode/log_store.h"
 #include "esdb/node.h"
 
@@ -34,6 +35,7 @@ class LogSubscription;
 class LogTail;
 struct SubscriptionConfig;
 class ReaderPool;
+class WorkerPool;
 struct NodeApiView;
 
 struct LogNodeOptions {
@@ -42,6 +44,16 @@ struct LogNodeOptions {
   uint32_t default_checkpoint_interval = 1000;  // for subscriptions asking for 0
   size_t read_batch = 512;        // events per store read; the most per on_events call
   bool sqlite_full_sync = false;  // SQLite: fsync every commit (synchronous=FULL)
+  // Subscriptions own no threads: their callbacks run on a shared pool (worker_pool.h) of at
+  // least this many threads, and more, up to the max, only while callbacks block.
+  size_t subscription_threads = 2;
+  size_t max_subscription_threads = 64;
+  // Events a live subscription may have waiting for its callbacks; past that it stops being
+  // fed by appends and reads the log from where it is, rejoining the live tail when it is there.
+  size_t max_pending_events = 4096;
+  // After appends, how soon a live $all subscription that scanned events since its last notice
+  // is told how far (on_checkpoint). InfiniteDuration(): never.
+  absl::Duration idle_checkpoint_delay = absl::Milliseconds(250);
 };
 
 // An event to append through the C++ API.
@@ -137,15 +149,22 @@ class LogNode {
   absl::StatusOr<uint64_t> TombstoneStream(const std::string& stream, int64_t expected_revision);
 
   // --- C++ subscriptions, for the gRPC front end. Callbacks are those of the node ABI
-  // (esdb/node.h; on_events is required), run one at a time on the subscription's own thread.
-  // The subscription lasts until the handle is destroyed; destroying it is unsubscribe_all (not
-  // from inside its callbacks; make a blocked on_events return first) and must happen before the
-  // LogNode is destroyed. Shutdown() drops it with on_dropped(UNAVAILABLE).
+  // (esdb/node.h; on_events is required), run one at a time on node threads that other
+  // subscriptions share. The subscription lasts until the handle is destroyed; destroying it is
+  // unsubscribe_all (not from inside its callbacks; make a blocked on_events return first) and
+  // must happen before the LogNode is destroyed. Shutdown() drops it with on_dropped(UNAVAILABLE).
   class Subscription {
    public:
     ~Subscription();
     Subscription(const Subscription&) = delete;
     Subscription& operator=(const Subscription&) = delete;
+
+    // Flow control instead of blocking in on_events: after Pause() no callback starts (the
+    // running one finishes) until Resume(). Appends meanwhile wait in memory up to
+    // max_pending_events, then are read from the log again. Any thread, the subscription's own
+    // callbacks included; not counted (one Resume() undoes any number of Pause()).
+    void Pause();
+    void Resume();
 
    private:
     friend class LogNode;
@@ -184,9 +203,12 @@ class LogNode {
   // with `status` and write nothing (for AppendBatch: the whole batch). WRONG_EXPECTED_VERSION
   // carries the stream's real revision. count <= 0 or ESDB_NODE_OK cancels the prefix's rules.
   void FailNextAppends(const std::string& stream_prefix, esdb_node_status status, int count);
+  // Runs `hook` in every successful append after the store has committed the events and before
+  // the live tail hears of them, on the appending thread, with appends held up. Empty: none.
+  void SetCommitHook(std::function<void()> hook);
 
-  // Drops every subscription with on_dropped(UNAVAILABLE, "node shutting down") and joins their
-  // threads; afterwards every call fails with UNAVAILABLE. The handles stay valid for
+  // Drops every subscription with on_dropped(UNAVAILABLE, "node shutting down") and waits for
+  // those calls; afterwards every call fails with UNAVAILABLE. The handles stay valid for
   // unsubscribe_all. A subscription blocked in on_events delays this until it returns.
   // Idempotent.
   void Shutdown();
@@ -209,7 +231,7 @@ class LogNode {
   LogNode(std::unique_ptr<LogStore> store, LogNodeOptions options);
 
   absl::Status CheckRunning() const;
-  // Validates, applies injected faults, stores, and wakes live subscriptions.
+  // Validates, applies injected faults, stores, and hands the events to the live tail.
   absl::StatusOr<std::vector<AppendOutcome>> Write(std::vector<StreamEvents> batch);
   absl::Status InjectedFault(const std::vector<StreamAppend>& appends);
 
@@ -219,7 +241,7 @@ class LogNode {
   // For the C trampolines: subscription handles are LogSubscription pointers.
   absl::StatusOr<LogSubscription*> Subscribe(const esdb_subscribe_options& options,
                                              const esdb_subscription_callbacks& callbacks);
-  // Opens a reader for `config` and starts its thread.
+  // Makes the subscription for `config` and starts its catch-up.
   absl::StatusOr<LogSubscription*> Start(SubscriptionConfig config);
   absl::StatusOr<std::unique_ptr<Subscription>> WrapSubscription(
       absl::StatusOr<LogSubscription*> handle);
@@ -229,8 +251,15 @@ class LogNode {
 
   const LogNodeOptions options_;
   const std::unique_ptr<LogStore> store_;
-  const std::unique_ptr<LogTail> tail_;
   const std::unique_ptr<ReaderPool> readers_;
+  // Runs the subscriptions' work. Stopped first in ~LogNode (explicitly: the tail, declared
+  // after it, uses it), while the tail and the readers are still there.
+  std::unique_ptr<WorkerPool> pool_;
+  const std::unique_ptr<LogTail> tail_;
+  // Held across the store's append and the tail's Publish(), so the tail gets appends in
+  // position order. The stores serialise their writers anyway.
+  absl::Mutex write_mu_;
+  std::function<void()> commit_hook_ ABSL_GUARDED_BY(write_mu_);
 
   mutable absl::Mutex views_mu_;
   std::vector<std::unique_ptr<NodeApiView>> views_ ABSL_GUARDED_BY(views_mu_);  // [0]: api()

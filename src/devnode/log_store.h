@@ -107,8 +107,10 @@ class LogStore {
   // Writes every append or none (one transaction): expectations are checked in order, so a
   // stream named twice sees its own earlier events. Returns one outcome per append. The first
   // unmet expectation fails the whole call with WrongExpectedVersion; a tombstoned stream fails it
-  // with STREAM_DELETED.
-  virtual absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends) = 0;
+  // with STREAM_DELETED. On success, `written` (if not null) receives the events written, in
+  // position order, so that they can be handed to live subscriptions without reading them back.
+  virtual absl::StatusOr<std::vector<AppendOutcome>> Append(
+      std::vector<StreamAppend> appends, std::vector<RecordedEvent>* written) = 0;
 
   // Replaces a stream's metadata; the stream need not have events.
   virtual absl::Status SetStreamMetadata(const std::string& stream,

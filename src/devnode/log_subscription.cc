@@ -6,129 +6,266 @@
 #include "absl/strings/str_cat.h"
 #include "devnode/c_abi.h"
 #include "devnode/node_status.h"
+#include "devnode/reader_pool.h"
+#include "devnode/worker_pool.h"
 #include "spdlog/spdlog.h"
 
 namespace esdb::devnode {
+namespace {
 
-LogSubscription::LogSubscription(std::unique_ptr<LogReader> reader, LogTail* tail,
+// Queued items one job handles before it lets other subscriptions' jobs have the worker.
+constexpr int kItemsPerTurn = 16;
+
+}  // namespace
+
+LogSubscription::LogSubscription(ReaderPool* readers, LogTail* tail, WorkerPool* pool,
                                  SubscriptionConfig config)
-    : reader_(std::move(reader)), tail_(tail), config_(std::move(config)) {}
+    : readers_(readers), tail_(tail), pool_(pool), config_(std::move(config)) {
+  scan_.cursor = config_.start_after;
+  scan_.next_checkpoint = config_.start_after + config_.checkpoint_interval;
+  scan_.noticed = config_.start_after;
+}
 
 LogSubscription::~LogSubscription() { Stop(); }
 
 void LogSubscription::Start() {
-  absl::MutexLock lock(&join_mu_);
-  thread_ = std::thread([this] { Run(); });
+  absl::MutexLock lock(&mu_);
+  reading_ = true;
+  Schedule();
 }
 
-bool LogSubscription::RequestEnd(End why) {
-  absl::MutexLock lock(&end_mu_);
-  if (end_ != End::kNone) return false;
-  end_ = why;
-  return true;
+bool LogSubscription::HasWork() const {
+  if (finished_) return false;
+  if (drop_due_) return true;
+  // Once ending, only on_dropped is left to call (Stop() and Drop() are on their way).
+  return !Ending() && !paused_ && (reading_ || !items_.empty());
+}
+
+void LogSubscription::Schedule() {
+  if (scheduled_ || !HasWork()) return;
+  std::shared_ptr<LogSubscription> self = weak_from_this().lock();
+  if (self == nullptr) return;  // being destroyed
+  scheduled_ = true;
+  pool_->Post([self = std::move(self)] { self->Drain(); });
+}
+
+void LogSubscription::Enqueue(std::vector<SubscriptionItem> items) {
+  absl::MutexLock lock(&mu_);
+  if (finished_ || end_ != End::kNone) return;
+  for (SubscriptionItem& item : items) {
+    pending_.fetch_add(item.events.size(), std::memory_order_relaxed);
+    items_.push_back(std::move(item));
+  }
+  Schedule();
+}
+
+void LogSubscription::Pause() {
+  absl::MutexLock lock(&mu_);
+  paused_ = true;
+}
+
+void LogSubscription::Resume() {
+  absl::MutexLock lock(&mu_);
+  paused_ = false;
+  Schedule();
 }
 
 void LogSubscription::Stop() {
-  RequestEnd(End::kStopped);
-  stopping_.store(true);
-  tail_->WakeAll();
-  Join();
+  ending_.store(true);
+  tail_->Leave(this);
+  absl::MutexLock lock(&mu_);
+  if (end_ == End::kNone) end_ = End::kStopped;
+  finished_ = true;
+  drop_due_ = false;
+  items_.clear();
+  pending_.store(0);
+  // From its own callback it cannot wait for itself; its job holds a reference, so returning
+  // is safe, and the job ends when the callback returns.
+  while (running_ && runner_ != std::this_thread::get_id()) idle_cv_.Wait(&mu_);
 }
 
 void LogSubscription::Drop(esdb_node_status status, std::string message) {
+  ending_.store(true);
+  tail_->Leave(this);
+  absl::MutexLock lock(&mu_);
+  if (end_ == End::kNone) {
+    end_ = End::kDropped;
+    drop_due_ = true;
+    drop_status_ = status;
+    drop_message_ = std::move(message);
+    items_.clear();
+    pending_.store(0);
+    paused_ = false;
+    Schedule();
+  }
+  while (!(finished_ && !running_) && runner_ != std::this_thread::get_id()) {
+    idle_cv_.Wait(&mu_);
+  }
+}
+
+void LogSubscription::Drain() {
   {
-    absl::MutexLock lock(&end_mu_);
+    absl::MutexLock lock(&mu_);
+    if (finished_) {
+      scheduled_ = false;
+      return;
+    }
+    running_ = true;
+    runner_ = std::this_thread::get_id();
+  }
+  Turn();
+  absl::MutexLock lock(&mu_);
+  running_ = false;
+  runner_ = std::thread::id();
+  scheduled_ = false;
+  Schedule();
+  idle_cv_.SignalAll();
+}
+
+void LogSubscription::Turn() {
+  for (int i = 0; i < kItemsPerTurn; ++i) {
+    std::optional<SubscriptionItem> item;
+    bool drop = false;
+    esdb_node_status status = ESDB_NODE_OK;
+    std::string message;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      if (drop_due_) {
+        drop = true;
+        drop_due_ = false;
+        finished_ = true;
+        status = drop_status_;
+        message = drop_message_;
+      } else if (paused_) {
+        return;
+      } else if (!items_.empty()) {
+        item = std::move(items_.front());
+        items_.pop_front();
+        pending_.fetch_sub(item->events.size(), std::memory_order_relaxed);
+      } else if (!reading_) {
+        return;
+      }
+    }
+    if (drop) {
+      try {
+        if (config_.callbacks.on_dropped != nullptr) {
+          config_.callbacks.on_dropped(config_.callbacks.user, status, message.c_str());
+        }
+      } catch (...) {
+        spdlog::error("log node: on_dropped of a subscription threw; ignored");
+      }
+      return;
+    }
+    absl::Status result;
+    try {
+      result = item.has_value() ? Run(*item) : CatchUp();
+    } catch (const std::exception& e) {
+      result = NodeError(ESDB_NODE_ERROR, absl::StrCat("subscription callback threw: ", e.what()));
+    } catch (...) {
+      result = NodeError(ESDB_NODE_ERROR, "subscription callback threw a non-standard exception");
+    }
+    if (!result.ok()) {
+      Fail(result);
+      return;
+    }
+    if (!item.has_value()) return;  // one store read per job: others get the worker in between
+  }
+}
+
+void LogSubscription::Fail(const absl::Status& status) {
+  ending_.store(true);
+  tail_->Leave(this);
+  esdb_node_status code = ToNodeStatus(status);
+  std::string message(status.message());
+  bool call = false;
+  {
+    absl::MutexLock lock(&mu_);
     if (end_ == End::kNone) {
-      end_ = End::kDropped;
-      drop_status_ = status;
-      drop_message_ = std::move(message);
-    }
-  }
-  stopping_.store(true);
-  tail_->WakeAll();
-  Join();
-}
-
-void LogSubscription::Join() {
-  absl::MutexLock lock(&join_mu_);
-  if (thread_.joinable()) thread_.join();
-}
-
-void LogSubscription::Run() {
-  absl::Status result;
-  try {
-    result = Follow();
-  } catch (const std::exception& e) {
-    result = NodeError(ESDB_NODE_ERROR, absl::StrCat("subscription callback threw: ", e.what()));
-  } catch (...) {
-    result = NodeError(ESDB_NODE_ERROR, "subscription callback threw a non-standard exception");
-  }
-  if (!result.ok()) RequestEnd(End::kFailed);
-
-  esdb_node_status status = ESDB_NODE_OK;
-  std::string message;
-  {
-    absl::MutexLock lock(&end_mu_);
-    if (end_ == End::kDropped) {
-      status = drop_status_;
+      end_ = End::kFailed;
+      call = true;
+    } else if (drop_due_) {  // Drop() asked first: its reason stands
+      code = drop_status_;
       message = drop_message_;
-    } else if (end_ == End::kFailed) {
-      status = ToNodeStatus(result);
-      message = std::string(result.message());
+      call = true;
     }
+    finished_ = true;
+    drop_due_ = false;
+    items_.clear();
+    pending_.store(0);
   }
-  if (status == ESDB_NODE_OK || config_.callbacks.on_dropped == nullptr) return;
+  if (!call || config_.callbacks.on_dropped == nullptr) return;
   try {
-    config_.callbacks.on_dropped(config_.callbacks.user, status, message.c_str());
+    config_.callbacks.on_dropped(config_.callbacks.user, code, message.c_str());
   } catch (...) {
     spdlog::error("log node: on_dropped of a subscription threw; ignored");
   }
 }
 
-absl::Status LogSubscription::Follow() {
-  const esdb_subscription_callbacks& cb = config_.callbacks;
-  uint64_t cursor = config_.start_after;  // position of the last event scanned
-  uint64_t scanned = 0;
-  uint64_t noticed = cursor;  // position of the last checkpoint/caught-up notice
-  bool caught_up = false;
-  std::vector<const RecordedEvent*> matched;
-  while (!Ending()) {
-    absl::StatusOr<std::vector<RecordedEvent>> batch =
-        reader_->ReadAll(ReadDirection::kForwards, cursor + 1, config_.read_batch);
-    if (!batch.ok()) return batch.status();
-    if (batch->empty()) {
-      if (!caught_up) {
-        caught_up = true;
-        if (cb.on_caught_up != nullptr && !Ending()) cb.on_caught_up(cb.user, ToCPosition(cursor));
-        noticed = cursor;
-        continue;  // re-read: appends may have landed during the callback
-      }
-      // Live and idle after scanning events since the last notice: say how far the scan got, so
-      // the subscriber can commit progress over events it was not sent (its lag stays true on a
-      // quiet log instead of waiting for checkpoint_interval more events).
-      if (config_.idle_checkpoints && cursor > noticed && cb.on_checkpoint != nullptr && !Ending()) {
-        cb.on_checkpoint(cb.user, ToCPosition(cursor));
-        noticed = cursor;
-        continue;
-      }
-      tail_->WaitBeyond(cursor, stopping_);
-      continue;
+absl::Status LogSubscription::Run(const SubscriptionItem& item) {
+  switch (item.kind) {
+    case SubscriptionItem::Kind::kEvents:
+      Deliver(item.events);
+      break;
+    case SubscriptionItem::Kind::kCheckpoint:
+      Checkpoint(item.position);
+      break;
+    case SubscriptionItem::Kind::kRejoin: {
+      scan_ = item.scan;
+      absl::MutexLock lock(&mu_);
+      reading_ = true;
+      break;
     }
-    matched.clear();
-    for (const RecordedEvent& event : *batch) {
-      if (Matches(event)) matched.push_back(&event);
-      if (++scanned % config_.checkpoint_interval == 0) {
-        // Everything matching up to the checkpoint goes out before it.
-        if (!Deliver(matched)) return absl::OkStatus();
-        matched.clear();
-        if (Ending()) return absl::OkStatus();
-        if (cb.on_checkpoint != nullptr) cb.on_checkpoint(cb.user, ToCPosition(event.position));
-        noticed = event.position;
-      }
-    }
-    if (!Deliver(matched)) return absl::OkStatus();
-    cursor = batch->back().position;
   }
+  return absl::OkStatus();
+}
+
+absl::Status LogSubscription::CatchUp() {
+  const esdb_subscription_callbacks& cb = config_.callbacks;
+  ScanState joining = scan_;
+  if (!caught_up_) joining.noticed = scan_.cursor;  // the caught-up notice below is one
+  if (tail_->Join(this, joining)) {
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+    }
+    // Whatever the tail queues from now on runs after this job, so after this notice.
+    if (!caught_up_) {
+      caught_up_ = true;
+      scan_.noticed = scan_.cursor;
+      if (cb.on_caught_up != nullptr && !Ending())
+        cb.on_caught_up(cb.user, ToCPosition(scan_.cursor));
+    }
+    return absl::OkStatus();
+  }
+  if (Ending()) return absl::OkStatus();
+
+  absl::StatusOr<std::vector<RecordedEvent>> batch;
+  {
+    absl::StatusOr<ReaderPool::Lease> reader = readers_->Borrow();
+    if (!reader.ok()) return reader.status();
+    batch = (*reader)->ReadAll(ReadDirection::kForwards, scan_.cursor + 1, config_.read_batch);
+  }  // the reader goes back to the pool before any callback runs
+  if (!batch.ok()) return batch.status();
+  if (batch->empty()) {
+    // Join() refused because the tail has published past the cursor, so this cannot happen.
+    return NodeError(ESDB_NODE_ERROR, absl::StrCat("the log has no event after position ",
+                                                   scan_.cursor, " though it has published one"));
+  }
+  std::vector<const RecordedEvent*> matched;
+  for (const RecordedEvent& event : *batch) {
+    if (Matches(event)) matched.push_back(&event);
+    if (event.position >= scan_.next_checkpoint) {
+      // Everything matching up to the checkpoint goes out before it.
+      if (!Deliver(matched)) return absl::OkStatus();
+      matched.clear();
+      Checkpoint(event.position);
+      scan_.noticed = event.position;
+      scan_.next_checkpoint = event.position + config_.checkpoint_interval;
+    }
+  }
+  if (!Deliver(matched)) return absl::OkStatus();
+  scan_.cursor = batch->back().position;
   return absl::OkStatus();
 }
 
@@ -139,6 +276,11 @@ bool LogSubscription::Matches(const RecordedEvent& event) const {
     return false;
   }
   return config_.filter.Matches(event);
+}
+
+void LogSubscription::Checkpoint(uint64_t position) {
+  const esdb_subscription_callbacks& cb = config_.callbacks;
+  if (cb.on_checkpoint != nullptr && !Ending()) cb.on_checkpoint(cb.user, ToCPosition(position));
 }
 
 bool LogSubscription::Deliver(const std::vector<const RecordedEvent*>& events) {

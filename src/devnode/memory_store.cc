@@ -27,7 +27,8 @@ StreamInfo InfoOf(const StreamState& state) {
 
 class MemoryStore final : public LogStore {
  public:
-  absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends) override;
+  absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends,
+                                                    std::vector<RecordedEvent>* written) override;
   absl::Status SetStreamMetadata(const std::string& stream,
                                  const StreamMetadata& metadata) override;
   absl::Status DeleteStream(const std::string& stream, int64_t expected_revision,
@@ -104,7 +105,8 @@ class MemoryReader final : public LogReader {
   const MemoryStore* store_;
 };
 
-absl::StatusOr<std::vector<AppendOutcome>> MemoryStore::Append(std::vector<StreamAppend> appends) {
+absl::StatusOr<std::vector<AppendOutcome>> MemoryStore::Append(
+    std::vector<StreamAppend> appends, std::vector<RecordedEvent>* written) {
   absl::MutexLock lock(&mu_);
   // Check every expectation first so that a failure leaves the log untouched. A stream named
   // twice is checked against the revision the earlier entries will have left it at.
@@ -125,6 +127,7 @@ absl::StatusOr<std::vector<AppendOutcome>> MemoryStore::Append(std::vector<Strea
   }
   std::vector<AppendOutcome> outcomes;
   outcomes.reserve(appends.size());
+  const size_t first_new = events_.size();
   for (StreamAppend& append : appends) {
     // Zero events must not create the stream.
     auto s = streams_.find(append.stream);
@@ -154,6 +157,7 @@ absl::StatusOr<std::vector<AppendOutcome>> MemoryStore::Append(std::vector<Strea
     outcomes.push_back(outcome);
   }
   last_position_.store(events_.size());
+  if (written != nullptr) written->assign(events_.begin() + first_new, events_.end());
   return outcomes;
 }
 

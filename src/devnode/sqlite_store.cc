@@ -167,7 +167,8 @@ class SqliteStore final : public LogStore {
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
                                                            SqliteStoreOptions options);
 
-  absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends) override;
+  absl::StatusOr<std::vector<AppendOutcome>> Append(std::vector<StreamAppend> appends,
+                                                    std::vector<RecordedEvent>* written) override;
   absl::Status SetStreamMetadata(const std::string& stream,
                                  const StreamMetadata& metadata) override;
   absl::Status DeleteStream(const std::string& stream, int64_t expected_revision,
@@ -384,7 +385,8 @@ absl::Status SqliteStore::InTransaction(absl::string_view what,
   return st;
 }
 
-absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::Append(std::vector<StreamAppend> appends) {
+absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::Append(
+    std::vector<StreamAppend> appends, std::vector<RecordedEvent>* written) {
   absl::MutexLock lock(&mu_);
   uint64_t next_position = last_position_.load() + 1;
   std::vector<AppendOutcome> outcomes;
@@ -396,6 +398,26 @@ absl::StatusOr<std::vector<AppendOutcome>> SqliteStore::Append(std::vector<Strea
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
+  if (written != nullptr) {
+    // Positions and revisions as AppendInTransaction gave them; the texts move, no copy.
+    uint64_t position = last_position_.load() + 1;
+    for (size_t i = 0; i < appends.size(); ++i) {
+      const size_t count = appends[i].events.size();
+      uint64_t revision = outcomes[i].last_revision + 1 - count;
+      for (NewEvent& event : appends[i].events) {
+        RecordedEvent& e = written->emplace_back();
+        e.position = position++;
+        e.stream = appends[i].stream;
+        e.revision = revision++;
+        e.event_id = std::move(event.event_id);
+        e.event_type = std::move(event.event_type);
+        e.content_type = std::move(event.content_type);
+        e.data = std::move(event.data);
+        e.metadata = std::move(event.metadata);
+        e.created_unix_us = event.created_unix_us;
+      }
+    }
+  }
   last_position_.store(next_position - 1);
   return outcomes;
 }

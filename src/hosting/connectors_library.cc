@@ -10,7 +10,7 @@ namespace esdb::hosting {
 
 bool IsConnectorsPath(const std::string& path) {
   return path == "/connectors" || path.starts_with("/connectors/") ||
-         path == "/connector-plugins";
+         path == "/connector-plugins" || path == "/ui" || path.starts_with("/ui/");
 }
 
 absl::StatusOr<std::unique_ptr<ConnectorsLibrary>> ConnectorsLibrary::Load(

@@ -40,7 +40,8 @@ class ConnectorsLibrary {
   decltype(&esdb_connectors_stop) stop_ = nullptr;
 };
 
-// True for the paths the library serves: /connectors, /connectors/..., /connector-plugins.
+// True for the paths the library serves: /connectors, /connectors/..., /connector-plugins and
+// the management page under /ui/.
 bool IsConnectorsPath(const std::string& path);
 
 }  // namespace esdb::hosting

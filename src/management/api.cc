@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "core/text.h"
 #include "management/configuration.h"
+#include "management/ui.h"
 #include "management/views.h"
 #include "nlohmann/json.hpp"
 #include "secrets/sealed_settings.h"
@@ -304,6 +305,8 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
     if (changes || list_post) {
       if (auto bad = CheckMediaType(req)) return *bad;
     }
+    // The management page (ui.h): read as connectors are read.
+    if (IsUiPath(req.path)) return ServeUi(req);
     auto not_found = [&](const std::string& id) {
       return Error(404, "not-found", absl::StrCat("connector '", id, "' does not exist"));
     };

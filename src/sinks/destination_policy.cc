@@ -79,13 +79,161 @@ absl::StatusOr<std::pair<std::string, int>> ParseHostPort(absl::string_view text
   return std::make_pair(absl::AsciiStrToLower(host), port);
 }
 
-// Where a URL or a comma-separated host:port list points.
+// %XX sequences decoded (as in a postgresql:// URI); anything malformed is kept as it is.
+std::string PercentDecoded(absl::string_view text) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+// The servers named by libpq's host, hostaddr and port options (each a comma-separated list; one
+// port applies to every host). A host that is empty or absent is libpq's default, a local
+// server, counted as "localhost". Unix-socket folders (starting with '/' or '@') are kept as
+// they are: they are not TCP destinations, and an allow-list must name them to let them pass.
+absl::StatusOr<std::vector<std::pair<std::string, int>>> LibpqServers(const std::string& host,
+                                                                     const std::string& hostaddr,
+                                                                     const std::string& port) {
+  std::vector<std::string> hosts = absl::StrSplit(host, ',');
+  std::vector<std::string> addrs = absl::StrSplit(hostaddr, ',');
+  std::vector<std::string> ports = absl::StrSplit(port, ',');
+  size_t n = std::max(hosts.size(), addrs.size());
+  if (ports.size() != 1 && ports.size() != n) {
+    return absl::InvalidArgumentError("the numbers of hosts and ports differ");
+  }
+  std::vector<std::pair<std::string, int>> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::string p(absl::StripAsciiWhitespace(ports.size() == 1 ? ports[0] : ports[i]));
+    int number = 5432;
+    if (!p.empty() && (!absl::SimpleAtoi(p, &number) || number < 1 || number > 65535)) {
+      return absl::InvalidArgumentError(absl::StrCat("bad port '", Excerpt(p), "'"));
+    }
+    std::string h(absl::StripAsciiWhitespace(i < hosts.size() ? hosts[i] : ""));
+    std::string a(absl::StripAsciiWhitespace(i < addrs.size() ? addrs[i] : ""));
+    if (!a.empty()) out.emplace_back(absl::AsciiStrToLower(a), number);  // what is connected to
+    if (!h.empty()) {
+      out.emplace_back(h[0] == '/' || h[0] == '@' ? h : absl::AsciiStrToLower(h), number);
+    }
+    if (a.empty() && h.empty()) out.emplace_back("localhost", number);
+  }
+  return out;
+}
+
+// A libpq keyword=value connection string: values bare or in single quotes, backslash escapes.
+absl::StatusOr<std::vector<std::pair<std::string, int>>> ConninfoServers(
+    absl::string_view text) {
+  std::string host, hostaddr, port;
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[i]))) ++i;
+  };
+  for (skip_space(); i < text.size(); skip_space()) {
+    size_t start = i;
+    while (i < text.size() && text[i] != '=' &&
+           !absl::ascii_isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    }
+    std::string keyword(text.substr(start, i - start));
+    skip_space();
+    if (i >= text.size() || text[i] != '=') {
+      return absl::InvalidArgumentError(absl::StrCat("no '=' after '", Excerpt(keyword), "'"));
+    }
+    ++i;
+    skip_space();
+    std::string value;
+    bool quoted = i < text.size() && text[i] == '\'';
+    if (quoted) ++i;
+    bool closed = !quoted;
+    while (i < text.size()) {
+      char c = text[i];
+      if (quoted && c == '\'') {
+        ++i;
+        closed = true;
+        break;
+      }
+      if (!quoted && absl::ascii_isspace(static_cast<unsigned char>(c))) break;
+      if (c == '\\' && i + 1 < text.size()) c = text[++i];
+      value.push_back(c);
+      ++i;
+    }
+    if (!closed) return absl::InvalidArgumentError("unterminated quoted value");
+    if (keyword == "host") host = value;
+    if (keyword == "hostaddr") hostaddr = value;
+    if (keyword == "port") port = value;
+  }
+  return LibpqServers(host, hostaddr, port);
+}
+
+// A postgresql:// URI: hosts in the authority (comma-separated, each with an optional port) and
+// host, hostaddr and port in the query.
+absl::StatusOr<std::vector<std::pair<std::string, int>>> PostgresUriServers(
+    absl::string_view rest) {
+  absl::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  absl::string_view query;
+  if (size_t q = rest.find('?'); q != absl::string_view::npos) {
+    query = rest.substr(q + 1);
+    query = query.substr(0, query.find('#'));
+  }
+  if (size_t at = authority.rfind('@'); at != absl::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  std::string host, hostaddr, port;
+  for (absl::string_view item : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+    if (kv.first == "host") host = PercentDecoded(kv.second);
+    if (kv.first == "hostaddr") hostaddr = PercentDecoded(kv.second);
+    if (kv.first == "port") port = PercentDecoded(kv.second);
+  }
+  // Hosts in the query replace those of the authority, as in libpq.
+  if (!host.empty() || !hostaddr.empty() || authority.empty()) {
+    return LibpqServers(host, hostaddr, port);
+  }
+  std::vector<std::pair<std::string, int>> out;
+  for (absl::string_view item : absl::StrSplit(authority, ',')) {
+    std::string decoded = PercentDecoded(item);
+    if (decoded.empty()) {
+      out.emplace_back("localhost", 5432);
+      continue;
+    }
+    if (decoded[0] == '/') {
+      out.emplace_back(decoded, 5432);
+      continue;
+    }
+    auto hp = ParseHostPort(decoded, 5432);
+    if (!hp.ok()) return hp.status();
+    if (!port.empty()) {
+      int number = 0;
+      if (!absl::SimpleAtoi(port, &number) || number < 1 || number > 65535) {
+        return absl::InvalidArgumentError(absl::StrCat("bad port '", Excerpt(port), "'"));
+      }
+      hp->second = number;
+    }
+    out.push_back(*hp);
+  }
+  return out;
+}
+
+// Where a URL, a comma-separated host:port list or a libpq connection string (keyword=value
+// pairs) points.
 absl::StatusOr<std::vector<std::pair<std::string, int>>> Destinations(const std::string& value) {
   std::vector<std::pair<std::string, int>> out;
   size_t scheme_end = value.find("://");
   if (scheme_end != std::string::npos) {
     std::string scheme = absl::AsciiStrToLower(value.substr(0, scheme_end));
     absl::string_view rest = absl::string_view(value).substr(scheme_end + 3);
+    if (scheme == "postgresql" || scheme == "postgres") return PostgresUriServers(rest);
     rest = rest.substr(0, rest.find_first_of("/?#"));
     if (size_t at = rest.rfind('@'); at != absl::string_view::npos) rest.remove_prefix(at + 1);
     int default_port = scheme == "https" ? 443 : scheme == "http" ? 80 : 0;
@@ -94,6 +242,7 @@ absl::StatusOr<std::vector<std::pair<std::string, int>>> Destinations(const std:
     out.push_back(*hp);
     return out;
   }
+  if (value.find('=') != std::string::npos) return ConninfoServers(value);
   for (absl::string_view item : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
     auto hp = ParseHostPort(item, 0);
     if (!hp.ok()) return hp.status();
@@ -168,7 +317,7 @@ absl::Status DestinationPolicy::Apply(const SinkPlugin& plugin, SettingsMap& sin
         if (auto s = CheckFile(key, value); !s.ok()) return s;
         break;
       case ESDB_SINK_TARGET_NETWORK:
-        if (auto s = CheckNetwork(key, value); !s.ok()) return s;
+        if (auto s = CheckNetwork(key, value, plugin.IsSecret(key)); !s.ok()) return s;
         break;
       default:
         break;
@@ -197,9 +346,15 @@ absl::Status DestinationPolicy::CheckFile(const std::string& key, std::string& v
   return absl::OkStatus();
 }
 
-absl::Status DestinationPolicy::CheckNetwork(const std::string& key,
-                                             const std::string& value) const {
+absl::Status DestinationPolicy::CheckNetwork(const std::string& key, const std::string& value,
+                                             bool secret) const {
   auto destinations = Destinations(value);
+  if (!destinations.ok() && secret) {
+    // Neither the value nor the parser's excerpt of it: it may hold a password.
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, ": the host cannot tell where this (secret) value points; give a URL, "
+                          "host:port list or libpq host=/port= options"));
+  }
   if (!destinations.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(key, ": '", Excerpt(value),
                                                    "' is not a destination: ",

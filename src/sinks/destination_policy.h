@@ -1,7 +1,9 @@
 // The host's policy for where sinks may write and connect: settings a plugin marks as a file
 // (ESDB_SINK_TARGET_FILE) must resolve, symbolic links followed, under the host's sink file root;
 // settings marked as a network destination (ESDB_SINK_TARGET_NETWORK) must name an allowed host
-// (when a list is given) and never the host's own listening ports.
+// (when a list is given) and never the host's own listening ports. A network value is a URL, a
+// comma-separated host:port list, or a libpq connection string (keyword=value pairs or a
+// postgresql:// URI, whose host, hostaddr and port options are checked; port 5432 by default).
 //
 // Checked when settings are accepted and again before a sink is opened, so a policy or a file
 // system that changed in between is honoured. Names are not resolved: to allow addresses by
@@ -51,7 +53,8 @@ class DestinationPolicy {
   };
 
   absl::Status CheckFile(const std::string& key, std::string& value) const;
-  absl::Status CheckNetwork(const std::string& key, const std::string& value) const;
+  // A secret value (the plugin's table says so) is never quoted in the error.
+  absl::Status CheckNetwork(const std::string& key, const std::string& value, bool secret) const;
 
   std::string files_root_;  // canonical; "" when none
   std::vector<Rule> allowed_;

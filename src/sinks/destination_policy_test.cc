@@ -13,6 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The real plugins, whose tables mark path (file-sink) and url, bootstrapServers (network).
 class DestinationPolicyTest : public ::testing::Test {
@@ -100,6 +101,47 @@ TEST_F(DestinationPolicyTest, AllowedHostsByNamePortAndRange) {
   EXPECT_TRUE(Apply(*policy, "kafka-sink", kafka).ok());
   EXPECT_FALSE(DestinationPolicy::Create({.allowed_hosts = {"10.0.0.0/33"}}).ok());
   EXPECT_FALSE(DestinationPolicy::Create({.own_endpoints = {"no-port"}}).ok());
+}
+
+TEST_F(DestinationPolicyTest, LibpqConnectionStringsAndUrisAreUnderstood) {
+  auto pg = [&](const DestinationPolicy& policy, const std::string& value) {
+    SettingsMap s = {{"connectionString", value}};
+    return Apply(policy, "postgres-sink", s);
+  };
+  auto own = DestinationPolicy::Create({.own_endpoints = {"127.0.0.1:2113"}});
+  ASSERT_TRUE(own.ok()) << own.status();
+  for (const char* value :
+       {"host=localhost port=2113 dbname=app", "host = 'db' hostaddr=127.0.0.1 port=2113",
+        "host=a,localhost port=5432,2113", "postgresql://u:pw@localhost:2113/app",
+        "postgresql://db1:5432,[::1]:2113/app", "postgres:///app?host=localhost&port=2113",
+        "postgresql://db/app?hostaddr=127.0.0.1&port=2113", "port=2113 dbname=app"}) {
+    EXPECT_THAT(pg(*own, value).message(), HasSubstr("this host's own port")) << value;
+  }
+  EXPECT_TRUE(pg(*own, "host=localhost dbname=app").ok());  // 5432 by default
+  EXPECT_TRUE(pg(*own, "postgresql://localhost/app").ok());
+
+  auto allowed = DestinationPolicy::Create({.allowed_hosts = {"db.example:5432", "10.1.0.0/16"}});
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  for (const char* value :
+       {"host=db.example dbname=app password='p w\\'x'", "host=DB.example port=5432",
+        "postgresql://u:pw@db.example/app?sslmode=require", "host=db.example hostaddr=10.1.2.3",
+        "postgresql://db.example,10.1.9.9:5432/app"}) {
+    EXPECT_TRUE(pg(*allowed, value).ok()) << value << ": " << pg(*allowed, value);
+  }
+  for (const char* value :
+       {"host=evil.example", "host=db.example port=5433", "host=db.example hostaddr=10.2.0.1",
+        "host=db.example,evil.example", "postgresql://evil.example/app",
+        "postgresql://db.example/app?host=evil.example", "host=/var/run/postgresql",
+        "dbname=app"}) {
+    EXPECT_THAT(pg(*allowed, value).message(), HasSubstr("--sink-allowed-hosts")) << value;
+  }
+  for (const char* value : {"host=db port=x", "host=a,b port=1,2,3", "host='unterminated",
+                            "host db=x", "postgresql://db:99999/app"}) {
+    EXPECT_THAT(pg(*allowed, value).message(), HasSubstr("cannot tell where")) << value;
+  }
+  // The connection string is secret: a value the policy cannot read is not quoted back.
+  EXPECT_THAT(pg(*allowed, "host=db password=s3cr3t port=x").message(),
+              Not(HasSubstr("s3cr3t")));
 }
 
 }  // namespace

@@ -64,8 +64,9 @@ export function makeTestCerts(dir) {
 
 // Resolves to { grpcPort, httpPort, dataDir, caFile, stop() } once the node serves both ports.
 // `secure`: TLS with a CA made for this node (caFile) and the default users (admin/changeit,
-// ops/changeit); otherwise --insecure (plain, no credentials needed).
-export async function startDevnode({ timeoutMs = 30000, secure = false } = {}) {
+// ops/changeit); otherwise --insecure (plain, no credentials needed). `extraArgs` go to the node
+// as they are (e.g. --users-file).
+export async function startDevnode({ timeoutMs = 30000, secure = false, extraArgs = [] } = {}) {
   const binary = join(buildDir(), "bin", "esdb-devnode");
   if (!existsSync(binary)) throw new Error(`${binary} does not exist: build esdb-devnode first`);
   const dataDir = mkdtempSync(join(tmpdir(), "esdb-compat-"));
@@ -85,6 +86,7 @@ export async function startDevnode({ timeoutMs = 30000, secure = false } = {}) {
     "--grpc-port", String(requestedGrpcPort),
     "--log-level", "warn",
     ...security,
+    ...extraArgs,
   ], { stdio: ["ignore", "pipe", "pipe"] });
 
   let stderr = "";

@@ -123,7 +123,7 @@ void Subscribe(esdb::devnode::LogNode* node, esdb::devnode::ReadPlan* plan) {
     done = followed.mu.AwaitWithTimeout(absl::Condition(&followed.done), absl::Seconds(5));
   }
   FUZZ_CHECK(done, "the subscription neither caught up nor dropped within 5 s");
-  subscription->reset();  // joins the subscription's thread
+  subscription->reset();  // waits for its own callback, if one is running
 }
 
 }  // namespace

@@ -177,6 +177,11 @@ TEST_F(SidecarProcessTest, DeliversAndSurvivesNodeAndSidecarCrashes) {
   // The dev node has no library: management is the side-car's alone.
   EXPECT_EQ(node_http.Get("/connectors").status, 503);
   EXPECT_EQ(sidecar_http.Get("/health/live").status, 204);
+  // The management page comes from the library, so from the side-car too.
+  e2e::Reply page = sidecar_http.Get("/ui/connectors");
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(page.Header("X-Content-Type-Options"), "nosniff");
   e2e::Reply created = sidecar_http.Post("/connectors/orders", FileSink(out));
   ASSERT_EQ(created.status, 201) << created.body;
   ASSERT_EQ(sidecar_http.Post("/connectors/orders/enable").status, 200);

@@ -1,0 +1,645 @@
+// postgres-sink: events into PostgreSQL through libpq, effectively once.
+//
+// Each write() is one transaction on one connection: it locks this connector's row of
+// <schema>.esdb_sink_positions (SELECT ... FOR UPDATE), skips the records at or below the
+// position stored there (already applied by an earlier transaction whose acknowledgement was
+// lost to a crash), applies the rest (append: multi-row INSERTs; statements: the user's prepared
+// statement per record), stores the last record's position and commits. The rows and the
+// position commit together or not at all, so a record is applied once however often the host
+// resends it. Reading the position under the row lock, not once at open, keeps this true when
+// an old instance of the connector (fenced, still running) and a new one overlap.
+//
+// Errors: connection failures, serialisation failures, deadlocks, lack of resources and server
+// shutdowns are RETRY (the host resends the same batch; the next write reconnects). Constraint
+// violations (class 23) and bad data (class 22) are FATAL naming the record. At open, a bad
+// statement, a missing table or column, or missing privileges (class 42) are INVALID_CONFIG with
+// the server's message.
+//
+// write() completes synchronously. libpq calls block; the connection gets TCP keepalives and a
+// TCP user timeout (unless the connection string sets its own) so that a dead server ends a
+// write with RETRY instead of stalling the connector.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/cxx_boundary.h"
+#include "core/json_depth.h"
+#include "esdb/sink.h"
+#include "nlohmann/json.hpp"
+#include "postgres_config.h"
+
+namespace esdb_postgres_sink {
+namespace {
+
+using esdb_plugin::CopyError;
+
+// Rows per INSERT: 12 parameters each, well under the protocol's 65535.
+constexpr size_t kRowsPerInsert = 1000;
+constexpr size_t kMaxJsonDepth = 64;
+// Statements sent before their results are read (statements mode).
+constexpr size_t kPipelineDepth = 100;
+constexpr int kAppendColumns = 12;
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using Connection = std::unique_ptr<PGconn, ConnDeleter>;
+
+// A failed call: the status it maps to and the text for the host.
+struct Failure {
+  esdb_sink_status status = ESDB_SINK_OK;
+  std::string message;
+  bool failed() const { return status != ESDB_SINK_OK; }
+};
+
+enum class Phase { kOpen, kWrite };
+
+// SQLSTATE -> what the host should do. Classes: 08 connection, 40 transaction rollback
+// (serialisation failure, deadlock), 53 insufficient resources, 57 operator intervention
+// (shutdown, query cancelled by a timeout), 55 lock not available (lock_timeout), 58 system
+// error: may pass. 23 integrity constraint,
+// 22 data exception: the record cannot be applied. 42 syntax or access rule: the configuration.
+esdb_sink_status Classify(std::string_view sqlstate, Phase phase) {
+  std::string_view cls = sqlstate.substr(0, 2);
+  if (sqlstate.empty() || cls == "08" || cls == "40" || cls == "53" || cls == "55" || cls == "57" ||
+      cls == "58" || cls == "XX") {
+    return ESDB_SINK_RETRY;
+  }
+  if (phase == Phase::kOpen) {
+    // Two connectors creating the same table at once collide in the catalogue.
+    if (sqlstate == "23505" || sqlstate == "42P07") return ESDB_SINK_RETRY;
+    if (cls == "42" || cls == "3F" || cls == "28") return ESDB_SINK_INVALID_CONFIG;
+  }
+  return ESDB_SINK_FATAL;
+}
+
+std::string OneLine(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  return text;
+}
+
+// The failure described by `result` (which may be NULL when libpq could not even send).
+Failure FailureOf(PGconn* conn, const PGresult* result, Phase phase, const std::string& context) {
+  Failure f;
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = state != nullptr ? state : "";
+  f.status = PQstatus(conn) == CONNECTION_BAD ? ESDB_SINK_RETRY : Classify(sqlstate, phase);
+  // The primary message and its detail, not the whole report: its context may quote values.
+  const char* primary =
+      result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  f.message = context + ": " + OneLine(primary != nullptr ? primary : PQerrorMessage(conn));
+  if (result != nullptr) {
+    if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) {
+      f.message += " (" + OneLine(detail) + ")";
+    }
+  }
+  if (!sqlstate.empty()) f.message += " [SQLSTATE " + sqlstate + "]";
+  return f;
+}
+
+bool Succeeded(const PGresult* r) {
+  if (r == nullptr) return false;
+  ExecStatusType s = PQresultStatus(r);
+  return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+bool IsJson(const esdb_sink_record& r, const uint8_t* bytes, size_t size) {
+  (void)r;
+  std::string_view text(reinterpret_cast<const char*>(bytes), size);
+  if (text.empty() || !esdb::JsonDepthWithin(text, kMaxJsonDepth)) return false;
+  // jsonb cannot hold \u0000; such documents go to the bytes column.
+  if (text.find("\\u0000") != std::string_view::npos) return false;
+  return nlohmann::json::accept(text);
+}
+
+std::string Text(const char* s) { return s != nullptr ? s : ""; }
+
+struct PostgresSink {
+  const esdb_sink_host* host = nullptr;
+  std::string connector_id;
+  PostgresConfig config;
+  Connection conn;
+  std::map<std::string, std::string> prepared;  // event type ("*") -> prepared statement name
+
+  void Log(esdb_sink_log_level level, const std::string& line) const {
+    if (host != nullptr && ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
+      host->log(host->ctx, level, line.c_str());
+    }
+  }
+
+  Result Exec(const std::string& sql) { return Result(PQexec(conn.get(), sql.c_str())); }
+
+  Result ExecParams(const std::string& sql, const std::vector<const char*>& values,
+                    const std::vector<int>& lengths, const std::vector<int>& formats) {
+    return Result(PQexecParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), lengths.data(), formats.data(), 0));
+  }
+
+  // Connects, creates what is missing, prepares the statements.
+  Failure Connect() {
+    prepared.clear();
+    // Defaults first: the expanded connection string that follows overrides them.
+    const char* keywords[] = {"connect_timeout",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "tcp_user_timeout",
+                              "application_name",
+                              "dbname",
+                              nullptr};
+    const char* values[] = {"10",
+                            "30",
+                            "10",
+                            "3",
+                            "60000",
+                            "esdb-connectors postgres-sink",
+                            config.connection_string.c_str(),
+                            nullptr};
+    conn.reset(PQconnectdbParams(keywords, values, 1));
+    if (conn == nullptr) return {ESDB_SINK_RETRY, "cannot allocate a libpq connection"};
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+      Failure f{ESDB_SINK_RETRY, "cannot connect: " + OneLine(PQerrorMessage(conn.get()))};
+      conn.reset();
+      return f;
+    }
+    PQsetNoticeProcessor(
+        conn.get(), [](void*, const char*) {}, nullptr);  // not to stderr
+    Failure f = Setup();
+    if (f.failed()) conn.reset();
+    return f;
+  }
+
+  Failure Run(const std::string& sql, Phase phase, const std::string& context) {
+    Result r = Exec(sql);
+    if (Succeeded(r.get())) return {};
+    return FailureOf(conn.get(), r.get(), phase, context);
+  }
+
+  Failure Setup() {
+    // Warnings ("relation already exists, skipping") are not worth a log line.
+    Run("SET client_min_messages = warning", Phase::kOpen, "setup");
+    Failure f = Run("CREATE TABLE IF NOT EXISTS " + config.QualifiedPositions() +
+                        " (connector_id text PRIMARY KEY, commit_position bigint NOT NULL, "
+                        "prepare_position bigint NOT NULL, updated timestamptz NOT NULL "
+                        "DEFAULT now())",
+                    Phase::kOpen, "cannot create " + config.QualifiedPositions());
+    if (f.failed()) return f;
+    if (config.mode == Mode::kAppend) {
+      f = Run("CREATE TABLE IF NOT EXISTS " + config.QualifiedTable() +
+                  " (position bigint PRIMARY KEY, prepare_position bigint NOT NULL, "
+                  "stream text NOT NULL, revision bigint NOT NULL, event_id uuid NOT NULL, "
+                  "event_type text NOT NULL, content_type text NOT NULL, data jsonb, "
+                  "data_bytes bytea, metadata jsonb, metadata_bytes bytea, "
+                  "created timestamptz NOT NULL)",
+              Phase::kOpen, "table: cannot create " + config.QualifiedTable());
+      if (f.failed()) return f;
+      // The table may have existed before with other columns: a statement against it says so.
+      Result r(PQprepare(conn.get(), "", InsertSql(1).c_str(), 0, nullptr));
+      if (!Succeeded(r.get())) {
+        return FailureOf(conn.get(), r.get(), Phase::kOpen,
+                         "table: " + config.QualifiedTable() + " does not fit");
+      }
+    } else {
+      int n = 0;
+      for (const auto& [type, statement] : config.statements) {
+        std::string name = "esdb_statement_" + std::to_string(n++);
+        Result r(PQprepare(conn.get(), name.c_str(), statement.sql.c_str(),
+                           static_cast<int>(statement.parameters.size()), nullptr));
+        if (!Succeeded(r.get())) {
+          return FailureOf(conn.get(), r.get(), Phase::kOpen, "statement:" + type);
+        }
+        prepared[type] = name;
+      }
+    }
+    return {};
+  }
+
+  std::string InsertSql(size_t rows) const {
+    std::string sql = "INSERT INTO " + config.QualifiedTable() +
+                      " (position, prepare_position, stream, revision, event_id, event_type, "
+                      "content_type, data, data_bytes, metadata, metadata_bytes, created) VALUES ";
+    static const char* kCasts[kAppendColumns] = {"bigint", "bigint", "text",  "bigint",
+                                                 "uuid",   "text",   "text",  "jsonb",
+                                                 "bytea",  "jsonb",  "bytea", "timestamptz"};
+    int p = 1;
+    for (size_t row = 0; row < rows; ++row) {
+      sql += row == 0 ? "(" : ", (";
+      for (int c = 0; c < kAppendColumns; ++c) {
+        if (c > 0) sql += ", ";
+        sql += "$" + std::to_string(p++) + "::" + kCasts[c];
+      }
+      sql += ")";
+    }
+    return sql;
+  }
+
+  // The position stored for this connector, locked until the transaction ends; -1 when none.
+  Failure LockPosition(int64_t& stored) {
+    std::vector<const char*> values = {connector_id.c_str()};
+    Result r = ExecParams("SELECT commit_position FROM " + config.QualifiedPositions() +
+                              " WHERE connector_id = $1 FOR UPDATE",
+                          values, {0}, {0});
+    if (!Succeeded(r.get())) {
+      return FailureOf(conn.get(), r.get(), Phase::kWrite, "cannot read the stored position");
+    }
+    stored = PQntuples(r.get()) > 0 ? std::stoll(PQgetvalue(r.get(), 0, 0)) : -1;
+    return {};
+  }
+
+  Failure StorePosition(const esdb_sink_record& last) {
+    std::string commit = std::to_string(last.commit_position);
+    std::string prepare = std::to_string(last.prepare_position);
+    std::vector<const char*> values = {connector_id.c_str(), commit.c_str(), prepare.c_str()};
+    Result r = ExecParams(
+        "INSERT INTO " + config.QualifiedPositions() +
+            " (connector_id, commit_position, prepare_position) VALUES ($1, $2, $3) "
+            "ON CONFLICT (connector_id) DO UPDATE SET commit_position = EXCLUDED.commit_position, "
+            "prepare_position = EXCLUDED.prepare_position, updated = now()",
+        values, {0, 0, 0}, {0, 0, 0});
+    if (!Succeeded(r.get())) {
+      return FailureOf(conn.get(), r.get(), Phase::kWrite, "cannot store the position");
+    }
+    return {};
+  }
+
+  Failure Append(const esdb_sink_record* const* records, size_t count) {
+    for (size_t at = 0; at < count; at += kRowsPerInsert) {
+      size_t rows = std::min(kRowsPerInsert, count - at);
+      std::deque<std::string> text;  // owns the text parameters; push_back keeps them in place
+      std::vector<const char*> values(rows * kAppendColumns, nullptr);
+      std::vector<int> lengths(rows * kAppendColumns, 0);
+      std::vector<int> formats(rows * kAppendColumns, 0);
+      for (size_t i = 0; i < rows; ++i) {
+        const esdb_sink_record& r = *records[at + i];
+        size_t base = i * kAppendColumns;
+        text.push_back(std::to_string(r.commit_position));
+        values[base + 0] = text.back().c_str();
+        text.push_back(std::to_string(r.prepare_position));
+        values[base + 1] = text.back().c_str();
+        values[base + 2] = r.stream != nullptr ? r.stream : "";
+        text.push_back(std::to_string(r.revision));
+        values[base + 3] = text.back().c_str();
+        values[base + 4] = r.event_id != nullptr ? r.event_id : "";
+        values[base + 5] = r.event_type != nullptr ? r.event_type : "";
+        values[base + 6] = r.content_type != nullptr ? r.content_type : "";
+        // data: jsonb when it is JSON, else the bytes (binary format, no escaping).
+        bool json_type = Text(r.content_type) == "application/json";
+        if (json_type && IsJson(r, r.data, r.data_size)) {
+          text.emplace_back(reinterpret_cast<const char*>(r.data), r.data_size);
+          values[base + 7] = text.back().c_str();
+        } else {
+          values[base + 8] = r.data_size > 0 ? reinterpret_cast<const char*>(r.data) : "";
+          lengths[base + 8] = static_cast<int>(r.data_size);
+          formats[base + 8] = 1;
+        }
+        if (r.metadata_size > 0 && IsJson(r, r.metadata, r.metadata_size)) {
+          text.emplace_back(reinterpret_cast<const char*>(r.metadata), r.metadata_size);
+          values[base + 9] = text.back().c_str();
+        } else if (r.metadata_size > 0) {
+          values[base + 10] = reinterpret_cast<const char*>(r.metadata);
+          lengths[base + 10] = static_cast<int>(r.metadata_size);
+          formats[base + 10] = 1;
+        }
+        text.push_back(esdb_plugin::Rfc3339(r.created_unix_us));
+        values[base + 11] = text.back().c_str();
+      }
+      Result result = ExecParams(InsertSql(rows), values, lengths, formats);
+      if (!Succeeded(result.get())) {
+        return FailureOf(conn.get(), result.get(), Phase::kWrite,
+                         "records at positions " + std::to_string(records[at]->commit_position) +
+                             ".." + std::to_string(records[at + rows - 1]->commit_position) +
+                             " into " + config.QualifiedTable());
+      }
+    }
+    return {};
+  }
+
+  // Why the statement of `r` failed: names the record and the statement key.
+  static std::string RecordContext(const esdb_sink_record& r, const std::string& key) {
+    return "record at position " + std::to_string(r.commit_position) + " (stream " +
+           Text(r.stream) + ", revision " + std::to_string(r.revision) + ", type " +
+           Text(r.event_type) + "): statement:" + key + " failed";
+  }
+
+  // A statement sent in the pipeline and not yet answered.
+  struct InFlight {
+    const esdb_sink_record* record;
+    const std::string* key;  // the statement: key, for messages
+  };
+
+  // Ends the pipeline segment of `sent` with a sync and reads its results in order; the first
+  // error names its record (the statements after it are aborted by the server).
+  Failure Collect(std::vector<InFlight>& sent) {
+    if (PQpipelineSync(conn.get()) != 1) {
+      return FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot send the statements");
+    }
+    Failure failure;
+    for (const InFlight& query : sent) {
+      Result r(PQgetResult(conn.get()));
+      if (r == nullptr) {
+        return {ESDB_SINK_RETRY,
+                "the statements' results are missing: " + OneLine(PQerrorMessage(conn.get()))};
+      }
+      if (PQresultStatus(r.get()) == PGRES_FATAL_ERROR && !failure.failed()) {
+        failure =
+            FailureOf(conn.get(), r.get(), Phase::kWrite, RecordContext(*query.record, *query.key));
+      }
+      Result end(PQgetResult(conn.get()));  // NULL: the end of this statement's results
+    }
+    Result sync(PQgetResult(conn.get()));
+    if ((sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) &&
+        !failure.failed()) {
+      failure = {ESDB_SINK_RETRY, "the statements' results are out of step"};
+    }
+    sent.clear();
+    return failure;
+  }
+
+  // The statements run in libpq's pipeline mode: up to kPipelineDepth are sent before their
+  // results are read, so a batch costs a round trip per kPipelineDepth records rather than one
+  // per record. The depth also bounds the results waiting unread: on a blocking connection, a
+  // client that keeps sending while the server cannot write its results would deadlock.
+  Failure ApplyStatements(const esdb_sink_record* const* records, size_t count) {
+    if (PQenterPipelineMode(conn.get()) != 1) {
+      return FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot enter pipeline mode");
+    }
+    std::vector<InFlight> sent;
+    Failure failure = SendStatements(records, count, sent);
+    if (!failure.failed() && !sent.empty()) failure = Collect(sent);
+    // Fails when results are still unread (a send failed): the connection is then dropped,
+    // as the ROLLBACK that follows cannot run.
+    if (PQexitPipelineMode(conn.get()) != 1 && !failure.failed()) {
+      failure = FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot leave pipeline mode");
+    }
+    return failure;
+  }
+
+  Failure SendStatements(const esdb_sink_record* const* records, size_t count,
+                         std::vector<InFlight>& sent) {
+    for (size_t i = 0; i < count; ++i) {
+      const esdb_sink_record& r = *records[i];
+      std::string type = Text(r.event_type);
+      auto it = config.statements.find(type);
+      if (it == config.statements.end()) it = config.statements.find("*");
+      if (it == config.statements.end()) continue;  // no statement: nothing to apply
+      const StatementTemplate& statement = it->second;
+      std::vector<std::string> text(statement.parameters.size());
+      std::vector<const char*> values(statement.parameters.size(), nullptr);
+      nlohmann::json data, metadata;
+      bool data_parsed = false, metadata_parsed = false;
+      for (size_t p = 0; p < statement.parameters.size(); ++p) {
+        const Parameter& parameter = statement.parameters[p];
+        bool null = false;
+        switch (parameter.field) {
+          case Field::kStream:
+            text[p] = Text(r.stream);
+            break;
+          case Field::kRevision:
+            text[p] = std::to_string(r.revision);
+            break;
+          case Field::kPosition:
+            text[p] = std::to_string(r.commit_position);
+            break;
+          case Field::kPreparePosition:
+            text[p] = std::to_string(r.prepare_position);
+            break;
+          case Field::kEventId:
+            text[p] = Text(r.event_id);
+            break;
+          case Field::kEventType:
+            text[p] = type;
+            break;
+          case Field::kContentType:
+            text[p] = Text(r.content_type);
+            break;
+          case Field::kCreated:
+            text[p] = esdb_plugin::Rfc3339(r.created_unix_us);
+            break;
+          case Field::kData:
+            text[p].assign(reinterpret_cast<const char*>(r.data), r.data_size);
+            break;
+          case Field::kMetadata:
+            text[p].assign(reinterpret_cast<const char*>(r.metadata), r.metadata_size);
+            null = r.metadata_size == 0;
+            break;
+          case Field::kDataPath:
+          case Field::kMetadataPath: {
+            bool is_data = parameter.field == Field::kDataPath;
+            nlohmann::json& doc = is_data ? data : metadata;
+            bool& parsed = is_data ? data_parsed : metadata_parsed;
+            if (!parsed) {
+              parsed = true;
+              std::string_view bytes(reinterpret_cast<const char*>(is_data ? r.data : r.metadata),
+                                     is_data ? r.data_size : r.metadata_size);
+              if (esdb::JsonDepthWithin(bytes, kMaxJsonDepth)) {
+                doc = nlohmann::json::parse(bytes, nullptr, false);
+              }
+            }
+            null = !PathValue(doc, parameter.path, text[p]);
+            break;
+          }
+        }
+        values[p] = null ? nullptr : text[p].c_str();
+      }
+      // libpq copies the values into its output buffer here.
+      if (PQsendQueryPrepared(conn.get(), prepared[it->first].c_str(),
+                              static_cast<int>(values.size()), values.data(), nullptr, nullptr,
+                              0) != 1) {
+        return FailureOf(conn.get(), nullptr, Phase::kWrite, RecordContext(r, it->first));
+      }
+      sent.push_back({&r, &it->first});
+      if (sent.size() == kPipelineDepth) {
+        if (Failure f = Collect(sent); f.failed()) return f;
+      }
+    }
+    return {};
+  }
+
+  // The value at `path` in `doc` as parameter text (strings as they are, other values as JSON);
+  // false for a missing value or JSON null, which become SQL NULL.
+  static bool PathValue(const nlohmann::json& doc, const std::vector<std::string>& path,
+                        std::string& out) {
+    const nlohmann::json* at = &doc;
+    for (const std::string& key : path) {
+      if (!at->is_object()) return false;
+      auto it = at->find(key);
+      if (it == at->end()) return false;
+      at = &*it;
+    }
+    if (at->is_null() || at->is_discarded()) return false;
+    out = at->is_string() ? at->get<std::string>()
+                          : at->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return true;
+  }
+
+  // One batch, one transaction. On failure the transaction is rolled back, and a broken
+  // connection dropped so that the next write reconnects.
+  Failure Deliver(const esdb_sink_record* const* records, size_t count) {
+    if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
+      if (Failure f = Connect(); f.failed()) {
+        if (f.status != ESDB_SINK_RETRY) f.status = ESDB_SINK_FATAL;
+        return f;
+      }
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (records[i]->commit_position > static_cast<uint64_t>(INT64_MAX) ||
+          records[i]->prepare_position > static_cast<uint64_t>(INT64_MAX) ||
+          records[i]->revision > static_cast<uint64_t>(INT64_MAX)) {
+        return {ESDB_SINK_FATAL, "record at position " +
+                                     std::to_string(records[i]->commit_position) +
+                                     ": a position or revision beyond PostgreSQL's bigint"};
+      }
+    }
+    Failure f = Transaction(records, count);
+    if (f.failed()) {
+      if (PQstatus(conn.get()) == CONNECTION_OK) {
+        Result rollback = Exec("ROLLBACK");
+        if (!Succeeded(rollback.get())) conn.reset();
+      } else {
+        conn.reset();
+      }
+    }
+    return f;
+  }
+
+  Failure Transaction(const esdb_sink_record* const* records, size_t count) {
+    if (Failure f = Run("BEGIN", Phase::kWrite, "cannot begin a transaction"); f.failed()) {
+      return f;
+    }
+    int64_t stored = -1;
+    if (Failure f = LockPosition(stored); f.failed()) return f;
+    size_t first = 0;
+    while (first < count && stored >= 0 &&
+           records[first]->commit_position <= static_cast<uint64_t>(stored)) {
+      ++first;
+    }
+    if (first > 0) {
+      // Only after a crash or a lost acknowledgement: the host resends what it had not
+      // checkpointed.
+      Log(ESDB_SINK_LOG_INFO, "postgres-sink: skipped " + std::to_string(first) +
+                                  " record(s) already applied (stored position " +
+                                  std::to_string(stored) + ")");
+    }
+    if (first == count) return Run("ROLLBACK", Phase::kWrite, "cannot end the transaction");
+    Failure f = config.mode == Mode::kAppend ? Append(records + first, count - first)
+                                             : ApplyStatements(records + first, count - first);
+    if (f.failed()) return f;
+    if (f = StorePosition(*records[count - 1]); f.failed()) return f;
+    return Run("COMMIT", Phase::kWrite, "commit failed");
+  }
+};
+
+esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err, size_t err_size) {
+  return esdb_plugin::Guarded("cannot check the settings", ESDB_SINK_INVALID_CONFIG, err, err_size,
+                              [&]() -> esdb_sink_status {
+                                PostgresConfig config;
+                                std::string why = ParseConfig(settings, count, config);
+                                if (why.empty()) return ESDB_SINK_OK;
+                                CopyError(why, err, err_size);
+                                return ESDB_SINK_INVALID_CONFIG;
+                              });
+}
+
+esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sink_host* host,
+                      esdb_sink_instance** out, char* err, size_t err_size) {
+  return esdb_plugin::Guarded(
+      "open failed", ESDB_SINK_FATAL, err, err_size, [&]() -> esdb_sink_status {
+        auto sink = std::make_unique<PostgresSink>();
+        sink->host = host;
+        sink->connector_id = host != nullptr &&
+                                     ESDB_HAS_FIELD(esdb_sink_host, host, connector_id) &&
+                                     host->connector_id != nullptr
+                                 ? host->connector_id
+                                 : "";
+        if (std::string why = ParseConfig(settings, count, sink->config); !why.empty()) {
+          CopyError(why, err, err_size);
+          return ESDB_SINK_INVALID_CONFIG;
+        }
+        if (Failure f = sink->Connect(); f.failed()) {
+          CopyError(f.message, err, err_size);
+          return f.status;
+        }
+        sink->Log(ESDB_SINK_LOG_INFO,
+                  "postgres-sink: connected (" +
+                      std::string(sink->config.mode == Mode::kAppend
+                                      ? "append into " + sink->config.QualifiedTable()
+                                      : "statements") +
+                      "); positions in " + sink->config.QualifiedPositions());
+        *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
+        return ESDB_SINK_OK;
+      });
+}
+
+void Write(esdb_sink_instance* instance, const esdb_sink_record* const* records, size_t count,
+           esdb_sink_completion_fn done, void* done_ctx) {
+  auto* sink = reinterpret_cast<PostgresSink*>(instance);
+  Failure f;
+  try {
+    f = sink->Deliver(records, count);
+  } catch (const std::exception& e) {
+    // Nothing was committed unless COMMIT returned; the resent batch is checked against the
+    // stored position, so RETRY is safe either way.
+    sink->conn.reset();
+    f.status = ESDB_SINK_RETRY;
+    try {
+      f.message = std::string("unexpected error: ") + e.what();
+    } catch (...) {
+    }
+  } catch (...) {
+    sink->conn.reset();
+    f.status = ESDB_SINK_RETRY;
+  }
+  if (!f.failed()) {
+    done(done_ctx, ESDB_SINK_OK, nullptr);
+  } else {
+    done(done_ctx, f.status, f.message.empty() ? "unexpected error" : f.message.c_str());
+  }
+}
+
+esdb_sink_status Flush(esdb_sink_instance*, char*, size_t) {
+  return ESDB_SINK_OK;  // every acknowledged batch was committed
+}
+
+void Close(esdb_sink_instance* instance) { delete reinterpret_cast<PostgresSink*>(instance); }
+
+const esdb_sink_plugin kPlugin = {
+    sizeof(esdb_sink_plugin),
+    ESDB_SINK_ABI_VERSION,
+    1,  // min_host_abi_version
+    "postgres-sink",
+    "1.0.0",
+    "Writes events into PostgreSQL (one row per event, or the user's statements per event "
+    "type), effectively once: the position is committed in the same transaction as the rows.",
+    kSettings,
+    kSettingsCount,
+    Validate,
+    Open,
+    Write,
+    Flush,
+    Close};
+
+}  // namespace
+}  // namespace esdb_postgres_sink
+
+extern "C" ESDB_SINK_EXPORT const esdb_sink_plugin* esdb_sink_entry(uint32_t host_abi_version) {
+  (void)host_abi_version;
+  return &esdb_postgres_sink::kPlugin;
+}

@@ -50,8 +50,7 @@
 #define ESDB_FIELD_END(type, field) (offsetof(type, field) + sizeof(((type*)0)->field))
 
 /* Non-zero when the struct at `ptr` (of ABI type `type`), as its writer sized it, has `field`. */
-#define ESDB_HAS_FIELD(type, ptr, field) \
-  ((size_t)(ptr)->struct_size >= ESDB_FIELD_END(type, field))
+#define ESDB_HAS_FIELD(type, ptr, field) ((size_t)(ptr)->struct_size >= ESDB_FIELD_END(type, field))
 
 /* Non-zero when the OPTIONAL function `fn` of the table at `ptr` may be called: the writer's
  * struct has the field and it is not NULL. */

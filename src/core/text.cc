@@ -100,7 +100,8 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text, PlusSign plus)
                                                      Excerpt(text), "\""));
     }
     if (high == 0 && low == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("%00 is not allowed in \"", Excerpt(text), "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("%00 is not allowed in \"", Excerpt(text), "\""));
     }
     out.push_back(static_cast<char>(high * 16 + low));
     i += 2;

@@ -76,7 +76,7 @@ std::string NewUuid() {
   // absl::BitGen is seeded from the OS entropy source and is not thread-safe; one per thread.
   thread_local absl::BitGen gen;
   UuidBits bits{absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen)};
-  bits.high = (bits.high & ~uint64_t{0xf000}) | 0x4000;                 // version 4
+  bits.high = (bits.high & ~uint64_t{0xf000}) | 0x4000;                    // version 4
   bits.low = (bits.low & ~(uint64_t{0x3} << 62)) | (uint64_t{0x2} << 62);  // RFC 4122 variant
   return UuidText(bits);
 }

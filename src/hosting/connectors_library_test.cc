@@ -26,9 +26,8 @@ TEST(ConnectorsLibraryTest, ANewerLibraryIsTakenAndServes) {
   request.path = "/connector-plugins";
   http::Response response = (*lib)->Handle(request);
   EXPECT_EQ(response.status, 200);
-  EXPECT_EQ(response.body,
-            "fake library " + std::to_string(ESDB_CONNECTORS_ABI_VERSION + 1) +
-                ": GET /connector-plugins");
+  EXPECT_EQ(response.body, "fake library " + std::to_string(ESDB_CONNECTORS_ABI_VERSION + 1) +
+                               ": GET /connector-plugins");
 }
 
 TEST(ConnectorsLibraryTest, AnOlderLibraryIsRefusedNamingBothVersions) {
@@ -44,8 +43,8 @@ TEST(ConnectorsLibraryTest, AnOlderLibraryIsRefusedNamingBothVersions) {
 TEST(ConnectorsLibraryTest, TheRealLibraryPassesTheHandshake) {
   // Starting needs a working node; a handshake failure would come before the start's error.
   esdb_node_api node{};
-  auto lib = ConnectorsLibrary::Load(std::string(ESDB_LIB_DIR) + "/libesdb_connectors.so", &node,
-                                     "{}");
+  auto lib =
+      ConnectorsLibrary::Load(std::string(ESDB_LIB_DIR) + "/libesdb_connectors.so", &node, "{}");
   ASSERT_FALSE(lib.ok());
   EXPECT_THAT(lib.status().message(), HasSubstr("did not start"));
   EXPECT_THAT(lib.status().message(), HasSubstr("node API table is 0 bytes"));

@@ -144,8 +144,7 @@ ESDB_CONNECTORS_EXPORT void esdb_connectors_free_response(esdb_http_response* re
   response->content_type = nullptr;
   response->body = nullptr;
   response->body_size = 0;
-  if (!ESDB_HAS_FIELD(esdb_http_response, response, header_count) ||
-      response->headers == nullptr) {
+  if (!ESDB_HAS_FIELD(esdb_http_response, response, header_count) || response->headers == nullptr) {
     return;
   }
   for (size_t i = 0; i < response->header_count; ++i) {

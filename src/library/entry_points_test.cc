@@ -157,9 +157,10 @@ class NodeTableTest : public EntryPointsTest {
 
   // Enables a null-sink connector and waits for it to run here.
   void ExpectAConnectorRuns(esdb_connectors* lib) {
-    ASSERT_EQ(Http(lib, "POST", "/connectors/c1", R"({"settings":{"instanceTypeName":"null-sink"}})")
-                  .first,
-              201);
+    ASSERT_EQ(
+        Http(lib, "POST", "/connectors/c1", R"({"settings":{"instanceTypeName":"null-sink"}})")
+            .first,
+        201);
     ASSERT_EQ(Http(lib, "POST", "/connectors/c1/enable").first, 200);
     std::string last;
     for (int i = 0; i < 300 && last.find(R"("state":"RUNNING")") == std::string::npos; ++i) {
@@ -221,8 +222,8 @@ TEST_F(EntryPointsTest, AnOldHostsShortResponseIsNotWrittenPastItsEnd) {
   ASSERT_EQ(e_.start(node_->api(), config.c_str(), &lib, err, sizeof err), 0) << err;
   esdb_http_header ct{"Content-Type", "application/json"};
   const esdb_http_header* headers[] = {&ct};
-  esdb_http_request req{sizeof(esdb_http_request), "PATCH", "/connectors/c1", "", headers, 1,
-                        "", 0};
+  esdb_http_request req{
+      sizeof(esdb_http_request), "PATCH", "/connectors/c1", "", headers, 1, "", 0};
   req.auth = ESDB_AUTH_INSECURE;
   // A 405 carries an Allow header, which only a response struct with `headers` can take.
   esdb_http_response resp{};

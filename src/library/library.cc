@@ -82,9 +82,9 @@ absl::Status CheckNodeApi(const esdb_node_api* api) {
   if (api == nullptr) return absl::InvalidArgumentError("the host passed no node API");
   // Version 1 of the table ends with `log`: an older (shorter) one is not a node ABI table.
   if (api->struct_size < ESDB_FIELD_END(esdb_node_api, log)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the host's node API table is ", api->struct_size, " bytes, shorter than the ",
-        ESDB_FIELD_END(esdb_node_api, log), " bytes of node ABI version 1"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the host's node API table is ", api->struct_size, " bytes, shorter than the ",
+                     ESDB_FIELD_END(esdb_node_api, log), " bytes of node ABI version 1"));
   }
   if (!ESDB_ABI_SATISFIES(api->abi_version, kNeededNodeAbi)) {
     return absl::FailedPreconditionError(

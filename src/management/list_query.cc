@@ -188,9 +188,8 @@ absl::StatusOr<ListQuery> ListQueryFromUrl(absl::string_view query) {
     absl::StatusOr<std::string> decoded_value = PercentDecode(kv.second, PlusSign::kSpace);
     if (!decoded_key.ok() || !decoded_value.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("query parameter: ", (decoded_key.ok() ? decoded_value : decoded_key)
-                                                .status()
-                                                .message()));
+          absl::StrCat("query parameter: ",
+                       (decoded_key.ok() ? decoded_value : decoded_key).status().message()));
     }
     const std::string key = *std::move(decoded_key);
     std::string value = *std::move(decoded_value);

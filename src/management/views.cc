@@ -97,9 +97,8 @@ json PluginView(const SinkPlugin& p) {
 }
 
 json RefusedPluginView(const RefusedPlugin& r) {
-  return {{"name", ""},           {"version", ""},   {"description", ""},
-          {"settings", json::array()}, {"file", r.path}, {"loaded", false},
-          {"error", r.reason}};
+  return {{"name", ""},     {"version", ""},   {"description", ""}, {"settings", json::array()},
+          {"file", r.path}, {"loaded", false}, {"error", r.reason}};
 }
 
 }  // namespace esdb

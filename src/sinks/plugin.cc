@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -15,10 +15,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "sinks/plugin_text.h"
 #include "absl/strings/str_join.h"
 #include "sinks/dl_library.h"
 #include "sinks/plugin_sink.h"
+#include "sinks/plugin_text.h"
 #include "sinks/setting_schema.h"
 
 namespace esdb {
@@ -96,8 +96,9 @@ absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& 
                                                              const std::string& copy_dir,
                                                              std::string* in_place) {
   std::string loaded_in_place;
-  absl::StatusOr<DlLibrary> library =
-      copy_dir.empty() ? DlLibrary::Open(path) : DlLibrary::OpenCopy(path, copy_dir, &loaded_in_place);
+  absl::StatusOr<DlLibrary> library = copy_dir.empty()
+                                          ? DlLibrary::Open(path)
+                                          : DlLibrary::OpenCopy(path, copy_dir, &loaded_in_place);
   if (!library.ok()) return library.status();
   if (in_place != nullptr) *in_place = std::move(loaded_in_place);
 
@@ -212,8 +213,7 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(const std::string& connec
   }
 }
 
-absl::StatusOr<PluginSet> PluginSet::LoadDirectory(const std::string& dir,
-                                                   const Report& on_error,
+absl::StatusOr<PluginSet> PluginSet::LoadDirectory(const std::string& dir, const Report& on_error,
                                                    const Report& on_warning) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {

@@ -104,15 +104,15 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
     case ESDB_SINK_OK:
       return {};
     case ESDB_SINK_RETRY:
-      return {SinkOutcome::kRetry,
-              WithPluginName(plugin_name_, message.empty()
-                                               ? "transient failure (RETRY) without a reason"
-                                               : message)};
+      return {
+          SinkOutcome::kRetry,
+          WithPluginName(plugin_name_,
+                         message.empty() ? "transient failure (RETRY) without a reason" : message)};
     case ESDB_SINK_FATAL:
-      return {SinkOutcome::kFatal,
-              WithPluginName(plugin_name_, message.empty()
-                                               ? "permanent failure (FATAL) without a reason"
-                                               : message)};
+      return {
+          SinkOutcome::kFatal,
+          WithPluginName(plugin_name_,
+                         message.empty() ? "permanent failure (FATAL) without a reason" : message)};
     default:
       return {SinkOutcome::kFatal,
               absl::StrCat(plugin_name_, ": write completed with status ", status, " (",

@@ -265,7 +265,8 @@ TEST(SinkPluginAbiTest, ShippedPluginsOpenWithAVersionOneOrANewerHostTable) {
   TempDir dir;
   for (bool newer : {false, true}) {
     NewerHost host{};
-    host.known.struct_size = newer ? sizeof(NewerHost) : ESDB_FIELD_END(esdb_sink_host, connector_id);
+    host.known.struct_size =
+        newer ? sizeof(NewerHost) : ESDB_FIELD_END(esdb_sink_host, connector_id);
     host.known.abi_version = newer ? ESDB_SINK_ABI_VERSION + 1 : 1;
     host.known.connector_id = newer ? "newer-host" : "older-host";
     host.added_later = [](void*) { std::abort(); };

@@ -252,7 +252,8 @@ absl::Status ChildProcess::Start() {
   for (const std::filesystem::path& dir : {options_.log_dir, options_.work_dir}) {
     std::error_code ec;
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+    if (ec)
+      return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
   }
   const int run = ++runs_;
   const std::filesystem::path log = LogFile(run);
@@ -334,8 +335,8 @@ absl::Status ChildProcess::Pause() {
     r = ::waitpid(pid_, &status, WUNTRACED);
   } while (r < 0 && errno == EINTR);
   if (r != pid_ || !WIFSTOPPED(status)) {
-    return absl::InternalError(absl::StrCat(options_.name, " did not stop (wait status ", status,
-                                            ")"));
+    return absl::InternalError(
+        absl::StrCat(options_.name, " did not stop (wait status ", status, ")"));
   }
   paused_ = true;
   return absl::OkStatus();

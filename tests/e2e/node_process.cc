@@ -21,20 +21,12 @@ NodeProcess::NodeProcess(NodeOptions options)
 std::vector<std::string> NodeProcess::CommandLine() const {
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir / "db", ec);
-  std::vector<std::string> argv = {options_.binary,
-                                   "--db",
-                                   db_path().string(),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--http-port",
-                                   std::to_string(child_.http_port()),  // 0 at first
-                                   "--connectors-library",
-                                   ConnectorsLibraryPath(),
-                                   "--plugins-dir",
-                                   PluginDir(),
-                                   // Tests name their sinks' files in the scratch folder.
-                                   "--sink-files-root",
-                                   options_.data_dir.parent_path().string()};
+  std::vector<std::string> argv = {
+      options_.binary, "--db", db_path().string(), "--bind", "127.0.0.1", "--http-port",
+      std::to_string(child_.http_port()),  // 0 at first
+      "--connectors-library", ConnectorsLibraryPath(), "--plugins-dir", PluginDir(),
+      // Tests name their sinks' files in the scratch folder.
+      "--sink-files-root", options_.data_dir.parent_path().string()};
   if (DevnodeHasGrpcPort()) {
     // A fresh free port each run keeps parallel tests apart.
     argv.insert(argv.end(), {"--grpc-port", "0"});

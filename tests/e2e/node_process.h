@@ -21,7 +21,8 @@ std::string DevnodeBinary();
 
 struct NodeOptions {
   std::string binary = DevnodeBinary();
-  // Holds the SQLite log (db/devnode.db) and the captured output of every run (logs/esdb-devnode-N.log).
+  // Holds the SQLite log (db/devnode.db) and the captured output of every run
+  // (logs/esdb-devnode-N.log).
   std::filesystem::path data_dir;
   // Passes --insecure (plain HTTP and gRPC, no authentication), which every test that is not
   // about security wants. Secure tests set it false and give the --tls-* flags in extra_args.

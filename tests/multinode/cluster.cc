@@ -20,13 +20,13 @@ using e2e::ChildProcess;
 std::unique_ptr<ChildProcess> MakeProcess(std::string name, std::vector<std::string> argv,
                                           const std::filesystem::path& dir,
                                           std::filesystem::path work_dir) {
-  return std::make_unique<ChildProcess>(ChildOptions{
-      .name = std::move(name),
-      .argv = [argv = std::move(argv)] { return argv; },
-      .log_dir = dir,
-      .work_dir = std::move(work_dir),
-      .ready_timeout = absl::Seconds(30),
-      .stop_timeout = absl::Seconds(30)});
+  return std::make_unique<ChildProcess>(
+      ChildOptions{.name = std::move(name),
+                   .argv = [argv = std::move(argv)] { return argv; },
+                   .log_dir = dir,
+                   .work_dir = std::move(work_dir),
+                   .ready_timeout = absl::Seconds(30),
+                   .stop_timeout = absl::Seconds(30)});
 }
 
 constexpr char kSidecar[] = "esdb-connectors-sidecar";

@@ -22,9 +22,8 @@ static char* Copy(const char* text) {
 ESDB_CONNECTORS_EXPORT uint32_t esdb_connectors_abi_version(void) { return FAKE_ABI_VERSION; }
 
 ESDB_CONNECTORS_EXPORT int32_t esdb_connectors_start(const esdb_node_api* node,
-                                                     const char* config_json,
-                                                     esdb_connectors** out, char* err,
-                                                     size_t err_size) {
+                                                     const char* config_json, esdb_connectors** out,
+                                                     char* err, size_t err_size) {
   (void)config_json, (void)err, (void)err_size;
   the_library.node = node;
   *out = &the_library;
@@ -36,8 +35,8 @@ ESDB_CONNECTORS_EXPORT void esdb_connectors_handle_http(esdb_connectors* lib,
                                                         esdb_http_response* response) {
   char body[256];
   (void)lib;
-  snprintf(body, sizeof body, "fake library %u: %s %s", (unsigned)FAKE_ABI_VERSION,
-           request->method, request->path);
+  snprintf(body, sizeof body, "fake library %u: %s %s", (unsigned)FAKE_ABI_VERSION, request->method,
+           request->path);
   response->status = 200;
   response->content_type = Copy("text/plain");
   response->body = Copy(body);

@@ -99,21 +99,12 @@ static const NewerSetting kLabel = {{sizeof(NewerSetting), "label", ESDB_SINK_SE
                                     "a field this host does not know"};
 static const esdb_sink_setting* const kSettings[] = {&kLabel.known};
 
-static const NewerPlugin kPlugin = {{sizeof(NewerPlugin),
-                                     ESDB_SINK_ABI_VERSION + 1,
-                                     ESDB_SINK_ABI_VERSION,
-                                     "newer-release-sink",
-                                     "2.0.0",
-                                     "Built against the next version of the sink ABI.",
-                                     kSettings,
-                                     1,
-                                     NULL,
-                                     Open,
-                                     Write,
-                                     Flush,
-                                     Close},
-                                    AddedLater,
-                                    UINT64_MAX};
+static const NewerPlugin kPlugin = {
+    {sizeof(NewerPlugin), ESDB_SINK_ABI_VERSION + 1, ESDB_SINK_ABI_VERSION, "newer-release-sink",
+     "2.0.0", "Built against the next version of the sink ABI.", kSettings, 1, NULL, Open, Write,
+     Flush, Close},
+    AddedLater,
+    UINT64_MAX};
 
 ESDB_SINK_EXPORT const esdb_sink_plugin* esdb_sink_entry(uint32_t host_abi_version) {
   (void)host_abi_version;

@@ -29,15 +29,15 @@ const esdb_sink_setting kVerbose = {sizeof(esdb_sink_setting),
                                     0,
                                     "A flag.",
                                     nullptr};
-const esdb_sink_setting kMode = {
-    sizeof(esdb_sink_setting),
-    "mode",
-    ESDB_SINK_SETTING_ENUM,
-    "ok",
-    0,
-    0,
-    "How write() behaves.",
-    "ok|retry|fatal|self-named|bad-status|twice|thread|late-twice|invalid-config|never|hang|chatty"};
+const esdb_sink_setting kMode = {sizeof(esdb_sink_setting),
+                                 "mode",
+                                 ESDB_SINK_SETTING_ENUM,
+                                 "ok",
+                                 0,
+                                 0,
+                                 "How write() behaves.",
+                                 "ok|retry|fatal|self-named|bad-status|twice|thread|late-twice|"
+                                 "invalid-config|never|hang|chatty"};
 const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        "openResult",
                                        ESDB_SINK_SETTING_ENUM,

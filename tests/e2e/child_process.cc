@@ -261,6 +261,9 @@ absl::Status ChildProcess::Start() {
 
   Fd out_read, out_write;
   if (absl::Status s = MakePipe(out_read, out_write); !s.ok()) return s;
+  // Room for bursts of output, so that a busy machine's slow reader thread never makes the
+  // program wait on its own log lines (best effort: the default 64 KiB otherwise).
+  (void)::fcntl(out_write.get(), F_SETPIPE_SZ, 1 << 20);
   {
     absl::MutexLock lock(&mu_);
     ready_ = false;

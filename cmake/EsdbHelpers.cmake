@@ -33,6 +33,6 @@ function(esdb_sink_plugin target short_name)
     # executable defines; undo esdb_add_sink's --no-undefined for them.
     target_link_options(${target} PRIVATE LINKER:-z,undefs)
   endif()
-  install(TARGETS ${target} LIBRARY DESTINATION ${ESDB_INSTALL_PLUGINDIR})
+  install(TARGETS ${target} LIBRARY DESTINATION ${ESDB_INSTALL_PLUGINDIR} COMPONENT runtime)
   set_property(GLOBAL APPEND PROPERTY ESDB_INSTALLED_PLUGINS ${target})
 endfunction()

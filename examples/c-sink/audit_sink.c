@@ -144,8 +144,8 @@ static esdb_sink_status Open(const esdb_sink_kv* kv, size_t count, const esdb_si
     return error == ENOENT || error == EACCES || error == EISDIR ? ESDB_SINK_INVALID_CONFIG
                                                                  : ESDB_SINK_RETRY;
   }
-  /* A field of esdb_sink_host beyond the host's struct_size must not be read. */
-  if (host->struct_size >= offsetof(esdb_sink_host, log) + sizeof(host->log) && host->log != NULL) {
+  /* A field of esdb_sink_host beyond the host's struct_size must not be read (esdb/abi.h). */
+  if (ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
     host->log(host->ctx, ESDB_SINK_LOG_INFO, "audit-sink: file opened");
   }
   *out = (esdb_sink_instance*)sink;

@@ -7,7 +7,9 @@
  * esdb_connectors_stop() stops every connector cleanly (final checkpoints) and frees everything.
  *
  * These are the only symbols the library exports. Every function catches everything internally;
- * nothing but plain data crosses the boundary.
+ * nothing but plain data crosses the boundary. Compatibility follows the rule of esdb/abi.h: the
+ * request and response structs only grow, and each side reads or writes a field of them only
+ * where the other's struct_size reaches (ESDB_HAS_FIELD). C99 or later, or C++.
  */
 #ifndef ESDB_CONNECTORS_H_
 #define ESDB_CONNECTORS_H_
@@ -75,17 +77,26 @@ typedef struct esdb_http_response {
   size_t header_count;
 } esdb_http_response;
 
-/* ABI version of the loaded library (compare with ESDB_CONNECTORS_ABI_VERSION). */
+/* ABI version of the loaded library. A host accepts any library whose version is at least the
+ * one it needs: ESDB_ABI_SATISFIES(esdb_connectors_abi_version(), needed), where `needed` is the
+ * version that added the newest entry point or field the host relies on (1 for this release). */
 ESDB_CONNECTORS_EXPORT uint32_t esdb_connectors_abi_version(void);
 
-/* Starts the library. `node` must stay valid until esdb_connectors_stop() returns.
- * config_json is an object; keys (all optional, unknown keys are an error):
- *   "pluginsDir": folder searched for libesdb_sink_*.so
+/* Starts the library. `node` must stay valid until esdb_connectors_stop() returns; the library
+ * refuses a table older or shorter than node ABI version 1 or without the functions that are
+ * not OPTIONAL (esdb/node.h). config_json is an object; keys (all optional, unknown keys and
+ * values of the wrong type are an error; docs/architecture.md has the full table):
+ *   "pluginsDir": folder searched for libesdb_sink_*.so, each loaded from a private copy
  *                 (default: esdb-connectors/plugins beside the library file),
  *   "memberId":   the cluster member this host serves (default: the node's self member id),
  *   "hostId":     this host's id in leases and connector state (default: the member id),
  *   "leaseMs":    a host silent for longer is taken for dead (default 10000, at least 100),
- *   "scanCheckpointInterval": events the node scans between checkpoint notices (0: node default).
+ *   "scanCheckpointInterval": events the node scans between checkpoint notices (0: node default),
+ *   "taskThreads", "sinkThreads", "stopTimeoutMs": the runners' threads (0: by cores), the most
+ *                 sink calls at once (64), how long a stop waits for a sink call (10000 ms),
+ *   "sinkFilesRoot", "sinkAllowedHosts", "hostEndpoints": where sinks may write and connect
+ *                 (default: no files, any destination but the host's own endpoints),
+ *   "secretsKeyFile", "secretsPreviousKeyFile": master keys of secret settings,
  *   "logLevel":   accepted and ignored: logging goes through the node API's log function,
  *                 whose level is the host's to choose.
  * Returns 0 and stores a handle in *out, or non-zero with the reason in err. */

@@ -6,9 +6,15 @@
  * may be the node itself (internal hosting), a side-car talking to a node over gRPC (external
  * hosting) or a test. The library cannot tell which.
  *
- * Compatibility rules are those of esdb/sink.h: `uint32_t struct_size` first, fields only ever
- * appended, arrays of structs passed as arrays of pointers, error text in caller buffers
- * (err, err_size; always NUL-terminated and truncated to fit), no exception or longjmp across.
+ * Compatibility follows the rule of esdb/abi.h: `uint32_t struct_size` first, fields only ever
+ * appended and read only where the writer's struct_size reaches (ESDB_HAS_FIELD), functions
+ * marked OPTIONAL below may be NULL and are checked before each call (ESDB_HAS_FUNCTION), arrays
+ * of structs passed as arrays of pointers, error text in caller buffers (err, err_size; always
+ * NUL-terminated and truncated to fit), no exception or longjmp across. The library refuses a
+ * table whose abi_version is older than the one it needs or whose struct_size does not reach
+ * the last field of version 1 (log), and ignores whatever a newer host appends after it.
+ *
+ * C99 or later, or C++; see esdb/sink.h for how the headers are checked.
  *
  * Threading: every function is thread-safe and may be called from any thread, except that
  * unsubscribe_all() and unwatch_members() must not be called from inside the callbacks they cancel.
@@ -19,6 +25,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "esdb/abi.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,7 +61,7 @@ typedef struct esdb_event_data {
   uint32_t struct_size;
   const char* event_id;     /* canonical UUID text; NULL: the node makes one */
   const char* event_type;   /* required */
-  const char* content_type; /* "application/json" or "application/octet-stream" */
+  const char* content_type; /* e.g. "application/json" or "application/octet-stream" */
   const uint8_t* data;
   size_t data_size;
   const uint8_t* metadata;
@@ -203,8 +211,8 @@ typedef struct esdb_node_api {
   /* Position of the last event in $all (zero when the log is empty). */
   esdb_node_status (*last_position)(void* ctx, esdb_position* out, char* err, size_t err_size);
 
-  /* Stream metadata as a JSON object ("{}" when none is set). The json passed to on_json is
-   * borrowed for the call, on the calling thread. */
+  /* OPTIONAL. Stream metadata as a JSON object ("{}" when none is set). The json passed to
+   * on_json is borrowed for the call, on the calling thread. */
   esdb_node_status (*get_stream_metadata)(void* ctx, const char* stream,
                                           void (*on_json)(void* user, const char* json,
                                                           size_t size),
@@ -213,16 +221,18 @@ typedef struct esdb_node_api {
   esdb_node_status (*set_stream_metadata)(void* ctx, const char* stream, const char* json,
                                           char* err, size_t err_size);
 
-  /* The current members of the cluster (a single node reports itself as the only leader). */
+  /* OPTIONAL. The current members of the cluster (a single node reports itself as the only
+   * leader). NULL: the library takes the host for a single node that leads, member id "local". */
   esdb_node_status (*get_members)(void* ctx, esdb_members_fn on_members, void* user, char* err,
                                   size_t err_size);
-  /* Calls changed(user) on a host thread whenever membership or roles change, until
-   * unwatch_members(). */
+  /* OPTIONAL (both or neither). Calls changed(user) on a host thread whenever membership or
+   * roles change, until unwatch_members(). NULL: the library polls get_members instead. */
   esdb_node_status (*watch_members)(void* ctx, void (*changed)(void* user), void* user,
                                     esdb_watch** out, char* err, size_t err_size);
   void (*unwatch_members)(void* ctx, esdb_watch* watch);
 
-  /* Writes one line to the host's log. */
+  /* OPTIONAL. Writes one line to the host's log (level ESDB_LOG_*). NULL: the library logs
+   * nothing. Last field of version 1. */
   void (*log)(void* ctx, int32_t level, const char* message);
 } esdb_node_api;
 

@@ -2,17 +2,24 @@
  * esdb/sink.h: the sink plugin ABI of esdb-connectors, version 1.
  *
  * A sink plugin is a shared object named libesdb_sink_<name>.so that exports one symbol,
- * ESDB_SINK_ENTRY_SYMBOL ("esdb_sink_entry"), of type esdb_sink_entry_fn. The host calls it once
- * after dlopen with its own ABI version and gets back a static table (esdb_sink_plugin) that
- * describes the plugin and holds its functions.
+ * esdb_sink_entry (ESDB_SINK_ENTRY_SYMBOL), declared below. The host calls it once after dlopen
+ * with its own ABI version and gets back a static table (esdb_sink_plugin) that describes the
+ * plugin and holds its functions.
  *
- * Compatibility rules:
+ * C standard: this header needs C99 or later (for `static inline` and <stdint.h>); it compiles
+ * unchanged as C11, C17 and C++ (where its declarations have C linkage). It is checked with
+ * -Wall -Wextra -pedantic -Werror (and -Wmissing-prototypes for C) as C99, C11 and C++17.
+ *
+ * Compatibility follows the rule of esdb/abi.h, in short:
  *  - Every ABI struct starts with `uint32_t struct_size` (sizeof as the writer compiled it).
- *    Fields are only ever appended; a reader never touches a field that lies beyond struct_size.
+ *    Fields are only ever appended; a reader never touches a field beyond the writer's
+ *    struct_size (test with ESDB_HAS_FIELD). This holds in both directions: the host checks the
+ *    plugin table and each settings entry, a plugin checks esdb_sink_host and esdb_sink_record.
  *  - A function pointer that is NULL means "not supported"; a host or plugin must check before
- *    calling optional functions (marked OPTIONAL below).
+ *    calling optional functions (marked OPTIONAL below; ESDB_HAS_FUNCTION).
  *  - A plugin states the oldest host ABI it can work with (min_host_abi_version). The host refuses
- *    to load a plugin whose min_host_abi_version is newer than its own ESDB_SINK_ABI_VERSION.
+ *    to load a plugin whose min_host_abi_version is newer than its own ESDB_SINK_ABI_VERSION, and
+ *    loads any plugin built for the same or a later version otherwise.
  *  - Arrays of ABI structs are passed as arrays of pointers, so a reader never has to know the
  *    writer's sizeof to index them.
  *
@@ -30,6 +37,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "esdb/abi.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -102,7 +111,10 @@ typedef struct esdb_sink_kv {
 
 /* One event to deliver. Borrowed from the host: valid from the write() call until the
  * completion for that write has been called, and not a moment longer. Strings are
- * NUL-terminated UTF-8; data and metadata are byte ranges (not NUL-terminated). */
+ * NUL-terminated UTF-8; data and metadata are byte ranges (not NUL-terminated).
+ * struct_size is sizeof as the host was built: every field below is there in version 1; a field
+ * appended later must be tested with ESDB_HAS_FIELD(esdb_sink_record, record, field) before it
+ * is read, since an older host does not send it. */
 typedef struct esdb_sink_record {
   uint32_t struct_size;
   const char* stream;           /* stream id, e.g. "orders-42" */
@@ -111,7 +123,8 @@ typedef struct esdb_sink_record {
   uint64_t prepare_position;
   const char* event_id;         /* canonical UUID text, 36 characters, lower case */
   const char* event_type;
-  const char* content_type;     /* "application/json" or "application/octet-stream" */
+  const char* content_type;     /* as the writer gave it, e.g. "application/json" (data is a
+                                 * JSON document) or "application/octet-stream" */
   const uint8_t* data;
   size_t data_size;
   const uint8_t* metadata;      /* the user's metadata bytes (usually JSON), may be empty */
@@ -119,7 +132,9 @@ typedef struct esdb_sink_record {
   int64_t created_unix_us;      /* when the node wrote it, microseconds since the Unix epoch */
 } esdb_sink_record;
 
-/* Services the host offers to a sink instance. Owned by the host; valid until close() returns. */
+/* Services the host offers to a sink instance. Owned by the host; valid until close() returns.
+ * A field appended after version 1 must be tested with ESDB_HAS_FIELD(esdb_sink_host, host, ...)
+ * before use. */
 typedef struct esdb_sink_host {
   uint32_t struct_size;
   uint32_t abi_version;
@@ -127,8 +142,7 @@ typedef struct esdb_sink_host {
   /* Writes one line to the host's log, tagged with the connector id. Thread-safe. */
   void (*log)(void* ctx, esdb_sink_log_level level, const char* message);
   const char* connector_id; /* the connector this instance delivers for */
-  /* Added after the fields above: OPTIONAL, NULL in hosts that predate it (check struct_size
-   * first). Names the record at fault in a write that is about to complete with RETRY or FATAL:
+  /* OPTIONAL: use only when ESDB_HAS_FUNCTION(esdb_sink_host, host, fail_record). Names the record at fault in a write that is about to complete with RETRY or FATAL:
    * `completion_ctx` is the write's done_ctx, `index` the position of that record in the
    * write's array. It says that records[0..index) were delivered and records[index] was refused
    * (records after it were not attempted, or their fate is unknown). Call it before done(), at
@@ -175,7 +189,12 @@ typedef struct esdb_sink_plugin {
   void (*write)(esdb_sink_instance* sink, const esdb_sink_record* const* records, size_t count,
                 esdb_sink_completion_fn done, void* done_ctx);
 
-  /* OPTIONAL. Makes everything acknowledged so far durable. Called before clean shutdown. */
+  /* OPTIONAL. Makes everything acknowledged so far durable. Called once when an instance that
+   * has delivered stops being used, whatever the reason: the connector is disabled, fails, gets
+   * new settings (its runner restarts), moves to another host or the host stops. It runs before
+   * the final checkpoint: OK lets the host write it; any other status is logged and the host
+   * skips that checkpoint, so the records since the last one are delivered again. close()
+   * follows either way. An instance that never delivered is closed without a flush. */
   esdb_sink_status (*flush)(esdb_sink_instance* sink, char* err, size_t err_size);
 
   /* Destroys the instance. No write is in flight when it is called. */
@@ -183,7 +202,14 @@ typedef struct esdb_sink_plugin {
 } esdb_sink_plugin;
 
 /* The one exported entry point. Returns the plugin's table (static storage, lives as long as the
- * library is loaded), or NULL if the plugin cannot work with host_abi_version. */
+ * library is loaded), or NULL if the plugin cannot work with host_abi_version. Called once, on the
+ * host's start-up thread, right after dlopen.
+ *
+ * Declared here so that the compiler checks a plugin's definition against it (a wrong signature
+ * is a compile error, -Wmissing-prototypes stays quiet) and so that a C++ definition gets C
+ * linkage even without its own extern "C". A plugin defines it; a host only looks it up with
+ * dlsym and calls it through esdb_sink_entry_fn. */
+ESDB_SINK_EXPORT const esdb_sink_plugin* esdb_sink_entry(uint32_t host_abi_version);
 typedef const esdb_sink_plugin* (*esdb_sink_entry_fn)(uint32_t host_abi_version);
 
 /* A readable name for a status value ("OK", "RETRY", ...); "UNKNOWN" for anything else. */

@@ -53,7 +53,7 @@ inline std::string Rfc3339(int64_t unix_us) {
   time_t t = static_cast<time_t>(seconds);
   struct tm tm {};
   gmtime_r(&t, &tm);
-  char text[40];
+  char text[64];  // room for any year snprintf can print, to keep -Wformat-truncation quiet
   std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(micros));

@@ -51,7 +51,8 @@ const esdb_sink_setting kFsync = {sizeof(esdb_sink_setting),
                                   0,
                                   0,
                                   "Make each batch durable (fdatasync) before acknowledging it.",
-                                  nullptr};
+                                  nullptr,
+                                  ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting* const kSettings[] = {&kPath, &kFsync};
 
 // Batches above this leave their buffer behind rather than keep it for the next one.
@@ -68,13 +69,11 @@ struct FileSink {
     if (fd >= 0) ::close(fd);
   }
   void Log(esdb_sink_log_level level, const std::string& line) const {
-    if (host != nullptr && host->log != nullptr) host->log(host->ctx, level, line.c_str());
+    if (host != nullptr && ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
+      host->log(host->ctx, level, line.c_str());
+    }
   }
 };
-
-std::string ErrnoText(const char* what, const std::string& path, int error) {
-  return std::string(what) + " '" + path + "': " + std::strerror(error);
-}
 
 using esdb_plugin::CopyError;
 
@@ -105,8 +104,7 @@ std::string CheckSettings(const char* path, const char* sync) {
 
 // The connector id the host passes, or "" from a host whose struct predates the field.
 std::string_view ConnectorId(const esdb_sink_host* host) {
-  if (host == nullptr ||
-      host->struct_size < offsetof(esdb_sink_host, connector_id) + sizeof(host->connector_id) ||
+  if (host == nullptr || !ESDB_HAS_FIELD(esdb_sink_host, host, connector_id) ||
       host->connector_id == nullptr) {
     return "";
   }

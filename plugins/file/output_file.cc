@@ -20,10 +20,6 @@ constexpr std::string_view kHeaderStart = "{\"esdbFileSink\":";
 // Enough for any header: connector ids are short. Only this much of a file is read to judge it.
 constexpr size_t kMaxHeaderBytes = 4096;
 
-std::string ErrnoText(const char* what, const std::string& path, int error) {
-  return std::string("path: ") + what + " '" + path + "': " + std::strerror(error);
-}
-
 // Errors a user must fix in the settings, as opposed to ones that may pass (disk full, EMFILE).
 bool IsConfigError(int error) {
   switch (error) {
@@ -44,7 +40,7 @@ bool IsConfigError(int error) {
 
 esdb_sink_status Failure(const char* what, const std::string& path, int error,
                          std::string& message) {
-  message = ErrnoText(what, path, error);
+  message = "path: " + ErrnoText(what, path, error);
   return IsConfigError(error) ? ESDB_SINK_INVALID_CONFIG : ESDB_SINK_RETRY;
 }
 
@@ -187,6 +183,10 @@ std::string HeaderLine(std::string_view connector_id) {
   AppendJsonString(connector_id, line);
   line.append("}}\n");
   return line;
+}
+
+std::string ErrnoText(const char* what, const std::string& path, int error) {
+  return std::string(what) + " '" + path + "': " + std::strerror(error);
 }
 
 esdb_sink_status OpenOutputFile(const std::string& path, std::string_view connector_id,

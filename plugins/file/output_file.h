@@ -21,6 +21,9 @@
 
 namespace esdb_file_sink {
 
+// "<what> '<path>': <strerror(error)>", e.g. "write to '/data/out.jsonl': No space left".
+std::string ErrnoText(const char* what, const std::string& path, int error);
+
 // The header line for `connector_id`, '\n' included.
 std::string HeaderLine(std::string_view connector_id);
 

@@ -22,8 +22,8 @@ const esdb_sink_setting kUrl = {
     "query are replaced by the record's values, percent-encoded.",
     nullptr, ESDB_SINK_TARGET_NETWORK};
 const esdb_sink_setting kMethod = {
-    sizeof(esdb_sink_setting),       "method",        ESDB_SINK_SETTING_ENUM, "POST", 0, 0,
-    "HTTP method of every request.", "POST|PUT|PATCH"};
+    sizeof(esdb_sink_setting),       "method",         ESDB_SINK_SETTING_ENUM, "POST", 0, 0,
+    "HTTP method of every request.", "POST|PUT|PATCH", ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kDefaultHeaders = {
     sizeof(esdb_sink_setting),
     kHeaderPrefix,
@@ -32,7 +32,8 @@ const esdb_sink_setting kDefaultHeaders = {
     0,
     0,
     "defaultHeaders:<Name> adds the header <Name> with this value to every request.",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kAuthMethod = {sizeof(esdb_sink_setting),
                                        "authentication:method",
                                        ESDB_SINK_SETTING_ENUM,
@@ -40,7 +41,8 @@ const esdb_sink_setting kAuthMethod = {sizeof(esdb_sink_setting),
                                        0,
                                        0,
                                        "How requests authenticate: none, basic or bearer.",
-                                       "none|basic|bearer"};
+                                       "none|basic|bearer",
+                                       ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kBasicUser = {sizeof(esdb_sink_setting),
                                       "authentication:basic:username",
                                       ESDB_SINK_SETTING_STRING,
@@ -48,7 +50,8 @@ const esdb_sink_setting kBasicUser = {sizeof(esdb_sink_setting),
                                       0,
                                       0,
                                       "User name for basic authentication.",
-                                      nullptr};
+                                      nullptr,
+                                      ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kBasicPassword = {sizeof(esdb_sink_setting),
                                           "authentication:basic:password",
                                           ESDB_SINK_SETTING_STRING,
@@ -56,7 +59,8 @@ const esdb_sink_setting kBasicPassword = {sizeof(esdb_sink_setting),
                                           0,
                                           1,
                                           "Password for basic authentication.",
-                                          nullptr};
+                                          nullptr,
+                                          ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kBearerToken = {sizeof(esdb_sink_setting),
                                         "authentication:bearer:token",
                                         ESDB_SINK_SETTING_STRING,
@@ -64,7 +68,8 @@ const esdb_sink_setting kBearerToken = {sizeof(esdb_sink_setting),
                                         0,
                                         1,
                                         "Token sent as 'Authorization: Bearer <token>'.",
-                                        nullptr};
+                                        nullptr,
+                                        ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kTimeout = {
     sizeof(esdb_sink_setting),
     "requestTimeoutMs",
@@ -73,7 +78,8 @@ const esdb_sink_setting kTimeout = {
     0,
     0,
     "Longest time one request may take, connecting included; past it the batch is retried.",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kVerifyTls = {sizeof(esdb_sink_setting),
                                       "tls:verifyCertificate",
                                       ESDB_SINK_SETTING_BOOL,
@@ -81,7 +87,8 @@ const esdb_sink_setting kVerifyTls = {sizeof(esdb_sink_setting),
                                       0,
                                       0,
                                       "Check the https server's certificate chain and host name.",
-                                      nullptr};
+                                      nullptr,
+                                      ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kCaFile = {
     sizeof(esdb_sink_setting),
     "tls:caFile",

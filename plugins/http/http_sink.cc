@@ -42,7 +42,9 @@ struct HttpSink {
   Clock::time_point not_before{};  // from the last Retry-After
 
   void Log(esdb_sink_log_level level, const std::string& line) const {
-    if (host != nullptr && host->log != nullptr) host->log(host->ctx, level, line.c_str());
+    if (host != nullptr && ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
+      host->log(host->ctx, level, line.c_str());
+    }
   }
 };
 

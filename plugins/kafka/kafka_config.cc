@@ -25,7 +25,8 @@ const esdb_sink_setting kTopic = {sizeof(esdb_sink_setting),
                                   1,
                                   0,
                                   "Topic every record is produced to.",
-                                  nullptr};
+                                  nullptr,
+                                  ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kKeySource = {
     sizeof(esdb_sink_setting),
     "key:source",
@@ -35,7 +36,8 @@ const esdb_sink_setting kKeySource = {
     0,
     "Message key: the stream id (so a stream stays in one partition and in order), the value of "
     "the header named by key:header, or none.",
-    "stream|header|none"};
+    "stream|header|none",
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kKeyHeader = {
     sizeof(esdb_sink_setting),
     "key:header",
@@ -45,7 +47,8 @@ const esdb_sink_setting kKeyHeader = {
     0,
     "With key:source=header: the header (e.g. a metadata field or esdb-event-type) whose value "
     "is the key; records without it get no key.",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kDefaultHeaders = {
     sizeof(esdb_sink_setting),
     "defaultHeaders:",
@@ -54,7 +57,8 @@ const esdb_sink_setting kDefaultHeaders = {
     0,
     0,
     "defaultHeaders:<Name> adds the header <Name> with this value to every message.",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kMetadataHeaders = {
     sizeof(esdb_sink_setting),
     "metadataHeaders",
@@ -63,7 +67,8 @@ const esdb_sink_setting kMetadataHeaders = {
     0,
     0,
     "Turn each top-level field of the event's JSON metadata into a header.",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kWaitForAck = {
     sizeof(esdb_sink_setting),
     "waitForBrokerAck",
@@ -73,7 +78,8 @@ const esdb_sink_setting kWaitForAck = {
     0,
     "Wait until all in-sync replicas have the record (acks=all, idempotent producer); false "
     "waits for the partition leader only (acks=1, not idempotent).",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kCompression = {sizeof(esdb_sink_setting),
                                         "compressionType",
                                         ESDB_SINK_SETTING_ENUM,
@@ -81,7 +87,8 @@ const esdb_sink_setting kCompression = {sizeof(esdb_sink_setting),
                                         0,
                                         0,
                                         "Compression of produced batches.",
-                                        "none|gzip|snappy|lz4|zstd"};
+                                        "none|gzip|snappy|lz4|zstd",
+                                        ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kDeliveryTimeout = {
     sizeof(esdb_sink_setting),
     "deliveryTimeoutMs",
@@ -91,7 +98,8 @@ const esdb_sink_setting kDeliveryTimeout = {
     0,
     "Longest time a batch may take to be acknowledged (librdkafka message.timeout.ms); past "
     "it the batch is retried.",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kProducerConfig = {
     sizeof(esdb_sink_setting),
     "producerConfig:",
@@ -101,7 +109,8 @@ const esdb_sink_setting kProducerConfig = {
     1,
     "producerConfig:<property> sets a librdkafka producer property (e.g. security.protocol, "
     "sasl.username); values are treated as secrets.",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 
 bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;

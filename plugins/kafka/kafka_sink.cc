@@ -67,7 +67,9 @@ struct KafkaSink {
   Batch* batch = nullptr;  // the batch whose reports are being served
 
   void Log(esdb_sink_log_level level, const std::string& line) const {
-    if (host != nullptr && host->log != nullptr) host->log(host->ctx, level, line.c_str());
+    if (host != nullptr && ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
+      host->log(host->ctx, level, line.c_str());
+    }
   }
   ~KafkaSink() {
     if (producer != nullptr) {

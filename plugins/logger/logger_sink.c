@@ -18,7 +18,8 @@ static const esdb_sink_setting kLevel = {sizeof(esdb_sink_setting),
                                          0,
                                          0,
                                          "Log level of the line written for each record.",
-                                         "debug|info|warn|error"};
+                                         "debug|info|warn|error",
+                                         ESDB_SINK_TARGET_NONE};
 static const esdb_sink_setting* const kSettings[] = {&kLevel};
 
 typedef struct LoggerSink {
@@ -68,8 +69,7 @@ static esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const e
   esdb_sink_log_level level;
   esdb_sink_status status = LevelSetting(settings, count, &level, err, err_size);
   if (status != ESDB_SINK_OK) return status;
-  if (host == NULL || host->struct_size < offsetof(esdb_sink_host, log) + sizeof(host->log) ||
-      host->log == NULL) {
+  if (host == NULL || !ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
     snprintf(err, err_size, "the host offers no log function");
     return ESDB_SINK_FATAL;
   }
@@ -125,22 +125,27 @@ static size_t Escape(const char* text, char* out) {
 
 /* Logs one record's line; 0 when memory ran out. */
 static int LogRecord(const LoggerSink* sink, const esdb_sink_record* r) {
-  /* One allocation holds both escaped names and the line. */
+  /* One allocation holds both escaped names, another the line (kept apart so that the compiler
+   * can see snprintf's sources never overlap its destination). */
   size_t stream_size = Escape(r->stream, NULL) + 1;
   size_t type_size = Escape(r->event_type, NULL) + 1;
   size_t line_size = stream_size + type_size + 80; /* the labels and two 20-digit numbers */
-  char* stream = (char*)malloc(stream_size + type_size + line_size);
+  char* stream = (char*)malloc(stream_size + type_size);
+  char* line = (char*)malloc(line_size);
   char* type;
-  char* line;
-  if (stream == NULL) return 0;
+  if (stream == NULL || line == NULL) {
+    free(stream);
+    free(line);
+    return 0;
+  }
   type = stream + stream_size;
-  line = type + type_size;
   Escape(r->stream, stream);
   Escape(r->event_type, type);
   snprintf(line, line_size, "stream=%s revision=%" PRIu64 " position=%" PRIu64 " type=%s", stream,
            r->revision, r->commit_position, type);
   sink->host->log(sink->host->ctx, sink->level, line);
   free(stream);
+  free(line);
   return 1;
 }
 

@@ -27,7 +27,8 @@ const esdb_sink_setting kSchema = {sizeof(esdb_sink_setting),
                                    0,
                                    0,
                                    "Schema of the events table and of esdb_sink_positions.",
-                                   nullptr};
+                                   nullptr,
+                                   ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kTable = {sizeof(esdb_sink_setting),
                                   "table",
                                   ESDB_SINK_SETTING_STRING,
@@ -36,7 +37,8 @@ const esdb_sink_setting kTable = {sizeof(esdb_sink_setting),
                                   0,
                                   "append mode: the table that gets one row per event (created "
                                   "if missing).",
-                                  nullptr};
+                                  nullptr,
+                                  ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kMode = {
     sizeof(esdb_sink_setting),
     "mode",
@@ -46,7 +48,8 @@ const esdb_sink_setting kMode = {
     0,
     "append: one row per event in `table`; statements: run statement:<EventType> (or "
     "statement:*) for each event.",
-    "append|statements"};
+    "append|statements",
+    ESDB_SINK_TARGET_NONE};
 const esdb_sink_setting kStatement = {
     sizeof(esdb_sink_setting),
     "statement:",
@@ -56,7 +59,8 @@ const esdb_sink_setting kStatement = {
     0,
     "statements mode: statement:<EventType> (statement:* for any other type) is one SQL "
     "statement with named parameters such as $stream, $position, $data.customer.id.",
-    nullptr};
+    nullptr,
+    ESDB_SINK_TARGET_NONE};
 
 bool HasControl(std::string_view text, bool allow_line_breaks) {
   for (unsigned char c : text) {

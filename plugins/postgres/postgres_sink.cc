@@ -140,7 +140,9 @@ struct PostgresSink {
   std::map<std::string, std::string> prepared;  // event type ("*") -> prepared statement name
 
   void Log(esdb_sink_log_level level, const std::string& line) const {
-    if (host != nullptr && host->log != nullptr) host->log(host->ctx, level, line.c_str());
+    if (host != nullptr && ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
+      host->log(host->ctx, level, line.c_str());
+    }
   }
 
   Result Exec(const std::string& sql) { return Result(PQexec(conn.get(), sql.c_str())); }
@@ -562,8 +564,11 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
       "open failed", ESDB_SINK_FATAL, err, err_size, [&]() -> esdb_sink_status {
         auto sink = std::make_unique<PostgresSink>();
         sink->host = host;
-        sink->connector_id =
-            host != nullptr && host->connector_id != nullptr ? host->connector_id : "";
+        sink->connector_id = host != nullptr &&
+                                     ESDB_HAS_FIELD(esdb_sink_host, host, connector_id) &&
+                                     host->connector_id != nullptr
+                                 ? host->connector_id
+                                 : "";
         if (std::string why = ParseConfig(settings, count, sink->config); !why.empty()) {
           CopyError(why, err, err_size);
           return ESDB_SINK_INVALID_CONFIG;

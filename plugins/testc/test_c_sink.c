@@ -53,8 +53,7 @@ static int HasControl(const char* text) {
 
 /* The host's connector id, or "" from a host whose struct predates the field. */
 static const char* ConnectorId(const esdb_sink_host* host) {
-  if (host == NULL ||
-      host->struct_size < offsetof(esdb_sink_host, connector_id) + sizeof(host->connector_id) ||
+  if (host == NULL || !ESDB_HAS_FIELD(esdb_sink_host, host, connector_id) ||
       host->connector_id == NULL) {
     return "";
   }

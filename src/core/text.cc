@@ -1,5 +1,7 @@
 #include "core/text.h"
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace esdb {
@@ -61,6 +63,50 @@ std::string Excerpt(absl::string_view s, size_t max) {
   size_t cut = max;
   while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
   return EscapeControl(s.substr(0, cut)) + "...";
+}
+
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PercentDecode(absl::string_view text, PlusSign plus) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+' && plus == PlusSign::kSpace) {
+      out.push_back(' ');
+      continue;
+    }
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (text.size() - i < 3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("truncated percent-escape at offset ", i, " in \"", Excerpt(text), "\""));
+    }
+    const int high = HexDigit(text[i + 1]);
+    const int low = HexDigit(text[i + 2]);
+    if (high < 0 || low < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid percent-escape \"",
+                                                     Excerpt(text.substr(i, 3)), "\" in \"",
+                                                     Excerpt(text), "\""));
+    }
+    if (high == 0 && low == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("%00 is not allowed in \"", Excerpt(text), "\""));
+    }
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return out;
 }
 
 }  // namespace esdb

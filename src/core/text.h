@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace esdb {
@@ -24,6 +25,15 @@ std::string EscapeControl(absl::string_view s);
 // EscapeControl of at most the first `max` bytes of `s`, with "..." when cut: safe to quote an
 // untrusted value of any size in an error message.
 std::string Excerpt(absl::string_view s, size_t max = 80);
+
+// What '+' stands for in percent-encoded text: itself in a URL path, a space in a query string
+// or form body (application/x-www-form-urlencoded).
+enum class PlusSign { kLiteral, kSpace };
+
+// Decodes %XX escapes (hex digits of either case), and '+' as `plus` says. InvalidArgument for a
+// truncated or non-hex escape, and for %00, which no caller can want and which would cut the
+// text short wherever it reaches a C string.
+absl::StatusOr<std::string> PercentDecode(absl::string_view text, PlusSign plus);
 
 }  // namespace esdb
 

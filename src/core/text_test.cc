@@ -38,5 +38,27 @@ TEST(TextTest, ExcerptCutsLongTextAtACharacterBoundary) {
   EXPECT_EQ(Excerpt("123456789\xc3\xa9zzz", 10), "123456789...");
 }
 
+TEST(PercentDecodeTest, DecodesEscapesAndPlusAsToldInAPathOrAQuery) {
+  EXPECT_EQ(*PercentDecode("/a%20b%2Fc%2fd", PlusSign::kLiteral), "/a b/c/d");
+  EXPECT_EQ(*PercentDecode("a+b", PlusSign::kLiteral), "a+b");
+  EXPECT_EQ(*PercentDecode("a+b%2B", PlusSign::kSpace), "a b+");
+  EXPECT_EQ(*PercentDecode("%C3%A9", PlusSign::kLiteral), "\xC3\xA9");
+  EXPECT_EQ(*PercentDecode("", PlusSign::kSpace), "");
+}
+
+TEST(PercentDecodeTest, RejectsBadEscapesWhateverPlusMeans) {
+  for (PlusSign plus : {PlusSign::kLiteral, PlusSign::kSpace}) {
+    for (const char* bad : {"%", "%2", "/a%zz", "/a%2g", "%g2", "/x%00y", "50%"}) {
+      absl::StatusOr<std::string> decoded = PercentDecode(bad, plus);
+      EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    }
+  }
+  // The input is quoted escaped and cut, as any untrusted text in a message.
+  absl::StatusOr<std::string> decoded =
+      PercentDecode(std::string(200, 'a') + "\n%zz", PlusSign::kLiteral);
+  EXPECT_LT(decoded.status().message().size(), 200u);
+  EXPECT_EQ(decoded.status().message().find('\n'), absl::string_view::npos);
+}
+
 }  // namespace
 }  // namespace esdb

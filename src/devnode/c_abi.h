@@ -2,10 +2,9 @@
 #ifndef ESDB_DEVNODE_C_ABI_H_
 #define ESDB_DEVNODE_C_ABI_H_
 
-#include <cstddef>
-#include <cstring>
 #include <type_traits>
 
+#include "core/abi_support.h"
 #include "devnode/log_store.h"
 #include "esdb/node.h"
 
@@ -46,26 +45,11 @@ inline RecordedEvent FromCEvent(const esdb_recorded_event& e) {
   return event;
 }
 
-// A copy of a caller's ABI struct as this host knows it. The caller may have been built against
-// an older (shorter) struct: fields past its struct_size read as zero.
-template <typename T>
-T CopyAbiStruct(const T& in) {
-  T out{};
-  size_t n = in.struct_size < sizeof(T) ? in.struct_size : sizeof(T);
-  std::memcpy(static_cast<void*>(&out), static_cast<const void*>(&in), n);
-  out.struct_size = sizeof(T);
-  return out;
-}
-
-// True when a caller's struct `s`, by its struct_size, has room for the field at
-// [offset, offset + size): only such fields may be written back.
-inline bool HasField(uint32_t struct_size, size_t offset, size_t size) {
-  return struct_size >= offset + size;
-}
-#define ESDB_DEVNODE_HAS_FIELD(ptr, field)                                              \
-  ::esdb::devnode::HasField((ptr)->struct_size,                                         \
-                            offsetof(std::remove_reference_t<decltype(*(ptr))>, field), \
-                            sizeof((ptr)->field))
+// A caller's struct, read at this host's size, and whether a caller's struct has a field: the
+// one rule of esdb/abi.h, as core/abi_support.h and ESDB_HAS_FIELD implement it for everyone.
+using ::esdb::CopyAbiStruct;
+#define ESDB_DEVNODE_HAS_FIELD(ptr, field) \
+  ESDB_HAS_FIELD(std::remove_reference_t<decltype(*(ptr))>, ptr, field)
 
 }  // namespace esdb::devnode
 

@@ -1,4 +1,5 @@
-// Event ids: canonical UUID text (8-4-4-4-12 hex digits), stored lower case.
+// Event ids: canonical UUID text (8-4-4-4-12 hex digits), stored lower case. The log node's names
+// for what core/uuid.h does.
 #ifndef ESDB_DEVNODE_EVENT_ID_H_
 #define ESDB_DEVNODE_EVENT_ID_H_
 

@@ -1,7 +1,5 @@
 #include "devnode/node_status.h"
 
-#include <algorithm>
-#include <cstring>
 #include <string>
 
 #include "absl/strings/cord.h"
@@ -83,13 +81,6 @@ esdb_node_status ToNodeStatus(const absl::Status& status) {
 
 std::optional<int64_t> ActualRevision(const absl::Status& status) {
   return IntPayload(status, kActualRevisionUrl);
-}
-
-void WriteError(char* err, size_t err_size, absl::string_view text) {
-  if (err == nullptr || err_size == 0) return;
-  size_t n = std::min(text.size(), err_size - 1);
-  std::memcpy(err, text.data(), n);
-  err[n] = '\0';
 }
 
 }  // namespace esdb::devnode

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "core/abi_support.h"  // WriteError, for the trampolines that include this header
 #include "esdb/node.h"
 
 namespace esdb::devnode {
@@ -31,10 +32,6 @@ esdb_node_status ToNodeStatus(const absl::Status& status);
 
 // The actual revision attached by WrongExpectedVersion(), if any.
 std::optional<int64_t> ActualRevision(const absl::Status& status);
-
-// Copies `text` into the caller's buffer, truncated to fit and always NUL-terminated.
-// Does nothing when err is NULL or err_size is 0.
-void WriteError(char* err, size_t err_size, absl::string_view text);
 
 }  // namespace esdb::devnode
 

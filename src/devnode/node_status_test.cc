@@ -29,14 +29,5 @@ TEST(NodeStatusTest, WrongExpectedVersionCarriesTheActualRevision) {
   EXPECT_FALSE(ActualRevision(absl::AbortedError("x")).has_value());
 }
 
-TEST(NodeStatusTest, WriteErrorTruncatesAndTerminates) {
-  char buf[4] = {'x', 'x', 'x', 'x'};
-  WriteError(buf, sizeof(buf), "abcdef");
-  EXPECT_STREQ(buf, "abc");
-  WriteError(nullptr, 0, "ignored");
-  WriteError(buf, 0, "ignored");
-  EXPECT_STREQ(buf, "abc");
-}
-
 }  // namespace
 }  // namespace esdb::devnode

@@ -38,10 +38,11 @@ absl::StatusOr<std::unique_ptr<ConnectorsLibrary>> ConnectorsLibrary::Load(
     return absl::InvalidArgumentError(
         absl::StrCat(path, " is not an esdb-connectors library (entry points missing)"));
   }
-  if (version() != ESDB_CONNECTORS_ABI_VERSION) {
+  // Any library at least as new as what this host calls works: it only ever appends.
+  if (!ESDB_ABI_SATISFIES(version(), kNeededLibraryAbi)) {
     return absl::FailedPreconditionError(absl::StrCat(path, " has library ABI ", version(),
-                                                      "; this host needs ",
-                                                      ESDB_CONNECTORS_ABI_VERSION));
+                                                      "; this host needs ", kNeededLibraryAbi,
+                                                      " or newer"));
   }
   char err[1024] = "";
   if (start(node, config_json.c_str(), &lib->lib_, err, sizeof err) != 0) {

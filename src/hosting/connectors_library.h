@@ -12,6 +12,10 @@
 
 namespace esdb::hosting {
 
+// The oldest library ABI (esdb/connectors.h) a host works with: the version that added the
+// newest entry point or struct field the host relies on.
+inline constexpr uint32_t kNeededLibraryAbi = 1;
+
 class ConnectorsLibrary {
  public:
   // Loads the library at `path` and starts it with `node` (which must outlive this object) and

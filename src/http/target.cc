@@ -3,17 +3,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/text.h"
 #include "http/absl_view.h"
 
 namespace esdb::http {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool KeptVerbatim(unsigned char c) {
   if (absl::ascii_isalnum(c)) return true;
@@ -43,35 +37,6 @@ bool KeptVerbatim(unsigned char c) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::string> PercentDecode(std::string_view input) {
-  const absl::string_view text = AbslView(input);
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (text.size() - i < 3) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("truncated percent-escape at offset ", i, " in \"", text, "\""));
-    }
-    const int high = HexValue(text[i + 1]);
-    const int low = HexValue(text[i + 2]);
-    if (high < 0 || low < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid percent-escape \"", text.substr(i, 3), "\" in \"", text, "\""));
-    }
-    const char decoded = static_cast<char>(high * 16 + low);
-    if (decoded == '\0') {
-      return absl::InvalidArgumentError(absl::StrCat("%00 is not allowed in \"", text, "\""));
-    }
-    out.push_back(decoded);
-    i += 2;
-  }
-  return out;
-}
 
 std::string PercentEncodePath(std::string_view path) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -114,7 +79,7 @@ absl::StatusOr<Target> ParseTarget(std::string_view target) {
     out.query = std::string(rest.substr(question + 1));
     rest = rest.substr(0, question);
   }
-  absl::StatusOr<std::string> path = PercentDecode(std::string_view(rest.data(), rest.size()));
+  absl::StatusOr<std::string> path = PercentDecode(rest, PlusSign::kLiteral);
   if (!path.ok()) return path.status();
   out.path = *std::move(path);
   return out;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/abi_support.h"
 #include "esdb/connectors.h"
 #include "library/library.h"
 
@@ -14,13 +15,6 @@ struct esdb_connectors {
 };
 
 namespace {
-
-void CopyError(const std::string& text, char* err, size_t err_size) {
-  if (err == nullptr || err_size == 0) return;
-  size_t n = std::min(text.size(), err_size - 1);
-  std::memcpy(err, text.data(), n);
-  err[n] = '\0';
-}
 
 char* CopyString(const std::string& s) {
   char* out = static_cast<char*>(std::malloc(s.size() + 1));
@@ -36,7 +30,7 @@ void Fill(esdb_http_response* out, int status, const std::string& content_type,
   out->body = CopyString(body);
   out->body_size = out->body != nullptr ? body.size() : 0;
   // Headers only for hosts whose struct has the fields (struct_size says how far it goes).
-  if (out->struct_size < offsetof(esdb_http_response, header_count) + sizeof(size_t)) return;
+  if (!ESDB_HAS_FIELD(esdb_http_response, out, header_count)) return;
   out->headers = nullptr;
   out->header_count = 0;
   if (headers.empty()) return;
@@ -61,7 +55,7 @@ void Fill(esdb_http_response* out, int status, const std::string& content_type,
 // Hosts whose struct ends before the caller fields send anonymous requests (fail closed).
 esdb::Caller CallerOf(const esdb_http_request& r) {
   esdb::Caller c;
-  if (r.struct_size < offsetof(esdb_http_request, role_count) + sizeof(size_t)) return c;
+  if (!ESDB_HAS_FIELD(esdb_http_request, &r, role_count)) return c;
   if (r.auth == ESDB_AUTH_INSECURE) c.kind = esdb::Caller::Kind::kInsecure;
   if (r.auth != ESDB_AUTH_USER || r.user == nullptr) return c;
   c.kind = esdb::Caller::Kind::kUser;
@@ -85,26 +79,26 @@ ESDB_CONNECTORS_EXPORT int32_t esdb_connectors_start(const esdb_node_api* node,
                                                      char* err, size_t err_size) {
   try {
     if (out == nullptr) {
-      CopyError("esdb_connectors_start: out must not be NULL", err, err_size);
+      esdb::WriteError(err, err_size, "esdb_connectors_start: out must not be NULL");
       return 1;
     }
     auto config = esdb::LibraryConfig::Parse(config_json ? config_json : "");
     if (!config.ok()) {
-      CopyError(std::string(config.status().message()), err, err_size);
+      esdb::WriteError(err, err_size, config.status().message());
       return 1;
     }
     auto lib = esdb::Library::Start(node, *config);
     if (!lib.ok()) {
-      CopyError(std::string(lib.status().message()), err, err_size);
+      esdb::WriteError(err, err_size, lib.status().message());
       return 1;
     }
     *out = new esdb_connectors{std::move(*lib)};
     return 0;
   } catch (const std::exception& e) {
-    CopyError(std::string("esdb_connectors_start: ") + e.what(), err, err_size);
+    esdb::WriteError(err, err_size, std::string("esdb_connectors_start: ") + e.what());
     return 1;
   } catch (...) {
-    CopyError("esdb_connectors_start: unknown error", err, err_size);
+    esdb::WriteError(err, err_size, "esdb_connectors_start: unknown error");
     return 1;
   }
 }
@@ -150,8 +144,7 @@ ESDB_CONNECTORS_EXPORT void esdb_connectors_free_response(esdb_http_response* re
   response->content_type = nullptr;
   response->body = nullptr;
   response->body_size = 0;
-  if (response->struct_size < offsetof(esdb_http_response, header_count) + sizeof(size_t) ||
-      response->headers == nullptr) {
+  if (!ESDB_HAS_FIELD(esdb_http_response, response, header_count) || response->headers == nullptr) {
     return;
   }
   for (size_t i = 0; i < response->header_count; ++i) {

@@ -1,7 +1,10 @@
 // The library as a host sees it: dlopen'ed, driven only through esdb/connectors.h.
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -140,6 +143,101 @@ TEST_F(EntryPointsTest, BadStartsAreErrorsNotCrashes) {
   e_.handle_http(nullptr, nullptr, &resp);
   EXPECT_EQ(resp.status, 500);
   e_.free_response(&resp);
+}
+
+// Node tables from hosts built against other releases of esdb/node.h (esdb/abi.h).
+class NodeTableTest : public EntryPointsTest {
+ protected:
+  // Starts the library on `table`; "" on success, else the start's error.
+  std::string Start(const esdb_node_api* table, esdb_connectors** lib) {
+    char err[512] = "";
+    std::string config = std::string(R"({"pluginsDir":")") + ESDB_PLUGIN_DIR + "\"}";
+    return e_.start(table, config.c_str(), lib, err, sizeof err) == 0 ? "" : err;
+  }
+
+  // Enables a null-sink connector and waits for it to run here.
+  void ExpectAConnectorRuns(esdb_connectors* lib) {
+    ASSERT_EQ(
+        Http(lib, "POST", "/connectors/c1", R"({"settings":{"instanceTypeName":"null-sink"}})")
+            .first,
+        201);
+    ASSERT_EQ(Http(lib, "POST", "/connectors/c1/enable").first, 200);
+    std::string last;
+    for (int i = 0; i < 300 && last.find(R"("state":"RUNNING")") == std::string::npos; ++i) {
+      if (i > 0) usleep(20000);
+      last = Http(lib, "GET", "/connectors/c1").second;
+    }
+    EXPECT_THAT(last, HasSubstr(R"("state":"RUNNING")"));
+  }
+};
+
+TEST_F(NodeTableTest, AnOldHostWithVersionOneSizeAndNoOptionalFunctionsServes) {
+  esdb_node_api old = *node_->api();
+  old.struct_size = ESDB_FIELD_END(esdb_node_api, log);  // version 1 ends with log
+  old.abi_version = 1;
+  old.get_stream_metadata = nullptr;
+  old.get_members = nullptr;  // the library takes it for a single node that leads
+  old.watch_members = nullptr;
+  old.unwatch_members = nullptr;
+  old.log = nullptr;
+  esdb_connectors* lib = nullptr;
+  ASSERT_EQ(Start(&old, &lib), "");
+  ExpectAConnectorRuns(lib);
+  e_.stop(lib);
+}
+
+void MustNotBeCalled(void*) { std::abort(); }
+
+TEST_F(NodeTableTest, ANewerHostsUnknownTrailingFieldsAreIgnored) {
+  struct NewerTable {
+    esdb_node_api v1;
+    void (*added_later)(void* ctx);  // what a later release might append
+    uint64_t more;
+  } newer{*node_->api(), &MustNotBeCalled, ~uint64_t{0}};
+  newer.v1.struct_size = sizeof(NewerTable);
+  newer.v1.abi_version = ESDB_NODE_ABI_VERSION + 1;
+  esdb_connectors* lib = nullptr;
+  ASSERT_EQ(Start(&newer.v1, &lib), "");
+  ExpectAConnectorRuns(lib);
+  e_.stop(lib);
+}
+
+TEST_F(NodeTableTest, TablesShorterThanVersionOneOrOfNoVersionAreRefused) {
+  esdb_node_api table = *node_->api();
+  table.struct_size = ESDB_FIELD_END(esdb_node_api, log) - 1;
+  esdb_connectors* lib = nullptr;
+  EXPECT_THAT(Start(&table, &lib), HasSubstr("shorter than the"));
+  table.struct_size = sizeof table;
+  table.abi_version = 0;
+  EXPECT_THAT(Start(&table, &lib), HasSubstr("has version 0; esdb-connectors needs version 1"));
+  table.abi_version = 1;
+  table.append = nullptr;  // not OPTIONAL
+  EXPECT_THAT(Start(&table, &lib), HasSubstr("incomplete"));
+}
+
+TEST_F(EntryPointsTest, AnOldHostsShortResponseIsNotWrittenPastItsEnd) {
+  esdb_connectors* lib = nullptr;
+  char err[256] = "";
+  std::string config = std::string(R"({"pluginsDir":")") + ESDB_PLUGIN_DIR + "\"}";
+  ASSERT_EQ(e_.start(node_->api(), config.c_str(), &lib, err, sizeof err), 0) << err;
+  esdb_http_header ct{"Content-Type", "application/json"};
+  const esdb_http_header* headers[] = {&ct};
+  esdb_http_request req{
+      sizeof(esdb_http_request), "PATCH", "/connectors/c1", "", headers, 1, "", 0};
+  req.auth = ESDB_AUTH_INSECURE;
+  // A 405 carries an Allow header, which only a response struct with `headers` can take.
+  esdb_http_response resp{};
+  resp.struct_size = offsetof(esdb_http_response, headers);
+  auto* const poison = reinterpret_cast<const esdb_http_header* const*>(uintptr_t{0x1});
+  resp.headers = poison;
+  resp.header_count = 12345;
+  e_.handle_http(lib, &req, &resp);
+  EXPECT_EQ(resp.status, 405);
+  EXPECT_EQ(resp.headers, poison);
+  EXPECT_EQ(resp.header_count, 12345u);
+  e_.free_response(&resp);  // must not free what lies past the host's struct either
+  EXPECT_EQ(resp.headers, poison);
+  e_.stop(lib);
 }
 
 }  // namespace

@@ -78,28 +78,48 @@ absl::StatusOr<LibraryConfig> LibraryConfig::Parse(const std::string& text) {
   return c;
 }
 
-absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api,
-                                                        const LibraryConfig& config) {
-  if (api == nullptr || api->struct_size < sizeof(esdb_node_api) || api->append == nullptr ||
-      api->read_stream == nullptr || api->subscribe_all == nullptr ||
+absl::Status CheckNodeApi(const esdb_node_api* api) {
+  if (api == nullptr) return absl::InvalidArgumentError("the host passed no node API");
+  // Version 1 of the table ends with `log`: an older (shorter) one is not a node ABI table.
+  if (api->struct_size < ESDB_FIELD_END(esdb_node_api, log)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the host's node API table is ", api->struct_size, " bytes, shorter than the ",
+                     ESDB_FIELD_END(esdb_node_api, log), " bytes of node ABI version 1"));
+  }
+  if (!ESDB_ABI_SATISFIES(api->abi_version, kNeededNodeAbi)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the host's node API has version ", api->abi_version,
+                     "; esdb-connectors needs version ", kNeededNodeAbi, " or newer"));
+  }
+  if (api->append == nullptr || api->read_stream == nullptr || api->subscribe_all == nullptr ||
       api->unsubscribe_all == nullptr || api->last_position == nullptr ||
       api->set_stream_metadata == nullptr) {
     return absl::InvalidArgumentError(
         "the host's node API is incomplete (needs append, read_stream, subscribe_all, "
         "unsubscribe_all, last_position, set_stream_metadata)");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Library>> Library::Start(const esdb_node_api* api,
+                                                        const LibraryConfig& config) {
+  if (absl::Status s = CheckNodeApi(api); !s.ok()) return s;
   std::unique_ptr<Library> lib(new Library(api));
   std::string dir = config.plugins_dir.empty()
                         ? absl::StrCat(OwnDirectory(), "/esdb-connectors/plugins")
                         : config.plugins_dir;
-  auto plugins = PluginSet::LoadDirectory(dir, [&](const std::string& error) {
-    lib->node_.Log(ESDB_LOG_ERROR, absl::StrCat("sink plugin skipped: ", error));
-  });
+  auto plugins = PluginSet::LoadDirectory(
+      dir,
+      [&](const std::string& error) {
+        lib->node_.Log(ESDB_LOG_ERROR, absl::StrCat("sink plugin skipped: ", error));
+      },
+      [&](const std::string& warning) { lib->node_.Log(ESDB_LOG_WARN, warning); });
   if (!plugins.ok()) return plugins.status();
   lib->plugins_ = std::move(*plugins);
 
   auto members = lib->node_.GetMembers();
-  std::string self = members.ok() && !members->self_id.empty() ? members->self_id : "local";
+  std::string self =
+      members.ok() && !members->self_id.empty() ? members->self_id : kSingleNodeMemberId;
   std::string member = config.member_id.empty() ? self : config.member_id;
   std::string host = config.host_id.empty() ? member : config.host_id;
   auto keys = secrets::KeyRing::Load(config.secrets_key_file, config.secrets_previous_key_file);

@@ -43,6 +43,13 @@ struct LibraryConfig {
   static absl::StatusOr<LibraryConfig> Parse(const std::string& json);
 };
 
+// The oldest node ABI (esdb/node.h) the library works with: it calls nothing added later.
+inline constexpr uint32_t kNeededNodeAbi = 1;
+
+// Whether a host's node table can serve the library (esdb/abi.h): long enough for version 1, of
+// a version the library can use, with every function that is not OPTIONAL.
+absl::Status CheckNodeApi(const esdb_node_api* api);
+
 class Library {
  public:
   // Loads plugins, rebuilds the registry and starts the connectors that should run here.

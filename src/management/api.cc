@@ -357,6 +357,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
       if (m != "GET" && m != "HEAD") return MethodNotAllowed(m, "GET");
       json list = json::array();
       for (const SinkPlugin* p : plugins_->All()) list.push_back(PluginView(*p));
+      for (const RefusedPlugin& r : plugins_->refused()) list.push_back(RefusedPluginView(r));
       return Json(200, list);
     }
     if (seg.empty() || seg[0] != "connectors") return no_route();

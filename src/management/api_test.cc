@@ -45,7 +45,7 @@ class ApiTest : public ::testing::Test {
   void StartLibrary(const std::string& key_file, const std::string& previous_key_file = "") {
     lib_.reset();
     LibraryConfig config;
-    config.plugins_dir = ESDB_PLUGIN_DIR;
+    config.plugins_dir = plugins_dir_;
     config.scan_checkpoint_interval = 10;
     config.secrets_key_file = key_file;
     config.secrets_previous_key_file = previous_key_file;
@@ -65,6 +65,7 @@ class ApiTest : public ::testing::Test {
     return all;
   }
   std::string key_file_;
+  std::string plugins_dir_ = ESDB_PLUGIN_DIR;
   void TearDown() override {
     lib_.reset();
     std::filesystem::remove_all(dir_);
@@ -392,6 +393,30 @@ TEST_F(ApiTest, PluginsAreListedWithTheirSettings) {
     EXPECT_TRUE(has_path);
   }
   EXPECT_TRUE(found) << r.body;
+}
+
+TEST_F(ApiTest, RefusedPluginsAreListedWithTheReason) {
+  const std::filesystem::path plugins = dir_ / "plugins";
+  std::filesystem::create_directories(plugins);
+  std::filesystem::copy_file(std::string(ESDB_PLUGIN_DIR) + "/libesdb_sink_null.so",
+                             plugins / "libesdb_sink_null.so");
+  std::filesystem::copy_file(std::string(ESDB_TESTDATA_PLUGIN_DIR) + "/libesdb_sink_newer_abi.so",
+                             plugins / "libesdb_sink_newer_abi.so");
+  plugins_dir_ = plugins.string();
+  StartLibrary(key_file_);
+  auto r = Call("GET", "/connector-plugins");
+  ASSERT_EQ(r.status, 200);
+  json list = Body(r);
+  ASSERT_EQ(list.size(), 2u) << r.body;
+  EXPECT_EQ(list[0]["name"], "null-sink");
+  EXPECT_EQ(list[0]["loaded"], true);
+  EXPECT_EQ(list[0]["file"], (plugins / "libesdb_sink_null.so").string());
+  EXPECT_EQ(list[1]["name"], "");
+  EXPECT_EQ(list[1]["loaded"], false);
+  EXPECT_EQ(list[1]["file"], (plugins / "libesdb_sink_newer_abi.so").string());
+  EXPECT_THAT(list[1]["error"].get<std::string>(),
+              HasSubstr("needs a host with sink ABI version 2 or newer"));
+  EXPECT_TRUE(list[1]["settings"].empty());
 }
 
 TEST_F(ApiTest, AFailingSinkShowsFailedWithDetails) {
@@ -837,6 +862,8 @@ TEST_F(ApiTest, ListFiltersAndPagesAsKurrentDbDocumentsThem) {
   ExpectError(Call("GET", "/connectors?includeSettings=yes"), 400,
               "includeSettings must be true or false");
   ExpectError(Call("GET", "/connectors?pagesize=1"), 400, "unknown query parameter 'pagesize'");
+  ExpectError(Call("GET", "/connectors?instanceTypeName=null%2"), 400,
+              "query parameter: truncated percent-escape");
 }
 
 TEST_F(ApiTest, PostListTakesTheFilterInItsBodyAndCreatesNothing) {

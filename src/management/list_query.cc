@@ -144,22 +144,6 @@ absl::StatusOr<ListQuery> Finish(Draft d) {
   return std::move(d.query);
 }
 
-std::string PercentDecode(absl::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%' && i + 2 < in.size() && absl::ascii_isxdigit(in[i + 1]) &&
-               absl::ascii_isxdigit(in[i + 2])) {
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 bool StateFilterMatches(absl::string_view filter, absl::string_view state) {
@@ -200,8 +184,15 @@ absl::StatusOr<ListQuery> ListQueryFromUrl(absl::string_view query) {
   for (absl::string_view part : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(part, absl::MaxSplits('=', 1));
-    const std::string key = PercentDecode(kv.first);
-    std::string value = PercentDecode(kv.second);
+    absl::StatusOr<std::string> decoded_key = PercentDecode(kv.first, PlusSign::kSpace);
+    absl::StatusOr<std::string> decoded_value = PercentDecode(kv.second, PlusSign::kSpace);
+    if (!decoded_key.ok() || !decoded_value.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("query parameter: ",
+                       (decoded_key.ok() ? decoded_value : decoded_key).status().message()));
+    }
+    const std::string key = *std::move(decoded_key);
+    std::string value = *std::move(decoded_value);
     auto name = Canonical(key);
     if (!name || *name == "paging") return Unknown("query parameter", key);
     if (IsList(*name)) {

@@ -116,7 +116,14 @@ json PluginView(const SinkPlugin& p) {
   return {{"name", p.name()},
           {"version", p.version()},
           {"description", p.description()},
-          {"settings", std::move(settings)}};
+          {"settings", std::move(settings)},
+          {"file", p.path()},
+          {"loaded", true}};
+}
+
+json RefusedPluginView(const RefusedPlugin& r) {
+  return {{"name", ""},     {"version", ""},   {"description", ""}, {"settings", json::array()},
+          {"file", r.path}, {"loaded", false}, {"error", r.reason}};
 }
 
 }  // namespace esdb

@@ -51,7 +51,11 @@ struct ViewParts {
 nlohmann::json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress& progress,
                              std::optional<Position> end, ViewParts parts);
 
+// A loaded plugin: name, version, description, settings table, its file and "loaded": true.
 nlohmann::json PluginView(const SinkPlugin& plugin);
+// A plugin file the host refused, in the same shape (empty name, version, description and
+// settings) with "loaded": false and the reason as "error".
+nlohmann::json RefusedPluginView(const RefusedPlugin& refused);
 
 }  // namespace esdb
 

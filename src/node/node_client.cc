@@ -188,6 +188,9 @@ absl::StatusOr<Position> NodeClient::LastPosition() const {
 }
 
 absl::StatusOr<std::string> NodeClient::GetStreamMetadata(const std::string& stream) const {
+  if (!ESDB_HAS_FUNCTION(esdb_node_api, api_, get_stream_metadata)) {
+    return absl::UnimplementedError("the node does not read stream metadata");
+  }
   std::string json;
   char err[kErrSize] = "";
   esdb_node_status s = api_->get_stream_metadata(
@@ -210,6 +213,12 @@ absl::Status NodeClient::SetStreamMetadata(const std::string& stream,
 
 absl::StatusOr<Membership> NodeClient::GetMembers() const {
   Membership m;
+  if (!ESDB_HAS_FUNCTION(esdb_node_api, api_, get_members)) {
+    // A host without a cluster view stands for a single node, which leads (esdb/node.h).
+    m.self_id = kSingleNodeMemberId;
+    m.members.push_back({m.self_id, ESDB_ROLE_LEADER, true, ""});
+    return m;
+  }
   char err[kErrSize] = "";
   esdb_node_status s = api_->get_members(
       api_->ctx,
@@ -248,7 +257,8 @@ class NodeMembershipWatch : public MembershipWatch {
 
 absl::StatusOr<std::unique_ptr<MembershipWatch>> NodeClient::WatchMembers(
     std::function<void()> changed) const {
-  if (api_->watch_members == nullptr || api_->unwatch_members == nullptr) {
+  if (!ESDB_HAS_FUNCTION(esdb_node_api, api_, watch_members) ||
+      !ESDB_HAS_FUNCTION(esdb_node_api, api_, unwatch_members)) {
     return absl::UnimplementedError("the node does not report membership changes");
   }
   auto w = std::make_unique<NodeMembershipWatch>(api_, std::move(changed));
@@ -260,7 +270,7 @@ absl::StatusOr<std::unique_ptr<MembershipWatch>> NodeClient::WatchMembers(
 }
 
 void NodeClient::Log(int32_t level, const std::string& message) const {
-  if (api_->log != nullptr) api_->log(api_->ctx, level, message.c_str());
+  if (ESDB_HAS_FUNCTION(esdb_node_api, api_, log)) api_->log(api_->ctx, level, message.c_str());
 }
 
 }  // namespace esdb

@@ -41,6 +41,9 @@ struct Membership {
   std::string self_id;
 };
 
+// The member id of a host whose node table has no get_members: a single node, the leader.
+inline constexpr char kSingleNodeMemberId[] = "local";
+
 struct SubscribeOptions {
   enum class From { kStart, kEnd, kPosition } from = From::kStart;
   Position position;  // events strictly after it, for kPosition
@@ -93,8 +96,10 @@ class NodeClient {
                                                              SubscriptionHandler* handler) const;
 
   absl::StatusOr<Position> LastPosition() const;
+  // Unimplemented when the node does not offer it.
   absl::StatusOr<std::string> GetStreamMetadata(const std::string& stream) const;
   absl::Status SetStreamMetadata(const std::string& stream, const std::string& json) const;
+  // A node without get_members is one leader with the id kSingleNodeMemberId.
   absl::StatusOr<Membership> GetMembers() const;
   // Calls `changed` (on a node thread) whenever membership or roles change. `changed` must not
   // destroy the returned watch.

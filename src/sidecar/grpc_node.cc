@@ -1,9 +1,7 @@
 #include "sidecar/grpc_node.h"
 
-#include <random>
-
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "core/uuid.h"
 #include "protocol/uuid.h"
 #include "sidecar/event_view.h"
 #include "streams.grpc.pb.h"
@@ -22,16 +20,6 @@ constexpr int kMaxRedirects = 3;
 
 CallOutcome Failure(esdb_node_status status, std::string message) {
   return CallOutcome{status, std::move(message), std::nullopt};
-}
-
-// A random (version 4) UUID for events appended without an id.
-std::string NewUuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff,
-                         lo >> 48, lo & 0xffffffffffffULL);
 }
 
 bool SetExpected(int64_t expected, AppendReq::Options* o) {

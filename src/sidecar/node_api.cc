@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/abi_support.h"
 #include "sidecar/grpc_subscription.h"
 #include "sidecar/members_watch.h"
 
@@ -20,13 +21,6 @@ namespace esdb::sidecar {
 
 struct Trampolines {
   static const SidecarNodeApi& Self(void* ctx) { return *static_cast<SidecarNodeApi*>(ctx); }
-
-  static void WriteError(char* err, size_t err_size, const std::string& text) {
-    if (err == nullptr || err_size == 0) return;
-    const size_t n = std::min(text.size(), err_size - 1);
-    std::memcpy(err, text.data(), n);
-    err[n] = '\0';
-  }
 
   static esdb_node_status Report(const CallOutcome& out, char* err, size_t err_size) {
     if (out.status != ESDB_NODE_OK) WriteError(err, err_size, out.message);
@@ -84,12 +78,9 @@ struct Trampolines {
                    "subscribe_all: options, callbacks.on_events and out are required");
         return ESDB_NODE_INVALID_ARGUMENT;
       }
-      esdb_subscribe_options o{};
-      std::memcpy(&o, options, std::min<size_t>(options->struct_size, sizeof(o)));
-      esdb_subscription_callbacks c{};
-      std::memcpy(&c, callbacks, std::min<size_t>(callbacks->struct_size, sizeof(c)));
       CallOutcome failure;
-      auto sub = GrpcSubscription::Start(Self(ctx).node_->connection(), o, c, &failure,
+      auto sub = GrpcSubscription::Start(Self(ctx).node_->connection(), CopyAbiStruct(*options),
+                                         CopyAbiStruct(*callbacks), &failure,
                                          Self(ctx).options_.subscription_queue);
       if (!sub.ok()) return Report(failure, err, err_size);
       *out = new esdb_subscription{*std::move(sub)};

@@ -16,6 +16,14 @@ class DlLibrary {
   // not a shared object or one with unresolved symbols.
   static absl::StatusOr<DlLibrary> Open(const std::string& path);
 
+  // Like Open, but loads a private copy of the file, made in `copy_dir` and removed again as soon
+  // as it is loaded (the mapping keeps its data), so that the code the host runs no longer
+  // depends on the file: rewriting it in place while the host runs (`cp` over it) cannot change
+  // or unmap loaded code. When no copy can be made or loaded there (a full or noexec folder),
+  // loads the file in place and says why in *in_place (left empty otherwise). Errors name `path`.
+  static absl::StatusOr<DlLibrary> OpenCopy(const std::string& path, const std::string& copy_dir,
+                                            std::string* in_place);
+
   // Address of `symbol`, or nullptr when the library does not define it.
   void* Find(const char* symbol) const;
 

@@ -1,9 +1,12 @@
 #include "sinks/plugin.h"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -12,18 +15,17 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "sinks/plugin_text.h"
 #include "absl/strings/str_join.h"
 #include "sinks/dl_library.h"
 #include "sinks/plugin_sink.h"
+#include "sinks/plugin_text.h"
 #include "sinks/setting_schema.h"
 
 namespace esdb {
 namespace {
 
 // Every field up to and including close() is part of ABI version 1.
-constexpr size_t kPluginV1Size = offsetof(esdb_sink_plugin, close) + sizeof(void (*)());
-
+constexpr size_t kPluginV1Size = ESDB_FIELD_END(esdb_sink_plugin, close);
 
 absl::Status Malformed(const std::string& path, absl::string_view what) {
   return absl::FailedPreconditionError(
@@ -41,7 +43,7 @@ std::vector<esdb_sink_kv> ToKv(const SettingsMap& settings) {
 // The plugin's own validate() on settings that already passed the table's checks.
 absl::Status RunPluginValidate(const std::string& name, const esdb_sink_plugin& table,
                                const SettingsMap& prepared) {
-  if (table.validate == nullptr) return absl::OkStatus();
+  if (!ESDB_HAS_FUNCTION(esdb_sink_plugin, &table, validate)) return absl::OkStatus();
   std::vector<esdb_sink_kv> kv = ToKv(prepared);
   char err[1024] = {};
   esdb_sink_status status = table.validate(kv.data(), kv.size(), err, sizeof(err));
@@ -51,14 +53,54 @@ absl::Status RunPluginValidate(const std::string& name, const esdb_sink_plugin& 
     reason = absl::StrCat("the plugin rejected the settings (", esdb_sink_status_name(status),
                           ") without saying why");
   }
-  return absl::InvalidArgumentError(absl::StrCat(name, ": ", reason));
+  return absl::InvalidArgumentError(WithPluginName(name, reason));
 }
+
+// A folder of its own for the private copies of one LoadDirectory, under the temporary folder
+// (TMPDIR); removed with whatever is left in it. Empty path() when it could not be made.
+class PrivateCopyDir {
+ public:
+  PrivateCopyDir() {
+    std::error_code ec;
+    std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+    if (ec) {
+      error_ = absl::StrCat("no temporary folder: ", ec.message());
+      return;
+    }
+    std::string pattern = (base / "esdb-sink-plugins-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      error_ = absl::StrCat("cannot make a folder in ", base.string(), ": ", std::strerror(errno));
+      return;
+    }
+    path_ = pattern;
+  }
+  ~PrivateCopyDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  PrivateCopyDir(const PrivateCopyDir&) = delete;
+  PrivateCopyDir& operator=(const PrivateCopyDir&) = delete;
+
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string path_;
+  std::string error_;
+};
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& path) {
-  absl::StatusOr<DlLibrary> library = DlLibrary::Open(path);
+absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& path,
+                                                             const std::string& copy_dir,
+                                                             std::string* in_place) {
+  std::string loaded_in_place;
+  absl::StatusOr<DlLibrary> library = copy_dir.empty()
+                                          ? DlLibrary::Open(path)
+                                          : DlLibrary::OpenCopy(path, copy_dir, &loaded_in_place);
   if (!library.ok()) return library.status();
+  if (in_place != nullptr) *in_place = std::move(loaded_in_place);
 
   auto entry = reinterpret_cast<esdb_sink_entry_fn>(library->Find(ESDB_SINK_ENTRY_SYMBOL));
   if (entry == nullptr) {
@@ -77,7 +119,7 @@ absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& 
                      absl::StrCat("struct_size is ", table->struct_size, " bytes, less than the ",
                                   kPluginV1Size, " bytes of ABI version 1"));
   }
-  if (table->min_host_abi_version > ESDB_SINK_ABI_VERSION) {
+  if (!ESDB_ABI_SATISFIES(ESDB_SINK_ABI_VERSION, table->min_host_abi_version)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "sink plugin '", path, "' needs a host with sink ABI version ", table->min_host_abi_version,
         " or newer, but this host implements version ", ESDB_SINK_ABI_VERSION));
@@ -159,8 +201,8 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(
                                         write_timeout.value_or(write_timeout_));
   }
   if (reason.empty()) reason = "no reason given";
-  std::string text =
-      absl::StrCat(name_, ": open failed (", esdb_sink_status_name(status), "): ", reason);
+  std::string text = absl::StrCat(name_, ": open failed (", esdb_sink_status_name(status),
+                                  "): ", WithoutPluginName(name_, reason));
   switch (status) {
     case ESDB_SINK_INVALID_CONFIG:
       return absl::InvalidArgumentError(text);
@@ -171,8 +213,8 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(
   }
 }
 
-absl::StatusOr<PluginSet> PluginSet::LoadDirectory(
-    const std::string& dir, const std::function<void(const std::string&)>& on_error) {
+absl::StatusOr<PluginSet> PluginSet::LoadDirectory(const std::string& dir, const Report& on_error,
+                                                   const Report& on_warning) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     return absl::NotFoundError(
@@ -192,18 +234,31 @@ absl::StatusOr<PluginSet> PluginSet::LoadDirectory(
   std::sort(files.begin(), files.end());  // so that which duplicate wins does not vary
 
   PluginSet set;
+  auto refuse = [&](const std::string& file, const std::string& reason) {
+    set.refused_.push_back({file, reason});
+    if (on_error) on_error(reason);
+  };
+  PrivateCopyDir copies;
+  if (!copies.ok() && on_warning && !files.empty()) {
+    on_warning(absl::StrCat("sink plugins are loaded in place (", copies.error(),
+                            "): replace a plugin file only by renaming a new file over it"));
+  }
   for (const std::string& file : files) {
-    absl::StatusOr<std::unique_ptr<SinkPlugin>> plugin = SinkPlugin::Load(file);
+    std::string in_place;
+    absl::StatusOr<std::unique_ptr<SinkPlugin>> plugin =
+        SinkPlugin::Load(file, copies.path(), &in_place);
     if (!plugin.ok()) {
-      if (on_error) on_error(std::string(plugin.status().message()));
+      refuse(file, std::string(plugin.status().message()));
       continue;
+    }
+    if (!in_place.empty() && on_warning) {
+      on_warning(absl::StrCat("sink plugin '", file, "' is loaded in place (", in_place,
+                              "): replace it only by renaming a new file over it"));
     }
     auto existing = set.plugins_.find((*plugin)->name());
     if (existing != set.plugins_.end()) {
-      if (on_error) {
-        on_error(absl::StrCat("sink plugin '", file, "' is named '", (*plugin)->name(), "' like '",
-                              existing->second->path(), "', which is kept"));
-      }
+      refuse(file, absl::StrCat("sink plugin '", file, "' is named '", (*plugin)->name(),
+                                "' like '", existing->second->path(), "', which is kept"));
       continue;
     }
     set.Add(*std::move(plugin));

@@ -39,7 +39,13 @@ class SinkPlugin {
   // Loads a plugin file. Errors name the file and say what went wrong: missing file, not a
   // shared object, missing entry symbol, entry returned NULL, ABI mismatch (plugin needs a newer
   // host), malformed table (missing name/open/write/close).
-  static absl::StatusOr<std::unique_ptr<SinkPlugin>> Load(const std::string& path);
+  //
+  // With a `copy_dir`, the code is loaded from a private copy made there (DlLibrary::OpenCopy),
+  // so that the file may be replaced or rewritten while the plugin is loaded; if the copy cannot
+  // be used the file is loaded in place and *in_place (when given) says why.
+  static absl::StatusOr<std::unique_ptr<SinkPlugin>> Load(const std::string& path,
+                                                          const std::string& copy_dir = "",
+                                                          std::string* in_place = nullptr);
   ~SinkPlugin();  // dlclose
 
   const std::string& name() const { return name_; }
@@ -80,21 +86,35 @@ class SinkPlugin {
   absl::Duration write_timeout_ = absl::Minutes(5);
 };
 
+// A plugin file the host did not load, and why.
+struct RefusedPlugin {
+  std::string path;
+  std::string reason;
+};
+
 // The plugins a host has loaded, by instanceTypeName. Immutable after loading; thread-safe.
 class PluginSet {
  public:
-  // Loads every libesdb_sink_*.so in `dir`. A plugin that fails to load is logged through
-  // `on_error` and skipped; a missing directory is NotFound.
-  static absl::StatusOr<PluginSet> LoadDirectory(
-      const std::string& dir, const std::function<void(const std::string&)>& on_error);
+  using Report = std::function<void(const std::string&)>;
+
+  // Loads every libesdb_sink_*.so in `dir`, each from a private copy (SinkPlugin::Load) made in
+  // a temporary folder that is gone again when this returns. A plugin that fails to load is
+  // skipped, reported through `on_error` and listed in refused(); a plugin that had to be loaded
+  // in place (its file must then be replaced only by renaming a new file over it) is reported
+  // through `on_warning`. A missing directory is NotFound.
+  static absl::StatusOr<PluginSet> LoadDirectory(const std::string& dir, const Report& on_error,
+                                                 const Report& on_warning = nullptr);
 
   void Add(std::unique_ptr<SinkPlugin> plugin);
   // NotFound with the known names listed when `instance_type` is not loaded.
   absl::StatusOr<const SinkPlugin*> Find(const std::string& instance_type) const;
   std::vector<const SinkPlugin*> All() const;
+  // The files LoadDirectory skipped, in file-name order.
+  const std::vector<RefusedPlugin>& refused() const { return refused_; }
 
  private:
   std::map<std::string, std::shared_ptr<SinkPlugin>> plugins_;
+  std::vector<RefusedPlugin> refused_;
 };
 
 }  // namespace esdb

@@ -1,5 +1,6 @@
 // PluginSet: loading a folder of plugins and finding them by instanceTypeName.
 #include <filesystem>
+#include <span>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -61,7 +62,8 @@ TEST(PluginSetTest, BrokenPluginsAreReportedAndSkipped) {
   absl::StatusOr<PluginSet> set = PluginSet::LoadDirectory(
       ESDB_TESTDATA_PLUGIN_DIR, [&](const std::string& e) { errors.push_back(e); });
   ASSERT_TRUE(set.ok()) << set.status();
-  EXPECT_THAT(Names(*set), UnorderedElementsAre("open-fails-sink", "testkit-sink"));
+  EXPECT_THAT(Names(*set), UnorderedElementsAre("open-fails-sink", "testkit-sink",
+                                                "older-release-sink", "newer-release-sink"));
   // Sorted by file name: bad_table, newer_abi, no_entry, null_entry.
   EXPECT_THAT(errors, ElementsAre(HasSubstr(TestdataPluginPath("bad_table")),
                                   HasSubstr(TestdataPluginPath("newer_abi")),
@@ -85,6 +87,51 @@ TEST(PluginSetTest, OnlyPluginFileNamesAreConsideredAndDuplicatesAreReported) {
   EXPECT_THAT(errors, ElementsAre(AllOf(HasSubstr(dir.File("libesdb_sink_b.so")),
                                         HasSubstr("is named 'null-sink' like"),
                                         HasSubstr("libesdb_sink_a.so"))));
+  ASSERT_EQ(set->refused().size(), 1u);
+  EXPECT_EQ(set->refused()[0].path, dir.File("libesdb_sink_b.so"));
+  EXPECT_EQ(set->refused()[0].reason, errors[0]);
+}
+
+TEST(PluginSetTest, RefusedFilesAreListedWithTheirReasons) {
+  absl::StatusOr<PluginSet> set = PluginSet::LoadDirectory(ESDB_TESTDATA_PLUGIN_DIR, nullptr);
+  ASSERT_TRUE(set.ok()) << set.status();
+  std::vector<std::string> paths;
+  for (const RefusedPlugin& r : set->refused()) {
+    paths.push_back(r.path);
+    EXPECT_THAT(r.reason, HasSubstr(r.path));
+  }
+  EXPECT_THAT(paths, ElementsAre(TestdataPluginPath("bad_table"), TestdataPluginPath("newer_abi"),
+                                 TestdataPluginPath("no_entry"), TestdataPluginPath("null_entry")));
+}
+
+// Rewriting a loaded plugin's file in place (what `cp new.so old.so` does) must not reach the
+// code the host runs: it runs a private copy. Loaded in place, the next call into the plugin
+// would execute the new bytes, or die of SIGBUS on the truncated file.
+TEST(PluginSetTest, APluginFileRewrittenInPlaceLeavesTheLoadedPluginWorking) {
+  TempDir dir;
+  const std::string file = dir.File("libesdb_sink_testc.so");
+  std::filesystem::copy_file(PluginPath("testc"), file);
+  std::vector<std::string> warnings;
+  absl::StatusOr<PluginSet> set = PluginSet::LoadDirectory(
+      dir.path(), nullptr, [&](const std::string& w) { warnings.push_back(w); });
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_THAT(warnings, IsEmpty());
+  absl::StatusOr<const SinkPlugin*> plugin = set->Find("test-c-sink");
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  EXPECT_EQ((*plugin)->path(), file);  // the file it came from, not the copy
+
+  const uintmax_t size = std::filesystem::file_size(file);
+  testing::WriteFile(file, std::string(size / 2, '\xcc'));  // same inode, truncated and rewritten
+  TempDir out;
+  {
+    absl::StatusOr<std::unique_ptr<Sink>> sink =
+        (*plugin)->Open("c1", {{"path", out.File("lines.txt")}}, nullptr);
+    ASSERT_TRUE(sink.ok()) << sink.status();
+    Record record = testing::MakeRecord("orders-1", 0, 7, "Placed");
+    EXPECT_EQ((*sink)->Write(std::span<const Record>(&record, 1)).outcome, SinkOutcome::kOk);
+  }
+  EXPECT_THAT(testing::ReadFile(out.File("lines.txt")), HasSubstr("orders-1 0 7 Placed"));
+  *set = PluginSet();  // unloading (dlclose) runs the plugin's own code once more
 }
 
 TEST(PluginSetTest, MissingDirectoryIsNotFound) {

@@ -123,21 +123,21 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
     case ESDB_SINK_RETRY:
       out = {
           SinkOutcome::kRetry,
-          absl::StrCat(plugin_name_, ": ",
-                       message.empty() ? "transient failure (RETRY) without a reason" : message)};
+          WithPluginName(plugin_name_,
+                         message.empty() ? "transient failure (RETRY) without a reason" : message)};
       break;
     case ESDB_SINK_FATAL:
       out = {
           SinkOutcome::kFatal,
-          absl::StrCat(plugin_name_, ": ",
-                       message.empty() ? "permanent failure (FATAL) without a reason" : message)};
+          WithPluginName(plugin_name_,
+                         message.empty() ? "permanent failure (FATAL) without a reason" : message)};
       break;
     default:
       out = {SinkOutcome::kFatal,
              absl::StrCat(plugin_name_, ": write completed with status ", status, " (",
                           esdb_sink_status_name(status),
                           "), which is not a valid write outcome; treated as FATAL",
-                          message.empty() ? "" : ": ", message)};
+                          message.empty() ? "" : ": ", WithoutPluginName(plugin_name_, message))};
       break;
   }
   out.failed_index = failed_index;
@@ -146,12 +146,13 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
 
 absl::Status PluginSink::Flush() {
   if (abandoned_) return absl::InternalError(absl::StrCat(plugin_name_, ": instance abandoned"));
-  if (table_->flush == nullptr) return absl::OkStatus();
+  if (!ESDB_HAS_FUNCTION(esdb_sink_plugin, table_, flush)) return absl::OkStatus();
   char err[1024] = {};
   esdb_sink_status status = table_->flush(instance_, err, sizeof(err));
   if (status == ESDB_SINK_OK) return absl::OkStatus();
-  std::string text = absl::StrCat(plugin_name_, ": flush failed with ",
-                                  esdb_sink_status_name(status), ": ", PluginText(err, sizeof(err)));
+  std::string text =
+      absl::StrCat(plugin_name_, ": flush failed with ", esdb_sink_status_name(status), ": ",
+                   WithoutPluginName(plugin_name_, PluginText(err, sizeof(err))));
   if (status == ESDB_SINK_RETRY) return absl::UnavailableError(text);
   return absl::InternalError(text);
 }

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sinks/plugin.h"
+#include "sinks/plugin_text.h"
 #include "sinks/test_support.h"
 
 namespace esdb {
@@ -156,6 +157,25 @@ TEST_F(TestkitSinkTest, RetryAndFatalCarryThePluginsMessage) {
   r = fatal->Write(records);
   EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
   EXPECT_EQ(r.message, "testkit-sink: target: rejected the batch");
+}
+
+TEST(PluginTextTest, NamesThePluginOnce) {
+  EXPECT_EQ(WithPluginName("a-sink", "disk full"), "a-sink: disk full");
+  EXPECT_EQ(WithPluginName("a-sink", "a-sink: disk full"), "a-sink: disk full");
+  EXPECT_EQ(WithPluginName("a-sink", "a-sink:disk full"), "a-sink: disk full");
+  // Only the name itself followed by ':' counts.
+  EXPECT_EQ(WithPluginName("a-sink", "a-sinks: x"), "a-sink: a-sinks: x");
+  EXPECT_EQ(WithPluginName("a-sink", "a-sink x"), "a-sink: a-sink x");
+  EXPECT_EQ(WithoutPluginName("a-sink", "a-sink:"), "");
+}
+
+TEST_F(TestkitSinkTest, APluginThatNamesItselfIsNotNamedTwice) {
+  std::vector<Record> records = Batch(1);
+  std::unique_ptr<Sink> sink = Open("self-named");
+  ASSERT_NE(sink, nullptr);
+  SinkResult r = sink->Write(records);
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_EQ(r.message, "testkit-sink: target: busy");
 }
 
 TEST_F(TestkitSinkTest, LongOrMultiLineMessagesBecomeAShortEscapedExcerpt) {

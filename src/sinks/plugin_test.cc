@@ -1,9 +1,13 @@
 // SinkPlugin::Load (every refusal and its message) and SinkPlugin::Open outcomes.
 #include "sinks/plugin.h"
 
+#include <cstdlib>
+#include <span>
+
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sinks/dl_library.h"
 #include "sinks/test_support.h"
 
 namespace esdb {
@@ -212,6 +216,70 @@ TEST(SinkPluginOpenTest, HostKeysPassThroughToOpenUnchanged) {
     ASSERT_TRUE(sink.ok()) << sink.status();
   }
   EXPECT_THAT(log.Messages(), Contains("setting batching:batchSize=500"));
+}
+
+// Plugins built against other releases of esdb/sink.h (esdb/abi.h).
+void ExpectItDelivers(const SinkPlugin& plugin) {
+  LogCapture log;
+  auto sink = plugin.Open("c1", {}, log.Fn());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  Record record = testing::MakeRecord("s", 0, 1);
+  EXPECT_EQ((*sink)->Write(std::span<const Record>(&record, 1)).outcome, SinkOutcome::kOk);
+  EXPECT_TRUE((*sink)->Flush().ok());
+  EXPECT_THAT(log.Messages(), ElementsAre("opened c1"));
+}
+
+TEST(SinkPluginAbiTest, AnOlderReleasesTablesCutToVersionOneLoadAndWork) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("older_release"));
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_EQ(plugin->name(), "older-release-sink");
+  ASSERT_EQ(plugin->settings().size(), 1u);
+  // Its entry ends before `target` (which holds 99 in memory): read as "points at nothing".
+  EXPECT_EQ(plugin->settings()[0].target, ESDB_SINK_TARGET_NONE);
+  EXPECT_EQ(plugin->settings()[0].default_value, "none");
+  ExpectItDelivers(*plugin);
+}
+
+TEST(SinkPluginAbiTest, ANewerReleasesUnknownTrailingFieldsAreIgnored) {
+  std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("newer_release"));
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_EQ(plugin->name(), "newer-release-sink");
+  EXPECT_EQ(plugin->version(), "2.0.0");
+  ASSERT_EQ(plugin->settings().size(), 1u);
+  EXPECT_EQ(plugin->settings()[0].name, "label");
+  ExpectItDelivers(*plugin);
+}
+
+// The other direction: shipped plugins given the host table of an older or a newer host.
+TEST(SinkPluginAbiTest, ShippedPluginsOpenWithAVersionOneOrANewerHostTable) {
+  absl::StatusOr<DlLibrary> library = DlLibrary::Open(PluginPath("testc"));
+  ASSERT_TRUE(library.ok()) << library.status();
+  auto entry = reinterpret_cast<esdb_sink_entry_fn>(library->Find(ESDB_SINK_ENTRY_SYMBOL));
+  ASSERT_NE(entry, nullptr);
+  const esdb_sink_plugin* table = entry(ESDB_SINK_ABI_VERSION);
+  ASSERT_NE(table, nullptr);
+  struct NewerHost {
+    esdb_sink_host known;
+    void (*added_later)(void* ctx);
+  };
+  TempDir dir;
+  for (bool newer : {false, true}) {
+    NewerHost host{};
+    host.known.struct_size =
+        newer ? sizeof(NewerHost) : ESDB_FIELD_END(esdb_sink_host, connector_id);
+    host.known.abi_version = newer ? ESDB_SINK_ABI_VERSION + 1 : 1;
+    host.known.connector_id = newer ? "newer-host" : "older-host";
+    host.added_later = [](void*) { std::abort(); };
+    const std::string path = dir.File(host.known.connector_id);
+    esdb_sink_kv kv{"path", path.c_str()};
+    esdb_sink_instance* instance = nullptr;
+    char err[256] = "";
+    ASSERT_EQ(table->open(&kv, 1, &host.known, &instance, err, sizeof err), ESDB_SINK_OK) << err;
+    table->close(instance);
+    // The plugin read the connector id the host table carries.
+    EXPECT_EQ(testing::ReadFile(path),
+              std::string("test-c-sink output of connector ") + host.known.connector_id + "\n");
+  }
 }
 
 }  // namespace

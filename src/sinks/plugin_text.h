@@ -7,6 +7,9 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/text.h"
 
@@ -20,6 +23,20 @@ inline std::string PluginText(absl::string_view text) { return Excerpt(text, kMa
 inline std::string PluginText(char* err, size_t size) {
   err[size - 1] = '\0';
   return PluginText(absl::string_view(err));
+}
+
+// `text` without a leading "<name>:" and the blanks after it. Plugins often start their messages
+// with their own name; the host adds it where it is missing, never a second time.
+inline absl::string_view WithoutPluginName(absl::string_view name, absl::string_view text) {
+  if (!absl::StartsWith(text, name) || !absl::StartsWith(text.substr(name.size()), ":")) {
+    return text;
+  }
+  return absl::StripLeadingAsciiWhitespace(text.substr(name.size() + 1));
+}
+
+// "<name>: <text>", naming the plugin once.
+inline std::string WithPluginName(absl::string_view name, absl::string_view text) {
+  return absl::StrCat(name, ": ", WithoutPluginName(name, text));
 }
 
 }  // namespace esdb

@@ -14,7 +14,7 @@
 namespace esdb {
 namespace {
 
-constexpr size_t kSettingV1Size = offsetof(esdb_sink_setting, enum_values) + sizeof(const char*);
+constexpr size_t kSettingV1Size = ESDB_FIELD_END(esdb_sink_setting, enum_values);
 
 bool IsFamily(const SettingInfo& info) { return absl::EndsWith(info.name, ":"); }
 
@@ -88,7 +88,7 @@ absl::StatusOr<SettingInfo> CopySettingInfo(const esdb_sink_setting& entry) {
   info.type = type;
   info.required = entry.required != 0;
   info.secret = entry.secret != 0;
-  if (entry.struct_size >= offsetof(esdb_sink_setting, target) + sizeof(entry.target)) {
+  if (ESDB_HAS_FIELD(esdb_sink_setting, &entry, target)) {
     if (entry.target < ESDB_SINK_TARGET_NONE || entry.target > ESDB_SINK_TARGET_NETWORK) {
       return absl::InvalidArgumentError(
           absl::StrCat("setting '", info.name, "' has unknown target ", entry.target));

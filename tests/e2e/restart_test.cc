@@ -2,12 +2,14 @@
 // running connector comes back by itself, keeps its settings and resumes exactly after its
 // final checkpoint.
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "devnode_test.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node_http.h"
 #include "sink_output.h"
@@ -100,6 +102,51 @@ TEST_F(RestartTest, RunningConnectorResumesFromItsCheckpointAndKeepsItsSettings)
   ASSERT_TRUE(WaitForLines(out, appended_.size()));
   ASSERT_NO_FATAL_FAILURE(StopNode());
   ASSERT_NO_FATAL_FAILURE(ExpectExactlyOnceInOrder(out, "at the end"));
+}
+
+// The node loads plugins from private copies: a plugin file overwritten in place (as `cp` does)
+// while the node runs changes nothing for the running code, and the node still stops cleanly
+// (loaded in place, it would die of SIGBUS or run the new bytes). The next start loads the new
+// file, here garbage, and says so in GET /connector-plugins.
+TEST_F(RestartTest, APluginFileOverwrittenWhileTheNodeRunsChangesNothingUntilTheNextStart) {
+  const auto plugins = Path("plugins");
+  std::filesystem::create_directories(plugins);
+  const auto file_plugin = plugins / "libesdb_sink_file.so";
+  std::filesystem::copy_file(std::filesystem::path(PluginDir()) / "libesdb_sink_file.so",
+                             file_plugin);
+  ASSERT_NO_FATAL_FAILURE(StopNode());
+  NodeOptions options;
+  options.data_dir = Path("node");
+  options.extra_args = {"--plugins-dir", plugins.string()};
+  node_ = std::make_unique<NodeProcess>(options);
+  ASSERT_NO_FATAL_FAILURE(StartNode());
+
+  const auto out = Path("out.jsonl");
+  ASSERT_EQ(http().Post("/connectors/orders", FileSinkSettings(out)).status, 201);
+  ASSERT_EQ(http().Post("/connectors/orders/enable").status, 200);
+  ASSERT_NO_FATAL_FAILURE(Append(0, 20));
+  ASSERT_TRUE(WaitForLines(out, 20));
+
+  const auto size = std::filesystem::file_size(file_plugin);
+  {
+    std::ofstream rewrite(file_plugin, std::ios::binary | std::ios::trunc);  // same inode
+    rewrite << std::string(size / 3, '\xcc');
+  }
+  ASSERT_NO_FATAL_FAILURE(Append(20, 20));
+  ASSERT_TRUE(WaitForLines(out, 40));
+  ASSERT_NO_FATAL_FAILURE(StopNode());  // exit code 0, not a crash
+  ASSERT_NO_FATAL_FAILURE(ExpectExactlyOnceInOrder(out, "before the restart"));
+
+  ASSERT_NO_FATAL_FAILURE(StartNode());
+  Reply listed = http().Get("/connector-plugins");
+  ASSERT_EQ(listed.status, 200);
+  ASSERT_EQ(listed.json.size(), 1u) << listed.body;
+  EXPECT_EQ(listed.json[0].value("loaded", true), false) << listed.body;
+  EXPECT_EQ(listed.json[0].value("file", ""), file_plugin.string());
+  EXPECT_THAT(listed.json[0].value("error", ""),
+              ::testing::HasSubstr("is not a loadable shared object"));
+  EXPECT_TRUE(WaitForState("orders", "FAILED"));
+  EXPECT_THAT(http().Connector("orders").body, ::testing::HasSubstr("no sink plugin named"));
 }
 
 }  // namespace

@@ -12,6 +12,23 @@
 namespace esdb::multinode {
 namespace {
 
+using e2e::BinaryPath;
+using e2e::ChildOptions;
+using e2e::ChildProcess;
+
+// One of the cluster's programs, run in `work_dir`, its output in <dir>/<name>-<run>.log.
+std::unique_ptr<ChildProcess> MakeProcess(std::string name, std::vector<std::string> argv,
+                                          const std::filesystem::path& dir,
+                                          std::filesystem::path work_dir) {
+  return std::make_unique<ChildProcess>(
+      ChildOptions{.name = std::move(name),
+                   .argv = [argv = std::move(argv)] { return argv; },
+                   .log_dir = dir,
+                   .work_dir = std::move(work_dir),
+                   .ready_timeout = absl::Seconds(30),
+                   .stop_timeout = absl::Seconds(30)});
+}
+
 constexpr char kSidecar[] = "esdb-connectors-sidecar";
 
 // True when the side-car binary accepts --lease-ms (asked once, from --help).
@@ -34,7 +51,7 @@ std::string Cluster::Endpoint(size_t i) const {
 std::string Cluster::grpc_target() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
 
 std::filesystem::path Cluster::OutputOf(size_t i, const std::string& connector) const {
-  return sidecars_.at(i)->work_dir() / OutputName(connector);
+  return sidecars_.at(i)->options().work_dir / OutputName(connector);
 }
 
 absl::Status Cluster::WriteView(const std::vector<std::string>& roles) {
@@ -95,22 +112,21 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options) 
   if (ec) return absl::InternalError("cannot create " + c->options_.dir.string());
 
   // The view names the gRPC port, so it is chosen before the node starts.
-  auto port = FreePort();
+  auto port = e2e::FreePort();
   if (!port.ok()) return port.status();
   c->grpc_port_ = *port;
   c->roles_ = c->options_.roles;
   if (auto s = c->WriteView(c->roles_); !s.ok()) return s;
 
   const std::filesystem::path& dir = c->options_.dir;
-  c->node_ = std::make_unique<Process>(ProcessOptions{
+  c->node_ = MakeProcess(
       "esdb-devnode",
       {BinaryPath("esdb-devnode"), "--db", (dir / "node" / "devnode.db").string(),
        // Every address, so that each side-car can reach it under its member's own address.
        "--bind", "0.0.0.0", "--http-port", "0", "--grpc-port", std::to_string(c->grpc_port_),
        "--connectors-library", "none", "--cluster-view", (dir / "cluster-view.json").string(),
        "--log-level", "info", "--insecure"},
-      dir / "node",
-      dir / "node.log"});
+      dir, dir / "node");
   if (auto s = c->node_->Start(); !s.ok()) return s;
   c->node_http_ = std::make_unique<e2e::NodeHttp>(c->node_->http_port());
 
@@ -148,8 +164,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options) 
                                      "info",
                                      "--insecure"};
     argv.insert(argv.end(), lease_flag.begin(), lease_flag.end());
-    c->sidecars_.push_back(std::make_unique<Process>(
-        ProcessOptions{HostId(i), argv, dir / HostId(i), dir / (HostId(i) + ".log")}));
+    c->sidecars_.push_back(MakeProcess(HostId(i), std::move(argv), dir, dir / HostId(i)));
     if (auto s = c->sidecars_.back()->Start(); !s.ok()) return s;
     c->sidecar_http_.push_back(std::make_unique<e2e::NodeHttp>(c->sidecars_.back()->http_port()));
   }
@@ -169,10 +184,8 @@ std::string Cluster::Logs() const {
     constexpr size_t kTail = 4000;
     return log.size() > kTail ? "..." + log.substr(log.size() - kTail) : log;
   };
-  if (node_) absl::StrAppend(&out, "--- esdb-devnode ---\n", tail(node_->Log()));
-  for (size_t i = 0; i < sidecars_.size(); ++i) {
-    absl::StrAppend(&out, "--- ", HostId(i), " ---\n", tail(sidecars_[i]->Log()));
-  }
+  if (node_) absl::StrAppend(&out, tail(node_->Logs()));
+  for (size_t i = 0; i < sidecars_.size(); ++i) absl::StrAppend(&out, tail(sidecars_[i]->Logs()));
   return out;
 }
 

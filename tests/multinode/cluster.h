@@ -20,8 +20,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "child_process.h"
 #include "node_http.h"
-#include "process.h"
 
 namespace esdb::multinode {
 
@@ -43,10 +43,10 @@ class Cluster {
 
   size_t size() const { return sidecars_.size(); }
   static std::string HostId(size_t i);  // "sc<i+1>"
-  Process& sidecar_process(size_t i) { return *sidecars_.at(i); }
+  e2e::ChildProcess& sidecar_process(size_t i) { return *sidecars_.at(i); }
   e2e::NodeHttp& sidecar(size_t i) { return *sidecar_http_.at(i); }
   e2e::NodeHttp& node() { return *node_http_; }
-  Process& node_process() { return *node_; }
+  e2e::ChildProcess& node_process() { return *node_; }
   std::string grpc_target() const;  // "127.0.0.1:<grpc port>"
   // The lease the side-cars run with.
   absl::Duration lease() const { return lease_; }
@@ -67,9 +67,9 @@ class Cluster {
   uint16_t grpc_port_ = 0;
   std::vector<std::string> roles_;
   absl::Duration lease_ = absl::Seconds(10);
-  std::unique_ptr<Process> node_;
+  std::unique_ptr<e2e::ChildProcess> node_;
   std::unique_ptr<e2e::NodeHttp> node_http_;
-  std::vector<std::unique_ptr<Process>> sidecars_;
+  std::vector<std::unique_ptr<e2e::ChildProcess>> sidecars_;
   std::vector<std::unique_ptr<e2e::NodeHttp>> sidecar_http_;
 };
 

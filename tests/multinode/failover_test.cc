@@ -34,7 +34,7 @@ TEST_F(FailoverTest, KilledSidecarsConnectorsResumeElsewhereWithinTheLease) {
   const std::vector<std::string> moved = by_host[victim];
   ASSERT_FALSE(moved.empty()) << "no follower side-car runs a connector";
 
-  ASSERT_EQ(cluster_->sidecar_process(victim).Kill(), absl::OkStatus());
+  ASSERT_EQ(cluster_->sidecar_process(victim).Kill().status(), absl::OkStatus());
   const absl::Time killed_at = absl::Now();
   dead_.insert(victim);
   // The state each moved connector was left in, read before anyone else can take it over.

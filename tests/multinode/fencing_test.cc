@@ -40,7 +40,7 @@ TEST_F(FencingTest, StaleRunnerStopsAtItsNextCheckpoint) {
   // Thawed: its runner delivers what it had buffered and tries to checkpoint, which is refused.
   ASSERT_EQ(cluster_->sidecar_process(owner).Resume(), absl::OkStatus());
   dead_.erase(owner);
-  Process& thawed = cluster_->sidecar_process(owner);
+  e2e::ChildProcess& thawed = cluster_->sidecar_process(owner);
   EXPECT_TRUE(e2e::WaitUntil(
       [&] {
         return thawed.CountLogLines({"connector 'fx'", "fenced off"}) > 0;

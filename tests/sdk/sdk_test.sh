@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The sink SDK as an outside author sees it:
-#   1. `cmake --install` of the build into a fresh prefix gives the documented layout;
+#   1. `cmake --install --component sdk` into an empty prefix gives headers, the CMake package and
+#      the pkg-config file, and nothing else (no library, no host, no plugin);
 #   2. examples/c-sink, copied out of the source tree, configures with find_package against that
-#      prefix only, builds warning-free, exports nothing but esdb_sink_entry (nor do the installed
-#      built-in plugins, made by the same helper), and installs itself into the plugin folder;
-#   3. a host links esdb_connectors::connectors, and `pkg-config --cflags esdb-sink` is enough
-#      to compile against the headers;
+#      SDK alone, builds warning-free, exports nothing but esdb_sink_entry, and installs itself
+#      into the plugin folder; asking for the library component fails cleanly; and
+#      `pkg-config --cflags esdb-sink` is enough to compile against the headers;
+#   3. `cmake --install` of everything into the same prefix adds the documented runtime layout;
+#      the installed built-in plugins, made by the same helper, export only the entry too, and a
+#      host links esdb_connectors::connectors;
 #   4. the INSTALLED esdb-devnode, with no path flags, finds the installed library, which finds
 #      the built-in plugins and the example in its default plugin folder; a connector of the
 #      example sink created over HTTP delivers appended events to its file, and its secret
@@ -56,21 +59,23 @@ run() {
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
-step "cmake --install $BUILD --prefix $PREFIX"
-run "$WORK/install.log" "$CMAKE" --install "$BUILD" --prefix "$PREFIX"
-for f in include/esdb/sink.h include/esdb/node.h include/esdb/connectors.h \
-         lib/libesdb_connectors.so bin/esdb-devnode \
-         lib/esdb-connectors/plugins/libesdb_sink_null.so \
-         lib/esdb-connectors/plugins/libesdb_sink_file.so \
-         lib/cmake/esdb_connectors/esdb_connectorsConfig.cmake \
-         lib/cmake/esdb_connectors/esdb_connectorsConfigVersion.cmake \
-         lib/cmake/esdb_connectors/EsdbAddSink.cmake \
-         lib/cmake/esdb_connectors/esdb_sink_exports.map \
-         lib/pkgconfig/esdb-sink.pc; do
-  [ -e "$PREFIX/$f" ] || fail "not installed: $f"
+step "cmake --install $BUILD --prefix $PREFIX --component sdk"
+run "$WORK/install-sdk.log" "$CMAKE" --install "$BUILD" --prefix "$PREFIX" --component sdk
+sdk_files=(include/esdb/abi.h include/esdb/sink.h include/esdb/node.h include/esdb/connectors.h
+           lib/cmake/esdb_connectors/esdb_connectorsConfig.cmake
+           lib/cmake/esdb_connectors/esdb_connectorsConfigVersion.cmake
+           lib/cmake/esdb_connectors/esdb_connectorsSdkTargets.cmake
+           lib/cmake/esdb_connectors/EsdbAddSink.cmake
+           lib/cmake/esdb_connectors/esdb_sink_exports.map
+           lib/pkgconfig/esdb-sink.pc)
+for f in "${sdk_files[@]}"; do
+  [ -e "$PREFIX/$f" ] || fail "not installed by the sdk component: $f"
 done
+extra=$(cd "$PREFIX" && find . -type f | sed 's|^\./||' | sort |
+        grep -v -x -F "$(printf '%s\n' "${sdk_files[@]}")" || true)
+[ -z "$extra" ] || fail "the sdk component installs more than the SDK: $extra"
 
-step "build examples/c-sink against the installed SDK"
+step "build examples/c-sink against the SDK alone"
 # A copy outside the source tree: the example must stand on the installed package alone.
 cp -r "$SRC/examples/c-sink" "$WORK/c-sink"
 run "$WORK/example-configure.log" "$CMAKE" -S "$WORK/c-sink" -B "$WORK/c-sink-build" -G Ninja \
@@ -85,6 +90,11 @@ if grep -q -e "$SRC/include" -e "$SRC/src" -e "$SRC/examples" \
      "$WORK/c-sink-build/compile_commands.json"; then
   fail "the example build refers to the source tree $SRC"
 fi
+# esdb_add_sink compiles C as C99 with the warnings sink.h is checked with.
+for flag in -std=c99 -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes; do
+  grep -q -- "$flag" "$WORK/c-sink-build/compile_commands.json" ||
+    fail "esdb_add_sink did not compile the example with $flag"
+done
 exports_only_entry() {  # exports_only_entry PLUGIN: fails unless esdb_sink_entry is all it exports
   local exported
   exported=$(nm -D --defined-only "$1" | awk '{print $3}' | grep -v -x -e _init -e _fini | sort)
@@ -93,20 +103,16 @@ exports_only_entry() {  # exports_only_entry PLUGIN: fails unless esdb_sink_entr
 PLUGIN=$WORK/c-sink-build/libesdb_sink_audit.so
 [ -f "$PLUGIN" ] || fail "esdb_add_sink did not produce libesdb_sink_audit.so"
 exports_only_entry "$PLUGIN"
-# The built-in plugins go through the same esdb_add_sink, C++ ones included.
-for builtin in "$PREFIX"/lib/esdb-connectors/plugins/libesdb_sink_*.so; do
-  exports_only_entry "$builtin"
-done
 run "$WORK/example-install.log" "$CMAKE" --install "$WORK/c-sink-build"
 [ -f "$PREFIX/lib/esdb-connectors/plugins/libesdb_sink_audit.so" ] ||
   fail "the example did not install into ESDB_CONNECTORS_PLUGIN_DIR"
 
-step "link a host against esdb_connectors::connectors"
+step "the library component is reported missing from the SDK alone"
 mkdir -p "$WORK/host"
 cat >"$WORK/host/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.17)
 project(host_check LANGUAGES C)
-find_package(esdb_connectors REQUIRED)
+find_package(esdb_connectors REQUIRED COMPONENTS connectors)
 add_executable(host_check host_check.c)
 target_link_libraries(host_check PRIVATE esdb_connectors::connectors)
 CMAKE
@@ -114,12 +120,12 @@ cat >"$WORK/host/host_check.c" <<'C'
 #include <esdb/connectors.h>
 int main(void) { return esdb_connectors_abi_version() == ESDB_CONNECTORS_ABI_VERSION ? 0 : 1; }
 C
-run "$WORK/host-configure.log" "$CMAKE" -S "$WORK/host" -B "$WORK/host-build" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_C_FLAGS=-Werror
-run "$WORK/host-build.log" "$CMAKE" --build "$WORK/host-build"
-"$WORK/host-build/host_check" || fail "host_check: the installed library's ABI version differs"
+if "$CMAKE" -S "$WORK/host" -B "$WORK/host-build-sdk" -G Ninja -DCMAKE_PREFIX_PATH="$PREFIX" \
+     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >"$WORK/host-sdk.log" 2>&1; then
+  fail "find_package(esdb_connectors COMPONENTS connectors) succeeded without the library"
+fi
 
-step "compile with pkg-config --cflags esdb-sink"
+step "compile with pkg-config --cflags esdb-sink (SDK alone)"
 cflags=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags esdb-sink) ||
   fail "pkg-config does not know esdb-sink"
 include_dir=${cflags#-I}
@@ -132,7 +138,8 @@ cat >"$WORK/pc_check.c" <<'C'
 int main(void) {
   esdb_sink_record record;
   record.struct_size = (uint32_t)sizeof record;
-  return strcmp(esdb_sink_status_name(ESDB_SINK_RETRY), "RETRY") == 0 && record.struct_size > 0
+  return strcmp(esdb_sink_status_name(ESDB_SINK_RETRY), "RETRY") == 0 &&
+                 ESDB_HAS_FIELD(esdb_sink_record, &record, created_unix_us)
              ? 0 : 1;
 }
 C
@@ -140,6 +147,25 @@ C
 run "$WORK/pc_check.log" cc -std=c99 -Wall -Wextra -pedantic -Werror $cflags \
   -o "$WORK/pc_check" "$WORK/pc_check.c"
 "$WORK/pc_check" || fail "pc_check did not run"
+
+step "cmake --install $BUILD --prefix $PREFIX (everything)"
+run "$WORK/install.log" "$CMAKE" --install "$BUILD" --prefix "$PREFIX"
+for f in lib/libesdb_connectors.so bin/esdb-devnode \
+         lib/esdb-connectors/plugins/libesdb_sink_null.so \
+         lib/esdb-connectors/plugins/libesdb_sink_file.so \
+         lib/cmake/esdb_connectors/esdb_connectorsLibraryTargets.cmake; do
+  [ -e "$PREFIX/$f" ] || fail "not installed: $f"
+done
+# The built-in plugins go through the same esdb_add_sink, C++ ones included.
+for builtin in "$PREFIX"/lib/esdb-connectors/plugins/libesdb_sink_*.so; do
+  exports_only_entry "$builtin"
+done
+
+step "link a host against esdb_connectors::connectors"
+run "$WORK/host-configure.log" "$CMAKE" -S "$WORK/host" -B "$WORK/host-build" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_C_FLAGS=-Werror
+run "$WORK/host-build.log" "$CMAKE" --build "$WORK/host-build"
+"$WORK/host-build/host_check" || fail "host_check: the installed library's ABI version differs"
 
 step "start the installed esdb-devnode"
 grpc_flags=()

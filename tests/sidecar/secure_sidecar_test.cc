@@ -21,6 +21,12 @@
 namespace esdb::sidecar_test {
 namespace {
 
+using e2e::BinaryPath;
+using e2e::ChildProcess;
+using e2e::ConnectorsLibraryPath;
+using e2e::FreePort;
+using e2e::PluginDir;
+
 using e2e::NodeHttp;
 using ::testing::HasSubstr;
 
@@ -87,7 +93,7 @@ class SecureSidecarTest : public ::testing::Test {
           "--http-port",
           "0",
           "--connectors-library",
-          ConnectorsLibrary(),
+          ConnectorsLibraryPath(),
           "--plugins-dir",
           PluginDir(),
           "--sink-files-root",
@@ -194,7 +200,7 @@ TEST_F(SecureSidecarTest, NeedsACertificateUnlessInsecure) {
         "--http-port",
         "0",
         "--connectors-library",
-        ConnectorsLibrary()};
+        ConnectorsLibraryPath()};
   });
   EXPECT_FALSE(bare.Start().ok());
   EXPECT_THAT(bare.Logs(), HasSubstr("--tls-cert-file and --tls-key-file"));

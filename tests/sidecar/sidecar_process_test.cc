@@ -21,6 +21,12 @@
 namespace esdb::sidecar_test {
 namespace {
 
+using e2e::BinaryPath;
+using e2e::ChildProcess;
+using e2e::ConnectorsLibraryPath;
+using e2e::FreePort;
+using e2e::PluginDir;
+
 using e2e::NewEvent;
 using e2e::NodeHttp;
 using e2e::OutputLine;
@@ -86,7 +92,7 @@ class SidecarProcessTest : public ::testing::Test {
                                       "--grpc-port",
                                       std::to_string(grpc_port_),
                                       "--connectors-library",
-                                      with_library ? ConnectorsLibrary() : "none",
+                                      with_library ? ConnectorsLibraryPath() : "none",
                                       "--plugins-dir",
                                       PluginDir(),
                                       "--sink-files-root",
@@ -103,7 +109,7 @@ class SidecarProcessTest : public ::testing::Test {
       return std::vector<std::string>{
           BinaryPath("esdb-connectors-sidecar"), "--connection-string",
           absl::StrCat("kurrentdb://127.0.0.1:", grpc_port_, "?tls=false&defaultDeadline=2000"),
-          "--http-port", std::to_string(http), "--connectors-library", ConnectorsLibrary(),
+          "--http-port", std::to_string(http), "--connectors-library", ConnectorsLibraryPath(),
           "--plugins-dir", PluginDir(), "--sink-files-root", dir_.string(),
           // The member id comes from gossip (it changes when the dev node restarts); a fixed
           // host id lets a restarted side-car take its leases back at once.
@@ -273,25 +279,23 @@ TEST_F(SidecarProcessTest, SameOutputAsTheInProcessHost) {
 }
 
 TEST_F(SidecarProcessTest, HelpListsTheFlagsAndBadConnectionStringsAreRefused) {
-  MakeSidecar();
-  ChildProcess help("help", dir_ / "logs", [] {
-    return std::vector<std::string>{BinaryPath("esdb-connectors-sidecar"), "--help"};
-  });
-  // --help prints and exits without a ready line: Start fails, the output is what we want.
-  EXPECT_FALSE(help.Start(absl::Seconds(30)).ok());
-  const std::string text = help.Logs();
+  auto help = e2e::RunToExit({BinaryPath("esdb-connectors-sidecar"), "--help"}, absl::Seconds(30));
+  ASSERT_TRUE(help.ok()) << help.status();
+  EXPECT_TRUE(help->status.CleanExit()) << help->status.ToString();
+  const std::string text = help->out + help->err;
   for (const char* flag : {"--connection-string", "--http-port", "--connectors-library",
                            "--plugins-dir", "--log-level", "--member-id", "--host-id",
                            "--insecure", "--tls-cert-file", "--tls-key-file", "--tls-ca-file"}) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag << " missing from:\n" << text;
   }
   EXPECT_NE(text.find("2115"), std::string::npos);
-  ChildProcess bad("bad", dir_ / "logs", [] {
-    return std::vector<std::string>{BinaryPath("esdb-connectors-sidecar"), "--connection-string",
-                                    "http://nowhere"};
-  });
-  EXPECT_FALSE(bad.Start(absl::Seconds(30)).ok());
-  EXPECT_NE(bad.Logs().find("connection-string"), std::string::npos) << bad.Logs();
+  // Refused at once, as a usage error (exit 2), naming the flag: not a hang that gets killed.
+  auto bad = e2e::RunToExit(
+      {BinaryPath("esdb-connectors-sidecar"), "--connection-string", "http://nowhere"},
+      absl::Seconds(30));
+  ASSERT_TRUE(bad.ok()) << bad.status();
+  EXPECT_TRUE(bad->status.exited && bad->status.code == 2) << bad->status.ToString();
+  EXPECT_NE(bad->err.find("--connection-string"), std::string::npos) << bad->err;
 }
 
 }  // namespace

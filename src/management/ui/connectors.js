@@ -440,7 +440,8 @@ function buildSettingsFields() {
 }
 
 async function loadPlugins() {
-  state.plugins = await api("GET", "/connector-plugins");
+  // Refused plugin files are listed too ("loaded": false); only loaded ones can be chosen.
+  state.plugins = (await api("GET", "/connector-plugins")).filter((p) => p.loaded !== false);
   const select = $("f-instanceTypeName");
   const filter = $("filter-type");
   for (const p of state.plugins) {

@@ -30,15 +30,15 @@ const esdb_sink_setting kVerbose = {sizeof(esdb_sink_setting),
                                     0,
                                     "A flag.",
                                     nullptr};
-const esdb_sink_setting kMode = {
-    sizeof(esdb_sink_setting),
-    "mode",
-    ESDB_SINK_SETTING_ENUM,
-    "ok",
-    0,
-    0,
-    "How write() behaves.",
-    "ok|retry|fatal|bad-status|twice|thread|late-twice|invalid-config|never|hang|chatty|poison"};
+const esdb_sink_setting kMode = {sizeof(esdb_sink_setting),
+                                 "mode",
+                                 ESDB_SINK_SETTING_ENUM,
+                                 "ok",
+                                 0,
+                                 0,
+                                 "How write() behaves.",
+                                 "ok|retry|fatal|self-named|bad-status|twice|thread|late-twice|"
+                                 "invalid-config|never|hang|chatty|poison"};
 const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        "openResult",
                                        ESDB_SINK_SETTING_ENUM,
@@ -177,6 +177,9 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
       done(done_ctx, ESDB_SINK_RETRY, "target: busy, try later");
     } else if (mode == "fatal") {
       done(done_ctx, ESDB_SINK_FATAL, "target: rejected the batch");
+    } else if (mode == "self-named") {
+      // Like a plugin that starts every message with its own name.
+      done(done_ctx, ESDB_SINK_RETRY, "testkit-sink: target: busy");
     } else if (mode == "chatty") {
       // Like a sink that quotes a remote server's whole answer.
       std::string body = "target said:\n";
@@ -200,10 +203,7 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
         done(done_ctx, ESDB_SINK_OK, nullptr);
       } else {
         const esdb_sink_host* host = self->host;
-        if (host->struct_size >= offsetof(esdb_sink_host, fail_record) + sizeof(void*) &&
-            host->fail_record != nullptr) {
-          host->fail_record(done_ctx, bad);
-        }
+        if (ESDB_HAS_FUNCTION(esdb_sink_host, host, fail_record)) host->fail_record(done_ctx, bad);
         done(done_ctx, ESDB_SINK_FATAL, "target: refused a poison record");
       }
     } else if (mode == "never") {

@@ -33,7 +33,7 @@ double Deliver(esdb::devnode::LogNode& node, const esdb::SinkPlugin& plugin, boo
   o.settings.batch_timeout_ms = 0;
   o.node = &client;
   o.metrics = std::make_shared<esdb::ConnectorMetrics>();
-  o.open_sink = [&plugin, id] { return plugin.Open(id, {}, [](auto, const std::string&) {}); };
+  o.open_sink = [&plugin, id] { return plugin.Open({id}, {}, [](auto, const std::string&) {}); };
   auto metrics = o.metrics;
   esdb::Runner runner(std::move(o));
   auto t0 = Clock::now();

@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   r.node = &client;
   r.metrics = std::make_shared<esdb::ConnectorMetrics>();
   const esdb::SinkPlugin* p = plugin->get();
-  r.open_sink = [p] { return p->Open("bench", {}, [](auto, const std::string&) {}); };
+  r.open_sink = [p] { return p->Open({"bench"}, {}, [](auto, const std::string&) {}); };
   auto metrics = r.metrics;
   esdb::Runner runner(std::move(r));
   auto t_deliver = Clock::now();

@@ -46,9 +46,8 @@ double Run(const esdb::SinkPlugin& plugin, const std::vector<esdb::Record>& log,
     return -1;
   }
   auto sink = plugin.Open(
-      "bench",
-      {{"url", (*receiver)->Url("/events")}, {"batching:batchSize", std::to_string(batch_size)}},
-      [](auto, const std::string&) {});
+      {.connector_id = "bench", .max_batch_records = static_cast<int64_t>(batch_size)},
+      {{"url", (*receiver)->Url("/events")}}, [](auto, const std::string&) {});
   if (!sink.ok()) {
     std::fprintf(stderr, "%s\n", std::string(sink.status().message()).c_str());
     return -1;

@@ -150,6 +150,22 @@ typedef struct esdb_sink_host {
    * records then sets records[index] aside and goes on without resending the ones before it.
    * Calls with a stale completion_ctx or an index out of range are ignored. */
   void (*fail_record)(void* completion_ctx, size_t index);
+  /* What the connector's host settings promise the instance (check ESDB_HAS_FIELD first), so
+   * that a plugin never needs to read the host's keys: no write() brings more than
+   * `max_batch_records` records (batching:batchSize), nor more than `max_batch_bytes` bytes
+   * (batching:maxBytes, estimated as the records' strings and payloads plus 64 bytes each),
+   * except that a single larger record comes alone. */
+  uint32_t max_batch_records;
+  uint32_t reserved; /* 0 */
+  uint64_t max_batch_bytes;
+  /* Which delivery history the instance continues. `generation` is the connector id's: 0 at the
+   * first create, higher after the id was deleted and created again. `epoch` grows with every
+   * create, reset and enable-from-position of that generation, after which records are
+   * delivered again from the new start. A sink that stores the last position it applied
+   * (effectively-once) keys that position by connector id, generation and epoch, and ignores a
+   * stored position of another generation or an older epoch. */
+  uint64_t generation;
+  uint64_t epoch;
 } esdb_sink_host;
 
 /* Opaque sink instance, created by open() and destroyed by close(). */

@@ -182,12 +182,7 @@ std::string ParseConfig(const esdb_sink_kv* settings, size_t count, HttpConfig& 
       config.verify_tls = value != "false";
     } else if (key == "tls:caFile") {
       config.ca_file = std::string(value);
-    } else if (key == "batching:batchSize") {
-      if (!ParseInt(value, config.batch_size) || config.batch_size < 1) {
-        return "batching:batchSize: must be a whole number of at least 1";
-      }
     }
-    // Anything else is a host key the sink has no use for.
   }
   if (!has_url) return "url: required";
   if (auth_method == "basic") {

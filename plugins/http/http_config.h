@@ -30,14 +30,13 @@ struct HttpConfig {
   int64_t request_timeout_ms = 30000;
   bool verify_tls = true;
   std::string ca_file;  // empty: the system's trust store
-  // From the host's batching:batchSize: 1 sends one request per event with the event's bytes as
-  // the body; more sends the records of a batch as one JSON array.
+  // The host's batching:batchSize (esdb_sink_host.max_batch_records): 1 sends one request per
+  // event with the event's bytes as the body; more sends the records of a batch as one JSON array.
   int64_t batch_size = 1;
 };
 
 // Parses settings as the host hands them over (types already checked against kSettings, defaults
-// applied; keys of the host's own namespaces may be present and are ignored except
-// batching:batchSize). Returns "" and fills `config`, or the reason the settings cannot work,
+// applied). Returns "" and fills `config`, or the reason the settings cannot work,
 // starting with the key at fault.
 std::string ParseConfig(const esdb_sink_kv* settings, size_t count, HttpConfig& config);
 

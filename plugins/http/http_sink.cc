@@ -110,6 +110,9 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
       CopyError(why, err, err_size);
       return ESDB_SINK_INVALID_CONFIG;
     }
+    if (ESDB_HAS_FIELD(esdb_sink_host, host, max_batch_records)) {
+      sink->config.batch_size = host->max_batch_records;
+    }
     sink->connection = std::make_unique<Connection>(sink->config);
     if (std::string why = sink->connection->Init(); !why.empty()) {
       CopyError(why, err, err_size);

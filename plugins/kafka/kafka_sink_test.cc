@@ -120,7 +120,7 @@ class KafkaSinkTest : public ::testing::Test {
   std::unique_ptr<Sink> Open(MockCluster& cluster, SettingsMap settings = {}) {
     settings.emplace("bootstrapServers", cluster.bootstraps());
     settings.emplace("topic", "events");
-    auto sink = plugin_->Open("conn-kafka", settings, log_.Fn());
+    auto sink = plugin_->Open({"conn-kafka"}, settings, log_.Fn());
     EXPECT_TRUE(sink.ok()) << sink.status();
     return sink.ok() ? *std::move(sink) : nullptr;
   }
@@ -335,8 +335,7 @@ TEST_F(KafkaSinkTest, ValidateNamesTheKeyAtFault) {
                   ->Validate({{"bootstrapServers", "h:9092"},
                               {"topic", "t"},
                               {"waitForBrokerAck", "false"},
-                              {"producerConfig:linger.ms", "2"},
-                              {"batching:batchSize", "500"}})
+                              {"producerConfig:linger.ms", "2"}})
                   .ok());
   EXPECT_TRUE(plugin_->IsSecret("producerConfig:sasl.password"));
 }
@@ -465,10 +464,10 @@ TEST_F(KafkaSinkTest, KinitCommandNeverRuns) {
                           {"producerConfig:sasl.mechanism", "GSSAPI"},
                           {"producerConfig:sasl.kerberos.kinit.cmd", "touch " + marker}};
   EXPECT_EQ(plugin_->Validate(settings).code(), absl::StatusCode::kInvalidArgument);
-  auto sink = plugin_->Open("conn-kafka", settings, log_.Fn());
+  auto sink = plugin_->Open({"conn-kafka"}, settings, log_.Fn());
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   settings.erase("producerConfig:sasl.kerberos.kinit.cmd");
-  sink = plugin_->Open("conn-kafka", settings, log_.Fn());  // the default kinit command
+  sink = plugin_->Open({"conn-kafka"}, settings, log_.Fn());  // the default kinit command
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   struct stat st;
   EXPECT_NE(stat(marker.c_str(), &st), 0) << "the kinit command ran";

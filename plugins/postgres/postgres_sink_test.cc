@@ -61,7 +61,7 @@ class PostgresSinkTest : public ::testing::Test {
   absl::StatusOr<std::unique_ptr<Sink>> TryOpen(const std::string& connector,
                                                 SettingsMap settings) {
     settings.emplace("connectionString", server_->ConnectionString());
-    return plugin_->Open(connector, settings, log_.Fn());
+    return plugin_->Open({connector}, settings, log_.Fn());
   }
   std::unique_ptr<Sink> Open(const std::string& connector, SettingsMap settings = {}) {
     auto sink = TryOpen(connector, std::move(settings));
@@ -333,7 +333,7 @@ TEST_F(PostgresSinkTest, EveryEventOnceInOrderAcrossTenSigkillsOfTheSinkProcess)
     if (child == 0) {
       close(fds[0]);
       auto sink = plugin_->Open(
-          "conn-killed",
+          {"conn-killed"},
           {{"connectionString", server_->ConnectionString()},
            {"mode", "statements"},
            {"statement:*", "INSERT INTO killed VALUES ($position, $stream, $revision)"}},
@@ -470,7 +470,7 @@ TEST_F(PostgresSinkTest, BadSqlOrAMissingColumnAtOpenIsInvalidConfigWithTheServe
 
 TEST_F(PostgresSinkTest, UnreachableServerAtOpenIsRetry) {
   auto sink = plugin_->Open(
-      "conn-gone", {{"connectionString", "host=/nonexistent-socket-dir port=5432 user=esdb"}},
+      {"conn-gone"}, {{"connectionString", "host=/nonexistent-socket-dir port=5432 user=esdb"}},
       log_.Fn());
   ASSERT_FALSE(sink.ok());
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kUnavailable);

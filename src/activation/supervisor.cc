@@ -281,17 +281,19 @@ void Supervisor::StartRunner(const Connector& c) {
   o.dead_letter_stream = ResolveDeadLetterStream(settings->dead_letter_stream, c.id, c.generation);
   o.replay_request = c.replay_revision;
   o.replay_until_us = c.replay_us;
-  SettingsMap sink_settings = settings->sink_settings;
-  // For information: a sink may shape its requests after the batches it will get (see
-  // PrepareSettings, which passes host keys through to open()).
-  sink_settings["batching:batchSize"] = std::to_string(settings->batch_size);
+  const SettingsMap& sink_settings = settings->sink_settings;
+  const SinkContext context{.connector_id = c.id,
+                            .generation = c.generation,
+                            .epoch = c.epoch,
+                            .max_batch_records = settings->batch_size,
+                            .max_batch_bytes = settings->batch_max_bytes};
   const SinkPlugin* p = *plugin;
   const NodeClient* node = options_.node;
   std::string id = c.id;
   const absl::Duration write_timeout = absl::Milliseconds(settings->write_timeout_ms);
-  o.open_sink = [p, node, id, sink_settings, write_timeout]() {
+  o.open_sink = [p, node, id, context, sink_settings, write_timeout]() {
     return p->Open(
-        id, sink_settings,
+        context, sink_settings,
         [node, id](esdb_sink_log_level level, const std::string& m) {
           node->Log(level, absl::StrCat("connector ", id, ": ", m));
         },

@@ -81,10 +81,9 @@ struct ConnectorSettings {
   std::vector<std::string> ignored;  // product keys accepted but without effect here
 };
 
-// True for keys in the namespaces the host owns (subscription:, autocommit:, resilience:,
-// batching:, errors:, restart:, logging:, transformer:). An unknown key there is the host's error
-// to report, never a sink setting; the host may pass such keys on to a plugin for information, and
-// the plugin's settings check never rejects them.
+// True for keys in the namespaces the host owns (HostNamespaces(): subscription:, autocommit:,
+// resilience:, batching:, errors:, restart:, logging:, transformer:). An unknown key there is the
+// host's error to report, never a sink setting.
 bool IsHostKey(const std::string& key);
 
 // Turns a JSON object into a flat map: nested objects join their keys with ':'; strings stay as
@@ -92,7 +91,8 @@ bool IsHostKey(const std::string& key);
 // InvalidArgument naming the key, and so are objects nested more than kMaxRequestJsonDepth deep.
 absl::StatusOr<SettingsMap> FlattenSettings(const nlohmann::json& settings);
 
-// Parses the host's keys. Control characters (NUL, newline, ...) in any key or value, unknown
+// Parses the host's keys (core/host_settings.h: defaults first, then each key given). Control
+// characters (NUL, newline, ...) in any key or value, unknown
 // `subscription:`/`autocommit:`/... keys, bad numbers, bad booleans, bad enums, regexes RE2
 // refuses, a missing instanceTypeName, keys we cannot honour (transformer:enabled=true) and a
 // dead-letter stream the connector may not write (see CheckDeadLetterStreamName) are

@@ -355,7 +355,7 @@ ApiResponse ManagementApi::Handle(const ApiRequest& req) const {
 
     if (seg.size() == 1 && seg[0] == "connector-plugins") {
       if (m != "GET" && m != "HEAD") return MethodNotAllowed(m, "GET");
-      json list = json::array();
+      json list = json::array({HostEntryView()});
       for (const SinkPlugin* p : plugins_->All()) list.push_back(PluginView(*p));
       for (const RefusedPlugin& r : plugins_->refused()) list.push_back(RefusedPluginView(r));
       return Json(200, list);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/host_settings.h"
 #include "core/json.h"
 #include "delivery/dead_letters.h"
 #include "devnode/log_node.h"
@@ -407,16 +408,49 @@ TEST_F(ApiTest, RefusedPluginsAreListedWithTheReason) {
   auto r = Call("GET", "/connector-plugins");
   ASSERT_EQ(r.status, 200);
   json list = Body(r);
-  ASSERT_EQ(list.size(), 2u) << r.body;
-  EXPECT_EQ(list[0]["name"], "null-sink");
-  EXPECT_EQ(list[0]["loaded"], true);
-  EXPECT_EQ(list[0]["file"], (plugins / "libesdb_sink_null.so").string());
-  EXPECT_EQ(list[1]["name"], "");
-  EXPECT_EQ(list[1]["loaded"], false);
-  EXPECT_EQ(list[1]["file"], (plugins / "libesdb_sink_newer_abi.so").string());
-  EXPECT_THAT(list[1]["error"].get<std::string>(),
+  ASSERT_EQ(list.size(), 3u) << r.body;
+  EXPECT_EQ(list[0]["kind"], "host");
+  EXPECT_EQ(list[1]["name"], "null-sink");
+  EXPECT_EQ(list[1]["loaded"], true);
+  EXPECT_EQ(list[1]["file"], (plugins / "libesdb_sink_null.so").string());
+  EXPECT_EQ(list[2]["name"], "");
+  EXPECT_EQ(list[2]["loaded"], false);
+  EXPECT_EQ(list[2]["file"], (plugins / "libesdb_sink_newer_abi.so").string());
+  EXPECT_THAT(list[2]["error"].get<std::string>(),
               HasSubstr("needs a host with sink ABI version 2 or newer"));
-  EXPECT_TRUE(list[1]["settings"].empty());
+  EXPECT_TRUE(list[2]["settings"].empty());
+}
+
+// The host's own keys are listed as the first entry, from the table that validates them: what it
+// says a key takes is what a create accepts.
+TEST_F(ApiTest, TheHostsOwnSettingsAreTheFirstEntryAndWhatValidationApplies) {
+  json list = Body(Call("GET", "/connector-plugins"));
+  ASSERT_FALSE(list.empty());
+  const json& host = list[0];
+  EXPECT_EQ(host["kind"], "host");
+  EXPECT_EQ(host["name"], "host");
+  std::map<std::string, json> by_name;
+  for (const json& s : host["settings"]) by_name[s["name"].get<std::string>()] = s;
+  EXPECT_EQ(by_name.size(), HostSettings().size());
+  const json& batch = by_name["batching:batchSize"];
+  EXPECT_EQ(batch["type"], "int");
+  EXPECT_EQ(batch["default"], "100");
+  EXPECT_FALSE(batch.contains("ignored"));
+  const int64_t maximum = batch["maximum"].get<int64_t>();
+  EXPECT_EQ(by_name["affinity"]["values"], json({"leader", "follower", "readOnlyReplica"}));
+  EXPECT_EQ(by_name["logging:"]["ignored"], true);
+
+  auto create = [&](int64_t batch_size) {
+    return Call("POST", "/connectors/hosted",
+                json({{"settings",
+                       {{"instanceTypeName", "null-sink"},
+                        {"batching:batchSize", std::to_string(batch_size)}}}})
+                    .dump());
+  };
+  auto refused = create(maximum + 1);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_THAT(refused.body, HasSubstr("batching:batchSize"));
+  EXPECT_EQ(create(maximum).status, 201);
 }
 
 TEST_F(ApiTest, AFailingSinkShowsFailedWithDetails) {

@@ -3,6 +3,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "core/host_settings.h"
 #include "management/configuration.h"
 #include "secrets/sealed_settings.h"
 
@@ -104,6 +105,39 @@ json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress&
   return j;
 }
 
+json HostEntryView() {
+  json settings = json::array();
+  for (const HostSetting& s : HostSettings()) {
+    json item = {{"name", std::string(s.name)},
+                 {"type", std::string(TypeName(s))},
+                 {"required", s.required},
+                 {"secret", s.secret},
+                 {"description", std::string(s.description)}};
+    item["default"] = s.default_value.empty() ? json(nullptr) : json(std::string(s.default_value));
+    if (s.type == HostSettingType::kEnum) {
+      json values = json::array();
+      for (absl::string_view v : EnumValues(s)) values.push_back(std::string(v));
+      item["values"] = std::move(values);
+    }
+    if (s.type == HostSettingType::kInt || s.type == HostSettingType::kNumber) {
+      item["minimum"] = s.min;
+      item["maximum"] = s.max;
+    }
+    if (!s.unit.empty()) item["unit"] = std::string(s.unit);
+    if (s.ignored) item["ignored"] = true;
+    settings.push_back(std::move(item));
+  }
+  return {{"kind", "host"},
+          {"name", "host"},
+          {"version", ""},
+          {"description",
+           "Settings every connector takes, whatever its sink; the host reads them itself and "
+           "no plugin ever receives them."},
+          {"settings", std::move(settings)},
+          {"file", nullptr},
+          {"loaded", true}};
+}
+
 json PluginView(const SinkPlugin& p) {
   json settings = json::array();
   for (const SettingInfo& s : p.settings()) {
@@ -113,7 +147,8 @@ json PluginView(const SinkPlugin& p) {
     if (!s.enum_values.empty()) item["values"] = s.enum_values;
     settings.push_back(std::move(item));
   }
-  return {{"name", p.name()},
+  return {{"kind", "sink"},
+          {"name", p.name()},
           {"version", p.version()},
           {"description", p.description()},
           {"settings", std::move(settings)},
@@ -122,8 +157,9 @@ json PluginView(const SinkPlugin& p) {
 }
 
 json RefusedPluginView(const RefusedPlugin& r) {
-  return {{"name", ""},     {"version", ""},   {"description", ""}, {"settings", json::array()},
-          {"file", r.path}, {"loaded", false}, {"error", r.reason}};
+  return {{"kind", "sink"},  {"name", ""},      {"version", ""},
+          {"description", ""}, {"settings", json::array()}, {"file", r.path},
+          {"loaded", false},   {"error", r.reason}};
 }
 
 }  // namespace esdb

@@ -51,7 +51,12 @@ struct ViewParts {
 nlohmann::json ConnectorView(const Connector& c, const SinkPlugin* plugin, const Progress& progress,
                              std::optional<Position> end, ViewParts parts);
 
-// A loaded plugin: name, version, description, settings table, its file and "loaded": true.
+// The host's own settings (core/host_settings.h) as the first entry of GET /connector-plugins:
+// "kind": "host", named "host", each setting with its type, default, range ("minimum",
+// "maximum"), "unit" and, for keys accepted but without effect, "ignored": true.
+nlohmann::json HostEntryView();
+// A loaded plugin: "kind": "sink", name, version, description, settings table, its file and
+// "loaded": true.
 nlohmann::json PluginView(const SinkPlugin& plugin);
 // A plugin file the host refused, in the same shape (empty name, version, description and
 // settings) with "loaded": false and the reason as "error".

@@ -71,7 +71,7 @@ class FileSinkTest : public ::testing::Test {
 
   std::unique_ptr<Sink> Open(SettingsMap settings = {}) {
     settings.emplace("path", path_);
-    auto sink = plugin_->Open("conn-file", settings, log_.Fn());
+    auto sink = plugin_->Open({"conn-file"}, settings, log_.Fn());
     EXPECT_TRUE(sink.ok()) << sink.status();
     return sink.ok() ? *std::move(sink) : nullptr;
   }
@@ -385,7 +385,7 @@ TEST_F(FileSinkTest, PartialLineRightAfterTheHeaderIsAllThatGoes) {
 
 TEST_F(FileSinkTest, NewFileStartsWithAHeaderLineNamingTheConnector) {
   std::unique_ptr<Sink> sink =
-      plugin_->Open("orders.to-file_2", {{"path", path_}}, log_.Fn()).value_or(nullptr);
+      plugin_->Open({"orders.to-file_2"}, {{"path", path_}}, log_.Fn()).value_or(nullptr);
   ASSERT_NE(sink, nullptr);
   EXPECT_THAT(log_.Messages(), Contains(HasSubstr("file-sink: created '" + path_ + "'")));
   std::string content = ReadFile(path_);
@@ -420,7 +420,7 @@ TEST_F(FileSinkTest, RefusesAFileItDidNotWriteAndLeavesItUntouched) {
     testing::WriteFile(path_, content);
     absl::Status validated = plugin_->Validate({{"path", path_}});
     EXPECT_TRUE(validated.ok()) << validated;  // the file is judged at open, not validate
-    auto sink = plugin_->Open("conn-file", {{"path", path_}}, log_.Fn());
+    auto sink = plugin_->Open({"conn-file"}, {{"path", path_}}, log_.Fn());
     ASSERT_FALSE(sink.ok()) << content.substr(0, 40);
     EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(sink.status().message(),
@@ -432,7 +432,7 @@ TEST_F(FileSinkTest, RefusesAFileItDidNotWriteAndLeavesItUntouched) {
 TEST_F(FileSinkTest, RefusesAnotherConnectorsOutput) {
   WriteAll({MakeRecord("s", 0, 1)});
   const std::string before = ReadFile(path_);
-  auto other = plugin_->Open("other", {{"path", path_}}, log_.Fn());
+  auto other = plugin_->Open({"other"}, {{"path", path_}}, log_.Fn());
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(other.status().message(),
@@ -444,7 +444,7 @@ TEST_F(FileSinkTest, RefusesAnotherConnectorsOutput) {
   const std::string future = R"({"esdbFileSink":{"version":2,"connectorId":"conn-file"}})"
                              "\n";
   testing::WriteFile(path_, future);
-  auto newer = plugin_->Open("conn-file", {{"path", path_}}, log_.Fn());
+  auto newer = plugin_->Open({"conn-file"}, {{"path", path_}}, log_.Fn());
   EXPECT_EQ(newer.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(newer.status().message(), HasSubstr("starts with a file-sink header this version"));
   EXPECT_EQ(ReadFile(path_), future);
@@ -457,7 +457,7 @@ TEST_F(FileSinkTest, FailedHeaderWriteLeavesNoFileBehind) {
   absl::StatusOr<std::unique_ptr<Sink>> failed = absl::UnknownError("not run");
   {
     FileSizeLimit limit(0);
-    failed = plugin_->Open("conn-file", {{"path", path_}}, log_.Fn());
+    failed = plugin_->Open({"conn-file"}, {{"path", path_}}, log_.Fn());
   }
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
   EXPECT_THAT(failed.status().message(), HasSubstr("File too large"));
@@ -468,14 +468,14 @@ TEST_F(FileSinkTest, FailedHeaderWriteLeavesNoFileBehind) {
 
 TEST_F(FileSinkTest, RefusesDevicesAndPipes) {
   for (const std::string& device : {std::string("/dev/null"), std::string("/dev/full")}) {
-    auto sink = plugin_->Open("conn-file", {{"path", device}}, nullptr);
+    auto sink = plugin_->Open({"conn-file"}, {{"path", device}}, nullptr);
     EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument) << device;
     EXPECT_THAT(sink.status().message(), HasSubstr("is not a regular file")) << device;
   }
   // A FIFO with no reader: refused without blocking in open().
   const std::string fifo = dir_.File("fifo");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  auto sink = plugin_->Open("conn-file", {{"path", fifo}}, nullptr);
+  auto sink = plugin_->Open({"conn-file"}, {{"path", fifo}}, nullptr);
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(sink.status().message(), HasSubstr("is not a regular file"));
 }
@@ -485,7 +485,7 @@ TEST_F(FileSinkTest, SymbolicLinkToAForeignFileIsRefused) {
   const std::string target = dir_.File("precious.db");
   testing::WriteFile(target, "precious");
   ASSERT_EQ(symlink(target.c_str(), path_.c_str()), 0);
-  auto sink = plugin_->Open("conn-file", {{"path", path_}}, nullptr);
+  auto sink = plugin_->Open({"conn-file"}, {{"path", path_}}, nullptr);
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReadFile(target), "precious");
 }
@@ -496,7 +496,7 @@ TEST_F(FileSinkTest, ControlCharactersInThePathAreRefused) {
     absl::Status validated = plugin_->Validate({{"path", path}});
     EXPECT_EQ(validated.code(), absl::StatusCode::kInvalidArgument) << path;
     EXPECT_THAT(validated.message(), HasSubstr("path: contains a control character"));
-    auto sink = plugin_->Open("conn-file", {{"path", path}}, nullptr);
+    auto sink = plugin_->Open({"conn-file"}, {{"path", path}}, nullptr);
     EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument) << path;
     struct stat st;
     EXPECT_NE(stat(path.c_str(), &st), 0) << "created " << path;
@@ -521,7 +521,7 @@ TEST_F(FileSinkTest, KilledWhileCreatingNeverLeavesAFileItRefuses) {
       for (int i = 0;; ++i) {
         std::string name = "out-" + std::to_string(round) + "-" + std::to_string(i);
         auto sink =
-            (*plugin)->Open("crashy", {{"path", dir_.File(name)}, {"fsync", "false"}}, nullptr);
+            (*plugin)->Open({"crashy"}, {{"path", dir_.File(name)}, {"fsync", "false"}}, nullptr);
         if (!sink.ok()) _exit(3);
         sink->reset();
         if (::write(progress[1], "x", 1) != 1) _exit(4);
@@ -543,19 +543,19 @@ TEST_F(FileSinkTest, KilledWhileCreatingNeverLeavesAFileItRefuses) {
     if (name.rfind("out-", 0) != 0) continue;
     ++files;
     EXPECT_EQ(ReadFile(entry.path().string()), Header("crashy")) << name;
-    auto sink = plugin_->Open("crashy", {{"path", entry.path().string()}}, nullptr);
+    auto sink = plugin_->Open({"crashy"}, {{"path", entry.path().string()}}, nullptr);
     EXPECT_TRUE(sink.ok()) << name << ": " << sink.status();
   }
   EXPECT_GE(files, 30 * 3);
 }
 
 TEST_F(FileSinkTest, UnusablePathIsInvalidConfig) {
-  auto missing_dir = plugin_->Open("c", {{"path", dir_.File("no/such/dir.jsonl")}}, nullptr);
+  auto missing_dir = plugin_->Open({"c"}, {{"path", dir_.File("no/such/dir.jsonl")}}, nullptr);
   EXPECT_EQ(missing_dir.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(missing_dir.status().message(),
               HasSubstr("path: cannot create '" + dir_.File("no/such/dir.jsonl") +
                         "': No such file or directory"));
-  auto directory = plugin_->Open("c", {{"path", dir_.path()}}, nullptr);
+  auto directory = plugin_->Open({"c"}, {{"path", dir_.path()}}, nullptr);
   EXPECT_EQ(directory.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(directory.status().message(), HasSubstr("is a directory"));
 }

@@ -176,7 +176,7 @@ int32_t SinkPlugin::TargetOf(const std::string& key) const {
 }
 
 absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(
-    const std::string& connector_id, const SettingsMap& sink_settings, SinkLogFn log,
+    const SinkContext& context, const SettingsMap& sink_settings, SinkLogFn log,
     std::optional<absl::Duration> write_timeout) const {
   // The same checks as Validate: open() is promised settings that passed them.
   absl::StatusOr<SettingsMap> prepared = PrepareSettings(name_, settings_, sink_settings);
@@ -186,7 +186,7 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(
   }
   std::vector<esdb_sink_kv> kv = ToKv(*prepared);
 
-  auto services = std::make_unique<SinkHostServices>(connector_id, std::move(log));
+  auto services = std::make_unique<SinkHostServices>(context, std::move(log));
   esdb_sink_instance* instance = nullptr;
   char err[1024] = {};
   esdb_sink_status status =

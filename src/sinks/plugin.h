@@ -31,6 +31,15 @@ struct SettingInfo {
   std::vector<std::string> enum_values;
 };
 
+// What the host tells a sink instance about the connector it delivers for (esdb_sink_host).
+struct SinkContext {
+  std::string connector_id;
+  int64_t generation = 0;
+  int64_t epoch = 0;
+  int64_t max_batch_records = 100;     // batching:batchSize
+  int64_t max_batch_bytes = 4 << 20;   // batching:maxBytes
+};
+
 // Receives the log lines of a sink instance.
 using SinkLogFn = std::function<void(esdb_sink_log_level level, const std::string& message)>;
 
@@ -74,7 +83,7 @@ class SinkPlugin {
   // FATAL -> Internal, each with the plugin's message. `write_timeout` overrides the plugin's
   // default for this instance.
   absl::StatusOr<std::unique_ptr<Sink>> Open(
-      const std::string& connector_id, const SettingsMap& sink_settings, SinkLogFn log,
+      const SinkContext& context, const SettingsMap& sink_settings, SinkLogFn log,
       std::optional<absl::Duration> write_timeout = std::nullopt) const;
 
  private:

@@ -125,7 +125,7 @@ TEST(PluginSetTest, APluginFileRewrittenInPlaceLeavesTheLoadedPluginWorking) {
   TempDir out;
   {
     absl::StatusOr<std::unique_ptr<Sink>> sink =
-        (*plugin)->Open("c1", {{"path", out.File("lines.txt")}}, nullptr);
+        (*plugin)->Open({"c1"}, {{"path", out.File("lines.txt")}}, nullptr);
     ASSERT_TRUE(sink.ok()) << sink.status();
     Record record = testing::MakeRecord("orders-1", 0, 7, "Placed");
     EXPECT_EQ((*sink)->Write(std::span<const Record>(&record, 1)).outcome, SinkOutcome::kOk);

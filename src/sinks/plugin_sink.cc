@@ -1,6 +1,8 @@
 #include "sinks/plugin_sink.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <exception>
 #include <utility>
 
@@ -10,14 +12,19 @@
 
 namespace esdb {
 
-SinkHostServices::SinkHostServices(std::string connector_id, SinkLogFn log)
-    : connector_id_(std::move(connector_id)), log_(std::move(log)), host_{} {
+SinkHostServices::SinkHostServices(const SinkContext& context, SinkLogFn log)
+    : connector_id_(context.connector_id), log_(std::move(log)), host_{} {
   host_.struct_size = sizeof(esdb_sink_host);
   host_.abi_version = ESDB_SINK_ABI_VERSION;
   host_.ctx = this;
   host_.log = &SinkHostServices::Log;
   host_.connector_id = connector_id_.c_str();
   host_.fail_record = &CompletionRouter::FailRecord;
+  host_.max_batch_records = static_cast<uint32_t>(std::clamp<int64_t>(
+      context.max_batch_records, 1, std::numeric_limits<uint32_t>::max()));
+  host_.max_batch_bytes = static_cast<uint64_t>(std::max<int64_t>(context.max_batch_bytes, 1));
+  host_.generation = static_cast<uint64_t>(std::max<int64_t>(context.generation, 0));
+  host_.epoch = static_cast<uint64_t>(std::max<int64_t>(context.epoch, 0));
 }
 
 void SinkHostServices::Log(void* ctx, esdb_sink_log_level level, const char* message) {

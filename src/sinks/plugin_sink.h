@@ -21,7 +21,7 @@ namespace esdb {
 // closed, hence always held by pointer.
 class SinkHostServices {
  public:
-  SinkHostServices(std::string connector_id, SinkLogFn log);
+  SinkHostServices(const SinkContext& context, SinkLogFn log);
   SinkHostServices(const SinkHostServices&) = delete;
   SinkHostServices& operator=(const SinkHostServices&) = delete;
 

@@ -29,7 +29,7 @@ using ::testing::Pair;
 
 std::unique_ptr<Sink> OpenOrFail(const SinkPlugin& plugin, const SettingsMap& settings,
                                  SinkLogFn log = nullptr) {
-  absl::StatusOr<std::unique_ptr<Sink>> sink = plugin.Open("conn-1", settings, std::move(log));
+  absl::StatusOr<std::unique_ptr<Sink>> sink = plugin.Open({"conn-1"}, settings, std::move(log));
   EXPECT_TRUE(sink.ok()) << sink.status();
   return sink.ok() ? *std::move(sink) : nullptr;
 }
@@ -84,7 +84,7 @@ TEST_F(TestkitSinkTest, AWriteThatNeverCompletesTimesOutAndAbandonsTheInstance) 
 TEST_F(TestkitSinkTest, AnInstanceMayHaveAWriteTimeoutOfItsOwn) {
   // The plugin's default stays long; the connector's resilience:writeTimeoutMs is passed at open.
   auto sink =
-      plugin_->Open("c1", {{"target", "t"}, {"mode", "never"}}, log_.Fn(), absl::Milliseconds(150));
+      plugin_->Open({"c1"}, {{"target", "t"}, {"mode", "never"}}, log_.Fn(), absl::Milliseconds(150));
   ASSERT_TRUE(sink.ok()) << sink.status();
   absl::Time t0 = absl::Now();
   SinkResult r = (*sink)->Write(Batch(1));
@@ -295,7 +295,7 @@ TEST(CSinkTest, LoadsAndAppendsOneLinePerRecord) {
 TEST(CSinkTest, UnopenablePathIsInvalidConfig) {
   std::unique_ptr<SinkPlugin> plugin = LoadOrFail(PluginPath("testc"));
   ASSERT_NE(plugin, nullptr);
-  auto sink = plugin->Open("c", {{"path", "/nonexistent/dir/out.txt"}}, nullptr);
+  auto sink = plugin->Open({"c"}, {{"path", "/nonexistent/dir/out.txt"}}, nullptr);
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(sink.status().message(), HasSubstr("path: cannot open '/nonexistent/dir/out.txt'"));
 }
@@ -308,24 +308,24 @@ TEST(CSinkTest, RefusesFilesItDidNotWrite) {
   TempDir dir;
   const std::string foreign = dir.File("authorized_keys");
   testing::WriteFile(foreign, "ssh-ed25519 AAAA me@host\n");
-  auto sink = plugin->Open("conn-1", {{"path", foreign}}, nullptr);
+  auto sink = plugin->Open({"conn-1"}, {{"path", foreign}}, nullptr);
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(sink.status().message(), HasSubstr("was not written by test-c-sink"));
   EXPECT_EQ(testing::ReadFile(foreign), "ssh-ed25519 AAAA me@host\n");
 
   const std::string own = dir.File("out.txt");
   ASSERT_NE(OpenOrFail(*plugin, {{"path", own}}), nullptr);  // created for conn-1
-  auto other = plugin->Open("conn-2", {{"path", own}}, nullptr);
+  auto other = plugin->Open({"conn-2"}, {{"path", own}}, nullptr);
   EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
 
-  auto device = plugin->Open("conn-1", {{"path", "/dev/null"}}, nullptr);
+  auto device = plugin->Open({"conn-1"}, {{"path", "/dev/null"}}, nullptr);
   EXPECT_EQ(device.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(device.status().message(), HasSubstr("is not a regular file"));
 
   const std::string bad = dir.File("a\nb");
   EXPECT_THAT(plugin->Validate({{"path", bad}}).message(),
               HasSubstr("path: contains a control character"));
-  EXPECT_EQ(plugin->Open("conn-1", {{"path", bad}}, nullptr).status().code(),
+  EXPECT_EQ(plugin->Open({"conn-1"}, {{"path", bad}}, nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

@@ -142,7 +142,7 @@ TEST(SinkPluginLoadTest, RealPluginsDescribeThemselves) {
 TEST(SinkPluginOpenTest, OpenFailureCarriesThePluginsMessageWithDefaultsApplied) {
   std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("open_fails"));
   ASSERT_NE(plugin, nullptr);
-  auto sink = plugin->Open("c1", {}, nullptr);
+  auto sink = plugin->Open({"c1"}, {}, nullptr);
   ASSERT_FALSE(sink.ok());
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   // "nowhere:1" is the setting's default: the plugin saw it although nobody set it.
@@ -163,7 +163,7 @@ TEST_P(SinkPluginOpenOutcomeTest, MapsTheStatus) {
   std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("testkit"));
   ASSERT_NE(plugin, nullptr);
   auto sink =
-      plugin->Open("c1", {{"target", "t"}, {"openResult", GetParam().open_result}}, nullptr);
+      plugin->Open({"c1"}, {{"target", "t"}, {"openResult", GetParam().open_result}}, nullptr);
   ASSERT_FALSE(sink.ok());
   EXPECT_EQ(sink.status().code(), GetParam().code);
   EXPECT_THAT(sink.status().message(),
@@ -184,7 +184,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(SinkPluginOpenTest, OpenChecksSettingsFirst) {
   std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("testkit"));
   ASSERT_NE(plugin, nullptr);
-  auto sink = plugin->Open("c1", {{"target", "t"}, {"colour", "red"}}, nullptr);
+  auto sink = plugin->Open({"c1"}, {{"target", "t"}, {"colour", "red"}}, nullptr);
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(sink.status().message(), HasSubstr("colour: unknown setting"));
 }
@@ -195,33 +195,44 @@ TEST(SinkPluginOpenTest, PluginSeesDefaultsAndCanonicalValuesAndConnectorId) {
   LogCapture log;
   {
     auto sink = plugin->Open(
-        "orders-to-file",
+        {"orders-to-file"},
         {{"target", "t"}, {"verbose", "TRUE"}, {"mode", "OK"}, {"headers:X-Trace", "1"}}, log.Fn());
     ASSERT_TRUE(sink.ok()) << sink.status();
   }
   // Keys arrive sorted; count/openResult/flushResult come from defaults, token has none.
-  EXPECT_THAT(log.Messages(), ElementsAre("open connector=orders-to-file", "setting count=5",
+  EXPECT_THAT(log.Messages(), ElementsAre("open connector=orders-to-file",
+                                          "host batch=100/4194304 generation=0 epoch=0",
+                                          "setting count=5",
                                           "setting flushResult=ok", "setting headers:X-Trace=1",
                                           "setting mode=ok", "setting openResult=ok",
                                           "setting target=t", "setting verbose=true", "close"));
 }
 
-// The host hands batching:batchSize to the plugin so that a sink can shape its requests after it.
-TEST(SinkPluginOpenTest, HostKeysPassThroughToOpenUnchanged) {
+// The host's own values reach the plugin in esdb_sink_host, never as settings: a sink can shape
+// its requests after the batches it will get, and key a stored position by generation and epoch.
+TEST(SinkPluginOpenTest, HostValuesReachThePluginInItsHostTable) {
   std::unique_ptr<SinkPlugin> plugin = LoadOrFail(TestdataPluginPath("testkit"));
   ASSERT_NE(plugin, nullptr);
   LogCapture log;
   {
-    auto sink = plugin->Open("c1", {{"target", "t"}, {"batching:batchSize", "500"}}, log.Fn());
+    SinkContext context{.connector_id = "c1",
+                        .generation = 2,
+                        .epoch = 17,
+                        .max_batch_records = 500,
+                        .max_batch_bytes = 65536};
+    auto sink = plugin->Open(context, {{"target", "t"}}, log.Fn());
     ASSERT_TRUE(sink.ok()) << sink.status();
   }
-  EXPECT_THAT(log.Messages(), Contains("setting batching:batchSize=500"));
+  EXPECT_THAT(log.Messages(), Contains("host batch=500/65536 generation=2 epoch=17"));
+  // A host key is not the plugin's to receive.
+  auto refused = plugin->Open({"c1"}, {{"target", "t"}, {"batching:batchSize", "500"}}, log.Fn());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
 }
 
 // Plugins built against other releases of esdb/sink.h (esdb/abi.h).
 void ExpectItDelivers(const SinkPlugin& plugin) {
   LogCapture log;
-  auto sink = plugin.Open("c1", {}, log.Fn());
+  auto sink = plugin.Open({"c1"}, {}, log.Fn());
   ASSERT_TRUE(sink.ok()) << sink.status();
   Record record = testing::MakeRecord("s", 0, 1);
   EXPECT_EQ((*sink)->Write(std::span<const Record>(&record, 1)).outcome, SinkOutcome::kOk);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/host_settings.h"
 
 namespace esdb {
 namespace {
@@ -80,6 +81,12 @@ absl::StatusOr<SettingInfo> CopySettingInfo(const esdb_sink_setting& entry) {
   }
   SettingInfo info;
   info.name = entry.name;
+  if (FindHostSetting(info.name) != nullptr || IsHostKey(info.name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "setting '", info.name,
+        "' is the host's (see GET /connector-plugins, kind host): the plugin would never "
+        "receive it"));
+  }
   const char* type = TypeName(entry.type);
   if (type == nullptr) {
     return absl::InvalidArgumentError(
@@ -140,10 +147,6 @@ absl::StatusOr<SettingsMap> PrepareSettings(const std::string& plugin_name,
   SettingsMap out;
   for (const auto& [key, value] : settings) {
     const SettingInfo* info = FindSetting(table, key);
-    if (info == nullptr && IsHostKey(key)) {
-      out.emplace(key, value);  // the host has checked it already
-      continue;
-    }
     if (info == nullptr) {
       std::vector<std::string> known;
       for (const SettingInfo& s : table) known.push_back(IsFamily(s) ? s.name + "*" : s.name);

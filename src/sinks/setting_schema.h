@@ -23,11 +23,9 @@ const SettingInfo* FindSetting(const std::vector<SettingInfo>& table, const std:
 
 // Checks every key of `settings` against `table` (unknown keys, required keys, int/bool/enum
 // types) and returns what the plugin should receive: booleans and enum words in their canonical
-// spelling, defaults added for absent keys. Keys in the host's own namespaces (subscription:,
-// autocommit:, resilience:, batching:, logging:, transformer:) that the table does not list are
-// never unknown: the host has validated them and hands them on for information (the HTTP sink
-// shapes its requests after batching:batchSize), so they pass through unchanged. Errors are InvalidArgument naming the key, and never
-// quote the value of a secret setting. `plugin_name` only words the messages.
+// spelling, defaults added for absent keys. Host keys never get here (ParseSettings keeps them;
+// their values reach a plugin through esdb_sink_host). Errors are InvalidArgument naming the
+// key, and never quote the value of a secret setting. `plugin_name` only words the messages.
 absl::StatusOr<SettingsMap> PrepareSettings(const std::string& plugin_name,
                                             const std::vector<SettingInfo>& table,
                                             const SettingsMap& settings);

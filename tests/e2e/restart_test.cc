@@ -140,10 +140,11 @@ TEST_F(RestartTest, APluginFileOverwrittenWhileTheNodeRunsChangesNothingUntilThe
   ASSERT_NO_FATAL_FAILURE(StartNode());
   Reply listed = http().Get("/connector-plugins");
   ASSERT_EQ(listed.status, 200);
-  ASSERT_EQ(listed.json.size(), 1u) << listed.body;
-  EXPECT_EQ(listed.json[0].value("loaded", true), false) << listed.body;
-  EXPECT_EQ(listed.json[0].value("file", ""), file_plugin.string());
-  EXPECT_THAT(listed.json[0].value("error", ""),
+  ASSERT_EQ(listed.json.size(), 2u) << listed.body;  // the host's own entry, then the file
+  EXPECT_EQ(listed.json[0].value("kind", ""), "host");
+  EXPECT_EQ(listed.json[1].value("loaded", true), false) << listed.body;
+  EXPECT_EQ(listed.json[1].value("file", ""), file_plugin.string());
+  EXPECT_THAT(listed.json[1].value("error", ""),
               ::testing::HasSubstr("is not a loadable shared object"));
   EXPECT_TRUE(WaitForState("orders", "FAILED"));
   EXPECT_THAT(http().Connector("orders").body, ::testing::HasSubstr("no sink plugin named"));

@@ -7,44 +7,11 @@ const POLL_MS = 2000;
 const RATE_SAMPLES = 30;  // points in a sparkline
 const REDACTED = "******";  // how the API shows a secret, and how a client keeps one unchanged
 
-// The keys the host reads itself, next to every plugin's own (docs/operations.md).
-const HOST_SETTINGS = [
-  { name: "subscription:filter:scope", type: "enum", values: ["stream", "record", "unspecified"],
-    default: "stream", description: "Whether the filter looks at stream ids or event types." },
-  { name: "subscription:filter:filterType", type: "enum",
-    values: ["streamId", "regex", "prefix", "unspecified"], default: null,
-    description: "Empty or unspecified: every event of a user stream." },
-  { name: "subscription:filter:expression", type: "string", default: null,
-    description: "One stream id, an RE2 expression, or comma-separated prefixes." },
-  { name: "subscription:filter:includeSystem", type: "bool", default: "false",
-    description: "Deliver $-streams too." },
-  { name: "subscription:initialPosition", type: "string", default: "latest",
-    description: "latest, earliest or a position: where delivery starts without a checkpoint." },
-  { name: "autocommit:enabled", type: "bool", default: "true",
-    description: "Checkpoint while delivering." },
-  { name: "autocommit:interval", type: "int", default: "5000",
-    description: "Checkpoint at least this often (ms) while delivering." },
-  { name: "autocommit:recordsThreshold", type: "int", default: "1000",
-    description: "Checkpoint after this many acknowledged records." },
-  { name: "resilience:enabled", type: "bool", default: "true",
-    description: "Retry a sink that asks for it; off, the first retry fails the connector." },
-  { name: "resilience:firstDelayMs", type: "int", default: "100", description: "First backoff step (ms)." },
-  { name: "resilience:maxDelayMs", type: "int", default: "30000", description: "Largest backoff step (ms)." },
-  { name: "resilience:multiplier", type: "number", default: "2", description: "Growth of the step per attempt." },
-  { name: "resilience:maxAttempts", type: "int", default: "0",
-    description: "Attempts at one batch before the connector fails; 0 retries forever." },
-  { name: "batching:batchSize", type: "int", default: "100", description: "Most records per sink write." },
-  { name: "batching:batchTimeoutMs", type: "int", default: "10",
-    description: "How long a started batch waits to fill (ms)." },
-  { name: "batching:maxBytes", type: "int", default: "4194304", description: "Most bytes per sink write." },
-  { name: "affinity", type: "enum", values: ["leader", "follower", "readOnlyReplica"],
-    default: "leader", description: "Which hosts may run the connector, by their member's role." },
-];
-
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  plugins: [],      // GET /connector-plugins
+  plugins: [],      // GET /connector-plugins: the loaded sinks
+  hostSettings: [], // ... and the host entry's settings, but for instanceTypeName and ignored keys
   page: 1,
   total: 0,
   items: [],
@@ -436,12 +403,17 @@ function buildSettingsFields() {
   }
   const hostBox = $("host-settings");
   hostBox.replaceChildren(el("legend", { class: "visually-hidden", text: "Host settings" }));
-  for (const s of HOST_SETTINGS) hostBox.append(settingField(s, stored[s.name], false));
+  for (const s of state.hostSettings) hostBox.append(settingField(s, stored[s.name], false));
 }
 
 async function loadPlugins() {
-  // Refused plugin files are listed too ("loaded": false); only loaded ones can be chosen.
-  state.plugins = (await api("GET", "/connector-plugins")).filter((p) => p.loaded !== false);
+  // The list holds the host's own settings ("kind": "host") and refused plugin files too
+  // ("loaded": false); only loaded sinks can be chosen.
+  const all = await api("GET", "/connector-plugins");
+  const host = all.find((p) => p.kind === "host");
+  state.hostSettings = (host ? host.settings : [])
+    .filter((s) => !s.ignored && s.name !== "instanceTypeName");
+  state.plugins = all.filter((p) => p.kind !== "host" && p.loaded !== false);
   const select = $("f-instanceTypeName");
   const filter = $("filter-type");
   for (const p of state.plugins) {

@@ -137,6 +137,13 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
     instance->mode = Find(settings, count, "mode");
     instance->flush_result = Find(settings, count, "flushResult");
     instance->Log(ESDB_SINK_LOG_INFO, std::string("open connector=") + host->connector_id);
+    if (ESDB_HAS_FIELD(esdb_sink_host, host, epoch)) {
+      instance->Log(ESDB_SINK_LOG_DEBUG,
+                    "host batch=" + std::to_string(host->max_batch_records) + "/" +
+                        std::to_string(host->max_batch_bytes) +
+                        " generation=" + std::to_string(host->generation) +
+                        " epoch=" + std::to_string(host->epoch));
+    }
     for (size_t i = 0; i < count; ++i) {
       instance->Log(ESDB_SINK_LOG_DEBUG,
                     std::string("setting ") + settings[i].key + "=" + settings[i].value);

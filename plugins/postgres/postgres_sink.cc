@@ -3,8 +3,8 @@
 // Each write() is one transaction on one connection: it locks this connector's row of
 // <schema>.esdb_sink_positions (SELECT ... FOR UPDATE), skips the records at or below the
 // position stored there (already applied by an earlier transaction whose acknowledgement was
-// lost to a crash), applies the rest (append: multi-row INSERTs; statements: the user's prepared
-// statement per record), stores the last record's position and commits. The rows and the
+// lost to a crash), applies the rest (append: one binary COPY; statements: the user's prepared
+// statement per record, pipelined), stores the last record's position and commits. The rows and the
 // position commit together or not at all, so a record is applied once however often the host
 // resends it. Reading the position under the row lock, not once at open, keeps this true when
 // an old instance of the connector (fenced, still running) and a new one overlap.
@@ -43,8 +43,6 @@ namespace {
 
 using esdb_plugin::CopyError;
 
-// Rows per INSERT: 12 parameters each, well under the protocol's 65535.
-constexpr size_t kRowsPerInsert = 1000;
 constexpr size_t kMaxJsonDepth = 64;
 // Statements sent before their results are read (statements mode).
 constexpr size_t kPipelineDepth = 100;
@@ -64,6 +62,8 @@ using Connection = std::unique_ptr<PGconn, ConnDeleter>;
 struct Failure {
   esdb_sink_status status = ESDB_SINK_OK;
   std::string message;
+  // Append mode: the server refused the COPY for its data (FATAL), which names no record.
+  bool copy_refused = false;
   bool failed() const { return status != ESDB_SINK_OK; }
 };
 
@@ -121,8 +121,7 @@ bool Succeeded(const PGresult* r) {
   return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
-bool IsJson(const esdb_sink_record& r, const uint8_t* bytes, size_t size) {
-  (void)r;
+bool IsJson(const uint8_t* bytes, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(bytes), size);
   if (text.empty() || !esdb::JsonDepthWithin(text, kMaxJsonDepth)) return false;
   // jsonb cannot hold \u0000; such documents go to the bytes column.
@@ -131,6 +130,124 @@ bool IsJson(const esdb_sink_record& r, const uint8_t* bytes, size_t size) {
 }
 
 std::string Text(const char* s) { return s != nullptr ? s : ""; }
+
+// "record at position P (stream S, revision R, type T)", for messages about one record.
+std::string RecordName(const esdb_sink_record& r) {
+  return "record at position " + std::to_string(r.commit_position) + " (stream " + Text(r.stream) +
+         ", revision " + std::to_string(r.revision) + ", type " + Text(r.event_type) + ")";
+}
+
+// The rows of append mode in COPY's binary format: a fixed header, then per row the column
+// count and each value as a 32-bit length (-1 for NULL) and its bytes in the type's binary
+// form, then a trailer. Nothing is escaped, and the server parses no numbers or dates.
+class CopyWriter {
+ public:
+  CopyWriter() {
+    static const char kSignature[] = "PGCOPY\n\377\r\n";  // and its NUL: 11 bytes
+    out_.append(kSignature, sizeof(kSignature));
+    Int32(0);  // flags: no OIDs
+    Int32(0);  // no header extension
+  }
+
+  // Appends the row of `r`; false, with the reason in `why`, for a record that has no row.
+  bool Add(const esdb_sink_record& r, std::string& why) {
+    uint8_t uuid[16];
+    if (!ParseUuid(Text(r.event_id), uuid)) {
+      why = "the event id \"" + Text(r.event_id) + "\" is not a UUID";
+      return false;
+    }
+    if (r.data_size > kMaxField || r.metadata_size > kMaxField) {
+      why = "data or metadata larger than PostgreSQL's 1 GB field";
+      return false;
+    }
+    Int16(kAppendColumns);
+    Int64Field(static_cast<int64_t>(r.commit_position));
+    Int64Field(static_cast<int64_t>(r.prepare_position));
+    TextField(r.stream);
+    Int64Field(static_cast<int64_t>(r.revision));
+    Field(uuid, sizeof(uuid));
+    TextField(r.event_type);
+    TextField(r.content_type);
+    // data: jsonb when it is JSON, else the bytes (empty bytes for empty data).
+    if (Text(r.content_type) == "application/json" && IsJson(r.data, r.data_size)) {
+      JsonbField(r.data, r.data_size);
+      Null();
+    } else {
+      Null();
+      Field(r.data, r.data_size);
+    }
+    // metadata: NULL when empty.
+    if (r.metadata_size > 0 && IsJson(r.metadata, r.metadata_size)) {
+      JsonbField(r.metadata, r.metadata_size);
+      Null();
+    } else {
+      Null();
+      if (r.metadata_size > 0) {
+        Field(r.metadata, r.metadata_size);
+      } else {
+        Null();
+      }
+    }
+    Int64Field(r.created_unix_us - kPostgresEpochUnixUs);
+    return true;
+  }
+
+  void Finish() { Int16(-1); }
+  const std::string& bytes() const { return out_; }
+
+ private:
+  static constexpr size_t kMaxField = 0x3fffffff;
+  // PostgreSQL's timestamps count microseconds from 2000-01-01 00:00 UTC.
+  static constexpr int64_t kPostgresEpochUnixUs = 946684800LL * 1000000;
+
+  static bool ParseUuid(const std::string& text, uint8_t out[16]) {
+    size_t digits = 0;
+    for (char c : text) {
+      if (c == '-') continue;
+      int v = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
+      if (v < 0 || digits == 32) return false;
+      if (digits % 2 == 0) {
+        out[digits / 2] = static_cast<uint8_t>(v << 4);
+      } else {
+        out[digits / 2] |= static_cast<uint8_t>(v);
+      }
+      ++digits;
+    }
+    return digits == 32;
+  }
+
+  void BigEndian(uint64_t v, int bytes) {
+    for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+      out_.push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+  }
+  void Int16(int16_t v) { BigEndian(static_cast<uint16_t>(v), 2); }
+  void Int32(int32_t v) { BigEndian(static_cast<uint32_t>(v), 4); }
+  void Null() { Int32(-1); }
+  void Int64Field(int64_t v) {
+    Int32(8);
+    BigEndian(static_cast<uint64_t>(v), 8);
+  }
+  void Field(const void* bytes, size_t size) {
+    Int32(static_cast<int32_t>(size));
+    if (size > 0) out_.append(static_cast<const char*>(bytes), size);
+  }
+  void TextField(const char* s) {
+    std::string_view text = s != nullptr ? s : "";
+    Field(text.data(), text.size());
+  }
+  // jsonb's binary form: a format version (1) and the JSON text.
+  void JsonbField(const uint8_t* json, size_t size) {
+    Int32(static_cast<int32_t>(size + 1));
+    out_.push_back('\1');
+    out_.append(reinterpret_cast<const char*>(json), size);
+  }
+
+  std::string out_;
+};
 
 struct PostgresSink {
   const esdb_sink_host* host = nullptr;
@@ -212,7 +329,7 @@ struct PostgresSink {
               Phase::kOpen, "table: cannot create " + config.QualifiedTable());
       if (f.failed()) return f;
       // The table may have existed before with other columns: a statement against it says so.
-      Result r(PQprepare(conn.get(), "", InsertSql(1).c_str(), 0, nullptr));
+      Result r(PQprepare(conn.get(), "", InsertSql().c_str(), 0, nullptr));
       if (!Succeeded(r.get())) {
         return FailureOf(conn.get(), r.get(), Phase::kOpen,
                          "table: " + config.QualifiedTable() + " does not fit");
@@ -232,23 +349,13 @@ struct PostgresSink {
     return {};
   }
 
-  std::string InsertSql(size_t rows) const {
-    std::string sql = "INSERT INTO " + config.QualifiedTable() +
-                      " (position, prepare_position, stream, revision, event_id, event_type, "
-                      "content_type, data, data_bytes, metadata, metadata_bytes, created) VALUES ";
-    static const char* kCasts[kAppendColumns] = {"bigint", "bigint", "text",  "bigint",
-                                                 "uuid",   "text",   "text",  "jsonb",
-                                                 "bytea",  "jsonb",  "bytea", "timestamptz"};
-    int p = 1;
-    for (size_t row = 0; row < rows; ++row) {
-      sql += row == 0 ? "(" : ", (";
-      for (int c = 0; c < kAppendColumns; ++c) {
-        if (c > 0) sql += ", ";
-        sql += "$" + std::to_string(p++) + "::" + kCasts[c];
-      }
-      sql += ")";
-    }
-    return sql;
+  // One row; the casts let the text and binary parameters go untyped.
+  std::string InsertSql() const {
+    return "INSERT INTO " + config.QualifiedTable() +
+           " (position, prepare_position, stream, revision, event_id, event_type, content_type, "
+           "data, data_bytes, metadata, metadata_bytes, created) VALUES ($1::bigint, $2::bigint, "
+           "$3::text, $4::bigint, $5::uuid, $6::text, $7::text, $8::jsonb, $9::bytea, $10::jsonb, "
+           "$11::bytea, $12::timestamptz)";
   }
 
   // The position stored for this connector, locked until the transaction ends; -1 when none.
@@ -280,53 +387,95 @@ struct PostgresSink {
     return {};
   }
 
+  // Append mode's fast path: the records as one binary COPY (see CopyWriter). A refusal for the
+  // data (class 22 or 23) names no record; the caller then redoes the batch with
+  // InsertOneByOne, which does.
   Failure Append(const esdb_sink_record* const* records, size_t count) {
-    for (size_t at = 0; at < count; at += kRowsPerInsert) {
-      size_t rows = std::min(kRowsPerInsert, count - at);
-      std::deque<std::string> text;  // owns the text parameters; push_back keeps them in place
-      std::vector<const char*> values(rows * kAppendColumns, nullptr);
-      std::vector<int> lengths(rows * kAppendColumns, 0);
-      std::vector<int> formats(rows * kAppendColumns, 0);
-      for (size_t i = 0; i < rows; ++i) {
-        const esdb_sink_record& r = *records[at + i];
-        size_t base = i * kAppendColumns;
-        text.push_back(std::to_string(r.commit_position));
-        values[base + 0] = text.back().c_str();
-        text.push_back(std::to_string(r.prepare_position));
-        values[base + 1] = text.back().c_str();
-        values[base + 2] = r.stream != nullptr ? r.stream : "";
-        text.push_back(std::to_string(r.revision));
-        values[base + 3] = text.back().c_str();
-        values[base + 4] = r.event_id != nullptr ? r.event_id : "";
-        values[base + 5] = r.event_type != nullptr ? r.event_type : "";
-        values[base + 6] = r.content_type != nullptr ? r.content_type : "";
-        // data: jsonb when it is JSON, else the bytes (binary format, no escaping).
-        bool json_type = Text(r.content_type) == "application/json";
-        if (json_type && IsJson(r, r.data, r.data_size)) {
-          text.emplace_back(reinterpret_cast<const char*>(r.data), r.data_size);
-          values[base + 7] = text.back().c_str();
-        } else {
-          values[base + 8] = r.data_size > 0 ? reinterpret_cast<const char*>(r.data) : "";
-          lengths[base + 8] = static_cast<int>(r.data_size);
-          formats[base + 8] = 1;
-        }
-        if (r.metadata_size > 0 && IsJson(r, r.metadata, r.metadata_size)) {
-          text.emplace_back(reinterpret_cast<const char*>(r.metadata), r.metadata_size);
-          values[base + 9] = text.back().c_str();
-        } else if (r.metadata_size > 0) {
-          values[base + 10] = reinterpret_cast<const char*>(r.metadata);
-          lengths[base + 10] = static_cast<int>(r.metadata_size);
-          formats[base + 10] = 1;
-        }
-        text.push_back(esdb_plugin::Rfc3339(r.created_unix_us));
-        values[base + 11] = text.back().c_str();
+    Result started = Exec(CopySql());
+    if (started == nullptr || PQresultStatus(started.get()) != PGRES_COPY_IN) {
+      return FailureOf(conn.get(), started.get(), Phase::kWrite,
+                       "cannot start COPY into " + config.QualifiedTable());
+    }
+    CopyWriter copy;
+    std::string why;
+    size_t bad = count;
+    for (size_t i = 0; i < count && bad == count; ++i) {
+      if (!copy.Add(*records[i], why)) bad = i;
+    }
+    if (bad == count) copy.Finish();
+    // Sent in one piece: a batch is bounded by the host's batching:maxBytes.
+    bool sent = bad == count && PQputCopyData(conn.get(), copy.bytes().data(),
+                                              static_cast<int>(copy.bytes().size())) == 1;
+    // Ending with an error message makes the server abort the COPY (and so the transaction).
+    if (PQputCopyEnd(conn.get(), sent ? nullptr : "the client abandoned the COPY") != 1) {
+      return FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot send the COPY");
+    }
+    Failure failure;
+    for (Result r(PQgetResult(conn.get())); r != nullptr; r.reset(PQgetResult(conn.get()))) {
+      if (!Succeeded(r.get()) && !failure.failed()) {
+        failure = FailureOf(conn.get(), r.get(), Phase::kWrite,
+                            "COPY of records at positions " +
+                                std::to_string(records[0]->commit_position) + ".." +
+                                std::to_string(records[count - 1]->commit_position) + " into " +
+                                config.QualifiedTable());
       }
-      Result result = ExecParams(InsertSql(rows), values, lengths, formats);
+    }
+    if (bad != count) return {ESDB_SINK_FATAL, RecordName(*records[bad]) + ": " + why};
+    if (!sent && !failure.failed()) {
+      failure = FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot send the COPY");
+    }
+    failure.copy_refused = failure.status == ESDB_SINK_FATAL;
+    return failure;
+  }
+
+  std::string CopySql() const {
+    return "COPY " + config.QualifiedTable() +
+           " (position, prepare_position, stream, revision, event_id, event_type, content_type, "
+           "data, data_bytes, metadata, metadata_bytes, created) FROM STDIN (FORMAT binary)";
+  }
+
+  // The fallback after a COPY that the server refused for its data: one INSERT per record, so
+  // that the first failure names its record. Runs only on that rare path.
+  Failure InsertOneByOne(const esdb_sink_record* const* records, size_t count) {
+    for (size_t at = 0; at < count; ++at) {
+      const esdb_sink_record& r = *records[at];
+      std::deque<std::string> text;  // owns the text parameters; push_back keeps them in place
+      std::vector<const char*> values(kAppendColumns, nullptr);
+      std::vector<int> lengths(kAppendColumns, 0);
+      std::vector<int> formats(kAppendColumns, 0);
+      text.push_back(std::to_string(r.commit_position));
+      values[0] = text.back().c_str();
+      text.push_back(std::to_string(r.prepare_position));
+      values[1] = text.back().c_str();
+      values[2] = r.stream != nullptr ? r.stream : "";
+      text.push_back(std::to_string(r.revision));
+      values[3] = text.back().c_str();
+      values[4] = r.event_id != nullptr ? r.event_id : "";
+      values[5] = r.event_type != nullptr ? r.event_type : "";
+      values[6] = r.content_type != nullptr ? r.content_type : "";
+      // The same choices as CopyWriter::Add; bytes in binary format.
+      if (Text(r.content_type) == "application/json" && IsJson(r.data, r.data_size)) {
+        text.emplace_back(reinterpret_cast<const char*>(r.data), r.data_size);
+        values[7] = text.back().c_str();
+      } else {
+        values[8] = r.data_size > 0 ? reinterpret_cast<const char*>(r.data) : "";
+        lengths[8] = static_cast<int>(r.data_size);
+        formats[8] = 1;
+      }
+      if (r.metadata_size > 0 && IsJson(r.metadata, r.metadata_size)) {
+        text.emplace_back(reinterpret_cast<const char*>(r.metadata), r.metadata_size);
+        values[9] = text.back().c_str();
+      } else if (r.metadata_size > 0) {
+        values[10] = reinterpret_cast<const char*>(r.metadata);
+        lengths[10] = static_cast<int>(r.metadata_size);
+        formats[10] = 1;
+      }
+      text.push_back(esdb_plugin::Rfc3339(r.created_unix_us));
+      values[11] = text.back().c_str();
+      Result result = ExecParams(InsertSql(), values, lengths, formats);
       if (!Succeeded(result.get())) {
         return FailureOf(conn.get(), result.get(), Phase::kWrite,
-                         "records at positions " + std::to_string(records[at]->commit_position) +
-                             ".." + std::to_string(records[at + rows - 1]->commit_position) +
-                             " into " + config.QualifiedTable());
+                         RecordName(r) + ": cannot insert into " + config.QualifiedTable());
       }
     }
     return {};
@@ -334,9 +483,7 @@ struct PostgresSink {
 
   // Why the statement of `r` failed: names the record and the statement key.
   static std::string RecordContext(const esdb_sink_record& r, const std::string& key) {
-    return "record at position " + std::to_string(r.commit_position) + " (stream " +
-           Text(r.stream) + ", revision " + std::to_string(r.revision) + ", type " +
-           Text(r.event_type) + "): statement:" + key + " failed";
+    return RecordName(r) + ": statement:" + key + " failed";
   }
 
   // A statement sent in the pipeline and not yet answered.
@@ -508,19 +655,28 @@ struct PostgresSink {
                                      ": a position or revision beyond PostgreSQL's bigint"};
       }
     }
-    Failure f = Transaction(records, count);
-    if (f.failed()) {
-      if (PQstatus(conn.get()) == CONNECTION_OK) {
-        Result rollback = Exec("ROLLBACK");
-        if (!Succeeded(rollback.get())) conn.reset();
-      } else {
-        conn.reset();
-      }
+    Failure f = Transaction(records, count, /*one_by_one=*/false);
+    if (f.failed()) Abandon();
+    if (f.copy_refused && conn != nullptr) {
+      // Which record the server refused, the same batch inserted one row at a time tells. It
+      // runs as a transaction of its own: the position is read again under the lock.
+      f = Transaction(records, count, /*one_by_one=*/true);
+      if (f.failed()) Abandon();
     }
     return f;
   }
 
-  Failure Transaction(const esdb_sink_record* const* records, size_t count) {
+  // Ends a failed transaction: rolled back, or the connection dropped when that fails.
+  void Abandon() {
+    if (conn != nullptr && PQstatus(conn.get()) == CONNECTION_OK) {
+      Result rollback = Exec("ROLLBACK");
+      if (!Succeeded(rollback.get())) conn.reset();
+    } else {
+      conn.reset();
+    }
+  }
+
+  Failure Transaction(const esdb_sink_record* const* records, size_t count, bool one_by_one) {
     if (Failure f = Run("BEGIN", Phase::kWrite, "cannot begin a transaction"); f.failed()) {
       return f;
     }
@@ -539,8 +695,14 @@ struct PostgresSink {
                                   std::to_string(stored) + ")");
     }
     if (first == count) return Run("ROLLBACK", Phase::kWrite, "cannot end the transaction");
-    Failure f = config.mode == Mode::kAppend ? Append(records + first, count - first)
-                                             : ApplyStatements(records + first, count - first);
+    Failure f;
+    if (config.mode == Mode::kStatements) {
+      f = ApplyStatements(records + first, count - first);
+    } else if (one_by_one) {
+      f = InsertOneByOne(records + first, count - first);
+    } else {
+      f = Append(records + first, count - first);
+    }
     if (f.failed()) return f;
     if (f = StorePosition(*records[count - 1]); f.failed()) return f;
     return Run("COMMIT", Phase::kWrite, "commit failed");

@@ -252,6 +252,11 @@ class CopyWriter {
 struct PostgresSink {
   const esdb_sink_host* host = nullptr;
   std::string connector_id;
+  // The delivery history this instance continues (esdb_sink_host.generation and .epoch), when
+  // the host says; an older host does not, and then every stored position counts as ours.
+  bool history_known = false;
+  int64_t generation = 0;
+  int64_t epoch = 0;
   PostgresConfig config;
   Connection conn;
   std::map<std::string, std::string> prepared;  // event type ("*") -> prepared statement name
@@ -316,9 +321,10 @@ struct PostgresSink {
     Failure f = Run("CREATE TABLE IF NOT EXISTS " + config.QualifiedPositions() +
                         " (connector_id text PRIMARY KEY, commit_position bigint NOT NULL, "
                         "prepare_position bigint NOT NULL, updated timestamptz NOT NULL "
-                        "DEFAULT now())",
+                        "DEFAULT now(), generation bigint, epoch bigint)",
                     Phase::kOpen, "cannot create " + config.QualifiedPositions());
     if (f.failed()) return f;
+    if (f = AddHistoryColumns(); f.failed()) return f;
     if (config.mode == Mode::kAppend) {
       f = Run("CREATE TABLE IF NOT EXISTS " + config.QualifiedTable() +
                   " (position bigint PRIMARY KEY, prepare_position bigint NOT NULL, "
@@ -349,6 +355,26 @@ struct PostgresSink {
     return {};
   }
 
+  // A positions table created by a version of the sink before generation and epoch lacks their
+  // columns. They are added only when missing: ALTER TABLE takes a lock that waits for every
+  // transaction on the table, other connectors' included.
+  Failure AddHistoryColumns() {
+    std::string table = config.QualifiedPositions();
+    std::vector<const char*> values = {table.c_str()};
+    Result r = ExecParams(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
+        "attname IN ('generation', 'epoch') AND NOT attisdropped",
+        values, {0}, {0});
+    if (!Succeeded(r.get())) {
+      return FailureOf(conn.get(), r.get(), Phase::kOpen, "cannot inspect " + table);
+    }
+    if (std::string(PQgetvalue(r.get(), 0, 0)) == "2") return {};
+    return Run("ALTER TABLE " + table +
+                   " ADD COLUMN IF NOT EXISTS generation bigint, "
+                   "ADD COLUMN IF NOT EXISTS epoch bigint",
+               Phase::kOpen, "cannot add generation and epoch to " + table);
+  }
+
   // One row; the casts let the text and binary parameters go untyped.
   std::string InsertSql() const {
     return "INSERT INTO " + config.QualifiedTable() +
@@ -358,29 +384,70 @@ struct PostgresSink {
            "$11::bytea, $12::timestamptz)";
   }
 
-  // The position stored for this connector, locked until the transaction ends; -1 when none.
+  // The position stored for this connector, locked until the transaction ends; -1 when none,
+  // or when it belongs to an earlier history of the connector (see StoredPositionApplies).
   Failure LockPosition(int64_t& stored) {
     std::vector<const char*> values = {connector_id.c_str()};
-    Result r = ExecParams("SELECT commit_position FROM " + config.QualifiedPositions() +
-                              " WHERE connector_id = $1 FOR UPDATE",
+    Result r = ExecParams("SELECT commit_position, generation, epoch FROM " +
+                              config.QualifiedPositions() + " WHERE connector_id = $1 FOR UPDATE",
                           values, {0}, {0});
     if (!Succeeded(r.get())) {
       return FailureOf(conn.get(), r.get(), Phase::kWrite, "cannot read the stored position");
     }
-    stored = PQntuples(r.get()) > 0 ? std::stoll(PQgetvalue(r.get(), 0, 0)) : -1;
+    stored = -1;
+    if (PQntuples(r.get()) == 0) return {};
+    int64_t position = std::stoll(PQgetvalue(r.get(), 0, 0));
+    if (!history_known || PQgetisnull(r.get(), 0, 1) || PQgetisnull(r.get(), 0, 2)) {
+      // Stored by a sink (or for a host) that knew no histories: taken as this history's, so
+      // that an upgrade goes on where it stopped.
+      stored = position;
+      return {};
+    }
+    int64_t stored_generation = std::stoll(PQgetvalue(r.get(), 0, 1));
+    int64_t stored_epoch = std::stoll(PQgetvalue(r.get(), 0, 2));
+    if (stored_generation == generation && stored_epoch == epoch) {
+      stored = position;
+      return {};
+    }
+    std::string theirs = "generation " + std::to_string(stored_generation) + ", epoch " +
+                         std::to_string(stored_epoch);
+    std::string ours =
+        "generation " + std::to_string(generation) + ", epoch " + std::to_string(epoch);
+    if (stored_generation > generation ||
+        (stored_generation == generation && stored_epoch > epoch)) {
+      // A later history has written: this instance is a stale runner the host has not fenced
+      // yet. Applying its records would mix the old history into the new one's rows and move
+      // the new one's position back; FATAL would record a failure against the connector the
+      // new runner now runs. RETRY applies nothing until the host stops this runner.
+      return {ESDB_SINK_RETRY, "the position stored for this connector (" + theirs +
+                                   ") belongs to a later history than this instance's (" + ours +
+                                   "): a newer runner delivers it; this one applies nothing"};
+    }
+    // A reset, an enable from a position or a re-create began a new history after the stored
+    // one: it delivers from its own start, and its records are applied even at or below the
+    // old position.
+    Log(ESDB_SINK_LOG_INFO, "postgres-sink: stored position " + std::to_string(position) + " (" +
+                                theirs + ") belongs to an earlier history; " + ours +
+                                " applies its records from its own start");
     return {};
   }
 
   Failure StorePosition(const esdb_sink_record& last) {
     std::string commit = std::to_string(last.commit_position);
     std::string prepare = std::to_string(last.prepare_position);
-    std::vector<const char*> values = {connector_id.c_str(), commit.c_str(), prepare.c_str()};
+    std::string gen = std::to_string(generation);
+    std::string ep = std::to_string(epoch);
+    std::vector<const char*> values = {connector_id.c_str(), commit.c_str(), prepare.c_str(),
+                                       history_known ? gen.c_str() : nullptr,
+                                       history_known ? ep.c_str() : nullptr};
     Result r = ExecParams(
         "INSERT INTO " + config.QualifiedPositions() +
-            " (connector_id, commit_position, prepare_position) VALUES ($1, $2, $3) "
-            "ON CONFLICT (connector_id) DO UPDATE SET commit_position = EXCLUDED.commit_position, "
-            "prepare_position = EXCLUDED.prepare_position, updated = now()",
-        values, {0, 0, 0}, {0, 0, 0});
+            " (connector_id, commit_position, prepare_position, generation, epoch) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (connector_id) DO UPDATE SET "
+            "commit_position = EXCLUDED.commit_position, "
+            "prepare_position = EXCLUDED.prepare_position, generation = EXCLUDED.generation, "
+            "epoch = EXCLUDED.epoch, updated = now()",
+        values, {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0});
     if (!Succeeded(r.get())) {
       return FailureOf(conn.get(), r.get(), Phase::kWrite, "cannot store the position");
     }
@@ -731,6 +798,16 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
                                      host->connector_id != nullptr
                                  ? host->connector_id
                                  : "";
+        if (host != nullptr && ESDB_HAS_FIELD(esdb_sink_host, host, epoch)) {
+          if (host->generation > static_cast<uint64_t>(INT64_MAX) ||
+              host->epoch > static_cast<uint64_t>(INT64_MAX)) {
+            CopyError("generation or epoch beyond PostgreSQL's bigint", err, err_size);
+            return ESDB_SINK_FATAL;
+          }
+          sink->history_known = true;
+          sink->generation = static_cast<int64_t>(host->generation);
+          sink->epoch = static_cast<int64_t>(host->epoch);
+        }
         if (std::string why = ParseConfig(settings, count, sink->config); !why.empty()) {
           CopyError(why, err, err_size);
           return ESDB_SINK_INVALID_CONFIG;
@@ -744,7 +821,10 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
                       std::string(sink->config.mode == Mode::kAppend
                                       ? "append into " + sink->config.QualifiedTable()
                                       : "statements") +
-                      "); positions in " + sink->config.QualifiedPositions());
+                      "); positions in " + sink->config.QualifiedPositions() +
+                      (sink->history_known ? " (generation " + std::to_string(sink->generation) +
+                                                 ", epoch " + std::to_string(sink->epoch) + ")"
+                                           : ""));
         *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
         return ESDB_SINK_OK;
       });

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -58,10 +59,20 @@ class PostgresSinkTest : public ::testing::Test {
     db_ = std::make_unique<Db>(server_->ConnectionString());
   }
 
+  absl::StatusOr<std::unique_ptr<Sink>> TryOpenAs(const SinkContext& context,
+                                                  SettingsMap settings) {
+    settings.emplace("connectionString", server_->ConnectionString());
+    return plugin_->Open(context, settings, log_.Fn());
+  }
   absl::StatusOr<std::unique_ptr<Sink>> TryOpen(const std::string& connector,
                                                 SettingsMap settings) {
-    settings.emplace("connectionString", server_->ConnectionString());
-    return plugin_->Open({connector}, settings, log_.Fn());
+    return TryOpenAs(SinkContext{.connector_id = connector}, std::move(settings));
+  }
+  // Opens an instance of one delivery history of the connector (its generation and epoch).
+  std::unique_ptr<Sink> OpenAs(const SinkContext& context, SettingsMap settings = {}) {
+    auto sink = TryOpenAs(context, std::move(settings));
+    EXPECT_TRUE(sink.ok()) << sink.status();
+    return sink.ok() ? *std::move(sink) : nullptr;
   }
   std::unique_ptr<Sink> Open(const std::string& connector, SettingsMap settings = {}) {
     auto sink = TryOpen(connector, std::move(settings));
@@ -87,6 +98,18 @@ class PostgresSinkTest : public ::testing::Test {
       SinkResult r = sink.Write(part);
       ASSERT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
     }
+  }
+
+  // An instance of an older history than the stored position's: its write applies nothing and
+  // is RETRY.
+  void ExpectStale(const SinkContext& stale, const SettingsMap& settings,
+                   const std::string& history) {
+    auto sink = OpenAs(stale, settings);
+    ASSERT_NE(sink, nullptr);
+    std::vector<Record> more = Log(25);
+    SinkResult r = sink->Write(std::span<const Record>(more).subspan(18));
+    EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+    EXPECT_THAT(r.message, HasSubstr("belongs to a later history than this instance's " + history));
   }
 
   // The positions in `table`, in position order, and whether each appears once.
@@ -311,6 +334,92 @@ TEST_F(PostgresSinkTest, RecordsResentAfterALostAcknowledgementAreNotAppliedAgai
   EXPECT_EQ(db_->One("SELECT commit_position FROM esdb_sink_positions "
                      "WHERE connector_id = 'conn-once'"),
             "50");
+}
+
+// A reset or an enable from a position starts a new epoch, a delete and re-create of the id a new
+// generation: delivery restarts from the new history's start, and the position stored by the
+// old history no longer says what is applied. The statement appends a row per application, so
+// a record applied twice shows twice.
+TEST_F(PostgresSinkTest, ANewEpochOrGenerationAppliesRecordsAtOrBelowTheOldPositionAgain) {
+  db_->Exec("CREATE TABLE histories (position bigint, stream text)");
+  SettingsMap settings = {{"mode", "statements"},
+                          {"statement:*", "INSERT INTO histories VALUES ($position, $stream)"}};
+  auto applied = [&] { return db_->One("SELECT count(*) FROM histories"); };
+  auto stored = [&] {
+    return db_->One(
+        "SELECT commit_position, generation, epoch FROM esdb_sink_positions "
+        "WHERE connector_id = 'conn-history'");
+  };
+  std::vector<Record> log = Log(20);
+  {
+    auto sink = OpenAs({.connector_id = "conn-history", .generation = 0, .epoch = 1}, settings);
+    ASSERT_NE(sink, nullptr);
+    WriteAll(*sink, log, 0, 20, 5);
+  }
+  EXPECT_EQ(applied(), "20");
+  EXPECT_EQ(stored(), "20|0|1");
+  {
+    // The same history (a restart, a move to another node): resent records are skipped.
+    auto sink = OpenAs({.connector_id = "conn-history", .generation = 0, .epoch = 1}, settings);
+    ASSERT_NE(sink, nullptr);
+    WriteAll(*sink, log, 5, 20, 5);
+  }
+  EXPECT_EQ(applied(), "20");
+  {
+    // Reset to position 10: epoch 2 delivers 11.. again, and they are applied again.
+    auto sink = OpenAs({.connector_id = "conn-history", .generation = 0, .epoch = 2}, settings);
+    ASSERT_NE(sink, nullptr);
+    WriteAll(*sink, log, 10, 20, 4);
+  }
+  EXPECT_EQ(applied(), "30");
+  EXPECT_EQ(stored(), "20|0|2");
+  EXPECT_EQ(db_->Rows("SELECT DISTINCT count(*) FROM histories WHERE position > 10 "
+                      "GROUP BY position"),
+            std::vector<std::string>{"2"});
+  EXPECT_THAT(absl::StrJoin(log_.Messages(), "\n"), HasSubstr("belongs to an earlier history"));
+  ExpectStale({.connector_id = "conn-history", .generation = 0, .epoch = 1}, settings,
+              "(generation 0, epoch 1)");
+  EXPECT_EQ(applied(), "30");
+  {
+    // Deleted and created again under the same id: generation 1, whose epochs start afresh.
+    auto sink = OpenAs({.connector_id = "conn-history", .generation = 1, .epoch = 0}, settings);
+    ASSERT_NE(sink, nullptr);
+    WriteAll(*sink, log, 0, 20, 20);
+    // Within the new history, resent records are skipped again.
+    WriteAll(*sink, log, 0, 20, 7);
+  }
+  EXPECT_EQ(applied(), "50");
+  EXPECT_EQ(stored(), "20|1|0");
+  // A runner of an older history still running (the host fences it at its next checkpoint)
+  // applies nothing; RETRY keeps it from failing the connector that the new runner runs.
+  ExpectStale({.connector_id = "conn-history", .generation = 0, .epoch = 9}, settings,
+              "(generation 0, epoch 9)");
+  EXPECT_EQ(applied(), "50");
+  EXPECT_EQ(stored(), "20|1|0");
+}
+
+// A positions table written by the sink before it knew generations and epochs: the columns are
+// added at open, and the stored position counts as the current history's, so the upgrade goes
+// on where it stopped.
+TEST_F(PostgresSinkTest, APositionsTableFromBeforeEpochsGetsTheColumnsAndKeepsItsPosition) {
+  db_->Exec("CREATE SCHEMA legacy");
+  db_->Exec(
+      "CREATE TABLE legacy.esdb_sink_positions (connector_id text PRIMARY KEY, "
+      "commit_position bigint NOT NULL, prepare_position bigint NOT NULL, "
+      "updated timestamptz NOT NULL DEFAULT now())");
+  db_->Exec("INSERT INTO legacy.esdb_sink_positions VALUES ('conn-legacy', 6, 6, now())");
+  auto sink = OpenAs({.connector_id = "conn-legacy", .generation = 0, .epoch = 3},
+                     {{"schema", "legacy"}, {"table", "legacy_events"}});
+  ASSERT_NE(sink, nullptr);
+  WriteAll(*sink, Log(10), 0, 10, 10);
+  EXPECT_EQ(db_->Rows("SELECT position FROM legacy.legacy_events ORDER BY position"),
+            (std::vector<std::string>{"7", "8", "9", "10"}));
+  EXPECT_EQ(db_->One("SELECT commit_position, generation, epoch FROM legacy.esdb_sink_positions"),
+            "10|0|3");
+  // A second open finds the columns there and does not alter the table again.
+  auto again = OpenAs({.connector_id = "conn-legacy", .generation = 0, .epoch = 3},
+                      {{"schema", "legacy"}, {"table", "legacy_events"}});
+  ASSERT_NE(again, nullptr);
 }
 
 TEST_F(PostgresSinkTest, EveryEventOnceInOrderAcrossTenSigkillsOfTheSinkProcess) {

@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -19,7 +18,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pg_test_server.h"
@@ -245,34 +243,6 @@ TEST_F(PostgresSinkTest, AppendModeInsertsLargeBatchesInOneTransaction) {
   std::vector<Record> log = Log(2500);
   WriteAll(*sink, log, 0, log.size(), 2500);  // three multi-row INSERTs, one transaction
   EXPECT_EQ(Positions("large_events"), OneTo(2500));
-}
-
-TEST_F(PostgresSinkTest, ThroughputAtBatch500IsReported) {
-  // A measurement, not a pass mark (the cores are shared): the issue's target is 50k events/s
-  // into a local server at batch 500. The rate is printed and recorded as a test property.
-  const int kEvents = 50000;
-  std::vector<Record> log = Log(kEvents);
-  for (Record& r : log) r.data = R"({"order":"o-1","total":12.5,"lines":[1,2,3],"note":"x"})";
-  for (const char* mode : {"append", "statements"}) {
-    SettingsMap settings = {{"table", absl::StrCat("speed_", mode)}};
-    if (std::string(mode) == "statements") {
-      db_->Exec("CREATE TABLE speed_read (stream text PRIMARY KEY, total numeric, at bigint)");
-      settings = {{"mode", "statements"},
-                  {"statement:*",
-                   "INSERT INTO speed_read VALUES ($stream, $data.total::numeric, $position) "
-                   "ON CONFLICT (stream) DO UPDATE SET total = speed_read.total + "
-                   "EXCLUDED.total, at = EXCLUDED.at"}};
-    }
-    auto sink = Open(absl::StrCat("conn-speed-", mode), settings);
-    ASSERT_NE(sink, nullptr);
-    absl::Time start = absl::Now();
-    WriteAll(*sink, log, 0, log.size(), 500);
-    double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    int rate = static_cast<int>(kEvents / seconds);
-    std::printf("postgres-sink %s: %d events in %.2f s at batch 500: %d events/s\n", mode, kEvents,
-                seconds, rate);
-    RecordProperty(absl::StrCat(mode, "_events_per_second"), rate);
-  }
 }
 
 // ---- statements mode ----

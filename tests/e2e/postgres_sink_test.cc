@@ -3,7 +3,7 @@
 // 5,000 records, so after each kill it resends up to that many records the sink had already
 // committed. The statement is a plain INSERT into a table without a key: a record applied twice
 // would be a second row. At the end the table must hold every event exactly once, applied in
-// log order.
+// log order. A reset through the API applies the events again (a new epoch).
 #include <signal.h>
 
 #include <filesystem>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "devnode_test.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -103,6 +104,68 @@ TEST_F(PostgresSinkE2eTest, TenSigkillsOfTheNodeLeaveEveryEventOnceInOrder) {
     }
   }
   EXPECT_GT(skips, 0);
+}
+
+// A reset through the management API starts a new epoch: the host delivers from the start of the
+// log again, and the sink applies those events again although they are at or below the position
+// it stored for the old epoch (the statement appends a row per application).
+TEST_F(PostgresSinkE2eTest, AResetThroughTheApiAppliesTheEventsAgain) {
+  pgtest::PgServer pg;
+  ASSERT_TRUE(pg.ok());
+  pgtest::Db db(pg.ConnectionString());
+  db.Exec("CREATE TABLE replayed (position bigint, n bigint)");
+  constexpr int kReplayEvents = 120;
+  Reply appended =
+      AppendEvents(http(), "replay-1", MakeEvents(kIdTag + 1, 0, kReplayEvents, "Placed"));
+  ASSERT_EQ(appended.status, 201) << appended.body;
+  const std::string last = std::to_string(appended.json["position"].get<uint64_t>());
+  nlohmann::json settings = {
+      {"instanceTypeName", "postgres-sink"},
+      {"connectionString", pg.ConnectionString()},
+      {"mode", "statements"},
+      {"statement:*", "INSERT INTO replayed VALUES ($position, $data.n::bigint)"},
+      {"subscription:initialPosition", "earliest"},
+      {"subscription:filter:scope", "stream"},
+      {"subscription:filter:filterType", "prefix"},
+      {"subscription:filter:expression", "replay-"},
+      {"batching:batchSize", "50"}};
+  Reply created =
+      http().Post("/connectors/pg-reset", nlohmann::json{{"settings", settings}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_EQ(http().Post("/connectors/pg-reset/enable").status, 200);
+  auto stored = [&] {
+    return db.One(
+        "SELECT commit_position, generation, epoch FROM esdb_sink_positions "
+        "WHERE connector_id = 'pg-reset'");
+  };
+  auto applied = [&] { return std::stoll(db.One("SELECT count(*) FROM replayed")); };
+  // The rows and the position commit together: once the rows are there, so is the position.
+  ASSERT_TRUE(WaitUntil([&] { return applied() >= kReplayEvents; }, absl::Seconds(60)))
+      << applied() << " rows; connector: " << http().Connector("pg-reset").body;
+  const std::string before = stored();
+  EXPECT_TRUE(before.starts_with(last + "|")) << before;
+  EXPECT_EQ(applied(), kReplayEvents);
+
+  ASSERT_EQ(http().Post("/connectors/pg-reset/disable").status, 200);
+  ASSERT_TRUE(WaitForState("pg-reset", "STOPPED"));
+  Reply reset = http().Post("/connectors/pg-reset/reset");
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  ASSERT_EQ(http().Post("/connectors/pg-reset/enable").status, 200);
+  ASSERT_TRUE(WaitUntil([&] { return applied() >= 2 * kReplayEvents && stored() != before; },
+                        absl::Seconds(60)))
+      << applied() << " rows; " << stored() << "; connector: " << http().Connector("pg-reset").body;
+  // Each event twice: once per epoch, never more.
+  EXPECT_EQ(db.Rows("SELECT DISTINCT count(*) FROM replayed GROUP BY position"),
+            std::vector<std::string>{"2"});
+  EXPECT_EQ(applied(), 2 * kReplayEvents);
+  // The same position, stored now for the new epoch of the same generation.
+  std::vector<std::string> old_row = absl::StrSplit(before, '|');
+  std::vector<std::string> new_row = absl::StrSplit(stored(), '|');
+  ASSERT_EQ(new_row.size(), 3u);
+  EXPECT_EQ(new_row[0], last);
+  EXPECT_EQ(new_row[1], old_row[1]);
+  EXPECT_GT(std::stoll(new_row[2]), std::stoll(old_row[2]));
+  EXPECT_EQ(http().StateOf("pg-reset"), "RUNNING");
 }
 
 }  // namespace

@@ -47,6 +47,8 @@ constexpr size_t kMaxJsonDepth = 64;
 // Statements sent before their results are read (statements mode).
 constexpr size_t kPipelineDepth = 100;
 constexpr int kAppendColumns = 12;
+// The most COPY data handed to libpq in one call.
+constexpr size_t kCopyChunk = 1 << 20;
 
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
@@ -470,9 +472,13 @@ struct PostgresSink {
       if (!copy.Add(*records[i], why)) bad = i;
     }
     if (bad == count) copy.Finish();
-    // Sent in one piece: a batch is bounded by the host's batching:maxBytes.
-    bool sent = bad == count && PQputCopyData(conn.get(), copy.bytes().data(),
-                                              static_cast<int>(copy.bytes().size())) == 1;
+    // In pieces: PQputCopyData takes an int, and batching:maxBytes may be larger.
+    bool sent = bad == count;
+    const std::string& bytes = copy.bytes();
+    for (size_t at = 0; sent && at < bytes.size(); at += kCopyChunk) {
+      size_t size = std::min(kCopyChunk, bytes.size() - at);
+      sent = PQputCopyData(conn.get(), bytes.data() + at, static_cast<int>(size)) == 1;
+    }
     // Ending with an error message makes the server abort the COPY (and so the transaction).
     if (PQputCopyEnd(conn.get(), sent ? nullptr : "the client abandoned the COPY") != 1) {
       return FailureOf(conn.get(), nullptr, Phase::kWrite, "cannot send the COPY");

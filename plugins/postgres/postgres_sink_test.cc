@@ -241,8 +241,16 @@ TEST_F(PostgresSinkTest, AppendModeInsertsLargeBatchesInOneTransaction) {
   auto sink = Open("conn-large", {{"table", "large_events"}});
   ASSERT_NE(sink, nullptr);
   std::vector<Record> log = Log(2500);
-  WriteAll(*sink, log, 0, log.size(), 2500);  // three multi-row INSERTs, one transaction
+  // About 2.6 MB of COPY data: handed to libpq in pieces, one COPY, one transaction.
+  for (Record& r : log) {
+    r.data = absl::StrCat(R"({"pad":")", std::string(1000, 'p'), R"(","i":)", r.position.commit,
+                          "}");
+  }
+  WriteAll(*sink, log, 0, log.size(), 2500);
   EXPECT_EQ(Positions("large_events"), OneTo(2500));
+  EXPECT_EQ(db_->One("SELECT count(*), sum((data->>'i')::bigint) FROM large_events "
+                     "WHERE length(data->>'pad') = 1000"),
+            "2500|3126250");
 }
 
 // ---- statements mode ----

@@ -387,7 +387,7 @@ struct PostgresSink {
   }
 
   // The position stored for this connector, locked until the transaction ends; -1 when none,
-  // or when it belongs to an earlier history of the connector (see StoredPositionApplies).
+  // or when it belongs to an earlier history of the connector (an older generation or epoch).
   Failure LockPosition(int64_t& stored) {
     std::vector<const char*> values = {connector_id.c_str()};
     Result r = ExecParams("SELECT commit_position, generation, epoch FROM " +

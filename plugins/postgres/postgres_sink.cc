@@ -337,7 +337,7 @@ struct PostgresSink {
               Phase::kOpen, "table: cannot create " + config.QualifiedTable());
       if (f.failed()) return f;
       // The table may have existed before with other columns: a statement against it says so.
-      Result r(PQprepare(conn.get(), "", InsertSql().c_str(), 0, nullptr));
+      Result r(PQprepare(conn.get(), "", InsertSql(/*skip_existing=*/true).c_str(), 0, nullptr));
       if (!Succeeded(r.get())) {
         return FailureOf(conn.get(), r.get(), Phase::kOpen,
                          "table: " + config.QualifiedTable() + " does not fit");
@@ -377,13 +377,36 @@ struct PostgresSink {
                Phase::kOpen, "cannot add generation and epoch to " + table);
   }
 
-  // One row; the casts let the text and binary parameters go untyped.
-  std::string InsertSql() const {
+  // One row; the casts let the text and binary parameters go untyped. With `skip_existing`, a
+  // row whose position the table holds already is left as it is (a replay after a reset: the
+  // log's events do not change).
+  std::string InsertSql(bool skip_existing) const {
     return "INSERT INTO " + config.QualifiedTable() +
            " (position, prepare_position, stream, revision, event_id, event_type, content_type, "
-           "data, data_bytes, metadata, metadata_bytes, created) VALUES ($1::bigint, $2::bigint, "
+           "data, data_bytes, metadata, metadata_bytes, created) SELECT $1::bigint, $2::bigint, "
            "$3::text, $4::bigint, $5::uuid, $6::text, $7::text, $8::jsonb, $9::bytea, $10::jsonb, "
-           "$11::bytea, $12::timestamptz)";
+           "$11::bytea, $12::timestamptz" +
+           (skip_existing ? " WHERE NOT EXISTS (SELECT 1 FROM " + config.QualifiedTable() +
+                                " WHERE position = $1::bigint)"
+                          : std::string());
+  }
+
+  // Whether the table holds a row at a position from `first` to `last`: a batch the table has
+  // seen part of (after a reset or a re-create of the connector, which deliver again from an
+  // earlier start, or rows of another connector writing the same table) cannot be one COPY.
+  Failure HoldsRowsIn(uint64_t first, uint64_t last, bool& holds) {
+    std::string from = std::to_string(first);
+    std::string to = std::to_string(last);
+    std::vector<const char*> values = {from.c_str(), to.c_str()};
+    Result r = ExecParams("SELECT 1 FROM " + config.QualifiedTable() +
+                              " WHERE position BETWEEN $1::bigint AND $2::bigint LIMIT 1",
+                          values, {0, 0}, {0, 0});
+    if (!Succeeded(r.get())) {
+      return FailureOf(conn.get(), r.get(), Phase::kWrite,
+                       "cannot read " + config.QualifiedTable());
+    }
+    holds = PQntuples(r.get()) > 0;
+    return {};
   }
 
   // The position stored for this connector, locked until the transaction ends; -1 when none,
@@ -508,8 +531,10 @@ struct PostgresSink {
   }
 
   // The fallback after a COPY that the server refused for its data: one INSERT per record, so
-  // that the first failure names its record. Runs only on that rare path.
-  Failure InsertOneByOne(const esdb_sink_record* const* records, size_t count) {
+  // that the first failure names its record; and the way of a batch the table holds some rows of
+  // (`skip_existing`, see HoldsRowsIn). Runs only on those rare paths.
+  Failure InsertOneByOne(const esdb_sink_record* const* records, size_t count,
+                         bool skip_existing) {
     for (size_t at = 0; at < count; ++at) {
       const esdb_sink_record& r = *records[at];
       std::deque<std::string> text;  // owns the text parameters; push_back keeps them in place
@@ -545,7 +570,7 @@ struct PostgresSink {
       }
       text.push_back(esdb_plugin::Rfc3339(r.created_unix_us));
       values[11] = text.back().c_str();
-      Result result = ExecParams(InsertSql(), values, lengths, formats);
+      Result result = ExecParams(InsertSql(skip_existing), values, lengths, formats);
       if (!Succeeded(result.get())) {
         return FailureOf(conn.get(), result.get(), Phase::kWrite,
                          RecordName(r) + ": cannot insert into " + config.QualifiedTable());
@@ -771,10 +796,16 @@ struct PostgresSink {
     Failure f;
     if (config.mode == Mode::kStatements) {
       f = ApplyStatements(records + first, count - first);
-    } else if (one_by_one) {
-      f = InsertOneByOne(records + first, count - first);
     } else {
-      f = Append(records + first, count - first);
+      bool replayed = false;
+      f = HoldsRowsIn(records[first]->commit_position, records[count - 1]->commit_position,
+                      replayed);
+      if (f.failed()) return f;
+      if (replayed || one_by_one) {
+        f = InsertOneByOne(records + first, count - first, replayed);
+      } else {
+        f = Append(records + first, count - first);
+      }
     }
     if (f.failed()) return f;
     if (f = StorePosition(*records[count - 1]); f.failed()) return f;

@@ -519,21 +519,31 @@ TEST_F(PostgresSinkTest, ConstraintViolationIsFatalNamingTheRecordAndNothingOfTh
   EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
 }
 
-TEST_F(PostgresSinkTest, DuplicatePositionInAppendModeIsFatalNamingTheRecord) {
-  auto sink = Open("conn-dup", {{"table", "dup_events"}});
-  ASSERT_NE(sink, nullptr);
-  // A row the sink did not write (say, left from before a reset that kept the table).
-  db_->Exec(
-      "INSERT INTO dup_events SELECT 2, 2, 's', 0, gen_random_uuid(), 'T', "
-      "'application/json', '{}', NULL, NULL, NULL, now()");
-  SinkResult r = sink->Write(Log(3));
-  EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
-  // The COPY names no row; the batch redone one row at a time names the record.
-  EXPECT_THAT(r.message, HasSubstr("record at position 2 (stream orders-2, revision 0, type "
-                                   "Placed): cannot insert into \"public\".\"dup_events\""));
-  EXPECT_THAT(r.message, HasSubstr("=(2) already exists"));
-  EXPECT_THAT(r.message, HasSubstr("SQLSTATE 23505"));
-  EXPECT_EQ(Positions("dup_events"), std::vector<std::string>{"2"});
+// A reset (a new epoch) delivers from an earlier start again; in append mode the table holds the
+// rows of the old epoch already, or some of them when an operator deleted the rest to have them
+// written again. The rows there are kept, the missing ones written, and the sink goes on.
+TEST_F(PostgresSinkTest, AppendModeAfterAResetKeepsTheRowsThereAndWritesTheMissingOnes) {
+  const SettingsMap settings = {{"table", "reset_events"}};
+  std::vector<Record> log = Log(40);
+  {
+    auto sink = OpenAs({.connector_id = "conn-reset", .epoch = 1}, settings);
+    ASSERT_NE(sink, nullptr);
+    WriteAll(*sink, log, 0, 20, 10);
+  }
+  db_->Exec("DELETE FROM reset_events WHERE position > 15");
+  db_->Exec("UPDATE reset_events SET stream = 'kept' WHERE position = 12");
+  {
+    // Reset to position 10: epoch 2 delivers 11.. again, and on past the old epoch's end.
+    auto sink = OpenAs({.connector_id = "conn-reset", .epoch = 2}, settings);
+    ASSERT_NE(sink, nullptr);
+    WriteAll(*sink, log, 10, 40, 8);
+  }
+  EXPECT_EQ(Positions("reset_events"), OneTo(40));
+  EXPECT_EQ(db_->One("SELECT stream FROM reset_events WHERE position = 12"), "kept")
+      << "a row already there is left as it is";
+  EXPECT_EQ(db_->One("SELECT commit_position, epoch FROM esdb_sink_positions "
+                     "WHERE connector_id = 'conn-reset'"),
+            "40|2");
 }
 
 TEST_F(PostgresSinkTest, AppendModeRefusalDeepInABatchNamesTheRecordAndLeavesNothing) {

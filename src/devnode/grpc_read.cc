@@ -362,9 +362,14 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
   }
 
   // Starts the next write, or finishes the call when the queue is drained and its end is known.
-  // Callable from any thread; at most one write is in flight.
+  // Callable from any thread; at most one write is in flight. A message with more queued behind
+  // it is written with gRPC's buffer hint: it may wait in gRPC's buffer for the next one, which
+  // is certain to be written (this class is the queue's only reader), so a burst goes out in a
+  // few network writes rather than one per event, and the last message of a burst, written
+  // without the hint, flushes it at once.
   void Pump() {
     std::optional<GrpcError> finish;
+    grpc::WriteOptions options;
     {
       absl::MutexLock lock(&mu_);
       if (writing_ || finished_ || cancelled_) return;
@@ -372,6 +377,8 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
         in_flight_ = std::move(queue_.front());
         queue_.pop_front();
         writing_ = true;
+        if (!queue_.empty() && started_) options.set_buffer_hint();
+        started_ = true;
       } else if (end_.has_value()) {
         finished_ = true;
         finish = end_;
@@ -384,7 +391,7 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
       Finish(finish->status);
       return;
     }
-    StartWrite(&in_flight_);
+    StartWrite(&in_flight_, options);
   }
 
   void FinishOnce(const grpc::Status& status) {
@@ -409,6 +416,7 @@ class ReadCall final : public grpc::ServerWriteReactor<ReadResp> {
   bool paused_ ABSL_GUARDED_BY(mu_) = false;  // the subscription is paused by a full queue
   std::deque<ReadResp> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;  // the first write (with the headers) is made
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<GrpcError> end_ ABSL_GUARDED_BY(mu_);

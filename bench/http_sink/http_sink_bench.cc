@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_records.h"
 #include "sinks/plugin.h"
 #include "testing/receiver_process.h"
 
@@ -21,20 +22,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::vector<esdb::Record> MakeLog(size_t n, size_t payload) {
-  std::vector<esdb::Record> log(n);
   std::string filler(payload > 16 ? payload - 16 : 0, 'x');
-  for (size_t i = 0; i < n; ++i) {
-    esdb::Record& r = log[i];
-    r.stream = absl::StrCat("orders-", i % 100);
-    r.revision = i / 100;
-    r.position = {1000 + i * 300, 1000 + i * 300};
-    r.event_id = "0c7d2f4e-1b2a-4c3d-9e8f-102030405060";
-    r.event_type = "OrderPlaced";
-    r.content_type = "application/json";
-    r.data = absl::StrCat(R"({"n":)", i, R"(,"f":")", filler, R"("})");
-    r.created_unix_us = 1714566605000250;
-  }
-  return log;
+  return esdb::bench::MakeRecords(
+      n, [&](size_t i) { return absl::StrCat(R"({"n":)", i, R"(,"f":")", filler, R"("})"); });
 }
 
 // Delivers `log` in host batches of `batch_size`; returns events/s, or -1 on failure.

@@ -9,9 +9,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "delivery/runner.h"
 #include "bench/common/bench_log.h"
+#include "delivery/runner.h"
 #include "devnode/log_node.h"
+#include "hosting/process.h"
 #include "sinks/plugin.h"
 
 namespace {
@@ -52,6 +53,7 @@ double Deliver(esdb::devnode::LogNode& node, const esdb::SinkPlugin& plugin, boo
 }  // namespace
 
 int main(int argc, char** argv) {
+  esdb::hosting::ConfigureHostProcess();
   uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   size_t payload = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 200;
   auto plugin = esdb::SinkPlugin::Load(std::string(ESDB_PLUGIN_DIR) + "/libesdb_sink_null.so");

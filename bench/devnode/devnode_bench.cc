@@ -12,9 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "delivery/runner.h"
 #include "bench/common/bench_log.h"
+#include "delivery/runner.h"
 #include "devnode/log_node.h"
+#include "hosting/process.h"
 #include "sinks/plugin.h"
 
 namespace {
@@ -34,6 +35,7 @@ struct Scan {
 }  // namespace
 
 int main(int argc, char** argv) {
+  esdb::hosting::ConfigureHostProcess();
   uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   std::filesystem::path dir =
       argc > 2 ? std::filesystem::path(argv[2])

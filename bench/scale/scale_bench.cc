@@ -37,6 +37,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "devnode/log_node.h"
+#include "hosting/process.h"
 #include "nlohmann/json.hpp"
 #include "node_http.h"
 #include "node_process.h"
@@ -593,6 +594,7 @@ int Run(const Options& o, const std::filesystem::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  esdb::hosting::ConfigureHostProcess();
   Options o;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--help") {

@@ -16,10 +16,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "devnode/grpc_server.h"
 #include "bench/common/bench_log.h"
+#include "devnode/grpc_server.h"
 #include "devnode/log_node.h"
 #include "hosting/connectors_library.h"
+#include "hosting/process.h"
 #include "nlohmann/json.hpp"
 #include "sidecar/connection_string.h"
 #include "sidecar/grpc_node.h"
@@ -101,6 +102,7 @@ double Measure(const char* label, const esdb_node_api* api, const std::string& i
 }  // namespace
 
 int main(int argc, char** argv) {
+  esdb::hosting::ConfigureHostProcess();
   uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
   std::filesystem::path dir = argc > 2 ? std::filesystem::path(argv[2])
                                        : std::filesystem::temp_directory_path() /

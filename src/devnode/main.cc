@@ -19,6 +19,7 @@
 #include "devnode/streams_http.h"
 #include "hosting/connectors_library.h"
 #include "hosting/flags.h"
+#include "hosting/process.h"
 #include "hosting/security.h"
 #include "http/server.h"
 #include "nlohmann/json.hpp"
@@ -63,6 +64,7 @@ int HashPassword() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  esdb::hosting::ConfigureHostProcess();
   using esdb::hosting::FlagSpec;
   esdb::hosting::Flags flags(
       "esdb-devnode",

@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "hosting/connectors_library.h"
 #include "hosting/flags.h"
+#include "hosting/process.h"
 #include "hosting/security.h"
 #include "http/error_body.h"
 #include "http/server.h"
@@ -93,6 +94,7 @@ void CheckOwnUser(esdb::sidecar::NodeAuthenticator& authenticator,
 }  // namespace
 
 int main(int argc, char** argv) {
+  esdb::hosting::ConfigureHostProcess();
   using esdb::hosting::FlagSpec;
   esdb::hosting::Flags flags(
       kProgram,

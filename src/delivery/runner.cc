@@ -231,50 +231,76 @@ void Runner::ReportHealthy() {
   Report(RunnerEvent::Kind::kHealthy);
 }
 
-bool Runner::IsActivity(const std::string& stream) const {
-  return IsActivityStream(stream, filter_.spec().include_system);
-}
-
 // --- the node's side -------------------------------------------------------------------------
 
-void Runner::OnEvents(std::vector<Record> events) {
-  bool queued = false;
+void Runner::OnEventBlock(RecordBlock block) {
+  if (block.empty()) return;
+  const Position last = block.back().position;
+  std::optional<Position> activity;
+  for (size_t i = block.size(); i-- > 0;) {
+    if (IsActivityStream(block[i].stream, filter_.spec().include_system)) {
+      activity = block[i].position;
+      break;
+    }
+  }
+  // The node filter is a superset of the connector's. Its own dead letters would come back to
+  // the sink that refused them, for ever.
+  block.Filter([this](const RecordView& r) {
+    return filter_.Matches(r.stream, r.event_type) && r.stream != options_.dead_letter_stream;
+  });
+  std::shared_ptr<const RecordBlock> records;
+  if (!block.empty()) records = std::make_shared<const RecordBlock>(std::move(block));
+  bool wake;
   {
     absl::MutexLock lock(&mu_);
     if (stop_requested_ || closing_) return;  // never delivered, never checkpointed past
-    for (Record& r : events) {
-      last_enqueued_ = r.position;
-      if (IsActivity(r.stream)) last_activity_ = r.position;
-      if (!filter_.Matches(r.stream, r.event_type)) continue;  // the node filter is a superset
-      // Its own dead letters would come back to the sink that refused them, for ever.
-      if (r.stream == options_.dead_letter_stream) continue;
-      queue_.push_back(Item{Item::Kind::kRecord, std::move(r), {}, {}, 0});
-      ++queued_records_;
-      queued = true;
-    }
-    if (!queued) return;
+    last_enqueued_ = last;
+    if (activity) last_activity_ = activity;
+    if (!records) return;
+    queued_records_ += records->size();
+    queue_.push_back(Item{Item::Kind::kRecords, std::move(records), 0, {}, {}, 0});
     options_.metrics->caught_up = false;
     // The task ends the subscription: destroying it here, in its own callback, is not allowed.
     if (queued_records_ >= options_.queue_capacity) pause_ = true;
+    wake = pause_ || !in_call_;
   }
-  task_->Schedule();
+  if (wake) task_->Schedule();
+}
+
+void Runner::OnEvents(std::vector<Record> events) {
+  // Only for completeness: NodeClient hands the runner blocks (OnEventBlock).
+  size_t bytes = 0;
+  std::vector<RecordView> views;
+  views.reserve(events.size());
+  for (const Record& r : events) {
+    views.push_back(RecordView{r.stream, r.revision, r.position, r.event_id, r.event_type,
+                               r.content_type, r.data, r.metadata, r.created_unix_us});
+    bytes += RecordBlock::PackedSize(views.back());
+  }
+  RecordBlock block(bytes, views.size());
+  for (const RecordView& v : views) block.Add(v);
+  OnEventBlock(std::move(block));
 }
 
 void Runner::PushMarker(Item item) {
+  bool wake;
   {
     absl::MutexLock lock(&mu_);
     if (stop_requested_ || closing_) return;
     item.generation = generation_;
     if (item.kind != Item::Kind::kDropped) last_enqueued_ = item.position;
     queue_.push_back(std::move(item));
+    wake = !in_call_;
   }
-  task_->Schedule();
+  if (wake) task_->Schedule();
 }
 
-void Runner::OnCheckpoint(Position p) { PushMarker(Item{Item::Kind::kCheckpoint, {}, p, {}, 0}); }
-void Runner::OnCaughtUp(Position p) { PushMarker(Item{Item::Kind::kCaughtUp, {}, p, {}, 0}); }
+void Runner::OnCheckpoint(Position p) {
+  PushMarker(Item{Item::Kind::kCheckpoint, nullptr, 0, p, {}, 0});
+}
+void Runner::OnCaughtUp(Position p) { PushMarker(Item{Item::Kind::kCaughtUp, nullptr, 0, p, {}, 0}); }
 void Runner::OnDropped(absl::Status why) {
-  PushMarker(Item{Item::Kind::kDropped, {}, {}, std::string(why.message()), 0});
+  PushMarker(Item{Item::Kind::kDropped, nullptr, 0, {}, std::string(why.message()), 0});
 }
 
 // --- the runner's task -----------------------------------------------------------------------
@@ -293,6 +319,10 @@ void Runner::Step() {
         return;
       }
       std::shared_ptr<SinkCall> call = std::move(call_);
+      {
+        absl::MutexLock lock(&mu_);
+        in_call_ = false;
+      }
       OnCallDone(call_kind_, *call);
       if (call_) return;
     }
@@ -324,6 +354,10 @@ void Runner::Step() {
 void Runner::StartCall(CallKind kind, std::function<void(SinkCall&)> fn) {
   call_ = std::make_shared<SinkCall>();
   call_kind_ = kind;
+  {
+    absl::MutexLock lock(&mu_);
+    in_call_ = true;
+  }
   // Holds what it needs itself (the sink, the batch), so that a runner given up on while the
   // call hangs can go away.
   pools_->sink_calls().Post([call = call_, task = task_, fn = std::move(fn)] {
@@ -892,51 +926,77 @@ void Runner::FlowControl() {
 Runner::Work Runner::TakeWork() {
   const ConnectorSettings& s = options_.settings;
   Work w;
-  absl::MutexLock lock(&mu_);
-  if (queue_.empty()) {
-    filling_since_ = absl::InfiniteFuture();
-    return w;
-  }
-  if (queue_.front().kind != Item::Kind::kRecord) {
-    // Markers go alone, so they stay in order with the records.
-    w.marker = std::move(queue_.front());
-    queue_.pop_front();
-    return w;
-  }
-  size_t n = 0, bytes = 0;
-  bool full = false;
-  for (const Item& item : queue_) {
-    if (item.kind != Item::Kind::kRecord || n >= static_cast<size_t>(s.batch_size)) {
-      full = true;  // nothing more can join this batch
-      break;
-    }
-    size_t size = item.record.ByteSize();
-    if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
-      full = true;
-      break;
-    }
-    bytes += size;
-    ++n;
-  }
-  full = full || n >= static_cast<size_t>(s.batch_size);
-  if (!full) {
-    // Once a batch has a record it waits at most batchTimeoutMs for more.
-    absl::Time now = absl::Now();
-    if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
-    absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
-    if (now < deadline) {
-      w.wake = deadline;
+  // The records of the batch, as (block, first, count): made Records of after the lock is let
+  // go, so that the node's callbacks never wait for the copies.
+  struct Part {
+    std::shared_ptr<const RecordBlock> block;
+    size_t first, count;
+  };
+  std::vector<Part> parts;
+  size_t n = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (queue_.empty()) {
+      filling_since_ = absl::InfiniteFuture();
       return w;
     }
+    if (queue_.front().kind != Item::Kind::kRecords) {
+      // Markers go alone, so they stay in order with the records.
+      w.marker = std::move(queue_.front());
+      queue_.pop_front();
+      return w;
+    }
+    size_t bytes = 0;
+    bool full = false;
+    for (const Item& item : queue_) {
+      if (item.kind != Item::Kind::kRecords) {
+        full = true;  // nothing more can join this batch
+        break;
+      }
+      for (size_t i = item.next; i < item.block->size(); ++i) {
+        if (n >= static_cast<size_t>(s.batch_size)) {
+          full = true;
+          break;
+        }
+        size_t size = (*item.block)[i].ByteSize();
+        if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
+          full = true;
+          break;
+        }
+        bytes += size;
+        ++n;
+      }
+      if (full) break;
+    }
+    full = full || n >= static_cast<size_t>(s.batch_size);
+    if (!full) {
+      // Once a batch has a record it waits at most batchTimeoutMs for more.
+      absl::Time now = absl::Now();
+      if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
+      absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
+      if (now < deadline) {
+        w.wake = deadline;
+        return w;
+      }
+    }
+    for (size_t left = n; left > 0;) {
+      Item& front = queue_.front();
+      const size_t take = std::min(left, front.block->size() - front.next);
+      parts.push_back(Part{front.block, front.next, take});
+      front.next += take;
+      left -= take;
+      if (front.next == front.block->size()) queue_.pop_front();
+    }
+    queued_records_ -= n;
+    filling_since_ = absl::InfiniteFuture();
   }
   batch_ = std::make_shared<std::vector<Record>>();
   batch_->reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    batch_->push_back(std::move(queue_.front().record));
-    queue_.pop_front();
+  for (const Part& part : parts) {
+    for (size_t i = part.first; i < part.first + part.count; ++i) {
+      batch_->push_back((*part.block)[i].ToRecord());
+    }
   }
-  queued_records_ -= n;
-  filling_since_ = absl::InfiniteFuture();
   w.batch = true;
   return w;
 }

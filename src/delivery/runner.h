@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "core/executor.h"
 #include "core/filter.h"
+#include "core/record_block.h"
 #include "core/settings.h"
 #include "delivery/backoff.h"
 #include "delivery/checkpoints.h"
@@ -108,8 +109,11 @@ class Runner : private SubscriptionHandler {
 
  private:
   struct Item {
-    enum class Kind { kRecord, kCheckpoint, kCaughtUp, kDropped } kind;
-    Record record;            // kRecord
+    enum class Kind { kRecords, kCheckpoint, kCaughtUp, kDropped } kind;
+    // kRecords: the matching records of one node callback, still packed as the callback copied
+    // them (the runner's task makes Records of them, off the node's thread), from `next` on.
+    std::shared_ptr<const RecordBlock> block;
+    size_t next = 0;
     Position position;        // kCheckpoint, kCaughtUp
     std::string why;          // kDropped
     uint64_t generation = 0;  // of the subscription that sent it (markers)
@@ -167,7 +171,6 @@ class Runner : private SubscriptionHandler {
   // True when an event the connector could deliver (not the library's own bookkeeping) lies
   // after the last checkpoint: only then is scan progress worth a checkpoint.
   bool ActivitySinceCheckpoint() const ABSL_LOCKS_EXCLUDED(mu_);
-  bool IsActivity(const std::string& stream) const;
   // For a connector filtered by the node: looks for such an event past the last checkpoint.
   // Returns when to look again.
   absl::Time MaybeProbe();
@@ -178,6 +181,7 @@ class Runner : private SubscriptionHandler {
   void Log(int32_t level, const std::string& message) const;
 
   // SubscriptionHandler, on a node thread; never blocks.
+  void OnEventBlock(RecordBlock block) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnEvents(std::vector<Record> events) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCheckpoint(Position position) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCaughtUp(Position position) override ABSL_LOCKS_EXCLUDED(mu_);
@@ -251,6 +255,9 @@ class Runner : private SubscriptionHandler {
   std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                // of the current subscription
   bool pause_ ABSL_GUARDED_BY(mu_) = false;  // the queue is full: end the subscription
+  // A sink call is in progress: its end wakes the task, so the node's callbacks need not (a
+  // wake-up per callback would only find the call still running).
+  bool in_call_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // ending: callbacks are ignored

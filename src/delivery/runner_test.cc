@@ -93,6 +93,7 @@ class RunnerTest : public ::testing::Test {
     };
     o.on_event = events->Collector();
     o.scan_checkpoint_interval = 50;
+    o.queue_capacity = queue_capacity_;
     o.metrics = metrics_;
     return std::make_unique<Runner>(std::move(o));
   }
@@ -135,6 +136,7 @@ class RunnerTest : public ::testing::Test {
   }
 
   void ExpectNoCheckpointOverLibraryEvents(ConnectorSettings s, const std::string& unmatched);
+  void ExpectEverythingQueuedDuringAHungWriteDelivered(size_t capacity);
 
   static ConnectorSettings Settings() {
     ConnectorSettings s = QuickRunnerSettings();
@@ -153,6 +155,7 @@ class RunnerTest : public ::testing::Test {
   std::shared_ptr<ConnectorMetrics> metrics_ = std::make_shared<ConnectorMetrics>();
   int appended_ = 0;
   Position last_appended_;
+  size_t queue_capacity_ = 20000;
 };
 
 void ExpectInLogOrder(const std::vector<Record>& records) {
@@ -512,6 +515,55 @@ TEST_F(RunnerTest, ACaughtUpRunnerHasNoLagAndABusyOneHasSome) {
   }));
   EXPECT_LT(metrics_->checkpoint_position.load(), client_.LastPosition()->commit);
   runner->Stop();
+}
+
+// While a write is in progress the node's callbacks queue events without waking the runner (the
+// write's end does); what arrives then must still go out, in order, once the write returns.
+// `capacity` small: the queue fills during the write, so the subscription is ended and made
+// again after the last queued event, while the call is still in progress.
+void RunnerTest::ExpectEverythingQueuedDuringAHungWriteDelivered(size_t capacity) {
+  queue_capacity_ = capacity;
+  AppendEvents(100);
+  auto script = std::make_shared<SinkScript>();
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = true;
+  }
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  {
+    absl::MutexLock l(&script->mu);
+    auto writing = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(script->mu) { return script->writes > 0; };
+    ASSERT_TRUE(script->mu.AwaitWithTimeout(absl::Condition(&writing), absl::Seconds(20)));
+  }
+  AppendEvents(500);                  // live, while the first write hangs
+  AppendLibraryEvents(20);            // never delivered, interleaved
+  AppendEvents(400, "other-", "Shipped");
+  absl::SleepFor(absl::Milliseconds(50));  // the callbacks have run (nothing to wait on)
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = false;
+  }
+  ASSERT_TRUE(script->WaitFor(1000));
+  runner->Stop();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
+  absl::MutexLock l(&script->mu);
+  ASSERT_EQ(script->accepted.size(), 1000u);
+  ExpectInLogOrder(script->accepted);
+  std::set<std::string> ids;
+  for (const Record& r : script->accepted) ids.insert(r.event_id);
+  EXPECT_EQ(ids.size(), 1000u);
+  EXPECT_EQ(script->accepted.back().position, last_appended_);
+  EXPECT_GE(LastCheckpoint()->position, last_appended_);
+}
+
+TEST_F(RunnerTest, EventsQueuedDuringAHungWriteGoOutInOrderAfterIt) {
+  ExpectEverythingQueuedDuringAHungWriteDelivered(20000);
+}
+
+TEST_F(RunnerTest, AQueueThatFillsDuringAHungWritePausesAndResubscribesWithoutLoss) {
+  ExpectEverythingQueuedDuringAHungWriteDelivered(64);
 }
 
 }  // namespace

@@ -56,6 +56,16 @@ struct Runner::SinkCall {
   absl::Duration took;           // kWrite
 };
 
+// A checkpoint appended on the sink-call pool while delivery goes on. `revision` is written
+// before `done` is set, and read after it was seen set, both under `mu`.
+struct Runner::CheckpointCall {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  absl::StatusOr<int64_t> revision;
+  Position position;    // what it records
+  int64_t records = 0;  // since_checkpoint_ when it was made
+};
+
 // The second, short-lived subscription of a connector the node filters, which therefore never
 // sees the events its filter skips. It asks the node for the first event after a position that
 // IsActivityStream accepts, and tells whether one came before the scan reached `until`.
@@ -325,6 +335,16 @@ void Runner::Step() {
       }
       OnCallDone(call_kind_, *call);
       if (call_) return;
+    }
+    // Only with no sink call in progress: ending starts sink calls of its own.
+    if (checkpoint_call_ && phase_ != Phase::kEnded) {
+      if (auto e = CheckpointCallDone(/*wait=*/false)) {
+        if (phase_ != Phase::kEnding) {
+          BeginEnd(*e);
+        } else if (exit_ == Exit::kStop) {
+          exit_ = *e;  // fenced: no final checkpoint
+        }
+      }
     }
     Phase before = phase_;
     switch (phase_) {
@@ -794,6 +814,9 @@ void Runner::BeginEnd(Exit exit) {
 }
 
 void Runner::StepEnd() {
+  // A checkpoint still being appended ends first (its end wakes the task): the final one comes
+  // after it, and nothing of the runner may be left running once it has ended.
+  if (checkpoint_call_) return;
   switch (end_step_) {
     case EndStep::kFlush:
       end_step_ = EndStep::kClose;
@@ -1046,6 +1069,7 @@ bool Runner::ActivitySinceCheckpoint() const {
 // filter skips, so it asks a probe (MaybeProbe) whether there were any.
 absl::Time Runner::CheckpointDue() const {
   const ConnectorSettings& s = options_.settings;
+  if (checkpoint_call_) return absl::InfiniteFuture();  // its end wakes the task
   if (!s.autocommit_enabled || (saved_ && safe_ <= *saved_)) return absl::InfiniteFuture();
   if (since_checkpoint_ == 0 && !ActivitySinceCheckpoint()) return absl::InfiniteFuture();
   absl::Time due = since_checkpoint_ >= s.autocommit_records_threshold
@@ -1056,10 +1080,51 @@ absl::Time Runner::CheckpointDue() const {
 }
 
 std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
+  if (checkpoint_call_) {
+    if (!force) return std::nullopt;
+    if (auto e = CheckpointCallDone(/*wait=*/true)) return e;
+  }
   if (saved_ && safe_ <= *saved_) return std::nullopt;
-  absl::Time now = absl::Now();
-  if (!force && now < CheckpointDue()) return std::nullopt;
-  absl::Status st = checkpoints_.Save(safe_, options_.epoch);
+  if (!force && absl::Now() < CheckpointDue()) return std::nullopt;
+  CheckpointStore::Pending pending = checkpoints_.Prepare(safe_, options_.epoch);
+  if (force) {
+    return OnCheckpointWritten(CheckpointStore::Write(pending), safe_, since_checkpoint_);
+  }
+  // Appended on the sink-call pool (a node call may block), so that the next batch need not
+  // wait for it. Fencing is as before: the append expects the revision of the last checkpoint,
+  // and a runner that finds itself fenced stops without writing more.
+  auto call = std::make_shared<CheckpointCall>();
+  call->position = safe_;
+  call->records = since_checkpoint_;
+  checkpoint_call_ = call;
+  pools_->sink_calls().Post([call, pending = std::move(pending), task = task_] {
+    absl::StatusOr<int64_t> revision = CheckpointStore::Write(pending);
+    {
+      absl::MutexLock lock(&call->mu);
+      call->revision = std::move(revision);
+      call->done = true;
+    }
+    task->Schedule();
+  });
+  return std::nullopt;
+}
+
+std::optional<Runner::Exit> Runner::CheckpointCallDone(bool wait) {
+  {
+    absl::MutexLock lock(&checkpoint_call_->mu);
+    if (wait) {
+      checkpoint_call_->mu.Await(absl::Condition(&checkpoint_call_->done));
+    } else if (!checkpoint_call_->done) {
+      return std::nullopt;
+    }
+  }
+  std::shared_ptr<CheckpointCall> call = std::move(checkpoint_call_);
+  return OnCheckpointWritten(call->revision, call->position, call->records);
+}
+
+std::optional<Runner::Exit> Runner::OnCheckpointWritten(const absl::StatusOr<int64_t>& revision,
+                                                        Position position, int64_t records) {
+  const absl::Status& st = revision.status();
   if (absl::IsAborted(st)) {
     Report(RunnerEvent::Kind::kFenced, std::string(st.message()));
     return Exit::kFenced;
@@ -1071,16 +1136,18 @@ std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   if (!st.ok()) {
     // Not fatal: progress is only delayed. Tried again a little later.
     Log(ESDB_LOG_WARN, absl::StrCat("checkpoint failed: ", st.message()));
-    checkpoint_retry_at_ = now + kScanCheckpointGap;
+    checkpoint_retry_at_ = absl::Now() + kScanCheckpointGap;
     return std::nullopt;
   }
-  saved_ = safe_;
-  since_checkpoint_ = 0;
-  marker_progress_ = false;
+  checkpoints_.Commit(*revision);
+  saved_ = position;
+  // Records acknowledged while it was being appended count towards the next one.
+  since_checkpoint_ = std::max<int64_t>(0, since_checkpoint_ - records);
+  if (safe_ <= position) marker_progress_ = false;
   last_checkpoint_time_ = absl::Now();
   checkpoint_retry_at_ = absl::InfinitePast();
   options_.metrics->checkpoints++;
-  options_.metrics->checkpoint_position = safe_.commit;
+  options_.metrics->checkpoint_position = position.commit;
   return std::nullopt;
 }
 

@@ -123,6 +123,7 @@ class Runner : private SubscriptionHandler {
   enum class Exit { kStop, kFailed, kFenced };
   enum class CallKind { kOpen, kWrite, kFlush, kClose };
   struct SinkCall;
+  struct CheckpointCall;
   class ActivityProbe;
   // What the queue offers now: a batch, or one marker, or nothing before `wake`.
   struct Work {
@@ -165,8 +166,16 @@ class Runner : private SubscriptionHandler {
   void FlowControl() ABSL_LOCKS_EXCLUDED(mu_);
   Work TakeWork() ABSL_LOCKS_EXCLUDED(mu_);
   void HandleMarker(const Item& marker);
-  // Writes a checkpoint when `force` or the autocommit policy says so.
+  // Writes a checkpoint when `force` or the autocommit policy says so: in the background when
+  // the policy says so (one at a time; delivery goes on meanwhile and its end wakes the task),
+  // at once when forced (after the one in progress has ended).
   std::optional<Exit> MaybeCheckpoint(bool force);
+  // The end of the checkpoint written in the background, if it has ended (`wait`: waits for it).
+  std::optional<Exit> CheckpointCallDone(bool wait);
+  // What an appended (or refused) checkpoint of `position` means for the runner; `records`:
+  // since_checkpoint_ when it was made.
+  std::optional<Exit> OnCheckpointWritten(const absl::StatusOr<int64_t>& revision,
+                                          Position position, int64_t records);
   absl::Time CheckpointDue() const;
   // True when an event the connector could deliver (not the library's own bookkeeping) lies
   // after the last checkpoint: only then is scan progress worth a checkpoint.
@@ -205,6 +214,7 @@ class Runner : private SubscriptionHandler {
   enum class EndStep { kFlush, kClose, kDone } end_step_ = EndStep::kClose;
   std::shared_ptr<Sink> sink_;
   std::shared_ptr<SinkCall> call_;  // the sink call in progress
+  std::shared_ptr<CheckpointCall> checkpoint_call_;  // the checkpoint being appended
   CallKind call_kind_ = CallKind::kOpen;
   int64_t attempt_ = 0;  // of the open, start or batch write in progress
   int64_t claim_conflicts_ = 0;

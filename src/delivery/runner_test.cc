@@ -2,6 +2,7 @@
 #include "delivery/runner_test_util.h"
 
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -564,6 +565,61 @@ TEST_F(RunnerTest, EventsQueuedDuringAHungWriteGoOutInOrderAfterIt) {
 
 TEST_F(RunnerTest, AQueueThatFillsDuringAHungWritePausesAndResubscribesWithoutLoss) {
   ExpectEverythingQueuedDuringAHungWriteDelivered(64);
+}
+
+// A checkpoint is appended in the background: while one hangs in the node, delivery goes on,
+// and the checkpoint that follows it, once it returns, covers what was delivered meanwhile.
+TEST_F(RunnerTest, DeliveryGoesOnWhileACheckpointAppendHangs) {
+  AppendEvents(1000);
+  struct Gate {
+    absl::Mutex mu;
+    bool closed ABSL_GUARDED_BY(mu) = false;
+    int held ABSL_GUARDED_BY(mu) = 0;  // appends waiting at the gate
+  };
+  auto gate = std::make_shared<Gate>();
+  const std::thread::id test_thread = std::this_thread::get_id();
+  node_->SetCommitHook([gate, test_thread] {
+    if (std::this_thread::get_id() == test_thread) return;
+    absl::MutexLock l(&gate->mu);
+    if (!gate->closed) return;
+    ++gate->held;
+    gate->mu.Await(absl::Condition(+[](bool* closed) { return !*closed; }, &gate->closed));
+    --gate->held;
+  });
+  auto script = std::make_shared<SinkScript>();
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = true;  // nothing is delivered before the gate is closed
+  }
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kRunning));  // the start claim is written
+  {
+    absl::MutexLock l(&gate->mu);
+    gate->closed = true;
+  }
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = false;
+  }
+  // The first checkpoint (after 100 records) hangs at the gate; the other 900 still go out.
+  ASSERT_TRUE(script->WaitFor(1000));
+  {
+    absl::MutexLock l(&gate->mu);
+    EXPECT_EQ(gate->held, 1);  // one checkpoint at a time
+    gate->closed = false;
+  }
+  ASSERT_TRUE(PollUntil([&] {
+    auto cp = LastCheckpoint();
+    return cp && cp->position >= last_appended_;
+  }));
+  runner->Stop();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
+  absl::MutexLock l(&script->mu);
+  EXPECT_EQ(script->accepted.size(), 1000u);
+  ExpectInLogOrder(script->accepted);
+  node_->SetCommitHook(nullptr);
 }
 
 }  // namespace

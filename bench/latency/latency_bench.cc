@@ -12,9 +12,10 @@
 //
 //   esdb_latency_bench [--rates 1000,10000] [--seconds 5] [--warmup-ms 500]
 //                      [--hosts in-process,side-car] [--batch-timeout-ms N] [--batch-size N]
-//                      [--dir DIR] [--short]
+//                      [--dir DIR] [--library PATH] [--short]
 // --batch-timeout-ms / --batch-size set the connector's batching:* keys (default: the
-// connector defaults). --short: 1 s at 1,000 events/s per host, for CI (bench_latency_short).
+// connector defaults). --library: another build of libesdb_connectors.so (before/after).
+// --short: 1 s at 1,000 events/s per host, for CI (bench_latency_short).
 #include <dlfcn.h>
 #include <link.h>
 #include <time.h>
@@ -57,6 +58,7 @@ struct Options {
   std::optional<int> batch_timeout_ms;
   std::optional<int> batch_size;
   std::string dir;
+  std::string library = std::string(ESDB_LIB_DIR) + "/libesdb_connectors.so";
 };
 
 int64_t NowNs() {
@@ -184,8 +186,7 @@ bool Measure(const char* label, const esdb_node_api* api, esdb::devnode::LogNode
                            {"logLevel", "warn"},
                            {"memberId", "devnode"},
                            {"hostId", "bench"}};
-  auto lib = esdb::hosting::ConnectorsLibrary::Load(
-      std::string(ESDB_LIB_DIR) + "/libesdb_connectors.so", api, config.dump());
+  auto lib = esdb::hosting::ConnectorsLibrary::Load(o.library, api, config.dump());
   if (!lib.ok()) {
     std::fprintf(stderr, "%s: %s\n", label, std::string(lib.status().message()).c_str());
     return false;
@@ -260,6 +261,8 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       o.side_car = hosts.find("side-car") != std::string::npos;
     } else if (a == "--dir" && i + 1 < argc) {
       o.dir = argv[++i];
+    } else if (a == "--library" && i + 1 < argc) {
+      o.library = argv[++i];
     } else {
       return false;
     }
@@ -275,7 +278,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: %s [--rates 1000,10000] [--seconds 5] [--warmup-ms 500] "
                  "[--hosts in-process,side-car] [--batch-timeout-ms N] [--batch-size N] "
-                 "[--dir DIR] [--short]\n",
+                 "[--dir DIR] [--library PATH] [--short]\n",
                  argv[0]);
     return 2;
   }

@@ -137,7 +137,7 @@ Runner::Runner(RunnerOptions options)
     : options_(std::move(options)),
       own_pools_(options_.pools != nullptr ? nullptr
                                            : std::make_unique<DeliveryPools>(DeliveryPoolsOptions{
-                                                 .task_threads = 1, .sink_threads = 2})),
+                                                 .task_threads = 2, .sink_threads = 2})),
       pools_(options_.pools != nullptr ? options_.pools : own_pools_.get()),
       filter_(MakeFilter(options_.settings.filter)),
       node_filtered_(filter_.ToServerFilter().enabled),
@@ -338,7 +338,7 @@ void Runner::Step() {
     }
     // Only with no sink call in progress: ending starts sink calls of its own.
     if (checkpoint_call_ && phase_ != Phase::kEnded) {
-      if (auto e = CheckpointCallDone(/*wait=*/false)) {
+      if (auto e = CheckpointCallDone()) {
         if (phase_ != Phase::kEnding) {
           BeginEnd(*e);
         } else if (exit_ == Exit::kStop) {
@@ -1071,6 +1071,7 @@ absl::Time Runner::CheckpointDue() const {
   const ConnectorSettings& s = options_.settings;
   if (checkpoint_call_) return absl::InfiniteFuture();  // its end wakes the task
   if (!s.autocommit_enabled || (saved_ && safe_ <= *saved_)) return absl::InfiniteFuture();
+  if (checkpoint_soon_) return absl::InfinitePast();
   if (since_checkpoint_ == 0 && !ActivitySinceCheckpoint()) return absl::InfiniteFuture();
   absl::Time due = since_checkpoint_ >= s.autocommit_records_threshold
                        ? absl::InfinitePast()
@@ -1081,23 +1082,27 @@ absl::Time Runner::CheckpointDue() const {
 
 std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   if (checkpoint_call_) {
-    if (!force) return std::nullopt;
-    if (auto e = CheckpointCallDone(/*wait=*/true)) return e;
+    // The task never waits for it: a forced one is written as soon as it has ended.
+    checkpoint_soon_ = checkpoint_soon_ || force;
+    return std::nullopt;
   }
+  force = force || checkpoint_soon_;
+  checkpoint_soon_ = false;
   if (saved_ && safe_ <= *saved_) return std::nullopt;
   if (!force && absl::Now() < CheckpointDue()) return std::nullopt;
   CheckpointStore::Pending pending = checkpoints_.Prepare(safe_, options_.epoch);
   if (force) {
     return OnCheckpointWritten(CheckpointStore::Write(pending), safe_, since_checkpoint_);
   }
-  // Appended on the sink-call pool (a node call may block), so that the next batch need not
-  // wait for it. Fencing is as before: the append expects the revision of the last checkpoint,
-  // and a runner that finds itself fenced stops without writing more.
+  // Appended as a job of its own on the task executor (a node call, like the runner's other
+  // steps; never behind hung sink calls), so that the runner's next batch need not wait for it.
+  // Fencing is as before: the append expects the revision of the last checkpoint, and a runner
+  // that finds itself fenced stops without writing more.
   auto call = std::make_shared<CheckpointCall>();
   call->position = safe_;
   call->records = since_checkpoint_;
   checkpoint_call_ = call;
-  pools_->sink_calls().Post([call, pending = std::move(pending), task = task_] {
+  pools_->tasks().Post([call, pending = std::move(pending), task = task_] {
     absl::StatusOr<int64_t> revision = CheckpointStore::Write(pending);
     {
       absl::MutexLock lock(&call->mu);
@@ -1109,14 +1114,10 @@ std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   return std::nullopt;
 }
 
-std::optional<Runner::Exit> Runner::CheckpointCallDone(bool wait) {
+std::optional<Runner::Exit> Runner::CheckpointCallDone() {
   {
     absl::MutexLock lock(&checkpoint_call_->mu);
-    if (wait) {
-      checkpoint_call_->mu.Await(absl::Condition(&checkpoint_call_->done));
-    } else if (!checkpoint_call_->done) {
-      return std::nullopt;
-    }
+    if (!checkpoint_call_->done) return std::nullopt;
   }
   std::shared_ptr<CheckpointCall> call = std::move(checkpoint_call_);
   return OnCheckpointWritten(call->revision, call->position, call->records);

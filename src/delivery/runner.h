@@ -168,10 +168,10 @@ class Runner : private SubscriptionHandler {
   void HandleMarker(const Item& marker);
   // Writes a checkpoint when `force` or the autocommit policy says so: in the background when
   // the policy says so (one at a time; delivery goes on meanwhile and its end wakes the task),
-  // at once when forced (after the one in progress has ended).
+  // at once when forced, or, while one is in the background, as soon as that one has ended.
   std::optional<Exit> MaybeCheckpoint(bool force);
-  // The end of the checkpoint written in the background, if it has ended (`wait`: waits for it).
-  std::optional<Exit> CheckpointCallDone(bool wait);
+  // The end of the checkpoint written in the background, if it has ended.
+  std::optional<Exit> CheckpointCallDone();
   // What an appended (or refused) checkpoint of `position` means for the runner; `records`:
   // since_checkpoint_ when it was made.
   std::optional<Exit> OnCheckpointWritten(const absl::StatusOr<int64_t>& revision,
@@ -215,6 +215,7 @@ class Runner : private SubscriptionHandler {
   std::shared_ptr<Sink> sink_;
   std::shared_ptr<SinkCall> call_;  // the sink call in progress
   std::shared_ptr<CheckpointCall> checkpoint_call_;  // the checkpoint being appended
+  bool checkpoint_soon_ = false;  // a forced checkpoint waits for checkpoint_call_
   CallKind call_kind_ = CallKind::kOpen;
   int64_t attempt_ = 0;  // of the open, start or batch write in progress
   int64_t claim_conflicts_ = 0;

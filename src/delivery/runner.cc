@@ -344,6 +344,9 @@ void Runner::Step() {
         } else if (exit_ == Exit::kStop) {
           exit_ = *e;  // fenced: no final checkpoint
         }
+      } else if (!checkpoint_call_ && phase_ == Phase::kDelivering) {
+        // What was acknowledged meanwhile may be due already: not one batch later.
+        if (auto due = MaybeCheckpoint(/*force=*/false)) BeginEnd(*due);
       }
     }
     Phase before = phase_;
@@ -538,6 +541,12 @@ void Runner::StepDeliver() {
       batch_from_suspects_ = true;
       attempt_ = 0;
       return WriteBatch();
+    } else if (checkpoint_call_ && since_checkpoint_ - checkpoint_call_->records >=
+                                       options_.settings.autocommit_records_threshold) {
+      // While a checkpoint is being appended, delivery goes on for one more checkpoint's worth
+      // of records at most, then waits for it (its end wakes the task): a crash then replays
+      // at most about twice what it would with checkpoints written in line, and a node that
+      // does not answer stops delivery here rather than letting it run on without checkpoints.
     } else {
       Work w = TakeWork();
       if (w.batch) {

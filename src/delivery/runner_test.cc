@@ -438,10 +438,12 @@ void RunnerTest::ExpectNoCheckpointOverLibraryEvents(ConnectorSettings s,
   auto runner = MakeRunner(script, s, &events);
   runner->Start();
   ASSERT_TRUE(script->WaitFor(20));
-  // The deliveries are checkpointed (a second after the caught-up notice).
+  // The deliveries are checkpointed (a second after the caught-up notice), and the runner has
+  // seen its append return (it is appended in the background).
   ASSERT_TRUE(PollUntil([&] {
     auto cp = LastCheckpoint();
-    return cp && cp->position >= last_appended_;
+    return cp && cp->position >= last_appended_ &&
+           metrics_->checkpoint_position.load() >= last_appended_.commit;
   }));
   int64_t revision = CheckpointRevision();
   uint64_t written = metrics_->checkpoints.load();
@@ -567,9 +569,11 @@ TEST_F(RunnerTest, AQueueThatFillsDuringAHungWritePausesAndResubscribesWithoutLo
   ExpectEverythingQueuedDuringAHungWriteDelivered(64);
 }
 
-// A checkpoint is appended in the background: while one hangs in the node, delivery goes on,
-// and the checkpoint that follows it, once it returns, covers what was delivered meanwhile.
-TEST_F(RunnerTest, DeliveryGoesOnWhileACheckpointAppendHangs) {
+// A checkpoint is appended in the background: while one is in flight, delivery goes on for
+// another recordsThreshold records at most, then waits for it, so that a crash replays at most
+// about twice what it would with checkpoints written in line; once the append returns
+// everything goes out, and the checkpoint that follows covers it.
+TEST_F(RunnerTest, DeliveryGoesOnForOneCheckpointsWorthWhileACheckpointAppendHangs) {
   AppendEvents(1000);
   struct Gate {
     absl::Mutex mu;
@@ -603,13 +607,24 @@ TEST_F(RunnerTest, DeliveryGoesOnWhileACheckpointAppendHangs) {
     absl::MutexLock l(&script->mu);
     script->hold = false;
   }
-  // The first checkpoint (after 100 records) hangs at the gate; the other 900 still go out.
-  ASSERT_TRUE(script->WaitFor(1000));
+  // The first checkpoint is due after 100 records (at the end of the batch that reaches 100:
+  // batches are at most 32); it hangs at the gate, up to 100 more records (and the rest of
+  // their last batch) go out, and then nothing.
+  {
+    absl::MutexLock l(&gate->mu);
+    auto holding = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate->mu) { return gate->held == 1; };
+    ASSERT_TRUE(gate->mu.AwaitWithTimeout(absl::Condition(&holding), absl::Seconds(20)));
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // checking that nothing more goes out
+  const size_t while_held = script->Count();
+  EXPECT_GE(while_held, 200u);
+  EXPECT_LE(while_held, (100u + 31u) + (100u + 31u));  // the checkpoint's records, and as many
   {
     absl::MutexLock l(&gate->mu);
     EXPECT_EQ(gate->held, 1);  // one checkpoint at a time
     gate->closed = false;
   }
+  ASSERT_TRUE(script->WaitFor(1000));
   ASSERT_TRUE(PollUntil([&] {
     auto cp = LastCheckpoint();
     return cp && cp->position >= last_appended_;

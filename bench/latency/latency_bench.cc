@@ -119,7 +119,8 @@ absl::Status AppendProbes(esdb::devnode::LogNode& node, int count, const std::st
   std::vector<esdb::devnode::AppendEvent> events;
   events.reserve(count);
   const std::string data = absl::StrCat("{\"t\":", NowNs(), ",\"pad\":\"", pad, "\"}");
-  for (int i = 0; i < count; ++i) events.push_back({"", "LatencyProbe", "application/json", data, ""});
+  for (int i = 0; i < count; ++i)
+    events.push_back({"", "LatencyProbe", "application/json", data, ""});
   return node.Append(kProbeStream, ESDB_EXPECT_ANY, std::move(events)).status();
 }
 
@@ -232,9 +233,7 @@ bool Measure(const char* label, const esdb_node_api* api, esdb::devnode::LogNode
 bool ParseArgs(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&](int64_t& out) {
-      return i + 1 < argc && absl::SimpleAtoi(argv[++i], &out);
-    };
+    auto value = [&](int64_t& out) { return i + 1 < argc && absl::SimpleAtoi(argv[++i], &out); };
     int64_t v = 0;
     if (a == "--short") {
       o.rates = {1000};
@@ -283,9 +282,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool own_dir = o.dir.empty();
-  std::filesystem::path dir =
-      own_dir ? std::filesystem::temp_directory_path() / absl::StrCat("esdb-latency-bench-", getpid())
-              : std::filesystem::path(o.dir);
+  std::filesystem::path dir = own_dir ? std::filesystem::temp_directory_path() /
+                                            absl::StrCat("esdb-latency-bench-", getpid())
+                                      : std::filesystem::path(o.dir);
   std::filesystem::create_directories(dir);
   auto node = esdb::devnode::LogNode::OpenSqlite((dir / "bench.db").string());
   if (!node.ok()) {

@@ -29,8 +29,8 @@ struct RecordView {
 
   // As Record::ByteSize().
   size_t ByteSize() const {
-    return stream.size() + event_id.size() + event_type.size() + content_type.size() +
-           data.size() + metadata.size() + 64;
+    return stream.size() + event_id.size() + event_type.size() + content_type.size() + data.size() +
+           metadata.size() + 64;
   }
   Record ToRecord() const;
 };

@@ -83,9 +83,10 @@ absl::StatusOr<int64_t> CheckpointStore::Write(const Pending& p) {
   auto r = p.node->Append(p.stream, p.expected_revision, std::span<const EventData>(&p.event, 1));
   if (!r.ok()) {
     if (absl::IsFailedPrecondition(r.status())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the checkpoint stream ", p.stream, " was deleted for ever outside the connectors "
-          "library; delete the connector and create it again"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the checkpoint stream ", p.stream,
+                       " was deleted for ever outside the connectors "
+                       "library; delete the connector and create it again"));
     }
     if (absl::IsAborted(r.status())) {
       return absl::AbortedError(absl::StrCat("connector '", p.id,

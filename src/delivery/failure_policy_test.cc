@@ -230,7 +230,8 @@ esdb_node_status GatedAppend(void* ctx, const char* stream, int64_t expected_rev
     absl::MutexLock l(&gate->mu);
     if (++gate->checkpoints == 2 && gate->closed) {
       gate->held = true;
-      gate->mu.Await(absl::Condition(+[](bool* closed) { return !*closed; }, &gate->closed));
+      gate->mu.Await(absl::Condition(
+          +[](bool* closed) { return !*closed; }, &gate->closed));
     }
   }
   return gate->real(ctx, stream, expected_revision, events, count, result, err, err_size);

@@ -308,7 +308,9 @@ void Runner::PushMarker(Item item) {
 void Runner::OnCheckpoint(Position p) {
   PushMarker(Item{Item::Kind::kCheckpoint, nullptr, 0, p, {}, 0});
 }
-void Runner::OnCaughtUp(Position p) { PushMarker(Item{Item::Kind::kCaughtUp, nullptr, 0, p, {}, 0}); }
+void Runner::OnCaughtUp(Position p) {
+  PushMarker(Item{Item::Kind::kCaughtUp, nullptr, 0, p, {}, 0});
+}
 void Runner::OnDropped(absl::Status why) {
   PushMarker(Item{Item::Kind::kDropped, nullptr, 0, {}, std::string(why.message()), 0});
 }

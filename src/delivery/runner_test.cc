@@ -1,11 +1,11 @@
 #include "delivery/runner.h"
-#include "delivery/runner_test_util.h"
 
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "delivery/runner_test_util.h"
 #include "devnode/log_node.h"
 #include "gtest/gtest.h"
 
@@ -540,8 +540,8 @@ void RunnerTest::ExpectEverythingQueuedDuringAHungWriteDelivered(size_t capacity
     auto writing = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(script->mu) { return script->writes > 0; };
     ASSERT_TRUE(script->mu.AwaitWithTimeout(absl::Condition(&writing), absl::Seconds(20)));
   }
-  AppendEvents(500);                  // live, while the first write hangs
-  AppendLibraryEvents(20);            // never delivered, interleaved
+  AppendEvents(500);        // live, while the first write hangs
+  AppendLibraryEvents(20);  // never delivered, interleaved
   AppendEvents(400, "other-", "Shipped");
   absl::SleepFor(absl::Milliseconds(50));  // the callbacks have run (nothing to wait on)
   {
@@ -587,7 +587,8 @@ TEST_F(RunnerTest, DeliveryGoesOnForOneCheckpointsWorthWhileACheckpointAppendHan
     absl::MutexLock l(&gate->mu);
     if (!gate->closed) return;
     ++gate->held;
-    gate->mu.Await(absl::Condition(+[](bool* closed) { return !*closed; }, &gate->closed));
+    gate->mu.Await(absl::Condition(
+        +[](bool* closed) { return !*closed; }, &gate->closed));
     --gate->held;
   });
   auto script = std::make_shared<SinkScript>();

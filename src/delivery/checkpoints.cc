@@ -43,16 +43,20 @@ void CheckpointStore::AddDeadLetter(std::string error, int64_t at_us) {
 }
 
 absl::Status CheckpointStore::Save(Position position, int64_t epoch) {
-  if (expected_revision_ == ESDB_EXPECT_NO_STREAM) {
-    // Keep the stream short; set before the first checkpoint so it is never unbounded.
-    if (auto s = node_->SetStreamMetadata(
-            stream_, absl::StrCat(R"({"$maxCount":)", kCheckpointMaxCount, "}"));
-        !s.ok()) {
-      return s;
-    }
-  }
-  EventData e;
-  e.event_type = kCheckpointEvent;
+  auto revision = Write(Prepare(position, epoch));
+  if (!revision.ok()) return revision.status();
+  Commit(*revision);
+  return absl::OkStatus();
+}
+
+CheckpointStore::Pending CheckpointStore::Prepare(Position position, int64_t epoch) const {
+  Pending p;
+  p.node = node_;
+  p.stream = stream_;
+  p.id = id_;
+  p.set_metadata = expected_revision_ == ESDB_EXPECT_NO_STREAM;
+  p.expected_revision = expected_revision_;
+  p.event.event_type = kCheckpointEvent;
   nlohmann::json data = {
       {"position", {{"commit", position.commit}, {"prepare", position.prepare}}},
       {"epoch", epoch},
@@ -63,23 +67,35 @@ absl::Status CheckpointStore::Save(Position position, int64_t epoch) {
                            {"lastError", last_dead_letter_error_},
                            {"lastAt", last_dead_letter_us_}};
   }
-  e.data = DumpJson(data);
-  auto r = node_->Append(stream_, expected_revision_, std::span<const EventData>(&e, 1));
+  p.event.data = DumpJson(data);
+  return p;
+}
+
+absl::StatusOr<int64_t> CheckpointStore::Write(const Pending& p) {
+  if (p.set_metadata) {
+    // Keep the stream short; set before the first checkpoint so it is never unbounded.
+    if (auto s = p.node->SetStreamMetadata(
+            p.stream, absl::StrCat(R"({"$maxCount":)", kCheckpointMaxCount, "}"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  auto r = p.node->Append(p.stream, p.expected_revision, std::span<const EventData>(&p.event, 1));
   if (!r.ok()) {
     if (absl::IsFailedPrecondition(r.status())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the checkpoint stream ", stream_, " was deleted for ever outside the connectors "
-          "library; delete the connector and create it again"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the checkpoint stream ", p.stream,
+                       " was deleted for ever outside the connectors "
+                       "library; delete the connector and create it again"));
     }
     if (absl::IsAborted(r.status())) {
-      return absl::AbortedError(absl::StrCat("connector '", id_,
+      return absl::AbortedError(absl::StrCat("connector '", p.id,
                                              "' was checkpointed by another runner; this runner "
                                              "has been fenced off"));
     }
     return r.status();
   }
-  expected_revision_ = static_cast<int64_t>(r->revision);
-  return absl::OkStatus();
+  return static_cast<int64_t>(r->revision);
 }
 
 }  // namespace esdb

@@ -35,6 +35,23 @@ class CheckpointStore {
   // tombstoned: no checkpoint can ever be written again.
   absl::Status Save(Position position, int64_t epoch);
 
+  // Save() in three steps, so that the append can run on another thread while delivery goes on:
+  // Prepare() (the owner's thread) snapshots what the checkpoint says and the revision it
+  // expects; Write() (any thread; touches nothing of the store) appends it; Commit() (the
+  // owner's thread again) takes the new revision. One Write() at a time, each committed before
+  // the next Prepare().
+  struct Pending {
+    const NodeClient* node = nullptr;
+    std::string stream, id;
+    bool set_metadata = false;  // the first checkpoint of the stream
+    int64_t expected_revision = 0;
+    EventData event;
+  };
+  Pending Prepare(Position position, int64_t epoch) const;
+  // The revision written, or Save()'s errors.
+  static absl::StatusOr<int64_t> Write(const Pending& pending);
+  void Commit(int64_t revision) { expected_revision_ = revision; }
+
  private:
   const NodeClient* node_;
   std::string id_, stream_, host_;

@@ -125,7 +125,7 @@ class FailurePolicyTest : public ::testing::Test {
     o.host_id = "h1";
     o.settings = s;
     o.epoch = 0;
-    o.node = &client_;
+    o.node = runner_node_ != nullptr ? runner_node_ : &client_;
     o.open_sink = [script]() -> absl::StatusOr<std::unique_ptr<Sink>> {
       absl::MutexLock l(&script->mu);
       ++script->opens;
@@ -159,6 +159,7 @@ class FailurePolicyTest : public ::testing::Test {
   NodeClient client_{node_->api()};
   std::shared_ptr<ConnectorMetrics> metrics_ = std::make_shared<ConnectorMetrics>();
   std::vector<Position> positions_;  // of the events appended, in order
+  const NodeClient* runner_node_ = nullptr;  // the runner's node, when not client_
 };
 
 // Every accepted record is in log order and at a position not seen before.
@@ -209,6 +210,73 @@ TEST_F(FailurePolicyTest, PoisonRecordsAreSetAsideInOrderAndEveryOtherIsDelivere
   EXPECT_GE((*cp)->position, positions_.back());
   EXPECT_EQ((*cp)->dead_letters, 4);
   EXPECT_EQ((*cp)->last_dead_letter_error, "400 Bad Request");
+}
+
+// Holds the second checkpoint append of connector c1 (the first after its start claim) until
+// opened, outside the node's locks, so that other appends (dead letters) go on meanwhile.
+struct CheckpointGate {
+  absl::Mutex mu;
+  bool closed ABSL_GUARDED_BY(mu) = true;
+  bool held ABSL_GUARDED_BY(mu) = false;
+  int checkpoints ABSL_GUARDED_BY(mu) = 0;
+  decltype(esdb_node_api::append) real = nullptr;
+};
+CheckpointGate* gate = nullptr;
+
+esdb_node_status GatedAppend(void* ctx, const char* stream, int64_t expected_revision,
+                             const esdb_event_data* const* events, size_t count,
+                             esdb_append_result* result, char* err, size_t err_size) {
+  if (std::string_view(stream) == "$connectors/c1/checkpoints") {
+    absl::MutexLock l(&gate->mu);
+    if (++gate->checkpoints == 2 && gate->closed) {
+      gate->held = true;
+      gate->mu.Await(absl::Condition(
+          +[](bool* closed) { return !*closed; }, &gate->closed));
+    }
+  }
+  return gate->real(ctx, stream, expected_revision, events, count, result, err, err_size);
+}
+
+// A record set aside is checkpointed at once; when a checkpoint is being appended in the
+// background then, right after that one, without waiting for the autocommit policy.
+TEST_F(FailurePolicyTest, ARecordSetAsideWhileACheckpointIsInFlightIsCheckpointedRightAfter) {
+  AppendEvents(150, {140});
+  CheckpointGate g;
+  g.real = node_->api()->append;
+  gate = &g;
+  esdb_node_api api = *node_->api();
+  api.append = GatedAppend;
+  NodeClient gated(&api);
+  runner_node_ = &gated;
+  auto script = std::make_shared<Script>();
+  Reports reports;
+  auto runner = MakeRunner(script, Settings(), &reports);
+  runner->Start();
+  // The checkpoint due after 100 records is held; the poison (at 140) is set aside meanwhile,
+  // and everything else delivered.
+  ASSERT_TRUE(script->WaitFor(149));
+  ASSERT_TRUE(PollUntil([&] { return metrics_->dead_letters.load() == 1; }));
+  {
+    absl::MutexLock l(&g.mu);
+    EXPECT_TRUE(g.held);
+    g.closed = false;
+  }
+  // Since the held one: under 100 records, and the interval is a minute. Only the checkpoint
+  // forced by the dead letter is due at once; the next other one would be the scan notices'
+  // a second after the held one (kScanCheckpointGap), hence the shorter wait.
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(700);
+  bool saved = false;
+  while (!saved && absl::Now() < deadline) {
+    CheckpointStore store(&client_, "c1", 0, "reader");
+    auto cp = store.Load();
+    saved = cp.ok() && cp->has_value() && (*cp)->dead_letters == 1 &&
+            (*cp)->position >= positions_[140];
+    if (!saved) absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_TRUE(saved);
+  runner->Stop();
+  ExpectOrderedOnce(script->Accepted());
+  gate = nullptr;
 }
 
 TEST_F(FailurePolicyTest, WithToleranceNoneAPoisonRecordFailsTheConnector) {

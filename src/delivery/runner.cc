@@ -56,6 +56,16 @@ struct Runner::SinkCall {
   absl::Duration took;           // kWrite
 };
 
+// A checkpoint appended on the sink-call pool while delivery goes on. `revision` is written
+// before `done` is set, and read after it was seen set, both under `mu`.
+struct Runner::CheckpointCall {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  absl::StatusOr<int64_t> revision;
+  Position position;    // what it records
+  int64_t records = 0;  // since_checkpoint_ when it was made
+};
+
 // The second, short-lived subscription of a connector the node filters, which therefore never
 // sees the events its filter skips. It asks the node for the first event after a position that
 // IsActivityStream accepts, and tells whether one came before the scan reached `until`.
@@ -127,7 +137,7 @@ Runner::Runner(RunnerOptions options)
     : options_(std::move(options)),
       own_pools_(options_.pools != nullptr ? nullptr
                                            : std::make_unique<DeliveryPools>(DeliveryPoolsOptions{
-                                                 .task_threads = 1, .sink_threads = 2})),
+                                                 .task_threads = 2, .sink_threads = 2})),
       pools_(options_.pools != nullptr ? options_.pools : own_pools_.get()),
       filter_(MakeFilter(options_.settings.filter)),
       node_filtered_(filter_.ToServerFilter().enabled),
@@ -231,50 +241,78 @@ void Runner::ReportHealthy() {
   Report(RunnerEvent::Kind::kHealthy);
 }
 
-bool Runner::IsActivity(const std::string& stream) const {
-  return IsActivityStream(stream, filter_.spec().include_system);
-}
-
 // --- the node's side -------------------------------------------------------------------------
 
-void Runner::OnEvents(std::vector<Record> events) {
-  bool queued = false;
+void Runner::OnEventBlock(RecordBlock block) {
+  if (block.empty()) return;
+  const Position last = block.back().position;
+  std::optional<Position> activity;
+  for (size_t i = block.size(); i-- > 0;) {
+    if (IsActivityStream(block[i].stream, filter_.spec().include_system)) {
+      activity = block[i].position;
+      break;
+    }
+  }
+  // The node filter is a superset of the connector's. Its own dead letters would come back to
+  // the sink that refused them, for ever.
+  block.Filter([this](const RecordView& r) {
+    return filter_.Matches(r.stream, r.event_type) && r.stream != options_.dead_letter_stream;
+  });
+  std::shared_ptr<const RecordBlock> records;
+  if (!block.empty()) records = std::make_shared<const RecordBlock>(std::move(block));
+  bool wake;
   {
     absl::MutexLock lock(&mu_);
     if (stop_requested_ || closing_) return;  // never delivered, never checkpointed past
-    for (Record& r : events) {
-      last_enqueued_ = r.position;
-      if (IsActivity(r.stream)) last_activity_ = r.position;
-      if (!filter_.Matches(r.stream, r.event_type)) continue;  // the node filter is a superset
-      // Its own dead letters would come back to the sink that refused them, for ever.
-      if (r.stream == options_.dead_letter_stream) continue;
-      queue_.push_back(Item{Item::Kind::kRecord, std::move(r), {}, {}, 0});
-      ++queued_records_;
-      queued = true;
-    }
-    if (!queued) return;
+    last_enqueued_ = last;
+    if (activity) last_activity_ = activity;
+    if (!records) return;
+    queued_records_ += records->size();
+    queue_.push_back(Item{Item::Kind::kRecords, std::move(records), 0, {}, {}, 0});
     options_.metrics->caught_up = false;
     // The task ends the subscription: destroying it here, in its own callback, is not allowed.
     if (queued_records_ >= options_.queue_capacity) pause_ = true;
+    wake = pause_ || !in_call_;
   }
-  task_->Schedule();
+  if (wake) task_->Schedule();
+}
+
+void Runner::OnEvents(std::vector<Record> events) {
+  // Only for completeness: NodeClient hands the runner blocks (OnEventBlock).
+  size_t bytes = 0;
+  std::vector<RecordView> views;
+  views.reserve(events.size());
+  for (const Record& r : events) {
+    views.push_back(RecordView{r.stream, r.revision, r.position, r.event_id, r.event_type,
+                               r.content_type, r.data, r.metadata, r.created_unix_us});
+    bytes += RecordBlock::PackedSize(views.back());
+  }
+  RecordBlock block(bytes, views.size());
+  for (const RecordView& v : views) block.Add(v);
+  OnEventBlock(std::move(block));
 }
 
 void Runner::PushMarker(Item item) {
+  bool wake;
   {
     absl::MutexLock lock(&mu_);
     if (stop_requested_ || closing_) return;
     item.generation = generation_;
     if (item.kind != Item::Kind::kDropped) last_enqueued_ = item.position;
     queue_.push_back(std::move(item));
+    wake = !in_call_;
   }
-  task_->Schedule();
+  if (wake) task_->Schedule();
 }
 
-void Runner::OnCheckpoint(Position p) { PushMarker(Item{Item::Kind::kCheckpoint, {}, p, {}, 0}); }
-void Runner::OnCaughtUp(Position p) { PushMarker(Item{Item::Kind::kCaughtUp, {}, p, {}, 0}); }
+void Runner::OnCheckpoint(Position p) {
+  PushMarker(Item{Item::Kind::kCheckpoint, nullptr, 0, p, {}, 0});
+}
+void Runner::OnCaughtUp(Position p) {
+  PushMarker(Item{Item::Kind::kCaughtUp, nullptr, 0, p, {}, 0});
+}
 void Runner::OnDropped(absl::Status why) {
-  PushMarker(Item{Item::Kind::kDropped, {}, {}, std::string(why.message()), 0});
+  PushMarker(Item{Item::Kind::kDropped, nullptr, 0, {}, std::string(why.message()), 0});
 }
 
 // --- the runner's task -----------------------------------------------------------------------
@@ -293,8 +331,25 @@ void Runner::Step() {
         return;
       }
       std::shared_ptr<SinkCall> call = std::move(call_);
+      {
+        absl::MutexLock lock(&mu_);
+        in_call_ = false;
+      }
       OnCallDone(call_kind_, *call);
       if (call_) return;
+    }
+    // Only with no sink call in progress: ending starts sink calls of its own.
+    if (checkpoint_call_ && phase_ != Phase::kEnded) {
+      if (auto e = CheckpointCallDone()) {
+        if (phase_ != Phase::kEnding) {
+          BeginEnd(*e);
+        } else if (exit_ == Exit::kStop) {
+          exit_ = *e;  // fenced: no final checkpoint
+        }
+      } else if (!checkpoint_call_ && phase_ == Phase::kDelivering) {
+        // What was acknowledged meanwhile may be due already: not one batch later.
+        if (auto due = MaybeCheckpoint(/*force=*/false)) BeginEnd(*due);
+      }
     }
     Phase before = phase_;
     switch (phase_) {
@@ -324,6 +379,10 @@ void Runner::Step() {
 void Runner::StartCall(CallKind kind, std::function<void(SinkCall&)> fn) {
   call_ = std::make_shared<SinkCall>();
   call_kind_ = kind;
+  {
+    absl::MutexLock lock(&mu_);
+    in_call_ = true;
+  }
   // Holds what it needs itself (the sink, the batch), so that a runner given up on while the
   // call hangs can go away.
   pools_->sink_calls().Post([call = call_, task = task_, fn = std::move(fn)] {
@@ -484,6 +543,12 @@ void Runner::StepDeliver() {
       batch_from_suspects_ = true;
       attempt_ = 0;
       return WriteBatch();
+    } else if (checkpoint_call_ && since_checkpoint_ - checkpoint_call_->records >=
+                                       options_.settings.autocommit_records_threshold) {
+      // While a checkpoint is being appended, delivery goes on for one more checkpoint's worth
+      // of records at most, then waits for it (its end wakes the task): a crash then replays
+      // at most about twice what it would with checkpoints written in line, and a node that
+      // does not answer stops delivery here rather than letting it run on without checkpoints.
     } else {
       Work w = TakeWork();
       if (w.batch) {
@@ -760,6 +825,9 @@ void Runner::BeginEnd(Exit exit) {
 }
 
 void Runner::StepEnd() {
+  // A checkpoint still being appended ends first (its end wakes the task): the final one comes
+  // after it, and nothing of the runner may be left running once it has ended.
+  if (checkpoint_call_) return;
   switch (end_step_) {
     case EndStep::kFlush:
       end_step_ = EndStep::kClose;
@@ -892,51 +960,77 @@ void Runner::FlowControl() {
 Runner::Work Runner::TakeWork() {
   const ConnectorSettings& s = options_.settings;
   Work w;
-  absl::MutexLock lock(&mu_);
-  if (queue_.empty()) {
-    filling_since_ = absl::InfiniteFuture();
-    return w;
-  }
-  if (queue_.front().kind != Item::Kind::kRecord) {
-    // Markers go alone, so they stay in order with the records.
-    w.marker = std::move(queue_.front());
-    queue_.pop_front();
-    return w;
-  }
-  size_t n = 0, bytes = 0;
-  bool full = false;
-  for (const Item& item : queue_) {
-    if (item.kind != Item::Kind::kRecord || n >= static_cast<size_t>(s.batch_size)) {
-      full = true;  // nothing more can join this batch
-      break;
-    }
-    size_t size = item.record.ByteSize();
-    if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
-      full = true;
-      break;
-    }
-    bytes += size;
-    ++n;
-  }
-  full = full || n >= static_cast<size_t>(s.batch_size);
-  if (!full) {
-    // Once a batch has a record it waits at most batchTimeoutMs for more.
-    absl::Time now = absl::Now();
-    if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
-    absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
-    if (now < deadline) {
-      w.wake = deadline;
+  // The records of the batch, as (block, first, count): made Records of after the lock is let
+  // go, so that the node's callbacks never wait for the copies.
+  struct Part {
+    std::shared_ptr<const RecordBlock> block;
+    size_t first, count;
+  };
+  std::vector<Part> parts;
+  size_t n = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (queue_.empty()) {
+      filling_since_ = absl::InfiniteFuture();
       return w;
     }
+    if (queue_.front().kind != Item::Kind::kRecords) {
+      // Markers go alone, so they stay in order with the records.
+      w.marker = std::move(queue_.front());
+      queue_.pop_front();
+      return w;
+    }
+    size_t bytes = 0;
+    bool full = false;
+    for (const Item& item : queue_) {
+      if (item.kind != Item::Kind::kRecords) {
+        full = true;  // nothing more can join this batch
+        break;
+      }
+      for (size_t i = item.next; i < item.block->size(); ++i) {
+        if (n >= static_cast<size_t>(s.batch_size)) {
+          full = true;
+          break;
+        }
+        size_t size = (*item.block)[i].ByteSize();
+        if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
+          full = true;
+          break;
+        }
+        bytes += size;
+        ++n;
+      }
+      if (full) break;
+    }
+    full = full || n >= static_cast<size_t>(s.batch_size);
+    if (!full) {
+      // Once a batch has a record it waits at most batchTimeoutMs for more.
+      absl::Time now = absl::Now();
+      if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
+      absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
+      if (now < deadline) {
+        w.wake = deadline;
+        return w;
+      }
+    }
+    for (size_t left = n; left > 0;) {
+      Item& front = queue_.front();
+      const size_t take = std::min(left, front.block->size() - front.next);
+      parts.push_back(Part{front.block, front.next, take});
+      front.next += take;
+      left -= take;
+      if (front.next == front.block->size()) queue_.pop_front();
+    }
+    queued_records_ -= n;
+    filling_since_ = absl::InfiniteFuture();
   }
   batch_ = std::make_shared<std::vector<Record>>();
   batch_->reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    batch_->push_back(std::move(queue_.front().record));
-    queue_.pop_front();
+  for (const Part& part : parts) {
+    for (size_t i = part.first; i < part.first + part.count; ++i) {
+      batch_->push_back((*part.block)[i].ToRecord());
+    }
   }
-  queued_records_ -= n;
-  filling_since_ = absl::InfiniteFuture();
   w.batch = true;
   return w;
 }
@@ -986,7 +1080,9 @@ bool Runner::ActivitySinceCheckpoint() const {
 // filter skips, so it asks a probe (MaybeProbe) whether there were any.
 absl::Time Runner::CheckpointDue() const {
   const ConnectorSettings& s = options_.settings;
+  if (checkpoint_call_) return absl::InfiniteFuture();  // its end wakes the task
   if (!s.autocommit_enabled || (saved_ && safe_ <= *saved_)) return absl::InfiniteFuture();
+  if (checkpoint_soon_) return absl::InfinitePast();
   if (since_checkpoint_ == 0 && !ActivitySinceCheckpoint()) return absl::InfiniteFuture();
   absl::Time due = since_checkpoint_ >= s.autocommit_records_threshold
                        ? absl::InfinitePast()
@@ -996,10 +1092,51 @@ absl::Time Runner::CheckpointDue() const {
 }
 
 std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
+  if (checkpoint_call_) {
+    // The task never waits for it: a forced one is written as soon as it has ended.
+    checkpoint_soon_ = checkpoint_soon_ || force;
+    return std::nullopt;
+  }
+  force = force || checkpoint_soon_;
+  checkpoint_soon_ = false;
   if (saved_ && safe_ <= *saved_) return std::nullopt;
-  absl::Time now = absl::Now();
-  if (!force && now < CheckpointDue()) return std::nullopt;
-  absl::Status st = checkpoints_.Save(safe_, options_.epoch);
+  if (!force && absl::Now() < CheckpointDue()) return std::nullopt;
+  CheckpointStore::Pending pending = checkpoints_.Prepare(safe_, options_.epoch);
+  if (force) {
+    return OnCheckpointWritten(CheckpointStore::Write(pending), safe_, since_checkpoint_);
+  }
+  // Appended as a job of its own on the task executor (a node call, like the runner's other
+  // steps; never behind hung sink calls), so that the runner's next batch need not wait for it.
+  // Fencing is as before: the append expects the revision of the last checkpoint, and a runner
+  // that finds itself fenced stops without writing more.
+  auto call = std::make_shared<CheckpointCall>();
+  call->position = safe_;
+  call->records = since_checkpoint_;
+  checkpoint_call_ = call;
+  pools_->tasks().Post([call, pending = std::move(pending), task = task_] {
+    absl::StatusOr<int64_t> revision = CheckpointStore::Write(pending);
+    {
+      absl::MutexLock lock(&call->mu);
+      call->revision = std::move(revision);
+      call->done = true;
+    }
+    task->Schedule();
+  });
+  return std::nullopt;
+}
+
+std::optional<Runner::Exit> Runner::CheckpointCallDone() {
+  {
+    absl::MutexLock lock(&checkpoint_call_->mu);
+    if (!checkpoint_call_->done) return std::nullopt;
+  }
+  std::shared_ptr<CheckpointCall> call = std::move(checkpoint_call_);
+  return OnCheckpointWritten(call->revision, call->position, call->records);
+}
+
+std::optional<Runner::Exit> Runner::OnCheckpointWritten(const absl::StatusOr<int64_t>& revision,
+                                                        Position position, int64_t records) {
+  const absl::Status& st = revision.status();
   if (absl::IsAborted(st)) {
     Report(RunnerEvent::Kind::kFenced, std::string(st.message()));
     return Exit::kFenced;
@@ -1011,16 +1148,18 @@ std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   if (!st.ok()) {
     // Not fatal: progress is only delayed. Tried again a little later.
     Log(ESDB_LOG_WARN, absl::StrCat("checkpoint failed: ", st.message()));
-    checkpoint_retry_at_ = now + kScanCheckpointGap;
+    checkpoint_retry_at_ = absl::Now() + kScanCheckpointGap;
     return std::nullopt;
   }
-  saved_ = safe_;
-  since_checkpoint_ = 0;
-  marker_progress_ = false;
+  checkpoints_.Commit(*revision);
+  saved_ = position;
+  // Records acknowledged while it was being appended count towards the next one.
+  since_checkpoint_ = std::max<int64_t>(0, since_checkpoint_ - records);
+  if (safe_ <= position) marker_progress_ = false;
   last_checkpoint_time_ = absl::Now();
   checkpoint_retry_at_ = absl::InfinitePast();
   options_.metrics->checkpoints++;
-  options_.metrics->checkpoint_position = safe_.commit;
+  options_.metrics->checkpoint_position = position.commit;
   return std::nullopt;
 }
 

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "core/executor.h"
 #include "core/filter.h"
+#include "core/record_block.h"
 #include "core/settings.h"
 #include "delivery/backoff.h"
 #include "delivery/checkpoints.h"
@@ -108,8 +109,11 @@ class Runner : private SubscriptionHandler {
 
  private:
   struct Item {
-    enum class Kind { kRecord, kCheckpoint, kCaughtUp, kDropped } kind;
-    Record record;            // kRecord
+    enum class Kind { kRecords, kCheckpoint, kCaughtUp, kDropped } kind;
+    // kRecords: the matching records of one node callback, still packed as the callback copied
+    // them (the runner's task makes Records of them, off the node's thread), from `next` on.
+    std::shared_ptr<const RecordBlock> block;
+    size_t next = 0;
     Position position;        // kCheckpoint, kCaughtUp
     std::string why;          // kDropped
     uint64_t generation = 0;  // of the subscription that sent it (markers)
@@ -119,6 +123,7 @@ class Runner : private SubscriptionHandler {
   enum class Exit { kStop, kFailed, kFenced };
   enum class CallKind { kOpen, kWrite, kFlush, kClose };
   struct SinkCall;
+  struct CheckpointCall;
   class ActivityProbe;
   // What the queue offers now: a batch, or one marker, or nothing before `wake`.
   struct Work {
@@ -161,13 +166,20 @@ class Runner : private SubscriptionHandler {
   void FlowControl() ABSL_LOCKS_EXCLUDED(mu_);
   Work TakeWork() ABSL_LOCKS_EXCLUDED(mu_);
   void HandleMarker(const Item& marker);
-  // Writes a checkpoint when `force` or the autocommit policy says so.
+  // Writes a checkpoint when `force` or the autocommit policy says so: in the background when
+  // the policy says so (one at a time; delivery goes on meanwhile and its end wakes the task),
+  // at once when forced, or, while one is in the background, as soon as that one has ended.
   std::optional<Exit> MaybeCheckpoint(bool force);
+  // The end of the checkpoint written in the background, if it has ended.
+  std::optional<Exit> CheckpointCallDone();
+  // What an appended (or refused) checkpoint of `position` means for the runner; `records`:
+  // since_checkpoint_ when it was made.
+  std::optional<Exit> OnCheckpointWritten(const absl::StatusOr<int64_t>& revision,
+                                          Position position, int64_t records);
   absl::Time CheckpointDue() const;
   // True when an event the connector could deliver (not the library's own bookkeeping) lies
   // after the last checkpoint: only then is scan progress worth a checkpoint.
   bool ActivitySinceCheckpoint() const ABSL_LOCKS_EXCLUDED(mu_);
-  bool IsActivity(const std::string& stream) const;
   // For a connector filtered by the node: looks for such an event past the last checkpoint.
   // Returns when to look again.
   absl::Time MaybeProbe();
@@ -178,6 +190,7 @@ class Runner : private SubscriptionHandler {
   void Log(int32_t level, const std::string& message) const;
 
   // SubscriptionHandler, on a node thread; never blocks.
+  void OnEventBlock(RecordBlock block) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnEvents(std::vector<Record> events) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCheckpoint(Position position) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCaughtUp(Position position) override ABSL_LOCKS_EXCLUDED(mu_);
@@ -201,6 +214,8 @@ class Runner : private SubscriptionHandler {
   enum class EndStep { kFlush, kClose, kDone } end_step_ = EndStep::kClose;
   std::shared_ptr<Sink> sink_;
   std::shared_ptr<SinkCall> call_;  // the sink call in progress
+  std::shared_ptr<CheckpointCall> checkpoint_call_;  // the checkpoint being appended
+  bool checkpoint_soon_ = false;  // a forced checkpoint waits for checkpoint_call_
   CallKind call_kind_ = CallKind::kOpen;
   int64_t attempt_ = 0;  // of the open, start or batch write in progress
   int64_t claim_conflicts_ = 0;
@@ -251,6 +266,9 @@ class Runner : private SubscriptionHandler {
   std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                // of the current subscription
   bool pause_ ABSL_GUARDED_BY(mu_) = false;  // the queue is full: end the subscription
+  // A sink call is in progress: its end wakes the task, so the node's callbacks need not (a
+  // wake-up per callback would only find the call still running).
+  bool in_call_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;  // ending: callbacks are ignored

@@ -1,10 +1,11 @@
 #include "delivery/runner.h"
-#include "delivery/runner_test_util.h"
 
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "delivery/runner_test_util.h"
 #include "devnode/log_node.h"
 #include "gtest/gtest.h"
 
@@ -93,6 +94,7 @@ class RunnerTest : public ::testing::Test {
     };
     o.on_event = events->Collector();
     o.scan_checkpoint_interval = 50;
+    o.queue_capacity = queue_capacity_;
     o.metrics = metrics_;
     return std::make_unique<Runner>(std::move(o));
   }
@@ -135,6 +137,7 @@ class RunnerTest : public ::testing::Test {
   }
 
   void ExpectNoCheckpointOverLibraryEvents(ConnectorSettings s, const std::string& unmatched);
+  void ExpectEverythingQueuedDuringAHungWriteDelivered(size_t capacity);
 
   static ConnectorSettings Settings() {
     ConnectorSettings s = QuickRunnerSettings();
@@ -153,6 +156,7 @@ class RunnerTest : public ::testing::Test {
   std::shared_ptr<ConnectorMetrics> metrics_ = std::make_shared<ConnectorMetrics>();
   int appended_ = 0;
   Position last_appended_;
+  size_t queue_capacity_ = 20000;
 };
 
 void ExpectInLogOrder(const std::vector<Record>& records) {
@@ -434,10 +438,12 @@ void RunnerTest::ExpectNoCheckpointOverLibraryEvents(ConnectorSettings s,
   auto runner = MakeRunner(script, s, &events);
   runner->Start();
   ASSERT_TRUE(script->WaitFor(20));
-  // The deliveries are checkpointed (a second after the caught-up notice).
+  // The deliveries are checkpointed (a second after the caught-up notice), and the runner has
+  // seen its append return (it is appended in the background).
   ASSERT_TRUE(PollUntil([&] {
     auto cp = LastCheckpoint();
-    return cp && cp->position >= last_appended_;
+    return cp && cp->position >= last_appended_ &&
+           metrics_->checkpoint_position.load() >= last_appended_.commit;
   }));
   int64_t revision = CheckpointRevision();
   uint64_t written = metrics_->checkpoints.load();
@@ -512,6 +518,124 @@ TEST_F(RunnerTest, ACaughtUpRunnerHasNoLagAndABusyOneHasSome) {
   }));
   EXPECT_LT(metrics_->checkpoint_position.load(), client_.LastPosition()->commit);
   runner->Stop();
+}
+
+// While a write is in progress the node's callbacks queue events without waking the runner (the
+// write's end does); what arrives then must still go out, in order, once the write returns.
+// `capacity` small: the queue fills during the write, so the subscription is ended and made
+// again after the last queued event, while the call is still in progress.
+void RunnerTest::ExpectEverythingQueuedDuringAHungWriteDelivered(size_t capacity) {
+  queue_capacity_ = capacity;
+  AppendEvents(100);
+  auto script = std::make_shared<SinkScript>();
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = true;
+  }
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  {
+    absl::MutexLock l(&script->mu);
+    auto writing = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(script->mu) { return script->writes > 0; };
+    ASSERT_TRUE(script->mu.AwaitWithTimeout(absl::Condition(&writing), absl::Seconds(20)));
+  }
+  AppendEvents(500);        // live, while the first write hangs
+  AppendLibraryEvents(20);  // never delivered, interleaved
+  AppendEvents(400, "other-", "Shipped");
+  absl::SleepFor(absl::Milliseconds(50));  // the callbacks have run (nothing to wait on)
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = false;
+  }
+  ASSERT_TRUE(script->WaitFor(1000));
+  runner->Stop();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
+  absl::MutexLock l(&script->mu);
+  ASSERT_EQ(script->accepted.size(), 1000u);
+  ExpectInLogOrder(script->accepted);
+  std::set<std::string> ids;
+  for (const Record& r : script->accepted) ids.insert(r.event_id);
+  EXPECT_EQ(ids.size(), 1000u);
+  EXPECT_EQ(script->accepted.back().position, last_appended_);
+  EXPECT_GE(LastCheckpoint()->position, last_appended_);
+}
+
+TEST_F(RunnerTest, EventsQueuedDuringAHungWriteGoOutInOrderAfterIt) {
+  ExpectEverythingQueuedDuringAHungWriteDelivered(20000);
+}
+
+TEST_F(RunnerTest, AQueueThatFillsDuringAHungWritePausesAndResubscribesWithoutLoss) {
+  ExpectEverythingQueuedDuringAHungWriteDelivered(64);
+}
+
+// A checkpoint is appended in the background: while one is in flight, delivery goes on for
+// another recordsThreshold records at most, then waits for it, so that a crash replays at most
+// about twice what it would with checkpoints written in line; once the append returns
+// everything goes out, and the checkpoint that follows covers it.
+TEST_F(RunnerTest, DeliveryGoesOnForOneCheckpointsWorthWhileACheckpointAppendHangs) {
+  AppendEvents(1000);
+  struct Gate {
+    absl::Mutex mu;
+    bool closed ABSL_GUARDED_BY(mu) = false;
+    int held ABSL_GUARDED_BY(mu) = 0;  // appends waiting at the gate
+  };
+  auto gate = std::make_shared<Gate>();
+  const std::thread::id test_thread = std::this_thread::get_id();
+  node_->SetCommitHook([gate, test_thread] {
+    if (std::this_thread::get_id() == test_thread) return;
+    absl::MutexLock l(&gate->mu);
+    if (!gate->closed) return;
+    ++gate->held;
+    gate->mu.Await(absl::Condition(
+        +[](bool* closed) { return !*closed; }, &gate->closed));
+    --gate->held;
+  });
+  auto script = std::make_shared<SinkScript>();
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = true;  // nothing is delivered before the gate is closed
+  }
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kRunning));  // the start claim is written
+  {
+    absl::MutexLock l(&gate->mu);
+    gate->closed = true;
+  }
+  {
+    absl::MutexLock l(&script->mu);
+    script->hold = false;
+  }
+  // The first checkpoint is due after 100 records (at the end of the batch that reaches 100:
+  // batches are at most 32); it hangs at the gate, up to 100 more records (and the rest of
+  // their last batch) go out, and then nothing.
+  {
+    absl::MutexLock l(&gate->mu);
+    auto holding = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(gate->mu) { return gate->held == 1; };
+    ASSERT_TRUE(gate->mu.AwaitWithTimeout(absl::Condition(&holding), absl::Seconds(20)));
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // checking that nothing more goes out
+  const size_t while_held = script->Count();
+  EXPECT_GE(while_held, 200u);
+  EXPECT_LE(while_held, (100u + 31u) + (100u + 31u));  // the checkpoint's records, and as many
+  {
+    absl::MutexLock l(&gate->mu);
+    EXPECT_EQ(gate->held, 1);  // one checkpoint at a time
+    gate->closed = false;
+  }
+  ASSERT_TRUE(script->WaitFor(1000));
+  ASSERT_TRUE(PollUntil([&] {
+    auto cp = LastCheckpoint();
+    return cp && cp->position >= last_appended_;
+  }));
+  runner->Stop();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
+  absl::MutexLock l(&script->mu);
+  EXPECT_EQ(script->accepted.size(), 1000u);
+  ExpectInLogOrder(script->accepted);
+  node_->SetCommitHook(nullptr);
 }
 
 }  // namespace

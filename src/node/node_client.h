@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "core/filter.h"
 #include "core/record.h"
+#include "core/record_block.h"
 #include "esdb/node.h"
 
 namespace esdb {
@@ -56,6 +57,10 @@ class SubscriptionHandler {
  public:
   virtual ~SubscriptionHandler() = default;
   virtual void OnEvents(std::vector<Record> events) = 0;  // may block (back-pressure)
+  // The node's events as the subscription copied them: one buffer for the whole callback. The
+  // default makes a Record of each and calls OnEvents(); a handler that queues events for
+  // another thread takes the block as it is, and so spends less of the node's thread.
+  virtual void OnEventBlock(RecordBlock block);
   virtual void OnCheckpoint(Position position) = 0;
   virtual void OnCaughtUp(Position position) = 0;
   virtual void OnDropped(absl::Status why) = 0;

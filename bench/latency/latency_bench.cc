@@ -38,6 +38,7 @@
 #include "devnode/grpc_server.h"
 #include "devnode/log_node.h"
 #include "hosting/connectors_library.h"
+#include "hosting/process.h"
 #include "nlohmann/json.hpp"
 #include "sidecar/connection_string.h"
 #include "sidecar/grpc_node.h"
@@ -272,6 +273,7 @@ bool ParseArgs(int argc, char** argv, Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  esdb::hosting::ConfigureHostProcess();
   Options o;
   if (!ParseArgs(argc, argv, o)) {
     std::fprintf(stderr,

@@ -230,11 +230,12 @@ const HostSetting kSettings[] = {
      }},
     {.name = "batching:batchTimeoutMs",
      .type = T::kInt,
-     .default_value = "10",
+     .default_value = "0",
      .min = 0,
      .max = 60000,
      .unit = "ms",
-     .description = "How long a batch that has records waits to fill.",
+     .description = "How long a batch that has records waits to fill; 0: it goes as soon as the "
+                    "sink is free, and what arrives meanwhile makes the next batch.",
      .apply = [](V v, C c) {
        c.batch_timeout_ms = v.integer;
        return Ok();

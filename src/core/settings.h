@@ -72,7 +72,7 @@ struct ConnectorSettings {
   int64_t restart_max_delay_ms = 300000;
 
   int64_t batch_size = 100;
-  int64_t batch_timeout_ms = 10;
+  int64_t batch_timeout_ms = 0;
   int64_t batch_max_bytes = 4 << 20;
 
   Affinity affinity = Affinity::kLeader;

@@ -35,15 +35,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "devnode/grpc_server.h"
+#include "bench/common/loopback_sidecar.h"
 #include "devnode/log_node.h"
 #include "hosting/connectors_library.h"
 #include "hosting/process.h"
 #include "nlohmann/json.hpp"
-#include "sidecar/connection_string.h"
-#include "sidecar/grpc_node.h"
-#include "sidecar/node_api.h"
-#include "sidecar/node_connection.h"
 
 namespace {
 
@@ -301,24 +297,12 @@ int main(int argc, char** argv) {
   bool ok = true;
   if (o.in_process) ok = Measure("in-process", (*node)->api(), **node, "latency-in", o) && ok;
   if (o.side_car) {
-    esdb::devnode::GrpcServerOptions grpc_options;
-    grpc_options.port = 0;
-    auto server = esdb::devnode::GrpcServer::Start(node->get(), grpc_options);
-    if (!server.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
+    auto sidecar = esdb::bench::LoopbackSidecar::Start(node->get());
+    if (!sidecar.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(sidecar.status().message()).c_str());
       return 1;
     }
-    auto settings = esdb::sidecar::ParseConnectionString(
-        absl::StrCat("kurrentdb://127.0.0.1:", (*server)->port(), "?tls=false"));
-    auto connection = esdb::sidecar::NodeConnection::Create(*settings);
-    if (!connection.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(connection.status().message()).c_str());
-      return 1;
-    }
-    esdb::sidecar::GrpcNode grpc_node(connection->get(), "devnode");
-    esdb::sidecar::SidecarNodeApi sidecar(&grpc_node, {});
-    ok = Measure("side-car", sidecar.api(), **node, "latency-side", o) && ok;
-    (*server)->Stop();
+    ok = Measure("side-car", (*sidecar)->api(), **node, "latency-side", o) && ok;
   }
   (*node)->Shutdown();
   if (own_dir) std::filesystem::remove_all(dir);

@@ -17,15 +17,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/common/bench_log.h"
-#include "devnode/grpc_server.h"
+#include "bench/common/loopback_sidecar.h"
 #include "devnode/log_node.h"
 #include "hosting/connectors_library.h"
 #include "hosting/process.h"
 #include "nlohmann/json.hpp"
-#include "sidecar/connection_string.h"
-#include "sidecar/grpc_node.h"
-#include "sidecar/node_api.h"
-#include "sidecar/node_connection.h"
 
 namespace {
 
@@ -126,24 +122,14 @@ int main(int argc, char** argv) {
   const double in_process = Measure("in-process host:", (*node)->api(), "bench-in", events);
 
   // (b) The side-car's table: gRPC to the dev node's server on loopback.
-  esdb::devnode::GrpcServerOptions grpc_options;
-  grpc_options.port = 0;
-  auto server = esdb::devnode::GrpcServer::Start(node->get(), grpc_options);
-  if (!server.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
+  auto sidecar = esdb::bench::LoopbackSidecar::Start(node->get());
+  if (!sidecar.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(sidecar.status().message()).c_str());
     return 1;
   }
-  auto settings = esdb::sidecar::ParseConnectionString(
-      absl::StrCat("kurrentdb://127.0.0.1:", (*server)->port(), "?tls=false"));
-  auto connection = esdb::sidecar::NodeConnection::Create(*settings);
-  if (!connection.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(connection.status().message()).c_str());
-    return 1;
-  }
-  esdb::sidecar::GrpcNode grpc_node(connection->get(), "devnode");
-  esdb::sidecar::SidecarNodeApi sidecar(&grpc_node, {});
-  const double external = Measure("side-car (gRPC loopback):", sidecar.api(), "bench-side", events);
-  (*server)->Stop();
+  const double external =
+      Measure("side-car (gRPC loopback):", (*sidecar)->api(), "bench-side", events);
+  sidecar->reset();
   if (in_process > 0 && external > 0) {
     std::printf("  ratio (side-car / in-process): %.3f\n", external / in_process);
   }

@@ -12,20 +12,6 @@ namespace {
 
 constexpr size_t kErrSize = 512;
 
-Record ToRecord(const esdb_recorded_event& e) {
-  Record r;
-  r.stream = e.stream ? e.stream : "";
-  r.revision = e.revision;
-  r.position = {e.position.commit, e.position.prepare};
-  r.event_id = e.event_id ? e.event_id : "";
-  r.event_type = e.event_type ? e.event_type : "";
-  r.content_type = e.content_type ? e.content_type : "";
-  if (e.data_size) r.data.assign(reinterpret_cast<const char*>(e.data), e.data_size);
-  if (e.metadata_size) r.metadata.assign(reinterpret_cast<const char*>(e.metadata), e.metadata_size);
-  r.created_unix_us = e.created_unix_us;
-  return r;
-}
-
 RecordView ToView(const esdb_recorded_event& e) {
   RecordView v;
   v.stream = e.stream ? e.stream : "";
@@ -150,7 +136,7 @@ absl::Status NodeClient::ReadStream(const std::string& stream, Direction directi
   char err[kErrSize] = "";
   auto trampoline = [](void* user, const esdb_recorded_event* e) -> int {
     auto* fn = static_cast<const std::function<bool(const Record&)>*>(user);
-    return (*fn)(ToRecord(*e)) ? 0 : 1;
+    return (*fn)(ToView(*e).ToRecord()) ? 0 : 1;
   };
   esdb_node_status s = api_->read_stream(
       api_->ctx, stream.c_str(),

@@ -217,6 +217,15 @@ test("an operator creates, enables, disables and deletes a file-sink connector",
 
   await setField(page, "#s-path", join(node.dataDir, "ui-orders.jsonl"));
   await page.click("#editor details summary");
+  // The host's fields are the host entry of GET /connector-plugins (its ignored keys left out):
+  // the same table that checks them.
+  const listed = JSON.parse((await nodeCall("GET", "/connector-plugins")).text);
+  const hostKeys = listed.find((p) => p.kind === "host").settings
+    .filter((s) => !s.ignored && s.name !== "instanceTypeName").map((s) => s.name);
+  const hostFields = await page.$$eval("#host-settings [data-setting]",
+    (inputs) => inputs.map((i) => i.dataset.setting));
+  assert.deepEqual(hostFields, hostKeys);
+  assert.ok(hostFields.includes("errors:tolerance"), hostFields.join(", "));
   await page.type("#s-subscription_initialPosition", "earliest");
   await page.type("#s-subscription_filter_expression", "order-");
   await page.select("#s-subscription_filter_filterType", "prefix");

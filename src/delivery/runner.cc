@@ -209,7 +209,8 @@ void Runner::Stop() {
   }
   given_up_ = true;
   Log(ESDB_LOG_WARN,
-      absl::StrCat("a sink call did not return within ",
+      absl::StrCat(in_flight_.empty() ? "a sink call did not return within "
+                                      : "a submitted sink write did not complete within ",
                    absl::FormatDuration(options_.stop_timeout),
                    " of the stop request; the runner is given up without a final checkpoint "
                    "(the next start delivers again from the last one)"));

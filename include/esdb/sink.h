@@ -220,7 +220,9 @@ typedef struct esdb_sink_plugin {
 
   /* Added after the fields above: a host reads it only when ESDB_HAS_FIELD says the plugin's
    * table has it; an older plugin's table counts as 0. ESDB_SINK_*-flags below, or-ed; bits the
-   * host does not know are ignored, so they must be 0. */
+   * host does not know are ignored, so they must be 0. A binary built before this field works
+   * unchanged; its source, rebuilt with -Wextra -Werror and a positional initializer, needs a
+   * trailing 0 (or designated initializers, which never need one). */
   uint32_t flags;
 } esdb_sink_plugin;
 

@@ -913,7 +913,7 @@ const esdb_sink_plugin kPlugin = {
     Open,
     Write,
     Flush,
-        Close,
+    Close,
     0};  // flags
 
 }  // namespace

@@ -45,8 +45,7 @@ struct Pipe {
       writes[i].done = nullptr;
       --outstanding;
       if (r.outcome == SinkOutcome::kOk) {
-        acknowledged.insert(acknowledged.end(), writes[i].records.begin(),
-                            writes[i].records.end());
+        acknowledged.insert(acknowledged.end(), writes[i].records.begin(), writes[i].records.end());
       }
     }
     std::thread([done = std::move(done), r = std::move(r)] { done(r); }).join();
@@ -262,9 +261,11 @@ TEST_F(PipelinedWritesTest, ScrambledCompletionsDeliverEverythingInOrderOfWritin
   EXPECT_GT(pipe->max_outstanding, 1);
   EXPECT_LE(pipe->max_outstanding, 8);
   std::vector<Record> written;
-  for (const auto& w : pipe->writes) written.insert(written.end(), w.records.begin(), w.records.end());
+  for (const auto& w : pipe->writes)
+    written.insert(written.end(), w.records.begin(), w.records.end());
   ASSERT_EQ(written.size(), 300u);
-  for (size_t i = 1; i < written.size(); ++i) ASSERT_LT(written[i - 1].position, written[i].position);
+  for (size_t i = 1; i < written.size(); ++i)
+    ASSERT_LT(written[i - 1].position, written[i].position);
 }
 
 TEST_F(PipelinedWritesTest, ARetryWaitsForTheOthersThenWritesAgainFromTheFirstUnacknowledged) {

@@ -641,18 +641,18 @@ void Runner::SubmitBatch(std::shared_ptr<std::vector<Record>> batch) {
       InFlight{batch, slot, now, now + absl::Milliseconds(options_.settings.write_timeout_ms)});
   // One call at a time on the pool (StartCall), so write() is never called concurrently and
   // batches reach the plugin in log order; the completion may come from any thread, any time.
-  StartCall(CallKind::kSubmit, [sink = sink_, batch = std::move(batch), slot,
-                                task = task_](SinkCall&) {
-    sink->Submit(batch, [slot, task](SinkResult r) {
-      {
-        absl::MutexLock lock(&slot->mu);
-        if (slot->result) return;
-        slot->result = std::move(r);
-        slot->finished = absl::Now();
-      }
-      task->Schedule();
-    });
-  });
+  StartCall(CallKind::kSubmit,
+            [sink = sink_, batch = std::move(batch), slot, task = task_](SinkCall&) {
+              sink->Submit(batch, [slot, task](SinkResult r) {
+                {
+                  absl::MutexLock lock(&slot->mu);
+                  if (slot->result) return;
+                  slot->result = std::move(r);
+                  slot->finished = absl::Now();
+                }
+                task->Schedule();
+              });
+            });
 }
 
 void Runner::Acknowledge(const std::vector<Record>& batch) {
@@ -716,12 +716,11 @@ absl::Time Runner::Harvest(bool ending) {
   SinkResult r;
   if (lost) {
     r.outcome = SinkOutcome::kRetry;
-    r.message = absl::StrCat("a write of ", front.batch->size(),
-                             " records (of ", in_flight_.size() + 1,
-                             " in flight) did not complete within ",
-                             options_.settings.write_timeout_ms,
-                             " ms; the sink instance is abandoned and the writes retried on a "
-                             "new one");
+    r.message =
+        absl::StrCat("a write of ", front.batch->size(), " records (of ", in_flight_.size() + 1,
+                     " in flight) did not complete within ", options_.settings.write_timeout_ms,
+                     " ms; the sink instance is abandoned and the writes retried on a "
+                     "new one");
     r.instance_lost = true;
     if (sink_) sink_->Abandon();  // completions may still come: never closed under them
     sink_.reset();

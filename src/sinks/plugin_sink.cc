@@ -80,8 +80,8 @@ SinkResult PluginSink::ToResult(const std::string& plugin_name_, const SinkLogFn
                                 std::optional<size_t> failed_index, size_t count) {
   if (failed_index && *failed_index >= count && log) {
     log(ESDB_SINK_LOG_WARN,
-                     absl::StrCat("sink plugin '", plugin_name_, "' named record ", *failed_index,
-                                  " of a write of ", count, " as refused; ignored"));
+        absl::StrCat("sink plugin '", plugin_name_, "' named record ", *failed_index,
+                     " of a write of ", count, " as refused; ignored"));
   }
   if (failed_index && *failed_index >= count) failed_index.reset();
 
@@ -186,9 +186,10 @@ struct PendingWrite {
 void PluginSink::Submit(std::shared_ptr<const std::vector<Record>> records,
                         std::function<void(SinkResult)> done) {
   if (abandoned_) {
-    return done({SinkOutcome::kFatal,
-                 absl::StrCat(plugin_name_, ": the instance was abandoned after a write that "
-                                            "never completed")});
+    return done(
+        {SinkOutcome::kFatal, absl::StrCat(plugin_name_,
+                                           ": the instance was abandoned after a write that "
+                                           "never completed")});
   }
   if (records->empty()) return done({});
   auto pending = std::make_shared<PendingWrite>();

@@ -117,7 +117,8 @@ struct Instance {
       std::vector<Held> batch;
       batch.swap(held);
       lock.unlock();
-      for (size_t i = batch.size(); i-- > 0;) batch[i].done(batch[i].done_ctx, ESDB_SINK_OK, nullptr);
+      for (size_t i = batch.size(); i-- > 0;)
+        batch[i].done(batch[i].done_ctx, ESDB_SINK_OK, nullptr);
       lock.lock();
     }
   }

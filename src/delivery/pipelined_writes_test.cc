@@ -34,6 +34,7 @@ struct Pipe {
   int outstanding ABSL_GUARDED_BY(mu) = 0;
   int max_outstanding ABSL_GUARDED_BY(mu) = 0;
   int sync_writes ABSL_GUARDED_BY(mu) = 0;
+  bool refuse_sync ABSL_GUARDED_BY(mu) = false;  // sync writes answer RETRY while set
 
   // Completes write `i` with `r` (acknowledged records are kept); false when it was completed.
   bool Complete(size_t i, SinkResult r = {}) {
@@ -75,6 +76,7 @@ class PipeSink : public Sink {
   SinkResult Write(std::span<const Record> records) override {
     absl::MutexLock l(&pipe_->mu);
     EXPECT_EQ(pipe_->OutstandingOn(this), 0) << "a sync write beside submitted ones";
+    if (pipe_->refuse_sync) return {SinkOutcome::kRetry, "still busy"};
     ++pipe_->sync_writes;
     pipe_->writes.push_back({std::vector<Record>(records.begin(), records.end()), nullptr, this});
     pipe_->acknowledged.insert(pipe_->acknowledged.end(), records.begin(), records.end());
@@ -308,6 +310,45 @@ TEST_F(PipelinedWritesTest, ARetryWaitsForTheOthersThenWritesAgainFromTheFirstUn
   EXPECT_GT(pipe->writes[again + 1].records.front().position, refused);
   EXPECT_LE(pipe->writes[again + 1].records.front().position,
             pipe->writes[3].records.front().position);
+}
+
+TEST_F(PipelinedWritesTest, AMarkerAfterWritesInFlightNeverPassesABatchBeingRetried) {
+  AppendEvents(10);  // five batches of two, then the caught-up marker
+  auto pipe = std::make_shared<Pipe>();
+  {
+    absl::MutexLock l(&pipe->mu);
+    pipe->refuse_sync = true;  // the retries of a refused batch are refused too
+  }
+  RunnerReports reports;
+  ConnectorSettings s = Settings(6);
+  s.autocommit_records_threshold = 1;
+  auto runner = MakeRunner(s, &reports, pipe);
+  runner->Start();
+  // All five are submitted with a slot to spare, so the marker after them is taken and waits
+  // for them.
+  ASSERT_TRUE(pipe->WaitWrites(5));
+  absl::SleepFor(absl::Milliseconds(50));
+  for (size_t i = 1; i < 5; ++i) ASSERT_TRUE(pipe->Complete(i));
+  ASSERT_TRUE(pipe->Complete(0, {SinkOutcome::kRetry, "busy"}));
+  Position refused;
+  {
+    absl::MutexLock l(&pipe->mu);
+    refused = pipe->writes[0].records.front().position;
+  }
+  // While the first batch is refused again and again, nothing (the marker either) moves the checkpoint past it.
+  absl::SleepFor(absl::Milliseconds(1500));
+  std::optional<Position> cp = Checkpointed();
+  EXPECT_TRUE(!cp || *cp < refused) << cp->ToString();
+  {
+    absl::MutexLock l(&pipe->mu);
+    pipe->refuse_sync = false;
+  }
+  AnswerScrambled(pipe);
+  ASSERT_TRUE(PollUntil([&] { return Checkpointed().value_or(Position{}) >= last_appended_; }));
+  runner->Stop();
+  StopAnswering();
+  absl::MutexLock l(&pipe->mu);
+  EXPECT_EQ(Ids(pipe->acknowledged).size(), 10u);
 }
 
 TEST_F(PipelinedWritesTest, AFatalCompletionFailsTheConnectorAfterTheOthersComplete) {

@@ -548,7 +548,10 @@ void Runner::StepDeliver() {
       wake = Harvest(/*ending=*/false);
       if (phase_ != Phase::kDelivering) return;
     }
-    if (deferred_marker_ && in_flight_.empty()) {
+    // A marker waits until everything before it is acknowledged: the writes in flight, and a
+    // batch that failed among them with the ones resent after it.
+    if (deferred_marker_ && in_flight_.empty() && !batch_ && suspects_.empty() &&
+        resend_.empty()) {
       Item marker = *std::move(deferred_marker_);
       deferred_marker_.reset();
       HandleMarker(marker);
@@ -557,10 +560,10 @@ void Runner::StepDeliver() {
       continue;
     }
     const bool pipeline = CanPipeline();
-    // Submitted writes hold up what cannot go beside them: a marker (it would move `safe_` past
-    // them), a write of the sync path, or one more than maxInFlight.
+    // Submitted writes hold up what cannot go beside them: a write of the sync path, or one more
+    // than maxInFlight.
     const bool blocked =
-        draining_ || deferred_marker_.has_value() ||
+        draining_ ||
         (!in_flight_.empty() &&
          (!pipeline || in_flight_.size() >= static_cast<size_t>(options_.settings.max_in_flight)));
     if (blocked) {
@@ -585,6 +588,8 @@ void Runner::StepDeliver() {
       attempt_ = 0;
       batch_from_suspects_ = false;
       return WriteBatch();
+    } else if (deferred_marker_) {
+      // Nothing after the marker goes before it; the writes before it are in flight.
     } else if (checkpoint_call_ && since_checkpoint_ - checkpoint_call_->records >=
                                        options_.settings.autocommit_records_threshold) {
       // While a checkpoint is being appended, delivery goes on for one more checkpoint's worth

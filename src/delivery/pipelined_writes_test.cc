@@ -26,7 +26,7 @@ struct Pipe {
   struct Write {
     std::vector<Record> records;
     std::function<void(SinkResult)> done;  // empty once completed
-    const void* instance = nullptr;        // the PipeSink it was made on
+    int instance = 0;                      // the PipeSink it was made on (PipeSink::id_)
   };
   absl::Mutex mu;
   std::vector<Write> writes ABSL_GUARDED_BY(mu);  // in the order they were made
@@ -35,6 +35,7 @@ struct Pipe {
   int max_outstanding ABSL_GUARDED_BY(mu) = 0;
   int sync_writes ABSL_GUARDED_BY(mu) = 0;
   bool refuse_sync ABSL_GUARDED_BY(mu) = false;  // sync writes answer RETRY while set
+  std::string poison_type;  // sync writes with a record of this type answer FATAL
 
   // Completes write `i` with `r` (acknowledged records are kept); false when it was completed.
   bool Complete(size_t i, SinkResult r = {}) {
@@ -57,7 +58,7 @@ struct Pipe {
     auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return writes.size() >= n; };
     return mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(20));
   }
-  int OutstandingOn(const void* instance) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  int OutstandingOn(int instance) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     int n = 0;
     for (const Write& w : writes) n += w.instance == instance && w.done != nullptr;
     return n;
@@ -75,32 +76,40 @@ class PipeSink : public Sink {
   // The sync path (a retry): acknowledged at once.
   SinkResult Write(std::span<const Record> records) override {
     absl::MutexLock l(&pipe_->mu);
-    EXPECT_EQ(pipe_->OutstandingOn(this), 0) << "a sync write beside submitted ones";
+    EXPECT_EQ(pipe_->OutstandingOn(id_), 0) << "a sync write beside submitted ones";
     if (pipe_->refuse_sync) return {SinkOutcome::kRetry, "still busy"};
+    for (const Record& r : records) {
+      if (!pipe_->poison_type.empty() && r.event_type == pipe_->poison_type) {
+        return {SinkOutcome::kFatal, "poison"};
+      }
+    }
     ++pipe_->sync_writes;
-    pipe_->writes.push_back({std::vector<Record>(records.begin(), records.end()), nullptr, this});
+    pipe_->writes.push_back({std::vector<Record>(records.begin(), records.end()), nullptr, id_});
     pipe_->acknowledged.insert(pipe_->acknowledged.end(), records.begin(), records.end());
     return {};
   }
   void Submit(std::shared_ptr<const std::vector<Record>> records,
               std::function<void(SinkResult)> done) override {
     absl::MutexLock l(&pipe_->mu);
-    pipe_->writes.push_back({*records, std::move(done), this});
+    pipe_->writes.push_back({*records, std::move(done), id_});
     pipe_->max_outstanding = std::max(pipe_->max_outstanding, ++pipe_->outstanding);
   }
   absl::Status Flush() override {
     absl::MutexLock l(&pipe_->mu);
-    EXPECT_EQ(pipe_->OutstandingOn(this), 0) << "flush with writes outstanding";
+    EXPECT_EQ(pipe_->OutstandingOn(id_), 0) << "flush with writes outstanding";
     return absl::OkStatus();
   }
   void Abandon() override { abandoned_ = true; }
   ~PipeSink() override {
     absl::MutexLock l(&pipe_->mu);
-    if (!abandoned_) EXPECT_EQ(pipe_->OutstandingOn(this), 0) << "closed with writes outstanding";
+    if (!abandoned_) EXPECT_EQ(pipe_->OutstandingOn(id_), 0) << "closed with writes outstanding";
   }
 
  private:
   std::shared_ptr<Pipe> pipe_;
+  // Not the address: a new instance may be made where an abandoned one was.
+  const int id_ = ++next_id_;
+  static inline std::atomic<int> next_id_{0};
   bool abandoned_ = false;
 };
 
@@ -108,10 +117,10 @@ class PipelinedWritesTest : public ::testing::Test {
  protected:
   ~PipelinedWritesTest() override { StopAnswering(); }
 
-  void AppendEvents(int n) {
+  void AppendEvents(int n, const std::string& type = "Placed") {
     for (int i = 0; i < n; ++i) {
       EventData e;
-      e.event_type = "Placed";
+      e.event_type = type;
       e.data = absl::StrCat(R"({"n":)", appended_++, "}");
       auto r = client_.Append(absl::StrCat("orders-", i % 3), ESDB_EXPECT_ANY,
                               std::span<const EventData>(&e, 1));
@@ -349,6 +358,40 @@ TEST_F(PipelinedWritesTest, AMarkerAfterWritesInFlightNeverPassesABatchBeingRetr
   StopAnswering();
   absl::MutexLock l(&pipe->mu);
   EXPECT_EQ(Ids(pipe->acknowledged).size(), 10u);
+}
+
+TEST_F(PipelinedWritesTest, WithToleranceAllARefusedRecordIsSetAsideAndTheRestDelivered) {
+  AppendEvents(9);
+  AppendEvents(1, "Poison");
+  AppendEvents(10);
+  auto pipe = std::make_shared<Pipe>();
+  pipe->poison_type = "Poison";
+  RunnerReports reports;
+  ConnectorSettings s = Settings(4);
+  s.errors_tolerance = ErrorTolerance::kAll;
+  auto runner = MakeRunner(s, &reports, pipe);
+  // Submitted writes holding the poison record are refused; the sync path refuses it too.
+  AnswerScrambled(pipe, [pipe](size_t write) -> std::optional<SinkResult> {
+    absl::MutexLock l(&pipe->mu);
+    for (const Record& r : pipe->writes[write].records) {
+      if (r.event_type == "Poison") {
+        return SinkResult{SinkOutcome::kFatal, "poison"};
+      }
+    }
+    return SinkResult{};
+  });
+  runner->Start();
+  ASSERT_TRUE(PollUntil([&] { return metrics_->dead_letters.load() == 1; }));
+  ASSERT_TRUE(PollUntil([&] {
+    absl::MutexLock l(&pipe->mu);
+    return Ids(pipe->acknowledged).size() == 19;
+  }));
+  ASSERT_TRUE(PollUntil([&] { return Checkpointed().value_or(Position{}) >= last_appended_; }));
+  runner->Stop();
+  StopAnswering();
+  EXPECT_FALSE(reports.Has(RunnerEvent::Kind::kFailed));
+  absl::MutexLock l(&pipe->mu);
+  for (const Record& r : pipe->acknowledged) EXPECT_NE(r.event_type, "Poison");
 }
 
 TEST_F(PipelinedWritesTest, AFatalCompletionFailsTheConnectorAfterTheOthersComplete) {

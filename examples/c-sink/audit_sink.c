@@ -227,7 +227,8 @@ static const esdb_sink_plugin kPlugin = {
     Open,
     Write,
     Flush,
-    Close};
+    Close,
+    0}; /* flags: one write at a time */
 
 /* The one exported symbol (ESDB_SINK_EXPORT; everything else is hidden by esdb_add_sink). */
 ESDB_SINK_EXPORT const esdb_sink_plugin* esdb_sink_entry(uint32_t host_abi_version) {

@@ -29,8 +29,9 @@
  *
  * Threading: the host calls validate() from any thread, possibly concurrently for different
  * settings. For one sink instance, the host calls write(), flush() and close() from one thread at
- * a time and never calls write() again before the previous write's completion has run. Different
- * instances of the same plugin may be used concurrently from different threads.
+ * a time and never calls write() again before the previous write's completion has run, unless the
+ * plugin declares ESDB_SINK_PIPELINED_WRITES (see esdb_sink_plugin.flags). Different instances of
+ * the same plugin may be used concurrently from different threads.
  */
 #ifndef ESDB_SINK_H_
 #define ESDB_SINK_H_
@@ -201,7 +202,8 @@ typedef struct esdb_sink_plugin {
                            size_t err_size);
 
   /* Delivers records[0..count) in order. Reports the outcome through done(done_ctx, ...), exactly
-   * once. The host does not call write() again on this instance before done() has run. */
+   * once. The host does not call write() again on this instance before done() has run, unless
+   * flags has ESDB_SINK_PIPELINED_WRITES. */
   void (*write)(esdb_sink_instance* sink, const esdb_sink_record* const* records, size_t count,
                 esdb_sink_completion_fn done, void* done_ctx);
 
@@ -215,7 +217,28 @@ typedef struct esdb_sink_plugin {
 
   /* Destroys the instance. No write is in flight when it is called. */
   void (*close)(esdb_sink_instance* sink);
+
+  /* Added after the fields above: a host reads it only when ESDB_HAS_FIELD says the plugin's
+   * table has it; an older plugin's table counts as 0. ESDB_SINK_*-flags below, or-ed; bits the
+   * host does not know are ignored, so they must be 0. A binary built before this field works
+   * unchanged; its source, rebuilt with -Wextra -Werror and a positional initializer, needs a
+   * trailing 0 (or designated initializers, which never need one). */
+  uint32_t flags;
 } esdb_sink_plugin;
+
+/* esdb_sink_plugin.flags: the instance accepts several writes outstanding at once. The host may
+ * then call write() again before the completions of earlier writes have run, up to the
+ * connector's batching:maxInFlight writes whose completion is outstanding. What still holds:
+ * write() itself is called from one thread at a time (never concurrently) and the batches come
+ * in log order, each write's records following the previous write's; flush() and close() are
+ * called only when no completion is outstanding. What changes: completions may come in any order
+ * and from any thread, each exactly once; a record array stays valid until its own completion.
+ * The host advances its checkpoint only over the writes acknowledged without a gap. After a RETRY
+ * it waits for the other outstanding completions, then writes again from the first batch not
+ * acknowledged, in order, so a batch written after the refused one may be delivered twice
+ * (at-least-once). A plugin that keeps the order of delivery across writes must not acknowledge
+ * a write before the ones written before it are in place. */
+#define ESDB_SINK_PIPELINED_WRITES 0x1u
 
 /* The one exported entry point. Returns the plugin's table (static storage, lives as long as the
  * library is loaded), or NULL if the plugin cannot work with host_abi_version. Called once, on the

@@ -208,7 +208,8 @@ const esdb_sink_plugin kPlugin = {
     Open,
     Write,
     nullptr,  // flush: every acknowledged request has been answered already
-    Close};
+    Close,
+    0};  // flags
 
 }  // namespace
 }  // namespace esdb_http_sink

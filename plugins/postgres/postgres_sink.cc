@@ -913,7 +913,8 @@ const esdb_sink_plugin kPlugin = {
     Open,
     Write,
     Flush,
-    Close};
+    Close,
+    0};  // flags
 
 }  // namespace
 }  // namespace esdb_postgres_sink

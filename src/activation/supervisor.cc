@@ -266,6 +266,10 @@ void Supervisor::StartRunner(const Connector& c) {
   if (auto s = options_.destinations->Apply(**plugin, settings->sink_settings); !s.ok()) {
     return refuse(std::string(s.message()));
   }
+  // Again at each start: the plugin may have been replaced by a build without pipelined writes.
+  if (auto s = CheckMaxInFlight(**plugin, settings->max_in_flight); !s.ok()) {
+    return refuse(std::string(s.message()));
+  }
   RunnerOptions o;
   o.connector_id = c.id;
   o.generation = c.generation;

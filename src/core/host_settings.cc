@@ -250,6 +250,17 @@ const HostSetting kSettings[] = {
        c.batch_max_bytes = v.integer;
        return Ok();
      }},
+    {.name = "batching:maxInFlight",
+     .type = T::kInt,
+     .default_value = "1",
+     .min = 1,
+     .max = 64,
+     .description = "Sink writes whose completion may be outstanding at once; above 1 only for a "
+                    "sink that declares pipelined writes.",
+     .apply = [](V v, C c) {
+       c.max_in_flight = v.integer;
+       return Ok();
+     }},
     {.name = "affinity",
      .type = T::kEnum,
      .default_value = "leader",

@@ -74,6 +74,9 @@ struct ConnectorSettings {
   int64_t batch_size = 100;
   int64_t batch_timeout_ms = 0;
   int64_t batch_max_bytes = 4 << 20;
+  // Sink writes whose completion may be outstanding at once; above 1 only for a plugin that
+  // declares ESDB_SINK_PIPELINED_WRITES.
+  int64_t max_in_flight = 1;
 
   Affinity affinity = Affinity::kLeader;
 

@@ -56,6 +56,13 @@ struct Runner::SinkCall {
   absl::Duration took;           // kWrite
 };
 
+// The outcome of a submitted (pipelined) write, set by the sink's completion on any thread.
+struct Runner::WriteSlot {
+  absl::Mutex mu;
+  std::optional<SinkResult> result ABSL_GUARDED_BY(mu);
+  absl::Time finished ABSL_GUARDED_BY(mu);
+};
+
 // A checkpoint appended on the sink-call pool while delivery goes on. `revision` is written
 // before `done` is set, and read after it was seen set, both under `mu`.
 struct Runner::CheckpointCall {
@@ -202,12 +209,15 @@ void Runner::Stop() {
   }
   given_up_ = true;
   Log(ESDB_LOG_WARN,
-      absl::StrCat("a sink call did not return within ",
+      absl::StrCat(in_flight_.empty() ? "a sink call did not return within "
+                                      : "a submitted sink write did not complete within ",
                    absl::FormatDuration(options_.stop_timeout),
                    " of the stop request; the runner is given up without a final checkpoint "
                    "(the next start delivers again from the last one)"));
   probe_.reset();
   subscription_.reset();
+  // Completions still outstanding: closing the instance under them is not allowed.
+  if (sink_ && !in_flight_.empty()) sink_->Abandon();
   sink_.reset();  // the hung call holds its own reference and closes the sink if it returns
   call_.reset();
   options_.metrics->caught_up = false;
@@ -441,6 +451,8 @@ void Runner::OnCallDone(CallKind kind, SinkCall& call) {
       if (phase_ == Phase::kReplaying) return OnReplayWritten(call.write);
       return OnWritten(call.write);
     }
+    case CallKind::kSubmit:
+      return;  // the write's completion comes on its own (Harvest)
     case CallKind::kFlush:
       // Flush before the final checkpoint: a sink may acknowledge before its data is durable,
       // and the checkpoint must never pass what a crash could still lose.
@@ -532,9 +544,33 @@ void Runner::StepDeliver() {
     if (stop_requested()) return BeginEnd(Exit::kStop);
     FlowControl();
     absl::Time wake = absl::InfiniteFuture();
-    if (batch_) {  // written before and answered RETRY
+    if (!in_flight_.empty()) {
+      wake = Harvest(/*ending=*/false);
+      if (phase_ != Phase::kDelivering) return;
+    }
+    // A marker waits until everything before it is acknowledged: the writes in flight, and a
+    // batch that failed among them with the ones resent after it.
+    if (deferred_marker_ && in_flight_.empty() && !batch_ && suspects_.empty() &&
+        resend_.empty()) {
+      Item marker = *std::move(deferred_marker_);
+      deferred_marker_.reset();
+      HandleMarker(marker);
+      if (phase_ != Phase::kDelivering) return;
+      if (auto e = MaybeCheckpoint(/*force=*/false)) return BeginEnd(*e);
+      continue;
+    }
+    const bool pipeline = CanPipeline();
+    // Submitted writes hold up what cannot go beside them: a write of the sync path, or one more
+    // than maxInFlight.
+    const bool blocked =
+        draining_ ||
+        (!in_flight_.empty() &&
+         (!pipeline || in_flight_.size() >= static_cast<size_t>(options_.settings.max_in_flight)));
+    if (blocked) {
+      // A completion (or the earliest write deadline) wakes the task.
+    } else if (batch_) {  // written before and answered RETRY
       if (RetryBatch()) return;
-      wake = retry_at_;
+      wake = std::min(wake, retry_at_);
     } else if (!suspects_.empty()) {
       // Isolating a record the sink refuses: the records of that batch go first, in parts.
       size_t n = std::clamp<size_t>(next_size_, 1, suspects_.size());
@@ -543,6 +579,17 @@ void Runner::StepDeliver() {
       batch_from_suspects_ = true;
       attempt_ = 0;
       return WriteBatch();
+    } else if (!resend_.empty()) {
+      // Submitted after a write that failed: written again, in order, before anything new.
+      std::shared_ptr<std::vector<Record>> batch = std::move(resend_.front());
+      resend_.pop_front();
+      if (pipeline) return SubmitBatch(std::move(batch));
+      batch_ = std::move(batch);
+      attempt_ = 0;
+      batch_from_suspects_ = false;
+      return WriteBatch();
+    } else if (deferred_marker_) {
+      // Nothing after the marker goes before it; the writes before it are in flight.
     } else if (checkpoint_call_ && since_checkpoint_ - checkpoint_call_->records >=
                                        options_.settings.autocommit_records_threshold) {
       // While a checkpoint is being appended, delivery goes on for one more checkpoint's worth
@@ -554,15 +601,24 @@ void Runner::StepDeliver() {
       if (w.batch) {
         attempt_ = 0;
         batch_from_suspects_ = false;
+        if (pipeline) {
+          std::shared_ptr<std::vector<Record>> batch = std::move(batch_);
+          batch_.reset();
+          return SubmitBatch(std::move(batch));
+        }
         return WriteBatch();
       }
       if (w.marker) {
+        if (!in_flight_.empty()) {
+          deferred_marker_ = std::move(w.marker);
+          continue;
+        }
         HandleMarker(*w.marker);
         if (phase_ != Phase::kDelivering) return;
         if (auto e = MaybeCheckpoint(/*force=*/false)) return BeginEnd(*e);
         continue;
       }
-      wake = w.wake;
+      wake = std::min(wake, w.wake);
     }
     // Nothing to hand to the sink now: commit progress if due, and sleep until something is.
     wake = std::min(wake, MaybeProbe());
@@ -574,6 +630,127 @@ void Runner::StepDeliver() {
   }
   Publish();
   task_->Schedule();  // more queued: let other runners have the thread in between
+}
+
+bool Runner::CanPipeline() const {
+  // The sync path owns the sink while it retries or isolates a batch (errors:tolerance=all
+  // isolates one write at a time), and an instance lost to a timeout is replaced first.
+  return options_.settings.max_in_flight > 1 && sink_ && sink_->pipelined() && !batch_ &&
+         suspects_.empty() && !held_ && !reopen_;
+}
+
+void Runner::SubmitBatch(std::shared_ptr<std::vector<Record>> batch) {
+  auto slot = std::make_shared<WriteSlot>();
+  const absl::Time now = absl::Now();
+  in_flight_.push_back(
+      InFlight{batch, slot, now, now + absl::Milliseconds(options_.settings.write_timeout_ms)});
+  // One call at a time on the pool (StartCall), so write() is never called concurrently and
+  // batches reach the plugin in log order; the completion may come from any thread, any time.
+  StartCall(CallKind::kSubmit,
+            [sink = sink_, batch = std::move(batch), slot, task = task_](SinkCall&) {
+              sink->Submit(batch, [slot, task](SinkResult r) {
+                {
+                  absl::MutexLock lock(&slot->mu);
+                  if (slot->result) return;
+                  slot->result = std::move(r);
+                  slot->finished = absl::Now();
+                }
+                task->Schedule();
+              });
+            });
+}
+
+void Runner::Acknowledge(const std::vector<Record>& batch) {
+  ConnectorMetrics& m = *options_.metrics;
+  m.records_delivered += batch.size();
+  m.batches_delivered++;
+  m.delivered_position = batch.back().position.commit;
+  safe_ = std::max(safe_, batch.back().position);
+  since_checkpoint_ += static_cast<int64_t>(batch.size());
+  ReportHealthy();
+}
+
+absl::Time Runner::Harvest(bool ending) {
+  const absl::Time now = absl::Now();
+  absl::Time wake = absl::InfiniteFuture();
+  bool all_done = true;
+  bool lost = false;
+  for (const InFlight& f : in_flight_) {
+    absl::MutexLock lock(&f.slot->mu);
+    if (!f.slot->result) {
+      all_done = false;
+      if (now >= f.deadline) {
+        lost = true;
+      } else {
+        wake = std::min(wake, f.deadline);
+      }
+    } else if (f.slot->result->outcome != SinkOutcome::kOk) {
+      draining_ = true;
+    }
+  }
+  // The acknowledged prefix: only there may `safe_` move.
+  while (!in_flight_.empty()) {
+    InFlight& f = in_flight_.front();
+    absl::Duration took;
+    {
+      absl::MutexLock lock(&f.slot->mu);
+      if (!f.slot->result || f.slot->result->outcome != SinkOutcome::kOk) break;
+      took = f.slot->finished - f.started;
+    }
+    options_.metrics->write_latency.Observe(absl::ToDoubleSeconds(took));
+    std::shared_ptr<std::vector<Record>> batch = std::move(f.batch);
+    in_flight_.pop_front();
+    Acknowledge(*batch);
+    if (!ending) {
+      if (auto e = MaybeCheckpoint(/*force=*/false)) {
+        BeginEnd(*e);
+        return absl::InfiniteFuture();  // StepEnd takes in the rest
+      }
+    }
+  }
+  if (in_flight_.empty()) {
+    draining_ = false;
+    return wake;
+  }
+  if (!lost && !(draining_ && all_done)) return wake;
+  // The first unacknowledged write failed (and every other one has completed), or a write never
+  // completed in time. The first unacknowledged batch goes the sync path; those after it, even
+  // when acknowledged, are written again (after it, so the order of first delivery holds).
+  InFlight front = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  SinkResult r;
+  if (lost) {
+    r.outcome = SinkOutcome::kRetry;
+    r.message =
+        absl::StrCat("a write of ", front.batch->size(), " records (of ", in_flight_.size() + 1,
+                     " in flight) did not complete within ", options_.settings.write_timeout_ms,
+                     " ms; the sink instance is abandoned and the writes retried on a "
+                     "new one");
+    r.instance_lost = true;
+    if (sink_) sink_->Abandon();  // completions may still come: never closed under them
+    sink_.reset();
+    reopen_ = !ending;
+  } else {
+    absl::MutexLock lock(&front.slot->mu);
+    r = *front.slot->result;
+    options_.metrics->write_latency.Observe(
+        absl::ToDoubleSeconds(front.slot->finished - front.started));
+  }
+  for (auto it = in_flight_.rbegin(); it != in_flight_.rend(); ++it) {
+    resend_.push_front(std::move(it->batch));
+  }
+  in_flight_.clear();
+  draining_ = false;
+  if (ending) {
+    // Neither acknowledged nor checkpointed past: the next start delivers them again.
+    resend_.clear();
+    return absl::InfiniteFuture();
+  }
+  batch_ = std::move(front.batch);
+  batch_from_suspects_ = false;
+  attempt_ = 1;  // the submitted write was the first attempt
+  OnWritten(r);
+  return absl::InfiniteFuture();
 }
 
 bool Runner::RetryBatch() {
@@ -816,6 +993,8 @@ void Runner::BeginEnd(Exit exit) {
   suspects_.clear();
   held_.reset();
   replay_.clear();
+  resend_.clear();
+  deferred_marker_.reset();
   probe_.reset();
   probe_handler_.reset();
   subscription_.reset();
@@ -828,6 +1007,15 @@ void Runner::StepEnd() {
   // A checkpoint still being appended ends first (its end wakes the task): the final one comes
   // after it, and nothing of the runner may be left running once it has ended.
   if (checkpoint_call_) return;
+  // Submitted writes end first: the flush and the final checkpoint come after every completion
+  // (or the instance is abandoned when one never comes), and close() never runs under one.
+  if (!in_flight_.empty()) {
+    absl::Time wake = Harvest(/*ending=*/true);
+    if (!in_flight_.empty()) {
+      if (wake != absl::InfiniteFuture()) task_->ScheduleAt(wake);
+      return;
+    }
+  }
   switch (end_step_) {
     case EndStep::kFlush:
       end_step_ = EndStep::kClose;

@@ -121,8 +121,9 @@ class Runner : private SubscriptionHandler {
   // What the runner waits for or does next, in this order.
   enum class Phase { kOpening, kStarting, kReplaying, kDelivering, kEnding, kEnded };
   enum class Exit { kStop, kFailed, kFenced };
-  enum class CallKind { kOpen, kWrite, kFlush, kClose };
+  enum class CallKind { kOpen, kWrite, kSubmit, kFlush, kClose };
   struct SinkCall;
+  struct WriteSlot;
   struct CheckpointCall;
   class ActivityProbe;
   // What the queue offers now: a batch, or one marker, or nothing before `wake`.
@@ -147,6 +148,20 @@ class Runner : private SubscriptionHandler {
   void StartCall(CallKind kind, std::function<void(SinkCall&)> fn);
   void OnCallDone(CallKind kind, SinkCall& call);
   void WriteBatch();
+  // Pipelined writes (batching:maxInFlight above 1, a sink that takes them): true while the
+  // runner may have more than the one write of the sync path outstanding.
+  bool CanPipeline() const;
+  // Submits `batch` on the sink-call pool; its completion wakes the task.
+  void SubmitBatch(std::shared_ptr<std::vector<Record>> batch);
+  // Takes in the completions of submitted writes, front to back: the acknowledged prefix moves
+  // `safe_`. A failure stops new writes until every other submitted write has completed; then
+  // the first unacknowledged batch becomes `batch_` (as if written alone, so retries, FATAL and
+  // errors:tolerance work as with one write in flight) and the batches after it are written
+  // again, in order, from `resend_`. A write past its timeout loses the instance at once.
+  // `ending`: acknowledgements only, no retry. Returns when to look again (a deadline).
+  absl::Time Harvest(bool ending);
+  // A submitted batch the sink acknowledged, in log order.
+  void Acknowledge(const std::vector<Record>& batch);
   void OnWritten(const SinkResult& r);
   void OnReplayWritten(const SinkResult& r);
   // A batch the sink refused for good, with errors:tolerance=all: splits it, or sets its one
@@ -221,6 +236,20 @@ class Runner : private SubscriptionHandler {
   int64_t claim_conflicts_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();
   std::shared_ptr<std::vector<Record>> batch_;         // written, or waiting for a retry
+  // Pipelined writes: submitted, in log order, until acknowledged without a gap.
+  struct InFlight {
+    std::shared_ptr<std::vector<Record>> batch;
+    std::shared_ptr<WriteSlot> slot;
+    absl::Time started;
+    absl::Time deadline;  // resilience:writeTimeoutMs after it was submitted
+  };
+  std::deque<InFlight> in_flight_;
+  bool draining_ = false;  // one failed: no new writes until the others have completed
+  // Batches that were submitted after one that failed: written again, in order, before anything
+  // from the queue.
+  std::deque<std::shared_ptr<std::vector<Record>>> resend_;
+  // A marker taken while writes were outstanding: handled once they are all acknowledged.
+  std::optional<Item> deferred_marker_;
   bool reopen_ = false;         // the instance was lost: open a new one before the retry
   int64_t reopen_attempt_ = 0;  // opens of that new instance
   // errors:tolerance=all. The records of a batch the sink refused, not yet resolved, ahead of

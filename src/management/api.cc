@@ -204,6 +204,7 @@ absl::StatusOr<ValidSettings> ValidateSettings(SettingsMap flat, const std::stri
   // runs the connector resolves them under its own root when it opens the sink.
   if (auto s = destinations.Apply(**plugin, parsed->sink_settings); !s.ok()) return s;
   if (auto s = (*plugin)->Validate(parsed->sink_settings); !s.ok()) return s;
+  if (auto s = CheckMaxInFlight(**plugin, parsed->max_in_flight); !s.ok()) return s;
   std::vector<std::string> secret_keys;
   for (const auto& [k, v] : flat) {
     if (is_secret(k)) secret_keys.push_back(k);

@@ -192,6 +192,13 @@ TEST_F(ApiTest, CreateRejectsBadInputWithoutWritingAnything) {
   ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink","batching:foo":"1"})"),
               400, "batching:foo");
   ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"file-sink"})"), 400, "path");
+  // Several writes in flight only for a sink that declares it can take them.
+  ExpectError(Call("POST", "/connectors/x",
+                   R"({"instanceTypeName":"null-sink","batching:maxInFlight":"4"})"),
+              400, "null-sink");
+  ExpectError(Call("POST", "/connectors/x",
+                   R"({"instanceTypeName":"null-sink","batching:maxInFlight":"65"})"),
+              400, "batching:maxInFlight");
   ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink","colour":"red"})"),
               400, "colour");
   ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink"})", "text/plain"),

@@ -58,7 +58,7 @@ ESDB_ASSERT_FIELD(esdb_sink_host, max_batch_bytes, 48);
 ESDB_ASSERT_FIELD(esdb_sink_host, generation, 56);
 ESDB_ASSERT_FIELD(esdb_sink_host, epoch, 64);
 
-ESDB_ASSERT_SIZE(esdb_sink_plugin, 96);
+ESDB_ASSERT_SIZE(esdb_sink_plugin, 104);
 ESDB_ASSERT_FIELD(esdb_sink_plugin, struct_size, 0);
 ESDB_ASSERT_FIELD(esdb_sink_plugin, abi_version, 4);
 ESDB_ASSERT_FIELD(esdb_sink_plugin, min_host_abi_version, 8);
@@ -72,6 +72,7 @@ ESDB_ASSERT_FIELD(esdb_sink_plugin, open, 64);
 ESDB_ASSERT_FIELD(esdb_sink_plugin, write, 72);
 ESDB_ASSERT_FIELD(esdb_sink_plugin, flush, 80);
 ESDB_ASSERT_FIELD(esdb_sink_plugin, close, 88);
+ESDB_ASSERT_FIELD(esdb_sink_plugin, flags, 96);
 
 // esdb/node.h
 ESDB_ASSERT_SIZE(esdb_position, 16);

@@ -49,6 +49,10 @@ void CompletionRouter::Complete(void* done_ctx, esdb_sink_status status, const c
         duplicate = true;
       }
     }
+    if (!duplicate && target->on_complete) {
+      Get().Forget(id);
+      target->on_complete(*target);
+    }
     if (duplicate && target->log) {
       target->log(ESDB_SINK_LOG_WARN,
                   absl::StrCat("sink plugin '", target->plugin_name,

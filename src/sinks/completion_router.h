@@ -9,6 +9,7 @@
 #define ESDB_SINKS_COMPLETION_ROUTER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ struct WriteRendezvous {
 
   const std::string plugin_name;
   const SinkLogFn log;  // for reports about a misbehaving plugin; may be empty
+  // Pipelined writes: a rendezvous per write, whose completion runs this (on the plugin's
+  // thread, outside `mu`) instead of being awaited. Set before the call id is registered.
+  std::function<void(WriteRendezvous&)> on_complete;
 
   absl::Mutex mu;
   uint64_t awaited ABSL_GUARDED_BY(mu) = 0;  // call id of the write in flight, 0 when none

@@ -138,6 +138,8 @@ absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& 
   plugin->name_ = table->name;
   if (table->version != nullptr) plugin->version_ = table->version;
   if (table->description != nullptr) plugin->description_ = table->description;
+  plugin->pipelined_writes_ = ESDB_HAS_FIELD(esdb_sink_plugin, table, flags) &&
+                              (table->flags & ESDB_SINK_PIPELINED_WRITES) != 0;
   for (size_t i = 0; i < table->settings_count; ++i) {
     const esdb_sink_setting* entry_i = table->settings[i];
     if (entry_i == nullptr) return Malformed(path, absl::StrCat("settings[", i, "] is NULL"));
@@ -173,6 +175,13 @@ bool SinkPlugin::IsSecret(const std::string& key) const {
 int32_t SinkPlugin::TargetOf(const std::string& key) const {
   const SettingInfo* info = FindSetting(settings_, key);
   return info != nullptr ? info->target : ESDB_SINK_TARGET_NONE;
+}
+
+absl::Status CheckMaxInFlight(const SinkPlugin& plugin, int64_t max_in_flight) {
+  if (max_in_flight <= 1 || plugin.pipelined_writes()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "batching:maxInFlight: ", max_in_flight, " is not valid for ", plugin.name(),
+      ", which takes one write at a time (it does not declare pipelined writes); use 1"));
 }
 
 absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(

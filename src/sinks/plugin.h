@@ -62,6 +62,9 @@ class SinkPlugin {
   const std::string& description() const { return description_; }
   const std::string& path() const { return path_; }
   const std::vector<SettingInfo>& settings() const { return settings_; }
+  // The table declares ESDB_SINK_PIPELINED_WRITES: an instance takes several writes whose
+  // completion is outstanding (batching:maxInFlight above 1).
+  bool pipelined_writes() const { return pipelined_writes_; }
 
   // Checks the sink's keys: unknown keys, required keys, types (int, bool, enum), then the
   // plugin's own validate(). InvalidArgument naming the key.
@@ -93,7 +96,12 @@ class SinkPlugin {
   std::string path_, name_, version_, description_;
   std::vector<SettingInfo> settings_;
   absl::Duration write_timeout_ = absl::Minutes(5);
+  bool pipelined_writes_ = false;
 };
+
+// batching:maxInFlight for `plugin`: above 1 only when the plugin declares
+// ESDB_SINK_PIPELINED_WRITES, else InvalidArgument naming the plugin.
+absl::Status CheckMaxInFlight(const SinkPlugin& plugin, int64_t max_in_flight);
 
 // A plugin file the host did not load, and why.
 struct RefusedPlugin {

@@ -12,6 +12,29 @@
 
 namespace esdb {
 
+namespace {
+
+// The C view of `r`, borrowing its strings and bytes.
+esdb_sink_record ToC(const Record& r) {
+  esdb_sink_record c{};
+  c.struct_size = sizeof(esdb_sink_record);
+  c.stream = r.stream.c_str();
+  c.revision = r.revision;
+  c.commit_position = r.position.commit;
+  c.prepare_position = r.position.prepare;
+  c.event_id = r.event_id.c_str();
+  c.event_type = r.event_type.c_str();
+  c.content_type = r.content_type.c_str();
+  c.data = reinterpret_cast<const uint8_t*>(r.data.data());
+  c.data_size = r.data.size();
+  c.metadata = reinterpret_cast<const uint8_t*>(r.metadata.data());
+  c.metadata_size = r.metadata.size();
+  c.created_unix_us = r.created_unix_us;
+  return c;
+}
+
+}  // namespace
+
 SinkHostServices::SinkHostServices(const SinkContext& context, SinkLogFn log)
     : connector_id_(context.connector_id), log_(std::move(log)), host_{} {
   host_.struct_size = sizeof(esdb_sink_host);
@@ -52,6 +75,44 @@ PluginSink::~PluginSink() {
   if (last_call_ != 0) CompletionRouter::Get().Forget(last_call_);
 }
 
+SinkResult PluginSink::ToResult(const std::string& plugin_name_, const SinkLogFn& log,
+                                esdb_sink_status status, const std::string& message,
+                                std::optional<size_t> failed_index, size_t count) {
+  if (failed_index && *failed_index >= count && log) {
+    log(ESDB_SINK_LOG_WARN,
+        absl::StrCat("sink plugin '", plugin_name_, "' named record ", *failed_index,
+                     " of a write of ", count, " as refused; ignored"));
+  }
+  if (failed_index && *failed_index >= count) failed_index.reset();
+
+  SinkResult out;
+  switch (status) {
+    case ESDB_SINK_OK:
+      return {};
+    case ESDB_SINK_RETRY:
+      out = {
+          SinkOutcome::kRetry,
+          WithPluginName(plugin_name_,
+                         message.empty() ? "transient failure (RETRY) without a reason" : message)};
+      break;
+    case ESDB_SINK_FATAL:
+      out = {
+          SinkOutcome::kFatal,
+          WithPluginName(plugin_name_,
+                         message.empty() ? "permanent failure (FATAL) without a reason" : message)};
+      break;
+    default:
+      out = {SinkOutcome::kFatal,
+             absl::StrCat(plugin_name_, ": write completed with status ", status, " (",
+                          esdb_sink_status_name(status),
+                          "), which is not a valid write outcome; treated as FATAL",
+                          message.empty() ? "" : ": ", WithoutPluginName(plugin_name_, message))};
+      break;
+  }
+  out.failed_index = failed_index;
+  return out;
+}
+
 SinkResult PluginSink::Write(std::span<const Record> records) {
   if (abandoned_) {
     return {SinkOutcome::kFatal, absl::StrCat(plugin_name_, ": the instance was abandoned after a "
@@ -61,22 +122,8 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
   records_.resize(records.size());
   pointers_.resize(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
-    const Record& r = records[i];
-    esdb_sink_record& c = records_[i];
-    c.struct_size = sizeof(esdb_sink_record);
-    c.stream = r.stream.c_str();
-    c.revision = r.revision;
-    c.commit_position = r.position.commit;
-    c.prepare_position = r.position.prepare;
-    c.event_id = r.event_id.c_str();
-    c.event_type = r.event_type.c_str();
-    c.content_type = r.content_type.c_str();
-    c.data = reinterpret_cast<const uint8_t*>(r.data.data());
-    c.data_size = r.data.size();
-    c.metadata = reinterpret_cast<const uint8_t*>(r.metadata.data());
-    c.metadata_size = r.metadata.size();
-    c.created_unix_us = r.created_unix_us;
-    pointers_[i] = &c;
+    records_[i] = ToC(records[i]);
+    pointers_[i] = &records_[i];
   }
 
   CompletionRouter& router = CompletionRouter::Get();
@@ -116,39 +163,67 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
     lost.instance_lost = true;
     return lost;
   }
-  if (failed_index && *failed_index >= records.size() && services_->log()) {
-    services_->log()(ESDB_SINK_LOG_WARN,
-                     absl::StrCat("sink plugin '", plugin_name_, "' named record ", *failed_index,
-                                  " of a write of ", records.size(), " as refused; ignored"));
-  }
-  if (failed_index && *failed_index >= records.size()) failed_index.reset();
+  return ToResult(plugin_name_, services_->log(), status, message, failed_index, records.size());
+}
 
-  SinkResult out;
-  switch (status) {
-    case ESDB_SINK_OK:
-      return {};
-    case ESDB_SINK_RETRY:
-      out = {
-          SinkOutcome::kRetry,
-          WithPluginName(plugin_name_,
-                         message.empty() ? "transient failure (RETRY) without a reason" : message)};
-      break;
-    case ESDB_SINK_FATAL:
-      out = {
-          SinkOutcome::kFatal,
-          WithPluginName(plugin_name_,
-                         message.empty() ? "permanent failure (FATAL) without a reason" : message)};
-      break;
-    default:
-      out = {SinkOutcome::kFatal,
-             absl::StrCat(plugin_name_, ": write completed with status ", status, " (",
-                          esdb_sink_status_name(status),
-                          "), which is not a valid write outcome; treated as FATAL",
-                          message.empty() ? "" : ": ", WithoutPluginName(plugin_name_, message))};
-      break;
+bool PluginSink::pipelined() const {
+  return ESDB_HAS_FIELD(esdb_sink_plugin, table_, flags) &&
+         (table_->flags & ESDB_SINK_PIPELINED_WRITES) != 0;
+}
+
+namespace {
+
+// The C view of one pipelined write, alive until its completion (or for ever, when the plugin
+// never completes it: then the instance was abandoned and the plugin may still read it).
+struct PendingWrite {
+  std::shared_ptr<const std::vector<Record>> records;
+  std::vector<esdb_sink_record> c_records;
+  std::vector<const esdb_sink_record*> pointers;
+};
+
+}  // namespace
+
+void PluginSink::Submit(std::shared_ptr<const std::vector<Record>> records,
+                        std::function<void(SinkResult)> done) {
+  if (abandoned_) {
+    return done(
+        {SinkOutcome::kFatal, absl::StrCat(plugin_name_,
+                                           ": the instance was abandoned after a write that "
+                                           "never completed")});
   }
-  out.failed_index = failed_index;
-  return out;
+  if (records->empty()) return done({});
+  auto pending = std::make_shared<PendingWrite>();
+  pending->records = std::move(records);
+  const std::vector<Record>& rs = *pending->records;
+  pending->c_records.resize(rs.size());
+  pending->pointers.resize(rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    pending->c_records[i] = ToC(rs[i]);
+    pending->pointers[i] = &pending->c_records[i];
+  }
+  auto rendezvous = std::make_shared<WriteRendezvous>(plugin_name_, services_->log());
+  const size_t count = rs.size();
+  // Holds all it needs itself: an abandoned instance's PluginSink may be gone when it runs.
+  rendezvous->on_complete = [pending, count, name = plugin_name_, log = services_->log(),
+                             done = std::move(done)](WriteRendezvous& r) {
+    esdb_sink_status status;
+    std::string message;
+    std::optional<size_t> failed_index;
+    {
+      absl::MutexLock lock(&r.mu);
+      status = r.status;
+      message = PluginText(r.message);
+      failed_index = r.failed_index;
+    }
+    done(ToResult(name, log, status, message, failed_index, count));
+  };
+  uint64_t call = CompletionRouter::Get().Register(rendezvous);
+  {
+    absl::MutexLock lock(&rendezvous->mu);
+    rendezvous->awaited = call;
+  }
+  table_->write(instance_, pending->pointers.data(), pending->pointers.size(),
+                &CompletionRouter::Complete, reinterpret_cast<void*>(static_cast<uintptr_t>(call)));
 }
 
 absl::Status PluginSink::Flush() {

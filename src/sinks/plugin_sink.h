@@ -55,8 +55,21 @@ class PluginSink final : public Sink {
   SinkResult Write(std::span<const Record> records) override;
   // OK when the plugin has no flush(). RETRY -> Unavailable, anything else -> Internal.
   absl::Status Flush() override;
+  // The plugin declares ESDB_SINK_PIPELINED_WRITES.
+  bool pipelined() const override;
+  // Calls write() and returns; the completion maps the outcome as Write() does and calls `done`
+  // on the plugin's thread. No timeout here: the caller gives a write up (Abandon()). A
+  // completion that comes twice is dropped.
+  void Submit(std::shared_ptr<const std::vector<Record>> records,
+              std::function<void(SinkResult)> done) override;
+  void Abandon() override { abandoned_ = true; }
 
  private:
+  // A completion's status as the SinkResult of a write of `count` records.
+  static SinkResult ToResult(const std::string& plugin_name, const SinkLogFn& log,
+                             esdb_sink_status status, const std::string& message,
+                             std::optional<size_t> failed_index, size_t count);
+
   const esdb_sink_plugin* const table_;
   const std::string plugin_name_;
   const std::unique_ptr<SinkHostServices> services_;

@@ -4,9 +4,12 @@
 #define ESDB_SINKS_SINK_H_
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "core/record.h"
@@ -34,6 +37,20 @@ class Sink {
   virtual SinkResult Write(std::span<const Record> records) = 0;
   // Makes everything acknowledged durable; called before a clean stop.
   virtual absl::Status Flush() = 0;
+
+  // Pipelined writes (batching:maxInFlight above 1). True when the sink takes Submit() calls
+  // whose completion is outstanding; Write() must then not be called while one is.
+  virtual bool pipelined() const { return false; }
+  // Hands `records` to the sink and returns once it has taken them; `done` runs exactly once
+  // with the outcome, from any thread, possibly before Submit() returns, and keeps `records`
+  // alive until then. Calls are made one at a time, in log order. The default writes at once.
+  virtual void Submit(std::shared_ptr<const std::vector<Record>> records,
+                      std::function<void(SinkResult)> done) {
+    done(Write(*records));
+  }
+  // Gives the instance up after a submitted write that never completed in time: it is never
+  // written to or closed again, and what it still holds is leaked rather than freed under it.
+  virtual void Abandon() {}
 };
 
 }  // namespace esdb

@@ -36,7 +36,7 @@ static void Close(esdb_sink_instance* sink) { (void)sink; }
 
 static const esdb_sink_plugin kPlugin = {sizeof(esdb_sink_plugin), ESDB_SINK_ABI_VERSION, 1,
                                          "check-sink", "0", "", NULL, 0, NULL, NULL, NULL, NULL,
-                                         Close};
+                                         Close, 0};
 
 /* No prototype of its own: sink.h's must match, and it is the reason no warning comes. */
 ESDB_SINK_EXPORT const esdb_sink_plugin* esdb_sink_entry(uint32_t host_abi_version) {

@@ -3,6 +3,7 @@
 //
 // Every setting it receives at open() is logged as "setting <key>=<value>", and with mode=ok every
 // record as "record ..." with all its fields, so tests can see exactly what crossed the ABI.
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "esdb/sink.h"
 
@@ -38,7 +40,7 @@ const esdb_sink_setting kMode = {sizeof(esdb_sink_setting),
                                  0,
                                  "How write() behaves.",
                                  "ok|retry|fatal|self-named|bad-status|twice|thread|late-twice|"
-                                 "invalid-config|never|hang|chatty|poison"};
+                                 "invalid-config|never|hang|chatty|poison|scrambled"};
 const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        "openResult",
                                        ESDB_SINK_SETTING_ENUM,
@@ -82,6 +84,52 @@ struct Instance {
   std::mutex mu;
   std::condition_variable cv;
   bool release_stale = false;
+
+  // scrambled: writes whose completion is held back, and the thread that completes them, newest
+  // first, once three are held or 5 ms after the last write (the plugin declares pipelined
+  // writes, so the host may have several outstanding).
+  struct Held {
+    esdb_sink_completion_fn done;
+    void* done_ctx;
+  };
+  std::thread scrambler;
+  std::mutex scramble_mu;
+  std::condition_variable scramble_cv;
+  std::vector<Held> held;
+  bool scramble_stop = false;
+
+  void Hold(esdb_sink_completion_fn done, void* done_ctx) {
+    {
+      std::lock_guard<std::mutex> lock(scramble_mu);
+      held.push_back({done, done_ctx});
+      if (!scrambler.joinable()) scrambler = std::thread([this] { Scramble(); });
+    }
+    scramble_cv.notify_all();
+  }
+  void Scramble() {
+    std::unique_lock<std::mutex> lock(scramble_mu);
+    while (!scramble_stop) {
+      size_t before = held.size();
+      scramble_cv.wait_for(lock, std::chrono::milliseconds(5),
+                           [&] { return scramble_stop || held.size() >= 3; });
+      if (scramble_stop || held.empty()) continue;
+      if (held.size() < 3 && held.size() != before) continue;  // more may come
+      std::vector<Held> batch;
+      batch.swap(held);
+      lock.unlock();
+      for (size_t i = batch.size(); i-- > 0;)
+        batch[i].done(batch[i].done_ctx, ESDB_SINK_OK, nullptr);
+      lock.lock();
+    }
+  }
+  void StopScrambler() {
+    {
+      std::lock_guard<std::mutex> lock(scramble_mu);
+      scramble_stop = true;
+    }
+    scramble_cv.notify_all();
+    if (scrambler.joinable()) scrambler.join();
+  }
 
   void Log(esdb_sink_log_level level, const std::string& line) const {
     host->log(host->ctx, level, line.c_str());
@@ -213,6 +261,9 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
         if (ESDB_HAS_FUNCTION(esdb_sink_host, host, fail_record)) host->fail_record(done_ctx, bad);
         done(done_ctx, ESDB_SINK_FATAL, "target: refused a poison record");
       }
+    } else if (mode == "scrambled") {
+      for (size_t i = 0; i < count; ++i) LogRecord(*self, *records[i]);
+      self->Hold(done, done_ctx);
     } else if (mode == "never") {
       // A hung sink: the completion is never called.
       self->Log(ESDB_SINK_LOG_WARN, "write never completes");
@@ -259,6 +310,7 @@ void Close(esdb_sink_instance* sink) {
   auto* self = reinterpret_cast<Instance*>(sink);
   try {
     self->JoinWorker();
+    self->StopScrambler();
     self->Log(ESDB_SINK_LOG_INFO, "close");
   } catch (...) {
   }
@@ -277,7 +329,8 @@ const esdb_sink_plugin kPlugin = {sizeof(esdb_sink_plugin),
                                   Open,
                                   Write,
                                   Flush,
-                                  Close};
+                                  Close,
+                                  ESDB_SINK_PIPELINED_WRITES};
 
 }  // namespace
 

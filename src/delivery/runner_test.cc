@@ -27,6 +27,16 @@ struct SinkScript {
     absl::MutexLock l(&mu);
     return accepted.size();
   }
+  void Hold(bool on) {
+    absl::MutexLock l(&mu);
+    hold = on;
+  }
+  // Waits until a write has begun (or a 20 s deadline passes).
+  bool AwaitWriting() {
+    absl::MutexLock l(&mu);
+    auto writing = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return writes > 0; };
+    return mu.AwaitWithTimeout(absl::Condition(&writing), absl::Seconds(20));
+  }
   // Waits until `n` records were accepted (or a 20 s deadline passes).
   bool WaitFor(size_t n) {
     absl::MutexLock l(&mu);
@@ -485,26 +495,16 @@ TEST_F(RunnerTest, ANodeFilteredRunnerWritesNoCheckpointOverTheLibrarysOwnEvents
 TEST_F(RunnerTest, ACaughtUpRunnerHasNoLagAndABusyOneHasSome) {
   AppendEvents(100);
   auto script = std::make_shared<SinkScript>();
-  {
-    absl::MutexLock l(&script->mu);
-    script->hold = true;
-  }
+  script->Hold(true);
   Events events;
   auto runner = MakeRunner(script, Settings(), &events);
   runner->Start();
-  {
-    absl::MutexLock l(&script->mu);
-    auto writing = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(script->mu) { return script->writes > 0; };
-    ASSERT_TRUE(script->mu.AwaitWithTimeout(absl::Condition(&writing), absl::Seconds(20)));
-  }
+  ASSERT_TRUE(script->AwaitWriting());
   // The first batch hangs in the sink: everything is still to do.
   Position end = *client_.LastPosition();
   EXPECT_FALSE(metrics_->caught_up.load());
   EXPECT_GT(metrics_->Lag(end.commit), 0u);
-  {
-    absl::MutexLock l(&script->mu);
-    script->hold = false;
-  }
+  script->Hold(false);
   ASSERT_TRUE(script->WaitFor(100));
   ASSERT_TRUE(PollUntil([&] {
     auto cp = LastCheckpoint();
@@ -528,26 +528,16 @@ void RunnerTest::ExpectEverythingQueuedDuringAHungWriteDelivered(size_t capacity
   queue_capacity_ = capacity;
   AppendEvents(100);
   auto script = std::make_shared<SinkScript>();
-  {
-    absl::MutexLock l(&script->mu);
-    script->hold = true;
-  }
+  script->Hold(true);
   Events events;
   auto runner = MakeRunner(script, Settings(), &events);
   runner->Start();
-  {
-    absl::MutexLock l(&script->mu);
-    auto writing = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(script->mu) { return script->writes > 0; };
-    ASSERT_TRUE(script->mu.AwaitWithTimeout(absl::Condition(&writing), absl::Seconds(20)));
-  }
+  ASSERT_TRUE(script->AwaitWriting());
   AppendEvents(500);        // live, while the first write hangs
   AppendLibraryEvents(20);  // never delivered, interleaved
   AppendEvents(400, "other-", "Shipped");
   absl::SleepFor(absl::Milliseconds(50));  // the callbacks have run (nothing to wait on)
-  {
-    absl::MutexLock l(&script->mu);
-    script->hold = false;
-  }
+  script->Hold(false);
   ASSERT_TRUE(script->WaitFor(1000));
   runner->Stop();
   ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
@@ -592,10 +582,7 @@ TEST_F(RunnerTest, DeliveryGoesOnForOneCheckpointsWorthWhileACheckpointAppendHan
     --gate->held;
   });
   auto script = std::make_shared<SinkScript>();
-  {
-    absl::MutexLock l(&script->mu);
-    script->hold = true;  // nothing is delivered before the gate is closed
-  }
+  script->Hold(true);  // nothing is delivered before the gate is closed
   Events events;
   auto runner = MakeRunner(script, Settings(), &events);
   runner->Start();
@@ -604,10 +591,7 @@ TEST_F(RunnerTest, DeliveryGoesOnForOneCheckpointsWorthWhileACheckpointAppendHan
     absl::MutexLock l(&gate->mu);
     gate->closed = true;
   }
-  {
-    absl::MutexLock l(&script->mu);
-    script->hold = false;
-  }
+  script->Hold(false);
   // The first checkpoint is due after 100 records (at the end of the batch that reaches 100:
   // batches are at most 32); it hangs at the gate, up to 100 more records (and the rest of
   // their last batch) go out, and then nothing.

@@ -40,6 +40,7 @@ void DevnodeTest::SetUp() {
   ASSERT_FALSE(dir_.path().empty());
   NodeOptions options;
   options.data_dir = dir_.path() / "node";
+  options.extra_args = ExtraNodeArgs();
   node_ = std::make_unique<NodeProcess>(options);
   StartNode();
 }

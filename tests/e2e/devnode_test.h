@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "node_http.h"
@@ -32,6 +33,8 @@ class DevnodeTest : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
+  // Flags SetUp adds to the node's command line (e.g. another --plugins-dir); none by default.
+  virtual std::vector<std::string> ExtraNodeArgs() const { return {}; }
 
   // Starts the node (again) and re-points http() at it. ASSERT-style: the test stops on failure.
   void StartNode();

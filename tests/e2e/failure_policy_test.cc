@@ -208,13 +208,8 @@ TEST_F(FailurePolicyE2eTest, AReceiverThatIsDownFailsTheConnectorWhichRestartsIt
 // A node whose plugins are the test plugins, for testkit-sink.
 class MisbehavingPluginE2eTest : public FailurePolicyE2eTest {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    NodeOptions options;
-    options.data_dir = dir_.path() / "node";
-    options.extra_args = {"--plugins-dir", ESDB_TESTDATA_PLUGIN_DIR};
-    node_ = std::make_unique<NodeProcess>(options);
-    StartNode();
+  std::vector<std::string> ExtraNodeArgs() const override {
+    return {"--plugins-dir", ESDB_TESTDATA_PLUGIN_DIR};
   }
 };
 

@@ -212,13 +212,8 @@ TEST_F(ScaleTest, IdleConnectorsAppendOnlyHeartbeatsAndShowNoLag) {
 // A node whose plugins are the test plugins, for testkit-sink.
 class HungSinkTest : public ScaleTest {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    NodeOptions options;
-    options.data_dir = dir_.path() / "node";
-    options.extra_args = {"--plugins-dir", ESDB_TESTDATA_PLUGIN_DIR};
-    node_ = std::make_unique<NodeProcess>(options);
-    StartNode();
+  std::vector<std::string> ExtraNodeArgs() const override {
+    return {"--plugins-dir", ESDB_TESTDATA_PLUGIN_DIR};
   }
 
   // One connector whose sink hangs in testkit-sink `mode` among kOthers that work.

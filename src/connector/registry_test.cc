@@ -309,6 +309,36 @@ TEST_P(DamagedConnectorTest, ShowsWhyAndCanBeDeletedAndCreatedAgain) {
 
 INSTANTIATE_TEST_SUITE_P(SoftAndHard, DamagedConnectorTest, ::testing::Bool());
 
+// Events forged into a connector stream by someone with write access (unknown types, data that
+// is not JSON, fields of the wrong type) never leave the connector unmanageable.
+TEST_F(RegistryTest, ForgedEventsLeaveTheConnectorManageable) {
+  Registry r(&client_);
+  ASSERT_TRUE(r.Load().ok());
+  ASSERT_TRUE(r.Execute("c", cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
+  ASSERT_TRUE(r.Execute("c", cmd::Enable{}).ok());
+  using devnode::AppendEvent;
+  ASSERT_TRUE(node_
+                  ->Append("$connectors/c", ESDB_EXPECT_ANY,
+                           {AppendEvent{"", "SomethingElse", "application/json", "{}"},
+                            AppendEvent{"", "ConnectorFailed", "application/octet-stream", "\x01"},
+                            AppendEvent{"", "ConnectorReconfigured", "application/json",
+                                        R"({"settings": [1, 2], "secrets": "x"})"},
+                            AppendEvent{"", "ConnectorRunning", "application/json",
+                                        R"({"host": {"deep": []}})"}})
+                  .ok());
+  auto seen = r.Refresh("c");
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_TRUE(seen->exists);
+  EXPECT_EQ(seen->state, ConnectorState::kRunning);
+  ASSERT_TRUE(r.Execute("c", cmd::Disable{}).ok());
+  ASSERT_TRUE(r.Execute("c", cmd::MarkStopped{}).ok());  // what the supervisor reports
+  ASSERT_TRUE(r.Execute("c", cmd::Reconfigure{{{"instanceTypeName", "null-sink"}}}).ok());
+  ASSERT_TRUE(r.Execute("c", cmd::Delete{}).ok());
+  auto again = r.Execute("c", cmd::Create{{{"instanceTypeName", "file-sink"}}});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->settings.at("instanceTypeName"), "file-sink");
+}
+
 TEST_F(RegistryTest, ACreateOverATombstonedStreamMovesOn) {
   // Tombstoned before the library ever wrote it (or after a crash between index and stream).
   ASSERT_TRUE(node_->TombstoneStream("$connectors/c", ESDB_EXPECT_ANY).ok());

@@ -420,6 +420,47 @@ TEST_F(SecureNodeTest, GrpcNeedsCredentialsAndKeepsLibraryStreamsAndAllForAdmins
   EXPECT_TRUE(events.front().has_confirmation());
 }
 
+// An admin may tombstone a connector stream over the client protocol, behind the library's back:
+// the connector stays manageable, shows why it failed, and its id can be deleted and used again.
+TEST_F(SecureNodeTest, AConnectorStreamTombstonedBehindTheLibrarysBackStaysManageable) {
+  StartNode();
+  auto admin = Https("admin", "admin-pw");
+  ASSERT_EQ(admin->Post("/connectors/x", FileSinkBody("x.jsonl")).status, 201);
+  ASSERT_EQ(admin->Post("/connectors/x/enable").status, 200);
+  EXPECT_TRUE(WaitUntil([&] { return admin->StateOf("x") == "RUNNING"; }, absl::Seconds(30)));
+  {
+    auto context = As("admin", "admin-pw");
+    event_store::client::streams::TombstoneReq req;
+    req.mutable_options()->mutable_stream_identifier()->set_stream_name("$connectors/x");
+    req.mutable_options()->mutable_any();
+    event_store::client::streams::TombstoneResp resp;
+    ASSERT_TRUE(Streams::NewStub(Channel())->Tombstone(context.get(), req, &resp).ok());
+  }
+  Reply damaged;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        damaged = admin->Connector("x");
+        return damaged.status == 200 && damaged.json.value("state", "") == "FAILED";
+      },
+      absl::Seconds(30)))
+      << damaged.body;
+  ASSERT_TRUE(damaged.json.contains("errorDetails")) << damaged.body;
+  EXPECT_EQ(damaged.json["errorDetails"].value("code", ""), "stream-deleted") << damaged.body;
+  EXPECT_THAT(damaged.json["errorDetails"].value("message", ""), HasSubstr("$connectors/x"));
+  Reply list = admin->Get("/connectors");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_THAT(list.body, HasSubstr("\"x\""));
+  EXPECT_EQ(admin->Post("/connectors/x/disable").status, 409);
+  EXPECT_EQ(admin->Post("/connectors/x", FileSinkBody("x2.jsonl")).status, 409);
+
+  ASSERT_EQ(admin->Delete("/connectors/x").status, 200);
+  EXPECT_EQ(admin->Get("/connectors/x").status, 404);
+  ASSERT_EQ(admin->Post("/connectors/x", FileSinkBody("x2.jsonl")).status, 201);
+  ASSERT_EQ(admin->Post("/connectors/x/enable").status, 200);
+  EXPECT_TRUE(WaitUntil([&] { return admin->StateOf("x") == "RUNNING"; }, absl::Seconds(30)))
+      << admin->Connector("x").body;
+}
+
 TEST_F(SecureNodeTest, UsersDetailsSaysWhoYouAre) {
   StartNode();
   auto details = [&](const std::string& user, const std::string& password, const std::string& name,

@@ -148,6 +148,24 @@ TEST_F(RestartPolicyTest, AFailedConnectorRestartsLaterEachTimeAndRecoversWhenTh
   EXPECT_TRUE(v["restart"]["nextRestartTime"].is_null());
 }
 
+TEST_F(RestartPolicyTest, TheDelayNeverExceedsRestartMaxDelayMs) {
+  StartHost("m1");
+  AppendEvents(1);
+  Create("capped", R"({"instanceTypeName":"testkit-sink","target":"x","mode":"fatal",)"
+                   R"("subscription:initialPosition":"earliest","restart:maxDelayMs":"1000"})");
+  // Uncapped, the third delay would be 2 to 4 s; capped at 1 s it is 0.5 to 1 s, like the first.
+  ASSERT_TRUE(
+      PollUntil([&] { return EventsOf("capped", kConnectorRestartScheduled).size() >= 3; }));
+  auto scheduled = EventsOf("capped", kConnectorRestartScheduled);
+  for (int i = 0; i < 3; ++i) {
+    json s = json::parse(scheduled[i].data);
+    EXPECT_EQ(s["attempt"], i + 1);
+    int64_t delay_ms = (s["at"].get<int64_t>() - scheduled[i].created_unix_us) / 1000;
+    EXPECT_GE(delay_ms, 500 - 50) << i;
+    EXPECT_LE(delay_ms, 1000) << i;
+  }
+}
+
 TEST_F(RestartPolicyTest, AConfigurationTheSinkRefusesAtOpenIsNotRestarted) {
   StartHost("m1");
   Create("misconfigured", R"({"instanceTypeName":"testkit-sink","target":"x",)"

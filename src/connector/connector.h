@@ -200,7 +200,8 @@ absl::Status ValidateConnectorId(const std::string& id);
 // The words the management API uses in its paths (POST /connectors/list, /connectors/{id}/start,
 // ...). No new connector may take one as its id, in any case, so that no path can mean two things.
 inline constexpr const char* kReservedConnectorIds[] = {
-    "list", "settings", "configuration", "rename", "start", "stop", "enable", "disable", "reset"};
+    "list", "settings", "configuration", "rename", "start", "stop",
+    "enable", "disable", "reset", "restart", "dead-letters", "replay"};
 // For a new connector: ValidateConnectorId, and not a reserved word. Existing connectors with
 // such an id (created before the rule) stay readable.
 absl::Status ValidateNewConnectorId(const std::string& id);

@@ -28,8 +28,11 @@ Connector InState(S state) {
   c.id = "c1";
   EXPECT_TRUE(Apply1(c, cmd::Create{{{"instanceTypeName", "null-sink"}}}).ok());
   switch (state) {
-    case S::kStopped: break;
-    case S::kActivating: EXPECT_TRUE(Apply1(c, cmd::Enable{}).ok()); break;
+    case S::kStopped:
+      break;
+    case S::kActivating:
+      EXPECT_TRUE(Apply1(c, cmd::Enable{}).ok());
+      break;
     case S::kRunning:
       EXPECT_TRUE(Apply1(c, cmd::Enable{}).ok());
       EXPECT_TRUE(Apply1(c, cmd::MarkRunning{"h1"}).ok());
@@ -214,8 +217,9 @@ TEST(ConnectorTest, NamesAreCheckedAsKurrentDbChecksThem) {
 }
 
 TEST(ConnectorTest, ReservedWordsCannotBeNewIds) {
-  for (const char* id : {"list", "LIST", "List", "settings", "configuration", "rename", "start",
-                         "stop", "enable", "disable", "reset"}) {
+  for (const char* id :
+       {"list", "LIST", "List", "settings", "configuration", "rename", "start", "stop", "enable",
+        "disable", "reset", "restart", "dead-letters", "replay", "Dead-Letters"}) {
     Connector c;
     c.id = id;
     auto created = Decide(c, cmd::Create{{{"instanceTypeName", "null-sink"}}});
@@ -280,9 +284,12 @@ TEST(ConnectorTest, CheckpointsCarryTheirTime) {
 }
 
 TEST(ConnectorTest, SystemCommandsNeedTheirState) {
-  EXPECT_TRUE(absl::IsFailedPrecondition(Decide(InState(S::kStopped), cmd::MarkRunning{"h"}).status()));
-  EXPECT_TRUE(absl::IsFailedPrecondition(Decide(InState(S::kStopped), cmd::MarkFailed{"h", "x"}).status()));
-  EXPECT_TRUE(absl::IsFailedPrecondition(Decide(InState(S::kRunning), cmd::MarkStopped{}).status()));
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition(Decide(InState(S::kStopped), cmd::MarkRunning{"h"}).status()));
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition(Decide(InState(S::kStopped), cmd::MarkFailed{"h", "x"}).status()));
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition(Decide(InState(S::kRunning), cmd::MarkStopped{}).status()));
   // Marking running again on the same host is a no-op; another host takes over.
   EXPECT_TRUE(Decide(InState(S::kRunning), cmd::MarkRunning{"h1"})->empty());
   EXPECT_EQ(Decide(InState(S::kRunning), cmd::MarkRunning{"h2"})->size(), 1u);

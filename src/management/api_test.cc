@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -34,7 +35,8 @@ class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("esdb-api-test-", getpid(), "-", ::testing::UnitTest::GetInstance()->random_seed(), "-",
+           absl::StrCat("esdb-api-test-", getpid(), "-",
+                        ::testing::UnitTest::GetInstance()->random_seed(), "-",
                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -57,8 +59,8 @@ class ApiTest : public ::testing::Test {
   }
   // Every byte the node holds for the connector's own stream.
   std::string StoredBytes(const std::string& id) {
-    auto events = node_->ReadStream("$connectors/" + id, devnode::ReadDirection::kForwards, 0,
-                                    1000);
+    auto events =
+        node_->ReadStream("$connectors/" + id, devnode::ReadDirection::kForwards, 0, 1000);
     std::string all;
     if (events.ok()) {
       for (const auto& e : *events) absl::StrAppend(&all, e.event_type, e.data, e.metadata);
@@ -98,10 +100,9 @@ class ApiTest : public ::testing::Test {
   Caller caller_ = User("ops", {"$ops"});
 
   std::string FileSettings(const std::string& extra = "") {
-    return absl::StrCat(R"({"settings":{"instanceTypeName":"file-sink","path":")",
-                        (dir_ / "out.jsonl").string(),
-                        R"(","subscription:initialPosition":"earliest","autocommit:interval":"50")",
-                        extra, "}}");
+    return absl::StrCat(
+        R"({"settings":{"instanceTypeName":"file-sink","path":")", (dir_ / "out.jsonl").string(),
+        R"(","subscription:initialPosition":"earliest","autocommit:interval":"50")", extra, "}}");
   }
 
   void ExpectError(const ApiResponse& r, int status, const std::string& needle) {
@@ -189,8 +190,9 @@ TEST_F(ApiTest, CreateRejectsBadInputWithoutWritingAnything) {
                    R"({"instanceTypeName":"null-sink","subscription:filter:filterType":"regex",
                        "subscription:filter:expression":"(["})"),
               400, "subscription:filter:expression");
-  ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink","batching:foo":"1"})"),
-              400, "batching:foo");
+  ExpectError(
+      Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink","batching:foo":"1"})"), 400,
+      "batching:foo");
   ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"file-sink"})"), 400, "path");
   // Several writes in flight only for a sink that declares it can take them.
   ExpectError(Call("POST", "/connectors/x",
@@ -203,12 +205,13 @@ TEST_F(ApiTest, CreateRejectsBadInputWithoutWritingAnything) {
               400, "colour");
   ExpectError(Call("POST", "/connectors/x", R"({"instanceTypeName":"null-sink"})", "text/plain"),
               415, "Content-Type");
-  ExpectError(Call("POST", "/connectors/" + std::string(101, 'a'), R"({"instanceTypeName":"null-sink"})"),
-              400, "at most 100");
+  ExpectError(
+      Call("POST", "/connectors/" + std::string(101, 'a'), R"({"instanceTypeName":"null-sink"})"),
+      400, "at most 100");
   ExpectError(Call("POST", "/connectors/bad%20id", R"({"instanceTypeName":"null-sink"})"), 400,
               "may only contain");
-  std::string huge = absl::StrCat(R"({"instanceTypeName":"null-sink","x":")",
-                                  std::string(2 << 20, 'a'), "\"}");
+  std::string huge =
+      absl::StrCat(R"({"instanceTypeName":"null-sink","x":")", std::string(2 << 20, 'a'), "\"}");
   EXPECT_EQ(Call("POST", "/connectors/x", huge).status, 413);
   EXPECT_EQ(Body(Call("GET", "/connectors"))["total"], 0);
   EXPECT_EQ(Call("GET", "/connectors/x").status, 404);
@@ -288,8 +291,9 @@ TEST_F(ApiTest, SettingsReadAndReplace) {
                                (dir_ / "b.jsonl").string(), R"(","fsync":"false"})"));
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(Body(Call("GET", "/connectors/c/settings"))["settings"]["fsync"], "false");
-  ExpectError(Call("PUT", "/connectors/c/settings", R"({"instanceTypeName":"file-sink","fsync":"maybe"})"),
-              400, "fsync");
+  ExpectError(
+      Call("PUT", "/connectors/c/settings", R"({"instanceTypeName":"file-sink","fsync":"maybe"})"),
+      400, "fsync");
   EXPECT_EQ(Body(Call("GET", "/connectors/c/settings"))["settings"]["fsync"], "false");
 }
 
@@ -463,10 +467,9 @@ TEST_F(ApiTest, TheHostsOwnSettingsAreTheFirstEntryAndWhatValidationApplies) {
 TEST_F(ApiTest, AFailingSinkShowsFailedWithDetails) {
   // A file path that cannot be opened (a folder): open() fails and the connector goes to FAILED.
   std::filesystem::create_directories(dir_ / "a-folder");
-  ASSERT_EQ(Call("POST", "/connectors/c",
-                 R"({"instanceTypeName":"file-sink","path":"a-folder"})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Call("POST", "/connectors/c", R"({"instanceTypeName":"file-sink","path":"a-folder"})").status,
+      201);
   ASSERT_EQ(Call("POST", "/connectors/c/enable").status, 200);
   ASSERT_TRUE(WaitForState("c", "FAILED"));
   auto j = Body(Call("GET", "/connectors/c"));
@@ -493,15 +496,19 @@ TEST_F(ApiTest, MetricsArePrometheusText) {
   }
   EXPECT_THAT(text, HasSubstr("# TYPE esdb_connector_records_delivered_total counter"));
   EXPECT_THAT(text, HasSubstr("esdb_connector_records_delivered_total{connector=\"c\"} 5"));
-  EXPECT_THAT(text, HasSubstr("esdb_connector_write_latency_seconds_bucket{connector=\"c\",le=\"+Inf\"}"));
+  EXPECT_THAT(
+      text, HasSubstr("esdb_connector_write_latency_seconds_bucket{connector=\"c\",le=\"+Inf\"}"));
   EXPECT_THAT(text, HasSubstr("esdb_connector_running{connector=\"c\"} 1"));
 }
 
 TEST_F(ApiTest, AnonymousCallersMustAuthenticate) {
   caller_ = Caller{};
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/connectors"}, {"GET", "/connector-plugins"}, {"POST", "/connectors/c1"},
-           {"DELETE", "/connectors/c1"}, {"GET", "/no/such/route"}}) {
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/connectors"},
+                                                        {"GET", "/connector-plugins"},
+                                                        {"POST", "/connectors/c1"},
+                                                        {"DELETE", "/connectors/c1"},
+                                                        {"GET", "/no/such/route"}}) {
     ApiResponse r = Call(method, path, method == "POST" ? FileSettings() : "");
     ExpectError(r, 401, "credentials are required");
     ASSERT_EQ(r.headers.size(), 1u) << method << " " << path;
@@ -546,10 +553,10 @@ TEST_F(ApiTest, CrossSiteRequestsAreRefused) {
                 .status,
             201);
   EXPECT_EQ(Call("GET", "/connectors/c1", "", "", other).status, 200);
-  EXPECT_EQ(Call("POST", "/connectors/c1/enable", "", "",
-                 {"https://Node.Example", "node.example:443"})
-                .status,
-            200);
+  EXPECT_EQ(
+      Call("POST", "/connectors/c1/enable", "", "", {"https://Node.Example", "node.example:443"})
+          .status,
+      200);
   ExpectError(Call("POST", "/connectors/c1/disable", "", "", other), 403, "evil.example");
 }
 
@@ -559,8 +566,9 @@ TEST_F(ApiTest, BodiesMustBeJsonExactly) {
                            "multipart/form-data; boundary=x", "application/jsonx", ""}) {
     ExpectError(Call("POST", "/connectors/c1", FileSettings(), type), 415, "application/json");
   }
-  ASSERT_EQ(Call("POST", "/connectors/c1", FileSettings(), "Application/JSON; charset=utf-8").status,
-            201);
+  ASSERT_EQ(
+      Call("POST", "/connectors/c1", FileSettings(), "Application/JSON; charset=utf-8").status,
+      201);
   // Action routes take no form body either, even an empty one announced as a form.
   ExpectError(Call("POST", "/connectors/c1/enable", "", "application/x-www-form-urlencoded"), 415,
               "application/json");
@@ -581,9 +589,9 @@ std::string HttpSettings(const std::string& url, const std::string& password) {
 }
 
 TEST_F(ApiTest, SecretsAreStoredSealedAndNeverShown) {
-  ASSERT_EQ(Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw"))
-                .status,
-            201);
+  ASSERT_EQ(
+      Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw")).status,
+      201);
   const std::string stored = StoredBytes("s1");
   ASSERT_THAT(stored, HasSubstr("ConnectorCreated"));
   EXPECT_THAT(stored, ::testing::Not(HasSubstr("hunter2-pw")));
@@ -602,21 +610,21 @@ TEST_F(ApiTest, SecretsAreStoredSealedAndNeverShown) {
 }
 
 TEST_F(ApiTest, AKeptSecretCannotFollowANewDestination) {
-  ASSERT_EQ(Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw"))
-                .status,
-            201);
+  ASSERT_EQ(
+      Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw")).status,
+      201);
   // Same destination, password sent back redacted: kept.
   EXPECT_EQ(Call("PUT", "/connectors/s1/settings", HttpSettings("http://127.0.0.1:9/in", "******"))
                 .status,
             200);
   // A new url with the redacted password: refused, it must be given again.
-  ExpectError(Call("PUT", "/connectors/s1/settings",
-                   HttpSettings("http://attacker.example/in", "******")),
-              400, "url changes, so the secret");
-  EXPECT_EQ(Call("PUT", "/connectors/s1/settings",
-                 HttpSettings("http://attacker.example/in", "a-new-pw"))
-                .status,
-            200);
+  ExpectError(
+      Call("PUT", "/connectors/s1/settings", HttpSettings("http://attacker.example/in", "******")),
+      400, "url changes, so the secret");
+  EXPECT_EQ(
+      Call("PUT", "/connectors/s1/settings", HttpSettings("http://attacker.example/in", "a-new-pw"))
+          .status,
+      200);
   EXPECT_THAT(StoredBytes("s1"), ::testing::Not(HasSubstr("a-new-pw")));
 }
 
@@ -630,9 +638,9 @@ TEST_F(ApiTest, WithoutAMasterKeySecretsAreRefusedNotStoredInClear) {
 }
 
 TEST_F(ApiTest, RotatingTheMasterKeyKeepsConnectorsWorkingWithoutTheOldKey) {
-  ASSERT_EQ(Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw"))
-                .status,
-            201);
+  ASSERT_EQ(
+      Call("POST", "/connectors/s1", HttpSettings("http://127.0.0.1:9/in", "hunter2-pw")).status,
+      201);
   const std::string new_key = (dir_ / "new.key").string();
   ASSERT_TRUE(secrets::CreateMasterKeyFileIfMissing(new_key).ok());
   auto new_id = secrets::LoadMasterKey(new_key)->id;
@@ -1139,6 +1147,89 @@ TEST(ListQueryTest, KurrentDbStatesMeanWhatKurrentDbMeans) {
   EXPECT_FALSE(StateFilterMatches("CONNECTOR_STATE_FAILED", "FAILED"));
   EXPECT_FALSE(StateFilterMatches("CONNECTOR_STATE_UNKNOWN", "STOPPED"));
   EXPECT_FALSE(StateFilterMatches("NONSENSE", "STOPPED"));
+}
+
+// The connector streams read through the node table, for the whole process (the table's
+// functions carry no pointer of the test's own).
+absl::Mutex reads_mu;
+std::vector<std::string> connector_stream_reads ABSL_GUARDED_BY(reads_mu);
+const esdb_node_api* counted_inner = nullptr;
+esdb_node_status CountedReadStream(void* ctx, const char* stream, int32_t direction, uint64_t from,
+                                   uint64_t max, esdb_read_event_fn on_event, void* user, char* err,
+                                   size_t err_size) {
+  if (absl::StartsWith(stream, "$connectors/")) {
+    absl::MutexLock lock(&reads_mu);
+    connector_stream_reads.push_back(stream);
+  }
+  return counted_inner->read_stream(ctx, stream, direction, from, max, on_event, user, err,
+                                    err_size);
+}
+
+// What one management call reads does not grow with the number of connectors: the list reads no
+// connector stream (the registry follows them), and a call on one connector reads only that
+// connector's streams, never all of them.
+TEST(ApiScaleTest, CallsReadNoOtherConnectorsStreams) {
+  auto node = devnode::LogNode::InMemory();
+  counted_inner = node->api();
+  esdb_node_api api = *node->api();
+  api.read_stream = &CountedReadStream;
+  LibraryConfig config;
+  config.plugins_dir = ESDB_PLUGIN_DIR;
+  auto lib = Library::Start(&api, config);
+  ASSERT_TRUE(lib.ok()) << lib.status();
+  auto call = [&](std::string method, std::string path, std::string body = "") {
+    ApiRequest r;
+    r.caller = Caller{Caller::Kind::kUser, "ops", {"$ops"}};
+    r.method = std::move(method);
+    if (auto q = path.find('?'); q != std::string::npos) {
+      r.query = path.substr(q + 1);
+      path.resize(q);
+    }
+    r.path = std::move(path);
+    r.body = std::move(body);
+    if (!r.body.empty()) r.content_type = "application/json";
+    return (*lib)->api().Handle(r);
+  };
+  // The connector streams `method path` read.
+  auto reads_of = [&](const std::string& method, const std::string& path,
+                      const std::string& body = "") {
+    {
+      absl::MutexLock lock(&reads_mu);
+      connector_stream_reads.clear();
+    }
+    ApiResponse r = call(method, path, body);
+    EXPECT_EQ(r.status / 100, 2) << method << " " << path << ": " << r.body;
+    absl::MutexLock lock(&reads_mu);
+    return connector_stream_reads;
+  };
+  const std::string settings = R"({"settings":{"instanceTypeName":"null-sink"}})";
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(call("POST", absl::StrCat("/connectors/c", i), settings).status, 201);
+  }
+  // Once the registry has followed the creates, a list of them all reads nothing.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::vector<std::string> list_reads;
+  while (!(list_reads = reads_of("GET", "/connectors?take=1000")).empty() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_TRUE(list_reads.empty()) << list_reads.size() << " reads, first " << list_reads.front();
+  EXPECT_EQ(json::parse(call("GET", "/connectors?take=1000").body)["items"].size(), 200u);
+
+  const std::string id = "c7";
+  for (auto [method, path, body] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"GET", "/connectors/" + id, ""},
+           {"GET", "/connectors/" + id + "/settings", ""},
+           {"PUT", "/connectors/" + id + "/rename", R"({"name":"renamed"})"},
+           {"POST", "/connectors/" + id + "/enable", ""},
+           {"POST", "/connectors/" + id + "/disable", ""}}) {
+    std::vector<std::string> reads = reads_of(method, path, body);
+    EXPECT_LE(reads.size(), 8u) << method << " " << path;
+    for (const std::string& stream : reads) {
+      EXPECT_TRUE(stream == "$connectors/" + id || stream == "$connectors/" + id + "/checkpoints")
+          << method << " " << path << " read " << stream;
+    }
+  }
 }
 
 }  // namespace

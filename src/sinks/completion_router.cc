@@ -50,8 +50,12 @@ void CompletionRouter::Complete(void* done_ctx, esdb_sink_status status, const c
       }
     }
     if (!duplicate && target->on_complete) {
-      Get().Forget(id);
-      target->on_complete(*target);
+      // Only the first completion gets here, so only this thread touches on_complete now. It
+      // goes with this call (and the records it keeps alive); the id stays routed, so that a
+      // second completion is recognised as one.
+      auto on_complete = std::move(target->on_complete);
+      target->on_complete = nullptr;
+      on_complete(*target);
     }
     if (duplicate && target->log) {
       target->log(ESDB_SINK_LOG_WARN,

@@ -30,8 +30,9 @@ struct WriteRendezvous {
 
   const std::string plugin_name;
   const SinkLogFn log;  // for reports about a misbehaving plugin; may be empty
-  // Pipelined writes: a rendezvous per write, whose completion runs this (on the plugin's
-  // thread, outside `mu`) instead of being awaited. Set before the call id is registered.
+  // Pipelined writes: a rendezvous per write, whose first completion runs this (on the plugin's
+  // thread, outside `mu`) and drops it, instead of being awaited. Set before the call id is
+  // registered.
   std::function<void(WriteRendezvous&)> on_complete;
 
   absl::Mutex mu;

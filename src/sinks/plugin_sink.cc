@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <exception>
+#include <limits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -43,8 +43,8 @@ SinkHostServices::SinkHostServices(const SinkContext& context, SinkLogFn log)
   host_.log = &SinkHostServices::Log;
   host_.connector_id = connector_id_.c_str();
   host_.fail_record = &CompletionRouter::FailRecord;
-  host_.max_batch_records = static_cast<uint32_t>(std::clamp<int64_t>(
-      context.max_batch_records, 1, std::numeric_limits<uint32_t>::max()));
+  host_.max_batch_records = static_cast<uint32_t>(
+      std::clamp<int64_t>(context.max_batch_records, 1, std::numeric_limits<uint32_t>::max()));
   host_.max_batch_bytes = static_cast<uint64_t>(std::max<int64_t>(context.max_batch_bytes, 1));
   host_.generation = static_cast<uint64_t>(std::max<int64_t>(context.generation, 0));
   host_.epoch = static_cast<uint64_t>(std::max<int64_t>(context.epoch, 0));
@@ -70,9 +70,35 @@ PluginSink::PluginSink(const esdb_sink_plugin* table, std::string plugin_name,
       rendezvous_(std::make_shared<WriteRendezvous>(plugin_name_, services_->log())) {}
 
 PluginSink::~PluginSink() {
-  if (!abandoned_) table_->close(instance_);
+  if (abandoned_) return;  // its writes may still complete: their ids stay routed for ever
+  table_->close(instance_);
   // After close() the plugin must not complete anything; if it does, the id leads nowhere.
-  if (last_call_ != 0) CompletionRouter::Get().Forget(last_call_);
+  for (const RoutedCall& c : routed_) CompletionRouter::Get().Forget(c.id);
+}
+
+uint64_t PluginSink::Route(std::shared_ptr<WriteRendezvous> target) {
+  CompletionRouter& router = CompletionRouter::Get();
+  uint64_t id = router.Register(target);
+  routed_.push_back({id, std::move(target)});
+  while (routed_.size() > kRoutedCalls) {
+    const RoutedCall& oldest = routed_.front();
+    {
+      absl::MutexLock lock(&oldest.target->mu);
+      if (oldest.target->awaited == oldest.id) break;  // still outstanding
+    }
+    router.Forget(oldest.id);
+    routed_.pop_front();
+  }
+  return id;
+}
+
+void PluginSink::Abandon() {
+  abandoned_ = true;
+  // A completion from now on is late: logged and ignored.
+  for (const RoutedCall& c : routed_) {
+    absl::MutexLock lock(&c.target->mu);
+    if (c.target->awaited == c.id) c.target->awaited = 0;
+  }
 }
 
 SinkResult PluginSink::ToResult(const std::string& plugin_name_, const SinkLogFn& log,
@@ -115,8 +141,9 @@ SinkResult PluginSink::ToResult(const std::string& plugin_name_, const SinkLogFn
 
 SinkResult PluginSink::Write(std::span<const Record> records) {
   if (abandoned_) {
-    return {SinkOutcome::kFatal, absl::StrCat(plugin_name_, ": the instance was abandoned after a "
-                                                            "write that never completed")};
+    return {SinkOutcome::kFatal, absl::StrCat(plugin_name_,
+                                              ": the instance was abandoned after a "
+                                              "write that never completed")};
   }
   if (records.empty()) return {};
   records_.resize(records.size());
@@ -126,8 +153,7 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
     pointers_[i] = &records_[i];
   }
 
-  CompletionRouter& router = CompletionRouter::Get();
-  uint64_t call = router.Register(rendezvous_);
+  uint64_t call = Route(rendezvous_);
   {
     absl::MutexLock lock(&rendezvous_->mu);
     rendezvous_->awaited = call;
@@ -150,8 +176,6 @@ SinkResult PluginSink::Write(std::span<const Record> records) {
     message = PluginText(rendezvous_->message);
     failed_index = rendezvous_->failed_index;
   }
-  if (last_call_ != 0) router.Forget(last_call_);
-  last_call_ = call;
   if (!completed) {
     abandoned_ = true;
     SinkResult lost{
@@ -217,7 +241,7 @@ void PluginSink::Submit(std::shared_ptr<const std::vector<Record>> records,
     }
     done(ToResult(name, log, status, message, failed_index, count));
   };
-  uint64_t call = CompletionRouter::Get().Register(rendezvous);
+  uint64_t call = Route(rendezvous);
   {
     absl::MutexLock lock(&rendezvous->mu);
     rendezvous->awaited = call;

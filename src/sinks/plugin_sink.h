@@ -4,15 +4,16 @@
 #define ESDB_SINKS_PLUGIN_SINK_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "esdb/sink.h"
 #include "sinks/completion_router.h"
 #include "sinks/plugin.h"
-#include "absl/time/time.h"
 #include "sinks/sink.h"
 
 namespace esdb {
@@ -59,10 +60,10 @@ class PluginSink final : public Sink {
   bool pipelined() const override;
   // Calls write() and returns; the completion maps the outcome as Write() does and calls `done`
   // on the plugin's thread. No timeout here: the caller gives a write up (Abandon()). A
-  // completion that comes twice is dropped.
+  // completion that comes twice, or after Abandon(), is logged and ignored.
   void Submit(std::shared_ptr<const std::vector<Record>> records,
               std::function<void(SinkResult)> done) override;
-  void Abandon() override { abandoned_ = true; }
+  void Abandon() override;
 
  private:
   // A completion's status as the SinkResult of a write of `count` records.
@@ -77,9 +78,16 @@ class PluginSink final : public Sink {
   const absl::Duration write_timeout_;
   bool abandoned_ = false;
   const std::shared_ptr<WriteRendezvous> rendezvous_;
-  // The id of the last finished write stays routed so that a duplicate completion of it is
-  // recognised and reported; older ids are forgotten.
-  uint64_t last_call_ = 0;
+  // Registers a call id for a write to `target`. The ids of the last kRoutedCalls writes stay
+  // routed, so that a late or second completion of one of them is recognised and logged
+  // (CompletionRouter::Complete); older ones are forgotten once finished.
+  uint64_t Route(std::shared_ptr<WriteRendezvous> target);
+  struct RoutedCall {
+    uint64_t id;
+    std::shared_ptr<WriteRendezvous> target;
+  };
+  static constexpr size_t kRoutedCalls = 128;
+  std::deque<RoutedCall> routed_;
   // Reused from batch to batch to spare allocations.
   std::vector<esdb_sink_record> records_;
   std::vector<const esdb_sink_record*> pointers_;

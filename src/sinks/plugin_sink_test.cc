@@ -83,8 +83,8 @@ TEST_F(TestkitSinkTest, AWriteThatNeverCompletesTimesOutAndAbandonsTheInstance) 
 
 TEST_F(TestkitSinkTest, AnInstanceMayHaveAWriteTimeoutOfItsOwn) {
   // The plugin's default stays long; the connector's resilience:writeTimeoutMs is passed at open.
-  auto sink =
-      plugin_->Open({"c1"}, {{"target", "t"}, {"mode", "never"}}, log_.Fn(), absl::Milliseconds(150));
+  auto sink = plugin_->Open({"c1"}, {{"target", "t"}, {"mode", "never"}}, log_.Fn(),
+                            absl::Milliseconds(150));
   ASSERT_TRUE(sink.ok()) << sink.status();
   absl::Time t0 = absl::Now();
   SinkResult r = (*sink)->Write(Batch(1));
@@ -217,6 +217,37 @@ TEST_F(TestkitSinkTest, SecondCompletionIsIgnoredAndReported) {
   }
   EXPECT_EQ(CountContaining(log_.Messages(), "reported the outcome of one write more than once"),
             3);
+}
+
+// Pipelined writes (the testkit declares them): each write's first completion decides it, a
+// second one is logged and ignored, and a completion after the host gave the instance up too.
+TEST_F(TestkitSinkTest, PipelinedSecondCompletionsAreIgnoredAndReported) {
+  std::unique_ptr<Sink> sink = Open("twice");
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(sink->pipelined());
+  std::vector<SinkResult> results;
+  for (int i = 0; i < 3; ++i) {
+    sink->Submit(std::make_shared<const std::vector<Record>>(Batch(1, i)),
+                 [&results](SinkResult r) { results.push_back(std::move(r)); });
+  }
+  ASSERT_EQ(results.size(), 3u);
+  for (const SinkResult& r : results) EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
+  EXPECT_EQ(CountContaining(log_.Messages(), "reported the outcome of one write more than once"),
+            3);
+}
+
+TEST_F(TestkitSinkTest, APipelinedCompletionAfterTheInstanceWasAbandonedIsReported) {
+  std::unique_ptr<Sink> holder = Open("held");
+  ASSERT_NE(holder, nullptr);
+  int results = 0;
+  holder->Submit(std::make_shared<const std::vector<Record>>(Batch(2)),
+                 [&results](SinkResult) { ++results; });
+  holder->Abandon();
+  std::unique_ptr<Sink> releaser = Open("release");
+  ASSERT_NE(releaser, nullptr);
+  EXPECT_EQ(releaser->Write(Batch(1, 5)).outcome, SinkOutcome::kOk);  // fires the held one
+  EXPECT_EQ(results, 0);  // given up: its outcome no longer counts
+  EXPECT_EQ(CountContaining(log_.Messages(), "after the write timed out"), 1);
 }
 
 TEST_F(TestkitSinkTest, CompletionFromAnotherThread) {

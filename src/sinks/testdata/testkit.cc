@@ -40,7 +40,7 @@ const esdb_sink_setting kMode = {sizeof(esdb_sink_setting),
                                  0,
                                  "How write() behaves.",
                                  "ok|retry|fatal|self-named|bad-status|twice|thread|late-twice|"
-                                 "invalid-config|never|hang|chatty|poison|scrambled"};
+                                 "invalid-config|never|hang|chatty|poison|scrambled|held|release"};
 const esdb_sink_setting kOpenResult = {sizeof(esdb_sink_setting),
                                        "openResult",
                                        ESDB_SINK_SETTING_ENUM,
@@ -186,11 +186,10 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
     instance->flush_result = Find(settings, count, "flushResult");
     instance->Log(ESDB_SINK_LOG_INFO, std::string("open connector=") + host->connector_id);
     if (ESDB_HAS_FIELD(esdb_sink_host, host, epoch)) {
-      instance->Log(ESDB_SINK_LOG_DEBUG,
-                    "host batch=" + std::to_string(host->max_batch_records) + "/" +
-                        std::to_string(host->max_batch_bytes) +
-                        " generation=" + std::to_string(host->generation) +
-                        " epoch=" + std::to_string(host->epoch));
+      instance->Log(ESDB_SINK_LOG_DEBUG, "host batch=" + std::to_string(host->max_batch_records) +
+                                             "/" + std::to_string(host->max_batch_bytes) +
+                                             " generation=" + std::to_string(host->generation) +
+                                             " epoch=" + std::to_string(host->epoch));
     }
     for (size_t i = 0; i < count; ++i) {
       instance->Log(ESDB_SINK_LOG_DEBUG,
@@ -218,6 +217,11 @@ void LogRecord(const Instance& self, const esdb_sink_record& r) {
           " data=" + std::string(reinterpret_cast<const char*>(r.data), r.data_size) +
           " metadata=" + std::string(reinterpret_cast<const char*>(r.metadata), r.metadata_size));
 }
+
+// held: completions kept here, process-wide, until a write of an instance in mode release (which
+// may be another instance: the holder may have been abandoned) fires them all with OK.
+std::mutex held_mu;
+std::vector<std::pair<esdb_sink_completion_fn, void*>> held_completions;
 
 void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, size_t count,
            esdb_sink_completion_fn done, void* done_ctx) {
@@ -264,6 +268,17 @@ void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, siz
     } else if (mode == "scrambled") {
       for (size_t i = 0; i < count; ++i) LogRecord(*self, *records[i]);
       self->Hold(done, done_ctx);
+    } else if (mode == "held") {
+      std::lock_guard<std::mutex> lock(held_mu);
+      held_completions.emplace_back(done, done_ctx);
+    } else if (mode == "release") {
+      std::vector<std::pair<esdb_sink_completion_fn, void*>> release;
+      {
+        std::lock_guard<std::mutex> lock(held_mu);
+        release.swap(held_completions);
+      }
+      for (auto& [held_done, held_ctx] : release) held_done(held_ctx, ESDB_SINK_OK, nullptr);
+      done(done_ctx, ESDB_SINK_OK, nullptr);
     } else if (mode == "never") {
       // A hung sink: the completion is never called.
       self->Log(ESDB_SINK_LOG_WARN, "write never completes");

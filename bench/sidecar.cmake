@@ -6,4 +6,7 @@ if(TARGET esdb_sidecar AND TARGET esdb_devnode_grpc)
   target_compile_definitions(esdb_sidecar_bench PRIVATE
     ESDB_PLUGIN_DIR="${ESDB_PLUGIN_DIR}" ESDB_LIB_DIR="${ESDB_LIB_DIR}")
   add_dependencies(esdb_sidecar_bench esdb_connectors esdb_sink_null)
+  # Briefly, so that CI notices when it stops running; no figure is asserted.
+  add_test(NAME bench_sidecar_short COMMAND esdb_sidecar_bench 5000)
+  set_tests_properties(bench_sidecar_short PROPERTIES TIMEOUT 300 LABELS bench)
 endif()

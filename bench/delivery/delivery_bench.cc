@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_args.h"
 #include "bench/common/bench_log.h"
 #include "delivery/runner.h"
 #include "devnode/log_node.h"
@@ -54,8 +55,9 @@ double Deliver(esdb::devnode::LogNode& node, const esdb::SinkPlugin& plugin, boo
 
 int main(int argc, char** argv) {
   esdb::hosting::ConfigureHostProcess();
-  uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
-  size_t payload = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 200;
+  esdb::bench::PositionalArgs args(argc, argv, "[events=1000000] [payload_bytes=200]", 2);
+  uint64_t events = args.Count(1, 1000000);
+  size_t payload = args.Count(2, 200);
   auto plugin = esdb::SinkPlugin::Load(std::string(ESDB_PLUGIN_DIR) + "/libesdb_sink_null.so");
   if (!plugin.ok()) {
     std::fprintf(stderr, "%s\n", std::string(plugin.status().message()).c_str());

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "bench/common/bench_args.h"
 #include "bench/common/bench_log.h"
 #include "delivery/runner.h"
 #include "devnode/log_node.h"
@@ -39,10 +40,12 @@ struct Scan {
 
 int main(int argc, char** argv) {
   esdb::hosting::ConfigureHostProcess();
-  uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
+  esdb::bench::PositionalArgs args(argc, argv, "[events=1000000] [db_dir=a fresh temp dir]", 2);
+  uint64_t events = args.Count(1, 1000000);
   std::filesystem::path dir =
-      argc > 2 ? std::filesystem::path(argv[2])
-               : std::filesystem::temp_directory_path() / absl::StrCat("esdb-bench-", getpid());
+      !args.Text(2).empty()
+          ? std::filesystem::path(args.Text(2))
+          : std::filesystem::temp_directory_path() / absl::StrCat("esdb-bench-", getpid());
   std::filesystem::create_directories(dir);
   auto node = esdb::devnode::LogNode::OpenSqlite((dir / "bench.db").string());
   if (!node.ok()) {

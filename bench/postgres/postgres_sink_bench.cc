@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_args.h"
 #include "bench/common/bench_records.h"
 #include "pg_test_server.h"
 #include "sinks/plugin.h"
@@ -91,9 +92,13 @@ double Measure(const esdb::SinkPlugin& plugin, const esdb::pgtest::PgServer& ser
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool is_short = argc > 1 && std::string(argv[1]) == "--short";
-  size_t events = is_short ? 5000 : argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
-  size_t payload = !is_short && argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 60;
+  const bool is_short = argc == 2 && std::string(argv[1]) == "--short";
+  size_t events = 5000, payload = 60;
+  if (!is_short) {
+    esdb::bench::PositionalArgs args(argc, argv, "[events=200000] [payload_bytes=60] | --short", 2);
+    events = args.Count(1, 200000);
+    payload = args.Count(2, 60);
+  }
   auto plugin = esdb::SinkPlugin::Load(std::string(ESDB_PLUGIN_DIR) + "/libesdb_sink_postgres.so");
   if (!plugin.ok()) {
     std::fprintf(stderr, "%s\n", std::string(plugin.status().message()).c_str());

@@ -16,6 +16,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_args.h"
 #include "bench/common/bench_log.h"
 #include "bench/common/loopback_sidecar.h"
 #include "devnode/log_node.h"
@@ -99,10 +100,12 @@ double Measure(const char* label, const esdb_node_api* api, const std::string& i
 
 int main(int argc, char** argv) {
   esdb::hosting::ConfigureHostProcess();
-  uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
-  std::filesystem::path dir = argc > 2 ? std::filesystem::path(argv[2])
-                                       : std::filesystem::temp_directory_path() /
-                                             absl::StrCat("esdb-sidecar-bench-", getpid());
+  esdb::bench::PositionalArgs args(argc, argv, "[events=200000] [db_dir=a fresh temp dir]", 2);
+  uint64_t events = args.Count(1, 200000);
+  std::filesystem::path dir = !args.Text(2).empty()
+                                  ? std::filesystem::path(args.Text(2))
+                                  : std::filesystem::temp_directory_path() /
+                                        absl::StrCat("esdb-sidecar-bench-", getpid());
   std::filesystem::create_directories(dir);
   auto node = esdb::devnode::LogNode::OpenSqlite((dir / "bench.db").string());
   if (!node.ok()) {

@@ -1,8 +1,9 @@
 // Loads events into a dev-node SQLite log, then measures in one run the null-sink delivery rate
 // of one connector hosted (a) in process, on the log node's own node ABI, and (b) through the
 // side-car's node ABI over gRPC to the dev node's server on loopback. Both load the very same
-// libesdb_connectors.so and drive it through its HTTP API. Prints both rates and their ratio;
-// asserts nothing.
+// libesdb_connectors.so and drive it through its HTTP API. Before them, a bare $all subscription
+// on each table (no library) shows what the protocol hop costs by itself. Prints the rates and
+// their ratios; asserts nothing.
 //
 //   esdb_sidecar_bench [events=200000] [db_dir=a fresh temp dir]
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "bench/common/bench_args.h"
 #include "bench/common/bench_log.h"
 #include "bench/common/loopback_sidecar.h"
@@ -96,6 +98,48 @@ double Measure(const char* label, const esdb_node_api* api, const std::string& i
   return rate;
 }
 
+// Subscribes to $all from the start on `api`, with no library, and returns the rate at which the
+// node's events reach on_events until it reports caught up (events/s), or a negative value.
+double Scan(const char* label, const esdb_node_api* api) {
+  struct Count {
+    uint64_t events = 0;
+    absl::Notification caught_up;
+  } count;
+  esdb_subscribe_options options{};
+  options.struct_size = sizeof(options);
+  options.from = ESDB_FROM_START;
+  options.filter_scope = ESDB_FILTER_NONE;
+  esdb_subscription_callbacks callbacks{};
+  callbacks.struct_size = sizeof(callbacks);
+  callbacks.user = &count;
+  callbacks.on_events = [](void* user, const esdb_recorded_event* const*, size_t n) {
+    static_cast<Count*>(user)->events += n;
+  };
+  callbacks.on_checkpoint = [](void*, esdb_position) {};
+  callbacks.on_caught_up = [](void* user, esdb_position) {
+    auto* c = static_cast<Count*>(user);
+    if (!c->caught_up.HasBeenNotified()) c->caught_up.Notify();
+  };
+  callbacks.on_dropped = [](void* user, esdb_node_status, const char*) {
+    auto* c = static_cast<Count*>(user);
+    if (!c->caught_up.HasBeenNotified()) c->caught_up.Notify();
+  };
+  esdb_subscription* sub = nullptr;
+  char err[256] = {};
+  auto t0 = Clock::now();
+  if (api->subscribe_all(api->ctx, &options, &callbacks, &sub, err, sizeof(err)) != ESDB_NODE_OK) {
+    std::fprintf(stderr, "%s: %s\n", label, err);
+    return -1;
+  }
+  count.caught_up.WaitForNotification();
+  const double s = Seconds(t0);
+  api->unsubscribe_all(api->ctx, sub);
+  const double rate = count.events / s;
+  std::printf("  %-28s %10.0f events/s  (%.2f s, %llu events)\n", label, rate, s,
+              static_cast<unsigned long long>(count.events));
+  return rate;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,6 +165,10 @@ int main(int argc, char** argv) {
   std::printf("dev node (SQLite, %s): %llu events of ~%zu bytes loaded in %.1f s\n", dir.c_str(),
               static_cast<unsigned long long>(events), data.size(), Seconds(t_load));
 
+  // The node's events without the library: a subscription on each table, to tell what the
+  // protocol hop costs from what the library costs on top of it.
+  const double scan_in = Scan("in-process scan (no library):", (*node)->api());
+
   // (a) In process: the library on the log node's own table.
   const double in_process = Measure("in-process host:", (*node)->api(), "bench-in", events);
 
@@ -130,11 +178,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(sidecar.status().message()).c_str());
     return 1;
   }
+  const double scan_side = Scan("side-car scan (no library):", (*sidecar)->api());
   const double external =
       Measure("side-car (gRPC loopback):", (*sidecar)->api(), "bench-side", events);
   sidecar->reset();
   if (in_process > 0 && external > 0) {
     std::printf("  ratio (side-car / in-process): %.3f\n", external / in_process);
+  }
+  if (scan_in > 0 && scan_side > 0 && external > 0) {
+    std::printf("  ratio (side-car scan / in-process scan): %.3f  (the protocol hop alone)\n",
+                scan_side / scan_in);
+    std::printf("  ratio (side-car host / side-car scan): %.3f  (the library over gRPC)\n",
+                external / scan_side);
   }
   (*node)->Shutdown();
   if (argc <= 2) std::filesystem::remove_all(dir);

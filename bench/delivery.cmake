@@ -5,6 +5,6 @@ if(TARGET esdb_lognode)
   target_compile_definitions(esdb_delivery_bench PRIVATE ESDB_PLUGIN_DIR="${ESDB_PLUGIN_DIR}")
   add_dependencies(esdb_delivery_bench esdb_sink_null)
   # Briefly, so that CI notices when it stops running; no figure is asserted.
-  add_test(NAME bench_delivery_short COMMAND esdb_delivery_bench 20000)
+  add_test(NAME bench_delivery_short COMMAND esdb_delivery_bench 20000 200 1)
   set_tests_properties(bench_delivery_short PROPERTIES TIMEOUT 300 LABELS bench)
 endif()

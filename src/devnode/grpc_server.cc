@@ -66,6 +66,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(LogNode* node,
   // gRPC's default SO_REUSEPORT would let a second process listen on this port too and receive
   // a share of the clients' connections: a port in use must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
   builder.SetMaxReceiveMessageSize(std::max<int>(
       kMinReceiveMessageSize,
       static_cast<int>(std::min<uint64_t>(2ULL * options.limits.max_append_size, INT32_MAX / 2))));

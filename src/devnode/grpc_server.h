@@ -38,6 +38,9 @@ struct GrpcServerOptions {
   // Who may call in secure mode. Must outlive the server.
   auth::UserStore* users = nullptr;
   int handshake_timeout_ms = 10000;
+  // Calls open at once on one client connection (HTTP/2 streams), as KurrentDB's Kestrel allows
+  // by default; a client's call past it waits for a free stream.
+  int max_streams_per_connection = 100;
 };
 
 class GrpcServer {

@@ -72,7 +72,7 @@ absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
     *failure = CallOutcome{ESDB_NODE_INVALID_ARGUMENT, std::string(request.status().message())};
     return request.status();
   }
-  auto target = connection->Current();
+  auto target = connection->ForLongCall();
   if (!target.ok()) {
     *failure = CallOutcome{ESDB_NODE_UNAVAILABLE, std::string(target.status().message())};
     return target.status();

@@ -232,6 +232,27 @@ TEST_F(SidecarNodeApiTest, FilteredSubscriptionDeliversInOrderWithCheckpoints) {
   EXPECT_EQ(after.records().size(), 2u);
 }
 
+// The dev node allows 100 calls open at once on one connection, as KurrentDB does by default.
+// More subscriptions than that all start and deliver, and short calls are not held up behind
+// them: long calls go on connections of their own.
+TEST_F(SidecarNodeApiTest, MoreSubscriptionsThanOneConnectionCarriesAllRun) {
+  ASSERT_TRUE(client_->Append("s", ESDB_EXPECT_ANY, Events("x", 1)).ok());
+  constexpr int kSubscriptions = 160;
+  std::vector<std::unique_ptr<Collector>> collectors;
+  std::vector<std::unique_ptr<Subscription>> subs;
+  for (int i = 0; i < kSubscriptions; ++i) {
+    collectors.push_back(std::make_unique<Collector>());
+    auto sub = client_->SubscribeAll(SubscribeOptions{}, collectors.back().get());
+    ASSERT_TRUE(sub.ok()) << "subscription " << i << ": " << sub.status();
+    subs.push_back(*std::move(sub));
+  }
+  ASSERT_TRUE(client_->Append("s", ESDB_EXPECT_ANY, Events("y", 1)).ok());
+  for (int i = 0; i < kSubscriptions; ++i) {
+    ASSERT_TRUE(collectors[i]->WaitForRecords(2)) << "subscription " << i;
+  }
+  subs.clear();
+}
+
 TEST_F(SidecarNodeApiTest, NodeDownFailsFastDropsAndResumesWithoutGap) {
   ASSERT_TRUE(client_->Append("s", ESDB_EXPECT_ANY, Events("a", 4)).ok());
   Collector collector;
@@ -265,11 +286,13 @@ TEST_F(SidecarNodeApiTest, NodeDownFailsFastDropsAndResumesWithoutGap) {
   SubscribeOptions from;
   from.from = SubscribeOptions::From::kPosition;
   from.position = collector.records().back().position;
-  // Calls fail fast while the channel backs off; it reconnects by itself.
-  auto target = connection_->Current();
-  ASSERT_TRUE(target.ok());
-  ASSERT_TRUE(target->channel->WaitForConnected(std::chrono::system_clock::now() +
-                                                std::chrono::seconds(20)));
+  // Calls fail fast while a channel backs off; it reconnects by itself. A subscription goes on
+  // a channel of its own (ForLongCall).
+  for (auto target : {connection_->Current(), connection_->ForLongCall()}) {
+    ASSERT_TRUE(target.ok());
+    ASSERT_TRUE(target->channel->WaitForConnected(std::chrono::system_clock::now() +
+                                                  std::chrono::seconds(20)));
+  }
   auto sub2 = client_->SubscribeAll(from, &resumed);
   ASSERT_TRUE(sub2.ok()) << sub2.status();
   ASSERT_TRUE(resumed.WaitForRecords(3));

@@ -189,6 +189,37 @@ absl::StatusOr<NodeConnection::Target> NodeConnection::Current() {
   return last;
 }
 
+absl::StatusOr<NodeConnection::Target> NodeConnection::ForLongCall() {
+  absl::StatusOr<Target> target = Current();
+  if (!target.ok()) return target;
+  absl::MutexLock lock(&mu_);
+  if (target->generation != generation_) return target;  // moved on meanwhile: its next call
+  if (long_calls_generation_ != generation_) {
+    // Channels of an earlier node stay with the calls that hold them until those end.
+    long_call_channels_.clear();
+    long_calls_generation_ = generation_;
+  }
+  std::shared_ptr<LongCallChannel> slot;
+  for (const auto& c : long_call_channels_) {
+    if (c->calls < kLongCallsPerChannel) {
+      slot = c;
+      break;
+    }
+  }
+  if (slot == nullptr) {
+    slot = std::make_shared<LongCallChannel>();
+    slot->channel = MakeChannel(target->endpoint);
+    long_call_channels_.push_back(slot);
+  }
+  ++slot->calls;
+  target->channel = slot->channel;
+  target->lease = std::shared_ptr<void>(nullptr, [this, slot](void*) {
+    absl::MutexLock release(&mu_);
+    --slot->calls;
+  });
+  return target;
+}
+
 void NodeConnection::ReportUnavailable(uint64_t generation) {
   absl::MutexLock lock(&mu_);
   if (generation != generation_ || channel_ == nullptr) return;

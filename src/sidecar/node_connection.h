@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -36,11 +37,22 @@ class NodeConnection {
     std::shared_ptr<grpc::Channel> channel;
     Endpoint endpoint;
     uint64_t generation = 0;
+    // ForLongCall: the call's place on `channel`, given back when the last copy goes.
+    std::shared_ptr<void> lease;
   };
 
   // The node to call now. With discovery this may ask gossip first (bounded by gossipTimeout and
   // maxDiscoverAttempts); Unavailable when no suitable node answers.
   absl::StatusOr<Target> Current();
+
+  // As Current(), for a call that stays open as long as it runs (a subscription). Servers limit
+  // the calls open at once on one connection (KurrentDB's Kestrel: 100 by default), and a call
+  // past the limit waits for another to end, so one connection shared by every subscription
+  // would stall the 101st, and every short call behind it. Long calls therefore go on channels
+  // (connections) of their own, at most kLongCallsPerChannel on each; short calls keep
+  // Current()'s channel to themselves. Keep the target (its lease) while the call runs.
+  absl::StatusOr<Target> ForLongCall();
+  static constexpr int kLongCallsPerChannel = 50;
 
   // A call on `generation` found the node unreachable. With discovery the next Current() asks
   // gossip again; a single host keeps its channel (which reconnects on its own).
@@ -71,10 +83,19 @@ class NodeConnection {
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const std::string authorization_;  // "Basic ..." or empty
 
+  // One connection for long calls, and how many run on it.
+  struct LongCallChannel {
+    std::shared_ptr<grpc::Channel> channel;
+    int calls = 0;
+  };
+
   absl::Mutex mu_;
   std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
   Endpoint endpoint_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // For the node of `long_calls_generation_`; made anew when the node changes.
+  std::vector<std::shared_ptr<LongCallChannel>> long_call_channels_ ABSL_GUARDED_BY(mu_);
+  uint64_t long_calls_generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The member gossip should lead to for `preference`: for kLeader the alive leader, for kFollower

@@ -167,6 +167,13 @@ typedef struct esdb_sink_host {
    * stored position of another generation or an older epoch. */
   uint64_t generation;
   uint64_t epoch;
+  /* Added after the fields above (check ESDB_HAS_FIELD; an older host counts as 1): the most
+   * writes whose completion the host leaves outstanding on this instance at once
+   * (batching:maxInFlight), 1 to 64. Above 1 only for a plugin that declares
+   * ESDB_SINK_PIPELINED_WRITES; with 1 the host waits for each completion before the next write,
+   * so such a plugin may complete on the caller's thread as it would without the flag. */
+  uint32_t max_in_flight;
+  uint32_t reserved2; /* 0 */
 } esdb_sink_host;
 
 /* Opaque sink instance, created by open() and destroyed by close(). */

@@ -53,7 +53,7 @@ class HttpSinkLibraryTest : public ::testing::TestWithParam<int> {
     return lib_->api().Handle(r);
   }
 
-  void CreateAndEnable(const std::string& id, int batch_size) {
+  void CreateAndEnable(const std::string& id, int batch_size, int max_in_flight = 1) {
     json settings = {{"instanceTypeName", "http-sink"},
                      {"url", receiver_->Url("/in")},
                      {"requestTimeoutMs", "400"},
@@ -62,6 +62,7 @@ class HttpSinkLibraryTest : public ::testing::TestWithParam<int> {
                      {"resilience:maxDelayMs", "50"},
                      {"batching:batchSize", std::to_string(batch_size)},
                      {"batching:batchTimeoutMs", "5"},
+                     {"batching:maxInFlight", std::to_string(max_in_flight)},
                      {"autocommit:interval", "50"}};
     ApiResponse created = Call("POST", "/connectors/" + id, json({{"settings", settings}}).dump());
     ASSERT_EQ(created.status, 201) << created.body;
@@ -141,6 +142,36 @@ TEST_P(HttpSinkLibraryTest, EveryEventArrivesOnceInOrderDespiteFailures) {
 
   json state;
   EXPECT_TRUE(WaitForState("hooks", "RUNNING", state)) << state.dump();
+}
+
+// batching:maxInFlight 4 through the whole host: several batches go out at once on their own
+// connections, answers come back in any order, some fail and are sent again. The host orders the
+// checkpoint; here every event must get there (at least once), and the connector keep running.
+TEST_P(HttpSinkLibraryTest, WithWritesInFlightEveryEventArrives) {
+  const int batch_size = GetParam();
+  const int kEvents = batch_size == 1 ? 200 : 1500;
+  auto slow = ReceiverProcess::Start(ESDB_HTTP_RECEIVER, {"--latency-ms", "3"});
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  receiver_ = *std::move(slow);
+  ASSERT_TRUE(receiver_->Schedule("ok,ok,503,ok,drop,ok,ok,500:0,ok,cut,ok,ok,ok,503").ok());
+  AppendEvents(kEvents / 2);
+  CreateAndEnable("piped", batch_size, 4);
+  AppendEvents(kEvents / 2);
+
+  auto stats = receiver_->WaitDistinct(kEvents, 60000);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_EQ((*stats)["distinct"], kEvents) << stats->dump();
+  EXPECT_GT((*stats)["maxOpen"].get<int>(), 1)
+      << "never more than one request at once " << stats->dump();
+  auto events = receiver_->Events();
+  ASSERT_TRUE(events.ok()) << events.status();
+  std::vector<uint64_t> seen;
+  for (const json& e : *events) seen.push_back(e["position"].get<uint64_t>());
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  EXPECT_EQ(seen, expected_);
+  json state;
+  EXPECT_TRUE(WaitForState("piped", "RUNNING", state)) << state.dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(BatchSizes, HttpSinkLibraryTest, ::testing::Values(1, 25),

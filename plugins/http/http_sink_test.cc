@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -391,6 +394,101 @@ TEST_F(HttpSinkTest, TlsToAPlainServerIsRetryNotAHang) {
   SinkResult r = (*sink)->Write(batch);
   EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
   EXPECT_THAT(r.message, HasSubstr("TLS handshake"));
+}
+
+// batching:maxInFlight > 1: a write returns before its answer, so several are out at once, each
+// on its own connection. The receiver holds the first four requests until all four are open, then
+// answers the highest position first: the completions come back in reverse order, each to its own
+// write.
+TEST_F(HttpSinkTest, SeveralWritesInFlightGoOutAtOnceAndCompleteInAnyOrder) {
+  auto held = ReceiverProcess::Start(ESDB_HTTP_RECEIVER, {"--hold", "4"});
+  ASSERT_TRUE(held.ok()) << held.status();
+  SinkContext context = Context();
+  context.max_in_flight = 4;
+  auto sink = plugin_->Open(context, {{"url", (*held)->Url("/in")}}, log_.Fn());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  ASSERT_TRUE((*sink)->pipelined());
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<uint64_t, SinkResult>> completed;  // guarded by mu, in completion order
+  for (uint64_t i = 0; i < 4; ++i) {
+    auto batch =
+        std::make_shared<std::vector<Record>>(std::vector<Record>{MakeRecord("s", i, 100 + i)});
+    (*sink)->Submit(batch, [&mu, &cv, &completed, i](SinkResult r) {
+      std::lock_guard<std::mutex> lock(mu);
+      completed.emplace_back(100 + i, std::move(r));
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return completed.size() == 4; }))
+        << completed.size() << " of 4 completed";
+  }
+  std::vector<uint64_t> order;
+  for (const auto& [position, result] : completed) {
+    EXPECT_EQ(result.outcome, SinkOutcome::kOk) << position << ": " << result.message;
+    order.push_back(position);
+  }
+  EXPECT_EQ(order, (std::vector<uint64_t>{103, 102, 101, 100}));
+  auto stats = (*held)->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ((*stats)["maxOpen"], 4) << stats->dump();
+  EXPECT_EQ((*stats)["connections"], 4) << stats->dump();
+  EXPECT_THAT(log_.Messages(), ::testing::Contains(HasSubstr("up to 4 writes in flight")));
+}
+
+// With writes in flight each one is classified on its own: a 503 makes that write RETRY and leaves
+// the others OK. One write at a time after that reuses a kept-alive connection.
+TEST_F(HttpSinkTest, InFlightWritesAreClassifiedEachOnItsOwn) {
+  SinkContext context = Context();
+  context.max_in_flight = 3;
+  auto sink = plugin_->Open(context, {{"url", receiver_->Url("/in")}}, log_.Fn());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  ASSERT_TRUE(receiver_->Schedule("ok,503,ok").ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<SinkResult> results;  // guarded by mu
+  for (uint64_t i = 0; i < 3; ++i) {
+    auto batch =
+        std::make_shared<std::vector<Record>>(std::vector<Record>{MakeRecord("s", i, 100 + i)});
+    (*sink)->Submit(batch, [&mu, &cv, &results](SinkResult r) {
+      std::lock_guard<std::mutex> lock(mu);
+      results.push_back(std::move(r));
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return results.size() == 3; }));
+  int ok = 0, retry = 0;
+  for (const SinkResult& r : results) {
+    ok += r.outcome == SinkOutcome::kOk;
+    if (r.outcome == SinkOutcome::kRetry) {
+      ++retry;
+      EXPECT_THAT(r.message, HasSubstr("HTTP 503"));
+    }
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(retry, 1);
+}
+
+// maxInFlight 1 (the default): write() completes on the caller's thread, on one connection.
+TEST_F(HttpSinkTest, OneWriteInFlightCompletesBeforeWriteReturns) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  for (uint64_t i = 0; i < 3; ++i) {
+    bool done = false;
+    auto batch =
+        std::make_shared<std::vector<Record>>(std::vector<Record>{MakeRecord("s", i, 100 + i)});
+    sink->Submit(batch, [&done](SinkResult r) {
+      EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
+      done = true;
+    });
+    EXPECT_TRUE(done);
+  }
+  EXPECT_EQ(Stats()["connections"], 1);
+  EXPECT_THAT(log_.Messages(), ::testing::Each(::testing::Not(HasSubstr("in flight"))));
 }
 
 }  // namespace

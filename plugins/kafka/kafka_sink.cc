@@ -10,33 +10,41 @@
 // Metadata nested deeper than kMaxMetadataDepth gives no headers: turning a value back into text
 // recurses once per level, and metadata is written by whoever appends events.
 //
-// write() completes synchronously on the caller's thread: it produces the batch in order, then
-// serves librdkafka's delivery reports (rd_kafka_poll, on this thread) until every record of the
-// batch has one. OK only when all succeeded. librdkafka bounds that wait: every message gets a
-// report within deliveryTimeoutMs (message.timeout.ms). With waitForBrokerAck (default) the
-// producer is idempotent with acks=all, so its internal retries neither reorder nor duplicate
-// records within a partition; a batch that still fails is resent whole by the host (RETRY), so
-// a consumer may see a prefix of it twice, in order, and drops it by esdb-log-position.
+// write() produces the batch in order; the write completes once every record of it has a delivery
+// report, OK only when all succeeded. librdkafka bounds that: every message gets a report within
+// deliveryTimeoutMs (message.timeout.ms). With one write in flight (batching:maxInFlight 1, the
+// default) write() serves the reports itself (rd_kafka_poll, on the caller's thread) and
+// completes before it returns. The plugin declares ESDB_SINK_PIPELINED_WRITES: when the host
+// keeps up to N > 1 writes outstanding (esdb_sink_host.max_in_flight), a thread of the instance
+// serves the reports instead, write() returns once the batch is produced, and each write
+// completes from that thread when its last report arrives; flush and close drain the producer. With
+// waitForBrokerAck (default) the producer is idempotent with acks=all, so its internal retries
+// neither reorder nor duplicate records within a partition; a batch that still fails is resent
+// whole by the host (RETRY), so a consumer may see a prefix of it twice, in order, and drops it by
+// esdb-log-position.
 //
 // Errors that no retry can fix (record too large, authorization, invalid topic) are FATAL. A
 // fatal producer error (the idempotent producer lost its guarantees) makes the batch RETRY on a
 // new producer instance.
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "common/cxx_boundary.h"
-#include "esdb/sink.h"
 #include "core/json_depth.h"
+#include "esdb/sink.h"
 #include "kafka_config.h"
 #include "nlohmann/json.hpp"
 
@@ -50,33 +58,73 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 constexpr size_t kMaxMetadataDepth = 32;
 
 struct KafkaSink;
+struct Batch;
 
-// Delivery bookkeeping of the batch in flight; lives on write()'s stack, which waits for every
-// report before returning.
+// A produced message's opaque: which record of which write it is.
+struct Slot {
+  Batch* batch = nullptr;
+  size_t index = 0;
+};
+
+// Delivery bookkeeping of one write, from write() until its completion, which also frees it.
+// Every produced message holds one count of `pending`, and write() one more while it produces,
+// so that the batch cannot complete before all of it is produced; whoever drops the count to 0
+// completes the write (Finish).
 struct Batch {
-  size_t pending = 0;
-  size_t first_failed = SIZE_MAX;  // lowest record index whose delivery failed
+  KafkaSink* sink = nullptr;
+  const esdb_sink_record* const* records = nullptr;
+  size_t count = 0;
+  esdb_sink_completion_fn done = nullptr;
+  void* done_ctx = nullptr;
+  std::vector<Slot> slots;  // slots[i] for records[i]
+  // Guarded by sink->mu:
+  size_t pending = 1;
+  size_t first_failed = SIZE_MAX;  // lowest record index whose delivery (or produce) failed
   rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
-  std::vector<size_t> indices;  // indices[i] == i; their addresses are the messages' opaques
 };
 
 struct KafkaSink {
   const esdb_sink_host* host = nullptr;
   KafkaConfig config;
+  bool pipelined = false;  // the host keeps several writes outstanding (max_in_flight > 1)
   rd_kafka_t* producer = nullptr;
-  Batch* batch = nullptr;  // the batch whose reports are being served
+  std::mutex mu;
+  size_t outstanding = 0;        // guarded by mu: writes not yet completed
+  bool producer_failed = false;  // guarded by mu: a fatal producer error; replace it when idle
+  // Pipelined: serves delivery reports (rd_kafka_poll) while `producer` lives.
+  std::thread poller;
+  std::atomic<bool> stop_polling{false};
 
   void Log(esdb_sink_log_level level, const std::string& line) const {
     if (host != nullptr && ESDB_HAS_FUNCTION(esdb_sink_host, host, log)) {
       host->log(host->ctx, level, line.c_str());
     }
   }
-  ~KafkaSink() {
+  size_t Outstanding() {
+    std::lock_guard<std::mutex> lock(mu);
+    return outstanding;
+  }
+  // Starts serving delivery reports on a thread of their own. REQUIRES: pipelined, a producer.
+  void StartPolling() {
+    stop_polling = false;
+    poller = std::thread([this] {
+      while (!stop_polling.load()) rd_kafka_poll(producer, 100);
+    });
+  }
+  void StopPolling() {
+    if (!poller.joinable()) return;
+    stop_polling = true;
+    poller.join();
+  }
+  void DestroyProducer() {
+    StopPolling();
     if (producer != nullptr) {
       rd_kafka_flush(producer, 5000);
       rd_kafka_destroy(producer);
+      producer = nullptr;
     }
   }
+  ~KafkaSink() { DestroyProducer(); }
 };
 
 using esdb_plugin::CopyError;
@@ -102,17 +150,65 @@ bool IsPermanent(rd_kafka_resp_err_t err) {
   }
 }
 
-// Runs on the thread that calls rd_kafka_poll, i.e. in write().
-void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
-  auto* sink = static_cast<KafkaSink*>(opaque);
-  Batch* batch = sink->batch;
-  if (batch == nullptr || message->_private == nullptr) return;
-  size_t index = *static_cast<const size_t*>(message->_private);
-  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && index < batch->first_failed) {
-    batch->first_failed = index;
-    batch->error = message->err;
+// Completes `batch` and frees it; called once its count of pending reports reached 0. The outcome
+// as the synchronous sink always gave it: a fatal producer error first (RETRY, and the producer
+// is replaced once no write is outstanding), then the first record that failed.
+void Finish(Batch* batch) {
+  KafkaSink& sink = *batch->sink;
+  esdb_sink_status status = ESDB_SINK_OK;
+  const char* text = "unexpected error while producing";
+  std::string message;
+  try {
+    char fatal[512];
+    rd_kafka_resp_err_t fatal_error = rd_kafka_fatal_error(sink.producer, fatal, sizeof(fatal));
+    if (fatal_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      status = ESDB_SINK_RETRY;
+      message = std::string("the producer failed (") + rd_kafka_err2name(fatal_error) + ": " +
+                fatal + "); retrying with a new producer";
+      sink.Log(ESDB_SINK_LOG_WARN, "kafka-sink: " + message);
+    } else if (batch->error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_resp_err_t error = batch->error;
+      const esdb_sink_record& r = *batch->records[batch->first_failed];
+      message = std::string("record at position ") + std::to_string(r.commit_position) +
+                " to topic '" + sink.config.topic + "' failed: " + rd_kafka_err2name(error) + " (" +
+                rd_kafka_err2str(error) + ")";
+      status = IsPermanent(error) ? ESDB_SINK_FATAL : ESDB_SINK_RETRY;
+    }
+    if (!message.empty()) text = message.c_str();
+    std::lock_guard<std::mutex> lock(sink.mu);
+    if (fatal_error != RD_KAFKA_RESP_ERR_NO_ERROR) sink.producer_failed = true;
+    --sink.outstanding;
+  } catch (...) {
+    status = ESDB_SINK_RETRY;
+    std::lock_guard<std::mutex> lock(sink.mu);
+    --sink.outstanding;
   }
-  --batch->pending;
+  // After done() the host may close the instance: nothing of `sink` is touched from here on.
+  batch->done(batch->done_ctx, status, status == ESDB_SINK_OK ? nullptr : text);
+  delete batch;
+}
+
+// Drops one count of `batch`'s pending reports; at 0, completes it. `failed`/`error`: a record
+// that failed, if any.
+void Release(Batch* batch, size_t failed = SIZE_MAX,
+             rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR) {
+  bool last;
+  {
+    std::lock_guard<std::mutex> lock(batch->sink->mu);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR && failed < batch->first_failed) {
+      batch->first_failed = failed;
+      batch->error = error;
+    }
+    last = --batch->pending == 0;
+  }
+  if (last) Finish(batch);
+}
+
+// Runs on the thread that calls rd_kafka_poll: write()'s (one write in flight) or the poller's.
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
+  if (message->_private == nullptr) return;
+  const auto* slot = static_cast<const Slot*>(message->_private);
+  Release(slot->batch, slot->index, message->err);
 }
 
 // librdkafka's log lines; may run on its internal threads (host log is thread-safe).
@@ -206,8 +302,8 @@ const std::string* FindHeader(const Headers& headers, const std::string& name) {
   return nullptr;
 }
 
-// Produces record `index`, waiting for queue space if librdkafka's buffer is full.
-rd_kafka_resp_err_t Produce(KafkaSink& sink, const esdb_sink_record& r, const size_t* opaque) {
+// Produces one record, waiting for queue space if librdkafka's buffer is full.
+rd_kafka_resp_err_t Produce(KafkaSink& sink, const esdb_sink_record& r, Slot* opaque) {
   Headers headers = BuildHeaders(sink.config, r);
   const std::string* key = nullptr;
   std::string stream_key;
@@ -230,62 +326,67 @@ rd_kafka_resp_err_t Produce(KafkaSink& sink, const esdb_sink_record& r, const si
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_VALUE(const_cast<uint8_t*>(r.data), r.data_size),
                           RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_HEADERS(hdrs),
-                          RD_KAFKA_V_OPAQUE(const_cast<size_t*>(opaque)), RD_KAFKA_V_END);
+                          RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;  // hdrs now belong to the message
     rd_kafka_headers_destroy(hdrs);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
-    rd_kafka_poll(sink.producer, 50);  // delivery reports free queue space
+    // Delivery reports free queue space; with writes in flight the poller serves them (and
+    // completions stay off the thread that is inside write()).
+    if (sink.pipelined) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } else {
+      rd_kafka_poll(sink.producer, 50);
+    }
   }
 }
 
-esdb_sink_status Deliver(KafkaSink& sink, const esdb_sink_record* const* records, size_t count,
-                         std::string& message) {
-  if (sink.producer == nullptr) {
-    if (std::string why = CreateProducer(sink); !why.empty()) {
-      message = why;
-      return ESDB_SINK_RETRY;
-    }
+// Destroys a producer that failed fatally, once no write is outstanding on it (until then its
+// writes fail and come back as RETRY); the next write creates a new one.
+void DropFailedProducer(KafkaSink& sink) {
+  {
+    std::lock_guard<std::mutex> lock(sink.mu);
+    if (!sink.producer_failed || sink.outstanding > 0) return;
+    sink.producer_failed = false;
   }
-  Batch batch;
-  batch.indices.resize(count);
-  for (size_t i = 0; i < count; ++i) batch.indices[i] = i;
-  sink.batch = &batch;
-  rd_kafka_resp_err_t produce_error = RD_KAFKA_RESP_ERR_NO_ERROR;
-  size_t produce_failed = count;
-  for (size_t i = 0; i < count; ++i) {
-    produce_error = Produce(sink, *records[i], &batch.indices[i]);
-    if (produce_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      produce_failed = i;
+  // Every report is in: nothing is left to flush on a producer that lost its guarantees.
+  sink.StopPolling();
+  rd_kafka_destroy(sink.producer);
+  sink.producer = nullptr;
+}
+
+// Makes sure there is a working producer (and, pipelined, its poller); "" or why not.
+std::string EnsureProducer(KafkaSink& sink) {
+  DropFailedProducer(sink);
+  if (sink.producer != nullptr) return "";
+  if (std::string why = CreateProducer(sink); !why.empty()) return why;
+  if (sink.pipelined) sink.StartPolling();
+  return "";
+}
+
+// Produces the batch in order; `batch` completes (and is freed) once every produced record has
+// its report, from the thread that serves them, or here when nothing is left to wait for.
+void ProduceBatch(KafkaSink& sink, Batch* batch) {
+  {
+    std::lock_guard<std::mutex> lock(sink.mu);
+    ++sink.outstanding;
+  }
+  for (size_t i = 0; i < batch->count; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(sink.mu);
+      ++batch->pending;  // before producing: the report may come at once, on the poller
+    }
+    rd_kafka_resp_err_t err;
+    try {
+      err = Produce(sink, *batch->records[i], &batch->slots[i]);
+    } catch (...) {
+      err = RD_KAFKA_RESP_ERR__FAIL;  // out of memory building the message: not produced
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Release(batch, i, err);  // its own count: never the last, write() still holds one
       break;
     }
-    ++batch.pending;
   }
-  // Every produced message gets exactly one report within message.timeout.ms.
-  while (batch.pending > 0) rd_kafka_poll(sink.producer, 100);
-  sink.batch = nullptr;
-
-  char fatal[512];
-  if (rd_kafka_resp_err_t fatal_error = rd_kafka_fatal_error(sink.producer, fatal, sizeof(fatal));
-      fatal_error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    message = std::string("the producer failed (") + rd_kafka_err2name(fatal_error) + ": " + fatal +
-              "); retrying with a new producer";
-    sink.Log(ESDB_SINK_LOG_WARN, "kafka-sink: " + message);
-    rd_kafka_destroy(sink.producer);
-    sink.producer = nullptr;
-    return ESDB_SINK_RETRY;
-  }
-  rd_kafka_resp_err_t error = batch.error;
-  size_t failed = batch.first_failed;
-  if (produce_failed < failed) {
-    error = produce_error;
-    failed = produce_failed;
-  }
-  if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return ESDB_SINK_OK;
-  const esdb_sink_record& r = *records[failed];
-  message = std::string("record at position ") + std::to_string(r.commit_position) + " to topic '" +
-            sink.config.topic + "' failed: " + rd_kafka_err2name(error) + " (" +
-            rd_kafka_err2str(error) + ")";
-  return IsPermanent(error) ? ESDB_SINK_FATAL : ESDB_SINK_RETRY;
+  Release(batch);  // write()'s own count
 }
 
 esdb_sink_status Validate(const esdb_sink_kv* settings, size_t count, char* err, size_t err_size) {
@@ -314,14 +415,20 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
       CopyError(why, err, err_size);
       return ESDB_SINK_INVALID_CONFIG;
     }
+    sink->pipelined =
+        ESDB_HAS_FIELD(esdb_sink_host, host, max_in_flight) && host->max_in_flight > 1;
     if (std::string why = CreateProducer(*sink); !why.empty()) {
       CopyError(why, err, err_size);
       return ESDB_SINK_INVALID_CONFIG;
     }
+    if (sink->pipelined) sink->StartPolling();
     sink->Log(ESDB_SINK_LOG_INFO,
               "kafka-sink: producing to topic '" + sink->config.topic + "' via " +
                   sink->config.bootstrap_servers +
-                  (sink->config.wait_for_broker_ack ? " (acks=all, idempotent)" : " (acks=1)"));
+                  (sink->config.wait_for_broker_ack ? " (acks=all, idempotent)" : " (acks=1)") +
+                  (sink->pipelined
+                       ? ", up to " + std::to_string(host->max_in_flight) + " writes in flight"
+                       : ""));
     *out = reinterpret_cast<esdb_sink_instance*>(sink.release());
     return ESDB_SINK_OK;
   });
@@ -330,33 +437,40 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
 void Write(esdb_sink_instance* instance, const esdb_sink_record* const* records, size_t count,
            esdb_sink_completion_fn done, void* done_ctx) {
   auto* sink = reinterpret_cast<KafkaSink*>(instance);
-  esdb_sink_status status = ESDB_SINK_RETRY;
-  std::string message;
+  Batch* batch = nullptr;
+  std::string why;
   try {
-    status = Deliver(*sink, records, count, message);
-  } catch (const std::exception& e) {
-    // Only allocation can throw in Deliver, possibly with messages of the batch still in
-    // flight: their reports must not reach the Batch that lived on Deliver's stack. They may
-    // still be delivered; the host resends the batch, so that is a duplicate, never a loss.
-    sink->batch = nullptr;
-    status = ESDB_SINK_RETRY;
-    try {
-      message = std::string("unexpected error: ") + e.what();
-    } catch (...) {
+    why = EnsureProducer(*sink);
+    if (why.empty()) {
+      auto owned = std::make_unique<Batch>();
+      owned->sink = sink;
+      owned->records = records;
+      owned->count = count;
+      owned->done = done;
+      owned->done_ctx = done_ctx;
+      owned->slots.resize(count);
+      for (size_t i = 0; i < count; ++i) owned->slots[i] = Slot{owned.get(), i};
+      batch = owned.release();
     }
   } catch (...) {
-    sink->batch = nullptr;
-    status = ESDB_SINK_RETRY;
+    why = "out of memory or no thread for the producer";
   }
-  if (status == ESDB_SINK_OK) {
-    done(done_ctx, ESDB_SINK_OK, nullptr);
-  } else {
-    done(done_ctx, status, message.empty() ? "unexpected error while producing" : message.c_str());
+  if (batch == nullptr) {
+    done(done_ctx, ESDB_SINK_RETRY, why.empty() ? "cannot produce" : why.c_str());
+    return;
   }
+  // From here on the batch completes itself, exactly once (Finish).
+  ProduceBatch(*sink, batch);
+  if (sink->pipelined) return;
+  // One write in flight: serve its reports here, so that it completes before write() returns.
+  // Every produced message gets exactly one report within message.timeout.ms.
+  while (sink->Outstanding() > 0) rd_kafka_poll(sink->producer, 100);
+  DropFailedProducer(*sink);
 }
 
 esdb_sink_status Flush(esdb_sink_instance* instance, char* err, size_t err_size) {
   auto* sink = reinterpret_cast<KafkaSink*>(instance);
+  DropFailedProducer(*sink);  // what it acknowledged is in; what it failed was refused
   if (sink->producer == nullptr) return ESDB_SINK_OK;
   rd_kafka_resp_err_t e = rd_kafka_flush(sink->producer, 10000);
   if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return ESDB_SINK_OK;
@@ -381,7 +495,7 @@ const esdb_sink_plugin kPlugin = {
     Write,
     Flush,
     Close,
-    0};  // flags
+    ESDB_SINK_PIPELINED_WRITES};
 
 }  // namespace
 }  // namespace esdb_kafka_sink

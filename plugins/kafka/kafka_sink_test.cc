@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <span>
 #include <string>
@@ -520,6 +523,78 @@ TEST_F(KafkaSinkTest, DeeplyNestedMetadataGivesNoHeadersInsteadOfACrash) {
   EXPECT_EQ(got[1].headers.at("tenant"), "beta");
   EXPECT_EQ(got[1].headers.at("shape"), R"({"a":[1,{"b":null}]})");
   EXPECT_EQ(got[2].headers.at("edge"), at_limit);
+}
+
+// batching:maxInFlight 4: write() returns once the batch is produced, without waiting for its
+// delivery reports, so several batches are outstanding on a slow broker at once; each completes
+// from the instance's polling thread, and what is consumed back is still the log, in order.
+TEST_F(KafkaSinkTest, SeveralBatchesOutstandingCompleteFromThePoller) {
+  MockCluster cluster(1, "events", 1);
+  auto opened =
+      plugin_->Open({.connector_id = "conn-kafka", .max_in_flight = 4},
+                    {{"bootstrapServers", cluster.bootstraps()}, {"topic", "events"}}, log_.Fn());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Sink> sink = *std::move(opened);
+  ASSERT_TRUE(sink->pipelined());
+  std::vector<Record> log = Log(200);
+  // Warm up (metadata, producer id) before the broker turns slow.
+  std::vector<Record> first(log.begin(), log.begin() + 10);
+  ASSERT_EQ(WriteLog(*sink, first, 10), 0);
+  rd_kafka_mock_broker_set_rtt(cluster.get(), 1, 400);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<SinkResult> results;  // guarded by mu
+  size_t completed_before_last_write = 0;
+  const size_t kBatches = 4;
+  for (size_t b = 0; b < kBatches; ++b) {
+    auto batch = std::make_shared<std::vector<Record>>(log.begin() + 10 + b * 40,
+                                                       log.begin() + 10 + (b + 1) * 40);
+    if (b == kBatches - 1) {
+      std::lock_guard<std::mutex> lock(mu);
+      completed_before_last_write = results.size();
+    }
+    sink->Submit(batch, [&mu, &cv, &results](SinkResult r) {
+      std::lock_guard<std::mutex> lock(mu);
+      results.push_back(std::move(r));
+      cv.notify_all();
+    });
+  }
+  EXPECT_LT(completed_before_last_write, kBatches - 1)
+      << "write() waited for delivery reports: nothing was outstanding";
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(
+        cv.wait_for(lock, std::chrono::seconds(30), [&] { return results.size() == kBatches; }));
+    for (const SinkResult& r : results) EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
+  }
+  rd_kafka_mock_broker_set_rtt(cluster.get(), 1, 0);
+  std::vector<Record> rest(log.begin() + 10 + kBatches * 40, log.end());
+  EXPECT_EQ(WriteLog(*sink, rest, 20), 0);  // Write() still works on a pipelined instance
+  EXPECT_TRUE(sink->Flush().ok());
+
+  std::vector<Consumed> got = ConsumeAll(cluster.bootstraps(), "events", 1, log.size());
+  std::vector<uint64_t> positions;
+  for (const Consumed& c : got) positions.push_back(c.position());
+  EXPECT_THAT(positions, ElementsAreArray(Positions(log)));
+  EXPECT_THAT(log_.Messages(), ::testing::Contains(HasSubstr("up to 4 writes in flight")));
+}
+
+// A permanent error fails the batch it hits, and only that one, with writes in flight too.
+TEST_F(KafkaSinkTest, PermanentErrorWithWritesInFlightFailsItsOwnBatch) {
+  MockCluster cluster(1, "events", 1);
+  auto opened =
+      plugin_->Open({.connector_id = "conn-kafka", .max_in_flight = 4},
+                    {{"bootstrapServers", cluster.bootstraps()}, {"topic", "events"}}, log_.Fn());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Sink> sink = *std::move(opened);
+  std::vector<Record> log = Log(20);
+  ASSERT_EQ(WriteLog(*sink, std::vector<Record>(log.begin(), log.begin() + 10), 10), 0);
+  rd_kafka_mock_push_request_errors(cluster.get(), 0 /* Produce */, 1,
+                                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  SinkResult r = sink->Write(std::vector<Record>(log.begin() + 10, log.end()));
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("TOPIC_AUTHORIZATION_FAILED"));
 }
 
 }  // namespace

@@ -290,7 +290,8 @@ void Supervisor::StartRunner(const Connector& c) {
                             .generation = c.generation,
                             .epoch = c.epoch,
                             .max_batch_records = settings->batch_size,
-                            .max_batch_bytes = settings->batch_max_bytes};
+                            .max_batch_bytes = settings->batch_max_bytes,
+                            .max_in_flight = settings->max_in_flight};
   const SinkPlugin* p = *plugin;
   const NodeClient* node = options_.node;
   std::string id = c.id;

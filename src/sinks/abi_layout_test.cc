@@ -45,7 +45,7 @@ ESDB_ASSERT_FIELD(esdb_sink_record, metadata, 80);
 ESDB_ASSERT_FIELD(esdb_sink_record, metadata_size, 88);
 ESDB_ASSERT_FIELD(esdb_sink_record, created_unix_us, 96);
 
-ESDB_ASSERT_SIZE(esdb_sink_host, 72);
+ESDB_ASSERT_SIZE(esdb_sink_host, 80);
 ESDB_ASSERT_FIELD(esdb_sink_host, struct_size, 0);
 ESDB_ASSERT_FIELD(esdb_sink_host, abi_version, 4);
 ESDB_ASSERT_FIELD(esdb_sink_host, ctx, 8);
@@ -57,6 +57,8 @@ ESDB_ASSERT_FIELD(esdb_sink_host, reserved, 44);
 ESDB_ASSERT_FIELD(esdb_sink_host, max_batch_bytes, 48);
 ESDB_ASSERT_FIELD(esdb_sink_host, generation, 56);
 ESDB_ASSERT_FIELD(esdb_sink_host, epoch, 64);
+ESDB_ASSERT_FIELD(esdb_sink_host, max_in_flight, 72);
+ESDB_ASSERT_FIELD(esdb_sink_host, reserved2, 76);
 
 ESDB_ASSERT_SIZE(esdb_sink_plugin, 104);
 ESDB_ASSERT_FIELD(esdb_sink_plugin, struct_size, 0);

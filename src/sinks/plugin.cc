@@ -195,7 +195,10 @@ absl::StatusOr<std::unique_ptr<Sink>> SinkPlugin::Open(
   }
   std::vector<esdb_sink_kv> kv = ToKv(*prepared);
 
-  auto services = std::make_unique<SinkHostServices>(context, std::move(log));
+  // A plugin without the flag is told 1, whatever the settings say: the runner never pipelines it.
+  SinkContext told = context;
+  if (!pipelined_writes()) told.max_in_flight = 1;
+  auto services = std::make_unique<SinkHostServices>(told, std::move(log));
   esdb_sink_instance* instance = nullptr;
   char err[1024] = {};
   esdb_sink_status status =

@@ -38,6 +38,7 @@ struct SinkContext {
   int64_t epoch = 0;
   int64_t max_batch_records = 100;     // batching:batchSize
   int64_t max_batch_bytes = 4 << 20;   // batching:maxBytes
+  int64_t max_in_flight = 1;           // batching:maxInFlight
 };
 
 // Receives the log lines of a sink instance.

@@ -48,6 +48,7 @@ SinkHostServices::SinkHostServices(const SinkContext& context, SinkLogFn log)
   host_.max_batch_bytes = static_cast<uint64_t>(std::max<int64_t>(context.max_batch_bytes, 1));
   host_.generation = static_cast<uint64_t>(std::max<int64_t>(context.generation, 0));
   host_.epoch = static_cast<uint64_t>(std::max<int64_t>(context.epoch, 0));
+  host_.max_in_flight = static_cast<uint32_t>(std::clamp<int64_t>(context.max_in_flight, 1, 64));
 }
 
 void SinkHostServices::Log(void* ctx, esdb_sink_log_level level, const char* message) {

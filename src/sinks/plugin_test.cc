@@ -219,11 +219,13 @@ TEST(SinkPluginOpenTest, HostValuesReachThePluginInItsHostTable) {
                         .generation = 2,
                         .epoch = 17,
                         .max_batch_records = 500,
-                        .max_batch_bytes = 65536};
+                        .max_batch_bytes = 65536,
+                        .max_in_flight = 8};
     auto sink = plugin->Open(context, {{"target", "t"}}, log.Fn());
     ASSERT_TRUE(sink.ok()) << sink.status();
   }
   EXPECT_THAT(log.Messages(), Contains("host batch=500/65536 generation=2 epoch=17"));
+  EXPECT_THAT(log.Messages(), Contains("host maxInFlight=8"));
   // A host key is not the plugin's to receive.
   auto refused = plugin->Open({"c1"}, {{"target", "t"}, {"batching:batchSize", "500"}}, log.Fn());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();

@@ -23,8 +23,9 @@
 //   GET  /_control/wait?distinct=<n>&timeoutMs=<t>
 //                             answers once <n> distinct positions are recorded or the time is up:
 //                             {"distinct":..,"events":..}
-//   GET  /_control/stats      {"connections","deliveries","events","distinct"}; connections
-//                             counts those that carried at least one delivery
+//   GET  /_control/stats      {"connections","deliveries","events","distinct","maxOpen"};
+//                             connections counts those that carried at least one delivery,
+//                             maxOpen the most deliveries ever awaiting their answer at once
 //
 // With --count-only nothing is stored: events are only counted (the esdb-batch-count header or
 // one per request) and "distinct" is the plain count. For the benchmark.
@@ -32,7 +33,11 @@
 // --port <n> listens on that port instead of one the kernel picks (a test that stops the
 // receiver and starts it again on the same address). --reject <text>: a delivery whose body
 // contains <text> is answered 400 and nothing of it is recorded, whatever the schedule says
-// (a receiver that refuses particular records for good).
+// (a receiver that refuses particular records for good). --latency-ms <n>: every delivery is
+// answered <n> ms after it arrived (a distant receiver, for the benchmark). --hold <n>: the first
+// <n> deliveries are not answered until <n> are open at once (at most 10 s), then they are
+// answered highest log position first (esdb-log-position or esdb-batch-first-position), 100 ms
+// apart: proves a sender's concurrency and that it takes answers in any order.
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -95,8 +100,8 @@ bool ParseAction(const std::string& word, Action& a) {
 
 class State {
  public:
-  State(bool count_only, std::string reject)
-      : count_only_(count_only), reject_(std::move(reject)) {}
+  State(bool count_only, std::string reject, size_t hold)
+      : count_only_(count_only), reject_(std::move(reject)), hold_(hold) {}
 
   const std::string& reject() const { return reject_; }
 
@@ -129,6 +134,41 @@ class State {
     Action a = schedule_.front();
     schedule_.pop_front();
     return a;
+  }
+
+  // A delivery arrived / was answered.
+  void Opened() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (++open_ > max_open_) max_open_ = open_;
+  }
+  void Closed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
+  }
+
+  // --hold: waits for a held delivery's turn, once all of them are open and those of higher
+  // `position` have been answered; returns the turn, or -1 for a delivery that is not held.
+  int AwaitTurn(uint64_t position) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (held_.size() >= hold_) return -1;
+    held_.push_back(position);
+    cv_.notify_all();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    cv_.wait_until(lock, deadline, [&] { return held_.size() >= hold_; });
+    size_t turn = 0;
+    for (uint64_t other : held_) turn += other > position;
+    cv_.wait_until(lock, deadline, [&] { return answered_held_ >= turn; });
+    if (turn > 0) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return static_cast<int>(turn);
+  }
+  void Answered(int turn) {
+    if (turn < 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    ++answered_held_;
+    cv_.notify_all();
   }
 
   void Connected() {
@@ -217,11 +257,13 @@ class State {
     return {{"connections", connections_},
             {"deliveries", deliveries_},
             {"events", total_},
-            {"distinct", Distinct()}};
+            {"distinct", Distinct()},
+            {"maxOpen", max_open_}};
   }
 
   const bool count_only_;
   const std::string reject_;
+  const size_t hold_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Action> schedule_;
@@ -229,6 +271,8 @@ class State {
   std::vector<json> requests_;
   std::set<uint64_t> distinct_;
   size_t total_ = 0, connections_ = 0, deliveries_ = 0;
+  size_t open_ = 0, max_open_ = 0, answered_held_ = 0;
+  std::vector<uint64_t> held_;  // positions of the held deliveries, in arrival order
 };
 
 std::string QueryValue(const std::string& target, const std::string& name) {
@@ -267,7 +311,16 @@ http::response<http::string_body> Control(State& state,
   return res;
 }
 
-void Serve(State& state, tcp::socket socket) {
+// The log position a held delivery is ordered by.
+uint64_t HeldPosition(const http::request<http::string_body>& req) {
+  for (const char* name : {"esdb-log-position", "esdb-batch-first-position"}) {
+    auto it = req.find(name);
+    if (it != req.end()) return std::strtoull(std::string(it->value()).c_str(), nullptr, 10);
+  }
+  return 0;
+}
+
+void Serve(State& state, int latency_ms, tcp::socket socket) {
   bool delivering = false;  // control calls do not count as connections of the sink
   beast::flat_buffer buffer;
   beast::error_code ec;
@@ -279,9 +332,11 @@ void Serve(State& state, tcp::socket socket) {
     http::request<http::string_body> req = parser.release();
     bool keep_alive = req.keep_alive();
     http::response<http::string_body> res;
+    int turn = -1;
     if (std::string(req.target()).rfind("/_control/", 0) == 0) {
       res = Control(state, req);
     } else {
+      state.Opened();
       if (!delivering) state.Connected();
       delivering = true;
       Action a = state.Next();
@@ -292,15 +347,24 @@ void Serve(State& state, tcp::socket socket) {
         a.text = "400";
       }
       state.Log(req, a.text);
-      if (a.kind == Action::kCut) break;
+      if (a.kind == Action::kCut) {
+        state.Closed();
+        break;
+      }
       if (a.kind == Action::kOk || a.kind == Action::kStall || a.kind == Action::kDrop) {
         state.Record(req);
       }
-      if (a.kind == Action::kDrop) break;
-      if (a.kind == Action::kStall) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(a.stall_ms));  // the misbehaviour
+      if (a.kind == Action::kDrop) {
+        state.Closed();
         break;
       }
+      if (a.kind == Action::kStall) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(a.stall_ms));  // the misbehaviour
+        state.Closed();
+        break;
+      }
+      if (latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
+      turn = state.AwaitTurn(HeldPosition(req));
       res = http::response<http::string_body>{static_cast<http::status>(a.status), req.version()};
       res.set(http::field::content_type, "text/plain");
       if (!a.retry_after.empty()) res.set(http::field::retry_after, a.retry_after);
@@ -309,6 +373,10 @@ void Serve(State& state, tcp::socket socket) {
     res.keep_alive(keep_alive);
     res.prepare_payload();
     http::write(socket, res, ec);
+    if (std::string(req.target()).rfind("/_control/", 0) != 0) {
+      state.Closed();
+      state.Answered(turn);
+    }
     if (ec || !keep_alive) break;
   }
   socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -321,6 +389,8 @@ int main(int argc, char** argv) {
   bool count_only = false;
   unsigned short port = 0;
   std::string reject;
+  int latency_ms = 0;
+  size_t hold = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--count-only") == 0) {
       count_only = true;
@@ -328,12 +398,16 @@ int main(int argc, char** argv) {
       port = static_cast<unsigned short>(std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--reject") == 0 && i + 1 < argc) {
       reject = argv[++i];
+    } else if (std::strcmp(argv[i], "--latency-ms") == 0 && i + 1 < argc) {
+      latency_ms = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--hold") == 0 && i + 1 < argc) {
+      hold = std::strtoull(argv[++i], nullptr, 10);
     } else {
       std::fprintf(stderr, "esdb_http_test_receiver: unknown argument '%s'\n", argv[i]);
       return 2;
     }
   }
-  static State state(count_only, reject);
+  static State state(count_only, reject, hold);
   try {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
@@ -348,7 +422,9 @@ int main(int argc, char** argv) {
     for (;;) {
       tcp::socket socket(io);
       acceptor.accept(socket);
-      std::thread([s = std::move(socket)]() mutable { Serve(state, std::move(s)); }).detach();
+      std::thread([latency_ms, s = std::move(socket)]() mutable {
+        Serve(state, latency_ms, std::move(s));
+      }).detach();
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "esdb_http_test_receiver: %s\n", e.what());

@@ -191,6 +191,9 @@ esdb_sink_status Open(const esdb_sink_kv* settings, size_t count, const esdb_sin
                                              " generation=" + std::to_string(host->generation) +
                                              " epoch=" + std::to_string(host->epoch));
     }
+    if (ESDB_HAS_FIELD(esdb_sink_host, host, max_in_flight) && host->max_in_flight > 1) {
+      instance->Log(ESDB_SINK_LOG_DEBUG, "host maxInFlight=" + std::to_string(host->max_in_flight));
+    }
     for (size_t i = 0; i < count; ++i) {
       instance->Log(ESDB_SINK_LOG_DEBUG,
                     std::string("setting ") + settings[i].key + "=" + settings[i].value);

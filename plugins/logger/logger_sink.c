@@ -177,7 +177,8 @@ static const esdb_sink_plugin kPlugin = {
     Open,
     Write,
     NULL, /* flush: the host's log is not ours to flush */
-    Close};
+    Close,
+    0 /* flags */};
 
 ESDB_SINK_EXPORT const esdb_sink_plugin* esdb_sink_entry(uint32_t host_abi_version) {
   (void)host_abi_version;

@@ -31,7 +31,8 @@ static const esdb_sink_plugin kPlugin = {sizeof(esdb_sink_plugin),
                                          Open,
                                          Write,
                                          NULL, /* flush: nothing is ever pending */
-                                         Close};
+                                         Close,
+                                         0 /* flags */};
 
 ESDB_SINK_EXPORT const esdb_sink_plugin* esdb_sink_entry(uint32_t host_abi_version) {
   (void)host_abi_version;

@@ -24,6 +24,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/common/bench_args.h"
 #include "bench/common/bench_records.h"
 #include "sinks/plugin.h"
 #include "testing/receiver_process.h"
@@ -46,9 +47,9 @@ double Run(const esdb::SinkPlugin& plugin, const std::vector<esdb::Record>& log,
     std::fprintf(stderr, "%s\n", std::string(receiver.status().message()).c_str());
     return -1;
   }
-  auto sink = plugin.Open(
-      {.connector_id = "bench", .max_batch_records = static_cast<int64_t>(batch_size)},
-      {{"url", (*receiver)->Url("/events")}}, [](auto, const std::string&) {});
+  auto sink =
+      plugin.Open({.connector_id = "bench", .max_batch_records = static_cast<int64_t>(batch_size)},
+                  {{"url", (*receiver)->Url("/events")}}, [](auto, const std::string&) {});
   if (!sink.ok()) {
     std::fprintf(stderr, "%s\n", std::string(sink.status().message()).c_str());
     return -1;
@@ -148,10 +149,11 @@ bool RunInFlight(const esdb::SinkPlugin& plugin, const std::vector<esdb::Record>
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   auto stats = (*receiver)->Stats();
   double requests = stats.ok() ? (*stats)["deliveries"].get<double>() : 0;
-  std::printf("  batching:maxInFlight %-3zu %9.0f events/s %9.0f requests/s  (%zu events in "
-              "%.2f s; %s)\n",
-              max_in_flight, log.size() / seconds, requests / seconds, log.size(), seconds,
-              stats.ok() ? stats->dump().c_str() : "no stats");
+  std::printf(
+      "  batching:maxInFlight %-3zu %9.0f events/s %9.0f requests/s  (%zu events in "
+      "%.2f s; %s)\n",
+      max_in_flight, log.size() / seconds, requests / seconds, log.size(), seconds,
+      stats.ok() ? stats->dump().c_str() : "no stats");
   return true;
 }
 
@@ -181,8 +183,7 @@ int InFlightMain(const esdb::SinkPlugin& plugin, int argc, char** argv) {
       ok = false;
     }
     if (!ok) {
-      std::fprintf(stderr, "esdb_http_sink_bench: bad option %s %s\n", flag.c_str(),
-                   value.c_str());
+      std::fprintf(stderr, "esdb_http_sink_bench: bad option %s %s\n", flag.c_str(), value.c_str());
       return 2;
     }
   }
@@ -204,10 +205,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(plugin.status().message()).c_str());
     return 1;
   }
-  if (argc > 1 && std::strncmp(argv[1], "--", 2) == 0) return InFlightMain(**plugin, argc, argv);
-  size_t single = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 20000;
-  size_t batched = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 500000;
-  size_t payload = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 200;
+  static const char kUsage[] =
+      "[events_single=20000] [events_batched=500000] [payload_bytes=200]\n"
+      "   or: esdb_http_sink_bench --latency-ms MS [--max-in-flight 1,4,16] [--events 4000] "
+      "[--batch-size 1] [--payload 200]";
+  const bool help =
+      argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0);
+  if (argc > 1 && !help && std::strncmp(argv[1], "--", 2) == 0) {
+    return InFlightMain(**plugin, argc, argv);
+  }
+  esdb::bench::PositionalArgs args(argc, argv, kUsage, 3);
+  size_t single = args.Count(1, 20000);
+  size_t batched = args.Count(2, 500000);
+  size_t payload = args.Count(3, 200);
   std::printf("http-sink -> local keep-alive receiver process, %zu-byte JSON payloads\n", payload);
   std::vector<esdb::Record> log = MakeLog(std::max(single, batched), payload);
   double one = Run(**plugin, std::vector<esdb::Record>(log.begin(), log.begin() + single), 1);

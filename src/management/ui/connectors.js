@@ -177,9 +177,16 @@ function row(c) {
     who.append(el("div", { class: "error", text: `${c.errorDetails.code}: ${c.errorDetails.message}` }));
   }
   if (c.deadLetters && c.deadLetters.count > 0) {
-    const last = c.deadLetters.lastError ? `; last: ${c.deadLetters.lastError}` : "";
-    who.append(el("div", { class: "sub dead-letters",
-                           text: `${c.deadLetters.count} dead letter(s) in ${c.deadLetters.stream}${last}` }));
+    // lastError is {message, time} (DeadLetterSummary in docs/management-api.yaml).
+    const last = c.deadLetters.lastError;
+    const box = el("div", { class: "sub dead-letters" },
+      el("span", { class: "dead-letter-count",
+                   text: `${c.deadLetters.count} dead letter(s) in ${c.deadLetters.stream}` }));
+    if (last && last.message) {
+      box.append(el("div", { class: "dead-letter-error",
+                             text: `Last: ${last.message}${last.time ? ` (${last.time})` : ""}` }));
+    }
+    who.append(box);
   }
   const running = c.state === "RUNNING" || c.state === "ACTIVATING";
   return el("tr", { "data-id": id },

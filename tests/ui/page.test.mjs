@@ -104,7 +104,10 @@ async function openPage(user) {
     }
   });
   page.on("requestfailed", (r) => {
-    failedResponses.push(`failed ${r.method()} ${new URL(r.url()).pathname}: ${r.failure()?.errorText}`);
+    // A cancelled request (a poll cut short by closing the page, a refused script's body) is no
+    // failure of its own: what made it fail is seen as a status above or a console error.
+    const why = r.failure()?.errorText;
+    if (why !== "net::ERR_ABORTED") failedResponses.push(`failed ${r.method()} ${new URL(r.url()).pathname}: ${why}`);
   });
   page.on("console", (m) => {
     // Chromium logs every 4xx as "Failed to load resource": the responses themselves are

@@ -95,6 +95,7 @@ export async function startDevnode({ timeoutMs = 30000, secure = false, extraArg
   const ports = await new Promise((resolve, reject) => {
     let stdout = "";
     const found = {};
+    let ready = false;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`esdb-devnode not ready after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
@@ -104,12 +105,16 @@ export async function startDevnode({ timeoutMs = 30000, secure = false, extraArg
       reject(new Error(`esdb-devnode exited early (${code ?? signal})\nstdout: ${stdout}\nstderr: ${stderr}`));
     });
     child.stdout.on("data", (chunk) => {
+      // Whatever the node prints once it is ready (a sink's log lines) is read and dropped: the
+      // exit listener of stop() must not be removed again.
+      if (ready) return;
       stdout += chunk;
       // A secure node says grpcs:// and https://.
       for (const m of stdout.matchAll(/listening on (grpc|http)s?:\/\/[^:\s]+:(\d+)/g)) {
         found[m[1]] = Number(m[2]);
       }
       if (found.grpc && found.http) {
+        ready = true;
         clearTimeout(timer);
         child.removeAllListeners("exit");
         resolve(found);

@@ -120,10 +120,13 @@ class KafkaSinkTest : public ::testing::Test {
     ASSERT_NE(plugin_, nullptr);
   }
 
-  std::unique_ptr<Sink> Open(MockCluster& cluster, SettingsMap settings = {}) {
+  // An instance writing to `cluster`'s topic "events", with batching:maxInFlight `max_in_flight`.
+  std::unique_ptr<Sink> Open(MockCluster& cluster, SettingsMap settings = {},
+                             int64_t max_in_flight = 1) {
     settings.emplace("bootstrapServers", cluster.bootstraps());
     settings.emplace("topic", "events");
-    auto sink = plugin_->Open({"conn-kafka"}, settings, log_.Fn());
+    auto sink = plugin_->Open({.connector_id = "conn-kafka", .max_in_flight = max_in_flight},
+                              settings, log_.Fn());
     EXPECT_TRUE(sink.ok()) << sink.status();
     return sink.ok() ? *std::move(sink) : nullptr;
   }
@@ -530,11 +533,8 @@ TEST_F(KafkaSinkTest, DeeplyNestedMetadataGivesNoHeadersInsteadOfACrash) {
 // from the instance's polling thread, and what is consumed back is still the log, in order.
 TEST_F(KafkaSinkTest, SeveralBatchesOutstandingCompleteFromThePoller) {
   MockCluster cluster(1, "events", 1);
-  auto opened =
-      plugin_->Open({.connector_id = "conn-kafka", .max_in_flight = 4},
-                    {{"bootstrapServers", cluster.bootstraps()}, {"topic", "events"}}, log_.Fn());
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  std::unique_ptr<Sink> sink = *std::move(opened);
+  std::unique_ptr<Sink> sink = Open(cluster, {}, /*max_in_flight=*/4);
+  ASSERT_NE(sink, nullptr);
   ASSERT_TRUE(sink->pipelined());
   std::vector<Record> log = Log(200);
   // Warm up (metadata, producer id) before the broker turns slow.
@@ -583,11 +583,8 @@ TEST_F(KafkaSinkTest, SeveralBatchesOutstandingCompleteFromThePoller) {
 // A permanent error fails the batch it hits, and only that one, with writes in flight too.
 TEST_F(KafkaSinkTest, PermanentErrorWithWritesInFlightFailsItsOwnBatch) {
   MockCluster cluster(1, "events", 1);
-  auto opened =
-      plugin_->Open({.connector_id = "conn-kafka", .max_in_flight = 4},
-                    {{"bootstrapServers", cluster.bootstraps()}, {"topic", "events"}}, log_.Fn());
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  std::unique_ptr<Sink> sink = *std::move(opened);
+  std::unique_ptr<Sink> sink = Open(cluster, {}, /*max_in_flight=*/4);
+  ASSERT_NE(sink, nullptr);
   std::vector<Record> log = Log(20);
   ASSERT_EQ(WriteLog(*sink, std::vector<Record>(log.begin(), log.begin() + 10), 10), 0);
   rd_kafka_mock_push_request_errors(cluster.get(), 0 /* Produce */, 1,

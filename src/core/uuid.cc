@@ -1,6 +1,8 @@
 #include "core/uuid.h"
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
@@ -14,18 +16,22 @@ constexpr size_t kTextSize = 36;
 
 bool IsDashIndex(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-void AppendHex(uint64_t value, int digits, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
-    out->push_back(kHex[(value >> shift) & 0xf]);
+// Every event id passes through here on every read and write: tables, not chains of tests.
+constexpr std::array<int8_t, 256> kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = c >= '0' && c <= '9'   ? static_cast<int8_t>(c - '0')
+           : c >= 'a' && c <= 'f' ? static_cast<int8_t>(c - 'a' + 10)
+           : c >= 'A' && c <= 'F' ? static_cast<int8_t>(c - 'A' + 10)
+                                  : int8_t{-1};
   }
+  return t;
+}();
+
+// Writes `digits` hex digits of `value` at `out`.
+void PutHex(uint64_t value, int digits, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = digits - 1; i >= 0; --i, value >>= 4) out[i] = kHex[value & 0xf];
 }
 
 }  // namespace
@@ -39,7 +45,7 @@ std::optional<UuidBits> ParseUuid(absl::string_view text) {
       if (text[i] != '-') return std::nullopt;
       continue;
     }
-    const int v = HexValue(text[i]);
+    const int v = kHexValue[static_cast<unsigned char>(text[i])];
     if (v < 0) return std::nullopt;
     uint64_t& half = halves[digit / 16];
     half = (half << 4) | static_cast<uint64_t>(v);
@@ -49,17 +55,12 @@ std::optional<UuidBits> ParseUuid(absl::string_view text) {
 }
 
 std::string UuidText(UuidBits bits) {
-  std::string out;
-  out.reserve(kTextSize);
-  AppendHex(bits.high >> 32, 8, &out);
-  out.push_back('-');
-  AppendHex((bits.high >> 16) & 0xffff, 4, &out);
-  out.push_back('-');
-  AppendHex(bits.high & 0xffff, 4, &out);
-  out.push_back('-');
-  AppendHex(bits.low >> 48, 4, &out);
-  out.push_back('-');
-  AppendHex(bits.low & 0xffffffffffffULL, 12, &out);
+  std::string out(kTextSize, '-');
+  PutHex(bits.high >> 32, 8, &out[0]);
+  PutHex((bits.high >> 16) & 0xffff, 4, &out[9]);
+  PutHex(bits.high & 0xffff, 4, &out[14]);
+  PutHex(bits.low >> 48, 4, &out[19]);
+  PutHex(bits.low & 0xffffffffffffULL, 12, &out[24]);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "delivery/runner.h"
 
 #include <algorithm>
+#include <span>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -93,21 +94,10 @@ class Runner::ActivityProbe : public SubscriptionHandler {
     return Result{done_, found_, clean_to_};
   }
 
-  void OnEvents(std::vector<Record> events) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (done_) return;
-      for (const Record& r : events) {
-        if (IsActivityStream(r.stream, include_system_)) {
-          found_ = r.position;
-          done_ = true;
-          break;
-        }
-        clean_to_ = std::max(clean_to_, r.position);
-      }
-      if (!done_) return;
-    }
-    task_->Schedule();
+  void OnEvents(std::vector<Record> events) override { Look(events); }
+  // The block as it is: only streams and positions are looked at, so no Record is made.
+  void OnEventBlock(RecordBlock block) override {
+    if (!block.empty()) Look(std::span<const RecordView>(&block[0], block.size()));
   }
   void OnCheckpoint(Position p) override { Scanned(p, /*end=*/false); }
   void OnCaughtUp(Position p) override { Scanned(p, /*end=*/true); }
@@ -120,6 +110,24 @@ class Runner::ActivityProbe : public SubscriptionHandler {
   }
 
  private:
+  template <typename Events>
+  void Look(const Events& events) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      for (const auto& r : events) {
+        if (IsActivityStream(r.stream, include_system_)) {
+          found_ = r.position;
+          done_ = true;
+          break;
+        }
+        clean_to_ = std::max(clean_to_, r.position);
+      }
+      if (!done_) return;
+    }
+    task_->Schedule();
+  }
+
   void Scanned(Position p, bool end) {
     {
       absl::MutexLock lock(&mu_);
@@ -263,6 +271,8 @@ void Runner::OnEventBlock(RecordBlock block) {
       break;
     }
   }
+  // For the connectors the node filters (MaybeProbe); include_system makes `activity` wider.
+  if (activity && !filter_.spec().include_system) pools_->activity().Note(*activity);
   // The node filter is a superset of the connector's. Its own dead letters would come back to
   // the sink that refused them, for ever.
   block.Filter([this](const RecordView& r) {
@@ -1368,6 +1378,7 @@ absl::Time Runner::MaybeProbe() {
     probe_handler_.reset();
     clean_to_ = std::max(clean_to_, r.clean_to);
     if (r.found) {
+      if (!filter_.spec().include_system) pools_->activity().Note(*r.found);
       absl::MutexLock lock(&mu_);
       last_activity_ = std::max(last_activity_.value_or(Position{}), *r.found);
       probe_gap_ = kScanCheckpointGap;
@@ -1379,9 +1390,16 @@ absl::Time Runner::MaybeProbe() {
   bool wanted = marker_progress_ && saved_ && safe_ > *saved_ && safe_ > clean_to_ &&
                 !ActivitySinceCheckpoint();
   if (!wanted) return absl::InfiniteFuture();
+  Position from = std::max(*saved_, clean_to_);
+  // Another runner of this host may have seen a user event there already: no probe then. (A
+  // user event is activity with or without includeSystem.)
+  if (std::optional<Position> seen = pools_->activity().FindIn(from, safe_)) {
+    absl::MutexLock lock(&mu_);
+    last_activity_ = std::max(last_activity_.value_or(Position{}), *seen);
+    return absl::InfiniteFuture();
+  }
   if (now < next_probe_at_) return next_probe_at_;
   bool include_system = filter_.spec().include_system;
-  Position from = std::max(*saved_, clean_to_);
   probe_handler_ = std::make_unique<ActivityProbe>(task_, from, safe_, include_system);
   SubscribeOptions o;
   o.from = from == Position{} ? SubscribeOptions::From::kStart : SubscribeOptions::From::kPosition;

@@ -169,6 +169,27 @@ void SerialTask::Schedule() {
   }
 }
 
+void SerialTask::RunHere() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    if (running_) {
+      again_ = true;
+      return;
+    }
+    if (queued_) return;  // the posted run comes soon enough
+    running_ = true;
+    again_ = false;
+  }
+  fn_();
+  absl::MutexLock lock(&mu_);
+  running_ = false;
+  if (again_ && !closed_) {
+    again_ = false;
+    PostLocked();
+  }
+}
+
 void SerialTask::ScheduleAt(absl::Time when) {
   {
     absl::MutexLock lock(&mu_);

@@ -69,6 +69,11 @@ class SerialTask : public std::enable_shared_from_this<SerialTask> {
   // Asks for a run soon. While a run is going on, makes it run once more afterwards. Coalesced:
   // many wake-ups before a run lead to one run.
   void Schedule() ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs `fn` now, on the calling thread, if no run is going on or on its way; otherwise as
+  // Schedule(). For a thread that has just ended work the task waits for (a runner's sink call):
+  // the run it would ask for happens without handing it to another thread. Must not be called
+  // from `fn` itself.
+  void RunHere() ABSL_LOCKS_EXCLUDED(mu_);
   // Asks for a run at `when` (or soon after). Only the earliest pending time is kept, so `fn`
   // must ask again for whatever later time it still needs each time it runs.
   void ScheduleAt(absl::Time when) ABSL_LOCKS_EXCLUDED(mu_);

@@ -158,5 +158,43 @@ TEST(SerialTaskTest, ScheduleAtWaitsAndCloseStopsLaterRuns) {
   EXPECT_EQ(runs.load(), 1);
 }
 
+TEST(SerialTaskTest, RunHereRunsOnTheCallingThreadOnlyWhenTheTaskIsFree) {
+  Executor ex(ExecutorOptions{.min_threads = 2, .max_threads = 2});
+  std::atomic<int> runs{0};
+  std::atomic<bool> on_caller{false};
+  absl::Notification entered, release;
+  std::atomic<bool> hold{false};
+  const std::thread::id caller = std::this_thread::get_id();
+  auto task = SerialTask::Create(&ex, [&] {
+    runs++;
+    on_caller = std::this_thread::get_id() == caller;
+    if (hold.exchange(false)) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+  });
+  // Free: it runs right here, before RunHere returns.
+  task->RunHere();
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_TRUE(on_caller.load());
+
+  // Running elsewhere: RunHere neither waits nor runs it twice at once; one more run follows.
+  hold = true;
+  task->Schedule();
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(kWait));
+  task->RunHere();
+  EXPECT_EQ(runs.load(), 2);
+  release.Notify();
+  const absl::Time deadline = absl::Now() + kWait;
+  while (runs.load() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_FALSE(on_caller.load());
+
+  // Closed: nothing runs.
+  task->Close();
+  task->RunHere();
+  EXPECT_EQ(runs.load(), 3);
+}
+
 }  // namespace
 }  // namespace esdb

@@ -24,6 +24,10 @@ constexpr int64_t kClaimAttempts = 3;
 // Markers handled in one step before the runner lets other runners have the thread.
 constexpr int kItemsPerStep = 1000;
 
+// Sink calls one sink-call thread runs for one runner in a row (see RunSinkCalls) before the
+// next goes to the back of the pool's queue, behind other runners' calls.
+constexpr int kCallsInARow = 8;
+
 Filter MakeFilter(const FilterSpec& spec) {
   auto f = Filter::Create(spec);
   // Settings were validated before a runner is made; fall back to "no filter" rather than crash.
@@ -396,6 +400,53 @@ void Runner::Step() {
   }
 }
 
+// A sink call as the pool runs it. Holds what it needs itself (the sink, the batch), so that a
+// runner given up on while the call hangs can go away.
+struct Runner::SinkJob {
+  std::shared_ptr<SinkCall> call;
+  std::shared_ptr<SerialTask> task;
+  std::function<void(SinkCall&)> fn;
+};
+
+namespace {
+
+// Set while a sink-call thread runs the step of the runner whose call it has just ended: a call
+// that step starts is handed back here instead of to the pool.
+struct InlineCall {
+  const SerialTask* owner = nullptr;
+  std::optional<Runner::SinkJob> next;
+};
+thread_local InlineCall* t_inline_call = nullptr;
+
+}  // namespace
+
+// The thread that ends a runner's call runs the runner's next step itself (SerialTask::RunHere:
+// only if the task is not running or posted already), and then the call that step starts (up to
+// kCallsInARow in a row): a runner with records waiting goes from write to write without a hand-off
+// between threads. The step never runs while a call is in progress, so a hung call still holds
+// only its own thread, and a stop still finds the task free.
+void Runner::RunSinkCalls(SinkJob job) {
+  InlineCall here;
+  InlineCall* const outer = t_inline_call;
+  for (int n = 1;; ++n) {
+    job.fn(*job.call);
+    {
+      absl::MutexLock lock(&job.call->mu);
+      job.call->done = true;
+    }
+    std::shared_ptr<SerialTask> task = std::move(job.task);
+    job = SinkJob{};  // what the call held goes now (a closed sink is closed here)
+    // After kCallsInARow the step still runs here, but its call goes to the pool.
+    here.owner = n < kCallsInARow ? task.get() : nullptr;
+    t_inline_call = &here;
+    task->RunHere();
+    t_inline_call = outer;
+    if (!here.next) break;
+    job = *std::move(here.next);
+    here.next.reset();
+  }
+}
+
 void Runner::StartCall(CallKind kind, std::function<void(SinkCall&)> fn) {
   call_ = std::make_shared<SinkCall>();
   call_kind_ = kind;
@@ -403,16 +454,12 @@ void Runner::StartCall(CallKind kind, std::function<void(SinkCall&)> fn) {
     absl::MutexLock lock(&mu_);
     in_call_ = true;
   }
-  // Holds what it needs itself (the sink, the batch), so that a runner given up on while the
-  // call hangs can go away.
-  pools_->sink_calls().Post([call = call_, task = task_, fn = std::move(fn)] {
-    fn(*call);
-    {
-      absl::MutexLock lock(&call->mu);
-      call->done = true;
-    }
-    task->Schedule();
-  });
+  SinkJob job{call_, task_, std::move(fn)};
+  if (t_inline_call != nullptr && t_inline_call->owner == task_.get() && !t_inline_call->next) {
+    t_inline_call->next = std::move(job);  // run by this thread once the step returns
+    return;
+  }
+  pools_->sink_calls().Post([job = std::move(job)]() mutable { RunSinkCalls(std::move(job)); });
 }
 
 void Runner::OnCallDone(CallKind kind, SinkCall& call) {

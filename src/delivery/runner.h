@@ -88,6 +88,8 @@ struct RunnerOptions {
 
 class Runner : private SubscriptionHandler {
  public:
+  struct SinkJob;  // a sink call on its way to the pool (runner.cc)
+
   explicit Runner(RunnerOptions options);
   ~Runner() override;  // Stop()
 
@@ -146,6 +148,7 @@ class Runner : private SubscriptionHandler {
   void BeginEnd(Exit exit);
   // Runs `fn` on the sink-call pool; its end wakes the task, which then calls OnCallDone().
   void StartCall(CallKind kind, std::function<void(SinkCall&)> fn);
+  static void RunSinkCalls(SinkJob job);
   void OnCallDone(CallKind kind, SinkCall& call);
   void WriteBatch();
   // Pipelined writes (batching:maxInFlight above 1, a sink that takes them): true while the

@@ -1046,6 +1046,7 @@ void Runner::BeginEnd(Exit exit) {
     queue_.clear();  // never delivered, so never checkpointed: the next start delivers them
     queued_records_ = 0;
   }
+  staged_.clear();
   // Neither delivered nor set aside: after the last checkpoint, so the next start has them again.
   suspects_.clear();
   held_.reset();
@@ -1205,76 +1206,73 @@ void Runner::FlowControl() {
 Runner::Work Runner::TakeWork() {
   const ConnectorSettings& s = options_.settings;
   Work w;
-  // The records of the batch, as (block, first, count): made Records of after the lock is let
-  // go, so that the node's callbacks never wait for the copies.
-  struct Part {
-    std::shared_ptr<const RecordBlock> block;
-    size_t first, count;
-  };
-  std::vector<Part> parts;
-  size_t n = 0;
   {
+    // What the node's callbacks queued moves to the task's side at once: they wait for a few
+    // pointer moves at most, never for the batching and the copies below.
     absl::MutexLock lock(&mu_);
-    if (queue_.empty()) {
-      filling_since_ = absl::InfiniteFuture();
-      return w;
+    for (Item& item : queue_) staged_.push_back(std::move(item));
+    queue_.clear();
+  }
+  if (staged_.empty()) {
+    filling_since_ = absl::InfiniteFuture();
+    return w;
+  }
+  if (staged_.front().kind != Item::Kind::kRecords) {
+    // Markers go alone, so they stay in order with the records.
+    w.marker = std::move(staged_.front());
+    staged_.pop_front();
+    return w;
+  }
+  size_t n = 0;
+  size_t bytes = 0;
+  bool full = false;
+  for (const Item& item : staged_) {
+    if (item.kind != Item::Kind::kRecords) {
+      full = true;  // nothing more can join this batch
+      break;
     }
-    if (queue_.front().kind != Item::Kind::kRecords) {
-      // Markers go alone, so they stay in order with the records.
-      w.marker = std::move(queue_.front());
-      queue_.pop_front();
-      return w;
-    }
-    size_t bytes = 0;
-    bool full = false;
-    for (const Item& item : queue_) {
-      if (item.kind != Item::Kind::kRecords) {
-        full = true;  // nothing more can join this batch
+    for (size_t i = item.next; i < item.block->size(); ++i) {
+      if (n >= static_cast<size_t>(s.batch_size)) {
+        full = true;
         break;
       }
-      for (size_t i = item.next; i < item.block->size(); ++i) {
-        if (n >= static_cast<size_t>(s.batch_size)) {
-          full = true;
-          break;
-        }
-        size_t size = (*item.block)[i].ByteSize();
-        if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
-          full = true;
-          break;
-        }
-        bytes += size;
-        ++n;
+      size_t size = (*item.block)[i].ByteSize();
+      if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
+        full = true;
+        break;
       }
-      if (full) break;
+      bytes += size;
+      ++n;
     }
-    full = full || n >= static_cast<size_t>(s.batch_size);
-    if (!full) {
-      // Once a batch has a record it waits at most batchTimeoutMs for more.
-      absl::Time now = absl::Now();
-      if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
-      absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
-      if (now < deadline) {
-        w.wake = deadline;
-        return w;
-      }
+    if (full) break;
+  }
+  full = full || n >= static_cast<size_t>(s.batch_size);
+  if (!full) {
+    // Once a batch has a record it waits at most batchTimeoutMs for more.
+    absl::Time now = absl::Now();
+    if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
+    absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
+    if (now < deadline) {
+      w.wake = deadline;
+      return w;
     }
-    for (size_t left = n; left > 0;) {
-      Item& front = queue_.front();
-      const size_t take = std::min(left, front.block->size() - front.next);
-      parts.push_back(Part{front.block, front.next, take});
-      front.next += take;
-      left -= take;
-      if (front.next == front.block->size()) queue_.pop_front();
-    }
-    queued_records_ -= n;
-    filling_since_ = absl::InfiniteFuture();
   }
   batch_ = std::make_shared<std::vector<Record>>();
   batch_->reserve(n);
-  for (const Part& part : parts) {
-    for (size_t i = part.first; i < part.first + part.count; ++i) {
-      batch_->push_back((*part.block)[i].ToRecord());
+  for (size_t left = n; left > 0;) {
+    Item& front = staged_.front();
+    const size_t take = std::min(left, front.block->size() - front.next);
+    for (size_t i = front.next; i < front.next + take; ++i) {
+      batch_->push_back((*front.block)[i].ToRecord());
     }
+    front.next += take;
+    left -= take;
+    if (front.next == front.block->size()) staged_.pop_front();
+  }
+  filling_since_ = absl::InfiniteFuture();
+  {
+    absl::MutexLock lock(&mu_);
+    queued_records_ -= n;
   }
   w.batch = true;
   return w;
@@ -1470,8 +1468,9 @@ absl::Time Runner::MaybeProbe() {
 void Runner::Publish() {
   options_.metrics->handled_position = safe_.commit;
   absl::MutexLock lock(&mu_);
-  options_.metrics->caught_up = caught_up_ && subscription_ && !need_subscribe_ && queue_.empty() &&
-                                !batch_ && !call_ && suspects_.empty() && !held_;
+  options_.metrics->caught_up = caught_up_ && subscription_ && !need_subscribe_ &&
+                                staged_.empty() && queue_.empty() && !batch_ && !call_ &&
+                                suspects_.empty() && !held_;
 }
 
 }  // namespace esdb

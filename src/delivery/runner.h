@@ -231,14 +231,14 @@ class Runner : private SubscriptionHandler {
   bool given_up_ = false;    // Stop() gave up on a hung sink call
   enum class EndStep { kFlush, kClose, kDone } end_step_ = EndStep::kClose;
   std::shared_ptr<Sink> sink_;
-  std::shared_ptr<SinkCall> call_;  // the sink call in progress
+  std::shared_ptr<SinkCall> call_;                   // the sink call in progress
   std::shared_ptr<CheckpointCall> checkpoint_call_;  // the checkpoint being appended
   bool checkpoint_soon_ = false;  // a forced checkpoint waits for checkpoint_call_
   CallKind call_kind_ = CallKind::kOpen;
   int64_t attempt_ = 0;  // of the open, start or batch write in progress
   int64_t claim_conflicts_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();
-  std::shared_ptr<std::vector<Record>> batch_;         // written, or waiting for a retry
+  std::shared_ptr<std::vector<Record>> batch_;  // written, or waiting for a retry
   // Pipelined writes: submitted, in log order, until acknowledged without a gap.
   struct InFlight {
     std::shared_ptr<std::vector<Record>> batch;
@@ -291,9 +291,12 @@ class Runner : private SubscriptionHandler {
   absl::Duration probe_gap_;
   absl::Time next_probe_at_ = absl::InfinitePast();
 
+  // The queue's front part, moved over from queue_ by TakeWork (the task's own).
+  std::deque<Item> staged_;
+
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
-  size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;              // in queue_ and staged_
   std::optional<Position> last_enqueued_ ABSL_GUARDED_BY(mu_);  // resubscribe point
   std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                // of the current subscription

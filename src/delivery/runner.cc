@@ -159,7 +159,9 @@ Runner::Runner(RunnerOptions options)
                                                  .task_threads = 2, .sink_threads = 2})),
       pools_(options_.pools != nullptr ? options_.pools : own_pools_.get()),
       filter_(MakeFilter(options_.settings.filter)),
-      node_filtered_(filter_.ToServerFilter().enabled),
+      // Without a filter the node drops the system streams only, never activity.
+      node_filtered_(filter_.ToServerFilter().enabled &&
+                     options_.settings.filter.type != FilterType::kNone),
       backoff_(options_.settings.first_delay_ms, options_.settings.max_delay_ms,
                options_.settings.multiplier),
       checkpoints_(options_.node, options_.connector_id, options_.generation, options_.host_id),

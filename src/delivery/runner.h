@@ -219,7 +219,9 @@ class Runner : private SubscriptionHandler {
   std::unique_ptr<DeliveryPools> own_pools_;  // when options_.pools is null
   DeliveryPools* pools_;
   Filter filter_;
-  const bool node_filtered_;  // the node drops events the runner never sees
+  // The node drops user events the runner never sees (not just system streams): activity
+  // must be asked for (MaybeProbe).
+  const bool node_filtered_;
   Backoff backoff_;
   CheckpointStore checkpoints_;
   std::shared_ptr<SerialTask> task_;

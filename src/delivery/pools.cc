@@ -8,7 +8,7 @@ namespace {
 
 // How long a sink call may wait for a thread before the pool adds one: a hung or slow call
 // (a network sink) delays the others by this much at most, per call that holds a thread.
-constexpr absl::Duration kSinkCallWait = absl::Milliseconds(10);
+constexpr absl::Duration kSinkCallWait = absl::Milliseconds(50);
 
 int TaskThreads(int wanted) {
   if (wanted > 0) return wanted;

@@ -906,6 +906,10 @@ void Runner::OnWritten(const SinkResult& r) {
     since_checkpoint_ += static_cast<int64_t>(batch_->size());
     // After the first part of a refused batch went through, the rest holds the bad record.
     if (batch_from_suspects_) next_size_ = suspects_.size();
+    // Kept for the next batch, whose records then reuse these strings' memory: with many
+    // connectors, allocating and freeing each record's fields was a good part of the work. Only
+    // when nothing else holds it (the finished call has let it go).
+    if (batch_.use_count() == 1) spare_ = std::move(batch_);
     batch_.reset();
     attempt_ = 0;
     ReportHealthy();
@@ -1259,13 +1263,18 @@ Runner::Work Runner::TakeWork() {
       return w;
     }
   }
-  batch_ = std::make_shared<std::vector<Record>>();
-  batch_->reserve(n);
+  if (spare_) {
+    batch_ = std::move(spare_);
+    batch_->resize(n);  // the records kept keep their strings' capacity
+  } else {
+    batch_ = std::make_shared<std::vector<Record>>(n);
+  }
+  size_t out = 0;
   for (size_t left = n; left > 0;) {
     Item& front = staged_.front();
     const size_t take = std::min(left, front.block->size() - front.next);
     for (size_t i = front.next; i < front.next + take; ++i) {
-      batch_->push_back((*front.block)[i].ToRecord());
+      (*front.block)[i].AssignTo((*batch_)[out++]);
     }
     front.next += take;
     left -= take;

@@ -241,6 +241,7 @@ class Runner : private SubscriptionHandler {
   int64_t claim_conflicts_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();
   std::shared_ptr<std::vector<Record>> batch_;  // written, or waiting for a retry
+  std::shared_ptr<std::vector<Record>> spare_;  // an acknowledged batch, for reuse
   // Pipelined writes: submitted, in log order, until acknowledged without a gap.
   struct InFlight {
     std::shared_ptr<std::vector<Record>> batch;

@@ -526,6 +526,10 @@ int Run(const Options& o, const std::filesystem::path& dir) {
     Figure(absl::StrCat("delivery of the live events: not finished after ", o.timeout_seconds,
                         " s (", done, " of ", matching.size(), " matching connectors done)"));
   }
+  // VmHWM is the peak since the start; the idle figure above was far below it, so this is the
+  // live phase's (and the delivery of its backlog, if any).
+  Figure(absl::StrCat("RSS after the live phase: ", StatusField(pid, "VmRSS") / 1024,
+                      " MiB (peak ", StatusField(pid, "VmHWM") / 1024, " MiB)"));
 
   // Shutdown.
   const uint64_t at_sigterm = LastPosition(http);

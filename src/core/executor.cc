@@ -15,15 +15,55 @@ struct Executor::State : std::enable_shared_from_this<State> {
     options.max_threads = std::max(options.min_threads, options.max_threads);
   }
 
-  // Starts one more thread if the queued work outnumbers the idle threads.
+  // Starts one more thread if the queued work outnumbers the idle threads (with grow_after: has
+  // the watcher look at it).
   void Dispatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (static_cast<int>(ready.size()) > idle && threads < options.max_threads) {
-      JoinExited();
-      uint64_t id = next_id++;
-      ++threads;
-      handles.emplace(id, std::thread([self = shared_from_this(), id] { self->Loop(id); }));
+    if (static_cast<int>(ready.size()) > idle + starting && threads < options.max_threads) {
+      if (options.grow_after > absl::ZeroDuration()) {
+        if (!watching) {
+          watching = true;
+          watch.Signal();
+        }
+      } else {
+        Spawn();
+      }
     }
     work.Signal();
+  }
+
+  void Spawn() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    JoinExited();
+    uint64_t id = next_id++;
+    ++threads;
+    ++starting;
+    handles.emplace(id, std::thread([self = shared_from_this(), id] { self->Loop(id); }));
+  }
+
+  // With grow_after: adds a thread for each task that has waited that long with no thread free.
+  void Watch() {
+    absl::MutexLock lock(&mu);
+    while (!stopping) {
+      if (!watching) {
+        watch.Wait(&mu);
+        continue;
+      }
+      if (ready.empty() || threads >= options.max_threads) {
+        watching = false;
+        continue;
+      }
+      // The first task that no idle (or starting) thread is about to take.
+      const size_t free = static_cast<size_t>(idle + starting);
+      if (ready.size() <= free) {
+        watching = false;
+        continue;
+      }
+      const absl::Time due = ready[free].since + options.grow_after;
+      if (absl::Now() >= due) {
+        Spawn();
+        continue;
+      }
+      watch.WaitWithDeadline(&mu, due);
+    }
   }
 
   // Threads that ended on their own have returned from Loop(); joining them is immediate.
@@ -39,15 +79,16 @@ struct Executor::State : std::enable_shared_from_this<State> {
 
   void Loop(uint64_t id) {
     absl::MutexLock lock(&mu);
+    if (starting > 0) --starting;
     while (true) {
       absl::Time now = absl::Now();
       while (!timers.empty() && timers.begin()->first <= now) {
-        ready.push_back(std::move(timers.begin()->second));
+        ready.push_back(Ready{std::move(timers.begin()->second), now});
         timers.erase(timers.begin());
       }
       if (ready.size() > 1) work.SignalAll();
       if (!ready.empty()) {
-        absl::AnyInvocable<void()> task = std::move(ready.front());
+        absl::AnyInvocable<void()> task = std::move(ready.front().task);
         ready.pop_front();
         ++busy;
         mu.Unlock();
@@ -74,11 +115,20 @@ struct Executor::State : std::enable_shared_from_this<State> {
     ended.SignalAll();
   }
 
+  struct Ready {
+    absl::AnyInvocable<void()> task;
+    absl::Time since;  // when it became ready
+  };
+
   ExecutorOptions options;
   absl::Mutex mu;
   absl::CondVar work;   // work arrived, a timer changed, or shutting down
   absl::CondVar ended;  // a thread ended
-  std::deque<absl::AnyInvocable<void()>> ready ABSL_GUARDED_BY(mu);
+  absl::CondVar watch;  // the watcher has something to look at, or shutting down
+  std::deque<Ready> ready ABSL_GUARDED_BY(mu);
+  int starting ABSL_GUARDED_BY(mu) = 0;  // threads started that have not reached Loop() yet
+  bool watching ABSL_GUARDED_BY(mu) = false;
+  std::thread watcher;  // with grow_after; started by the constructor, joined by Shutdown()
   std::multimap<absl::Time, absl::AnyInvocable<void()>> timers ABSL_GUARDED_BY(mu);
   int threads ABSL_GUARDED_BY(mu) = 0;
   int idle ABSL_GUARDED_BY(mu) = 0;
@@ -93,10 +143,10 @@ struct Executor::State : std::enable_shared_from_this<State> {
 
 Executor::Executor(ExecutorOptions options) : state_(std::make_shared<State>(options)) {
   absl::MutexLock lock(&state_->mu);
-  for (int i = 0; i < state_->options.min_threads; ++i) {
-    uint64_t id = state_->next_id++;
-    ++state_->threads;
-    state_->handles.emplace(id, std::thread([self = state_, id] { self->Loop(id); }));
+  for (int i = 0; i < state_->options.min_threads; ++i) state_->Spawn();
+  if (state_->options.grow_after > absl::ZeroDuration() &&
+      state_->options.max_threads > state_->options.min_threads) {
+    state_->watcher = std::thread([self = state_] { self->Watch(); });
   }
 }
 
@@ -106,7 +156,7 @@ Executor::~Executor() { Shutdown(absl::InfiniteDuration()); }
 void Executor::Post(absl::AnyInvocable<void()> task) {
   absl::MutexLock lock(&state_->mu);
   if (state_->stopping) return;
-  state_->ready.push_back(std::move(task));
+  state_->ready.push_back(State::Ready{std::move(task), absl::Now()});
   state_->Dispatch();
 }
 
@@ -122,12 +172,20 @@ bool Executor::Shutdown(absl::Duration grace) {
   State& s = *state_;
   // Declared before the lock: dropped tasks and timers are destroyed after it is released.
   std::multimap<absl::Time, absl::AnyInvocable<void()>> timers;
-  std::deque<absl::AnyInvocable<void()>> dropped;
+  std::deque<State::Ready> dropped;
+  std::thread watcher;
   absl::MutexLock lock(&s.mu);
   if (s.finished) return s.clean;
   s.stopping = true;
   timers.swap(s.timers);
   s.work.SignalAll();
+  s.watch.SignalAll();
+  watcher.swap(s.watcher);
+  if (watcher.joinable()) {
+    s.mu.Unlock();  // it ends as soon as it sees `stopping`
+    watcher.join();
+    s.mu.Lock();
+  }
   absl::Time deadline = absl::Now() + grace;
   while (s.threads > 0 && !s.ended.WaitWithDeadline(&s.mu, deadline)) {
   }
@@ -165,6 +223,27 @@ void SerialTask::Schedule() {
   if (running_) {
     again_ = true;
   } else if (!queued_) {
+    PostLocked();
+  }
+}
+
+void SerialTask::RunHere() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    if (running_) {
+      again_ = true;
+      return;
+    }
+    if (queued_) return;  // the posted run comes soon enough
+    running_ = true;
+    again_ = false;
+  }
+  fn_();
+  absl::MutexLock lock(&mu_);
+  running_ = false;
+  if (again_ && !closed_) {
+    again_ = false;
     PostLocked();
   }
 }

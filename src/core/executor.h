@@ -4,6 +4,9 @@
 // min_threads and max_threads threads: a task posted while no thread is free starts another one,
 // up to the maximum, so a few tasks that block for a long time do not hold up the others; threads
 // above the minimum end after idle_timeout without work. With min == max it is a fixed pool.
+// With grow_after, a thread is added only for a task that has waited that long: short tasks
+// that merely queue up for a moment (many quick sink calls) then keep the few threads there are
+// busy, instead of waking dozens of threads in turn, each for one task.
 //
 // SerialTask: one function driven by wake-ups from any thread, never run twice at once. This is
 // how an object with no thread of its own (a connector's runner) reacts to callbacks, completions
@@ -30,6 +33,9 @@ struct ExecutorOptions {
   int min_threads = 1;  // at least 1: someone has to wait for the timers
   int max_threads = 1;
   absl::Duration idle_timeout = absl::Seconds(30);  // for threads above the minimum
+  // Zero: a thread is added as soon as a task waits with no thread free. Otherwise once the
+  // oldest waiting task has waited this long (one more thread, that of a watcher, waits for it).
+  absl::Duration grow_after = absl::ZeroDuration();
 };
 
 class Executor {
@@ -69,6 +75,11 @@ class SerialTask : public std::enable_shared_from_this<SerialTask> {
   // Asks for a run soon. While a run is going on, makes it run once more afterwards. Coalesced:
   // many wake-ups before a run lead to one run.
   void Schedule() ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs `fn` now, on the calling thread, if no run is going on or on its way; otherwise as
+  // Schedule(). For a thread that has just ended work the task waits for (a runner's sink call):
+  // the run it would ask for happens without handing it to another thread. Must not be called
+  // from `fn` itself.
+  void RunHere() ABSL_LOCKS_EXCLUDED(mu_);
   // Asks for a run at `when` (or soon after). Only the earliest pending time is kept, so `fn`
   // must ask again for whatever later time it still needs each time it runs.
   void ScheduleAt(absl::Time when) ABSL_LOCKS_EXCLUDED(mu_);

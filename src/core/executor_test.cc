@@ -83,6 +83,31 @@ TEST(ExecutorTest, ABlockedTaskDoesNotHoldUpTheOthersAndThreadsStayBounded) {
   hang->Notify();
 }
 
+TEST(ExecutorTest, WithGrowAfterQuickTasksStayOnTheThreadsThereAreAndHungOnesGetMore) {
+  Executor ex(
+      ExecutorOptions{.min_threads = 2, .max_threads = 8, .grow_after = absl::Milliseconds(20)});
+  // Many quick tasks posted at once: they queue for a moment, which adds no thread.
+  std::atomic<int> done{0};
+  for (int i = 0; i < 2000; ++i) ex.Post([&] { done++; });
+  const absl::Time deadline = absl::Now() + kWait;
+  while (done.load() < 2000 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(done.load(), 2000);
+  EXPECT_EQ(ex.threads(), 2);
+
+  // Tasks that hang: each one that waits grow_after gets a thread, up to the maximum, so a
+  // quick task behind them still runs.
+  absl::Notification release;
+  for (int i = 0; i < 4; ++i) ex.Post([&] { release.WaitForNotification(); });
+  absl::Notification quick;
+  const absl::Time posted = absl::Now();
+  ex.Post([&] { quick.Notify(); });
+  ASSERT_TRUE(quick.WaitForNotificationWithTimeout(kWait));
+  EXPECT_GE(absl::Now() - posted, absl::Milliseconds(20));
+  EXPECT_GE(ex.threads(), 5);
+  EXPECT_LE(ex.threads(), 8);
+  release.Notify();
+}
+
 TEST(ExecutorTest, ShutdownLeavesAHungTaskBehindAndDropsQueuedOnes) {
   auto release = std::make_shared<absl::Notification>();
   auto ran_late = std::make_shared<std::atomic<bool>>(false);
@@ -156,6 +181,44 @@ TEST(SerialTaskTest, ScheduleAtWaitsAndCloseStopsLaterRuns) {
   ex.Post([&] { flushed.Notify(); });
   ASSERT_TRUE(flushed.WaitForNotificationWithTimeout(kWait));
   EXPECT_EQ(runs.load(), 1);
+}
+
+TEST(SerialTaskTest, RunHereRunsOnTheCallingThreadOnlyWhenTheTaskIsFree) {
+  Executor ex(ExecutorOptions{.min_threads = 2, .max_threads = 2});
+  std::atomic<int> runs{0};
+  std::atomic<bool> on_caller{false};
+  absl::Notification entered, release;
+  std::atomic<bool> hold{false};
+  const std::thread::id caller = std::this_thread::get_id();
+  auto task = SerialTask::Create(&ex, [&] {
+    runs++;
+    on_caller = std::this_thread::get_id() == caller;
+    if (hold.exchange(false)) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+  });
+  // Free: it runs right here, before RunHere returns.
+  task->RunHere();
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_TRUE(on_caller.load());
+
+  // Running elsewhere: RunHere neither waits nor runs it twice at once; one more run follows.
+  hold = true;
+  task->Schedule();
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(kWait));
+  task->RunHere();
+  EXPECT_EQ(runs.load(), 2);
+  release.Notify();
+  const absl::Time deadline = absl::Now() + kWait;
+  while (runs.load() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_FALSE(on_caller.load());
+
+  // Closed: nothing runs.
+  task->Close();
+  task->RunHere();
+  EXPECT_EQ(runs.load(), 3);
 }
 
 }  // namespace

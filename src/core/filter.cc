@@ -86,8 +86,17 @@ ServerFilter Filter::ToServerFilter() const {
   out.scope = spec_.scope;
   switch (spec_.type) {
     case FilterType::kNone:
-      // Nothing pushed down: a "^[^$]" regex would cost the node a regex search per event, while
-      // Matches() drops the few system events with one character compare.
+      // The system streams are pushed down, unless they are wanted: they are not few. With many
+      // connectors on a host the connectors' own checkpoints are a large part of the log, and
+      // each would otherwise be copied to every connector without a filter, only for Matches()
+      // to drop it. A node evaluates one regex once per event for all the subscriptions that
+      // share it. Every stream a connector could deliver passes (the empty name too), so such a
+      // connector still sees all its activity (Runner::node_filtered_ stays false).
+      if (!spec_.include_system) {
+        out.enabled = true;
+        out.scope = FilterScope::kStream;
+        out.regex = std::string(kNotSystemStreamRegex);
+      }
       break;
     case FilterType::kStreamId:
       out.enabled = true;

@@ -26,6 +26,10 @@ struct FilterSpec {
 
 // What can be pushed down to the node's server-side filter (esdb_subscribe_options). It selects a
 // superset of what Filter::Matches accepts; the library always applies Matches too.
+// The node-side filter of a connector without a filter (and without includeSystem): every
+// stream whose name does not start with `$`.
+inline constexpr std::string_view kNotSystemStreamRegex = "^[^$]|^$";
+
 struct ServerFilter {
   FilterScope scope = FilterScope::kStream;
   bool enabled = false;  // false: no server-side filter

@@ -16,7 +16,13 @@ TEST(FilterTest, NoFilterExcludesSystemAndOwnStreams) {
   EXPECT_TRUE(f.Matches("orders-1", "Placed"));
   EXPECT_FALSE(f.Matches("$stats", "x"));
   EXPECT_FALSE(f.Matches("$connectors/a", "ConnectorCreated"));
-  EXPECT_FALSE(f.ToServerFilter().enabled);  // filtered here, cheaper than a regex in the node
+  // The system streams are dropped by the node already (the connectors' own checkpoints are
+  // many), and only they.
+  ServerFilter sf = f.ToServerFilter();
+  EXPECT_TRUE(sf.enabled);
+  EXPECT_EQ(sf.scope, FilterScope::kStream);
+  EXPECT_EQ(sf.regex, kNotSystemStreamRegex);
+  EXPECT_TRUE(sf.prefixes.empty());
 }
 
 TEST(FilterTest, IncludeSystemStillNeverDeliversConnectorStreams) {

@@ -6,6 +6,11 @@ namespace esdb {
 
 Record RecordView::ToRecord() const {
   Record r;
+  AssignTo(r);
+  return r;
+}
+
+void RecordView::AssignTo(Record& r) const {
   r.stream.assign(stream);
   r.revision = revision;
   r.position = position;
@@ -15,7 +20,6 @@ Record RecordView::ToRecord() const {
   r.data.assign(data);
   r.metadata.assign(metadata);
   r.created_unix_us = created_unix_us;
-  return r;
 }
 
 RecordBlock::RecordBlock(size_t bytes, size_t records)

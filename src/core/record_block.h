@@ -33,6 +33,8 @@ struct RecordView {
            metadata.size() + 64;
   }
   Record ToRecord() const;
+  // As ToRecord(), into `r`, whose strings keep their capacity (no allocation when they fit).
+  void AssignTo(Record& r) const;
 };
 
 // Not thread-safe; moved from thread to thread whole. The views stay valid as long as the block.

@@ -41,6 +41,28 @@ TEST(RecordBlockTest, CopiesEveryFieldOutOfTheCallersMemory) {
   EXPECT_EQ(block[0].ByteSize(), r.ByteSize());
 }
 
+TEST(RecordBlockTest, AssignToOverwritesEveryFieldOfARecordInPlace) {
+  std::string stream = "orders-1", data = R"({"a":1})";
+  RecordView v = View(stream, 7, data);
+  RecordBlock block(RecordBlock::PackedSize(v), 1);
+  ASSERT_TRUE(block.Add(v));
+  Record r;
+  r.stream = "a much longer stream name than the one that replaces it";
+  r.metadata = "old metadata";
+  r.event_id = "old id";
+  block[0].AssignTo(r);
+  Record want = block[0].ToRecord();
+  EXPECT_EQ(r.stream, want.stream);
+  EXPECT_EQ(r.data, want.data);
+  EXPECT_EQ(r.metadata, want.metadata);
+  EXPECT_EQ(r.event_id, want.event_id);
+  EXPECT_EQ(r.event_type, want.event_type);
+  EXPECT_EQ(r.content_type, want.content_type);
+  EXPECT_EQ(r.revision, want.revision);
+  EXPECT_EQ(r.position, want.position);
+  EXPECT_EQ(r.created_unix_us, want.created_unix_us);
+}
+
 TEST(RecordBlockTest, FilterKeepsOrderAndSurvivesAMove) {
   std::string a = "a", b = "b", c = "c", d = "x";
   std::vector<RecordView> in = {View(a, 1, d), View(b, 2, d), View(c, 3, d)};

@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "core/executor.h"
+#include "delivery/activity_log.h"
 
 namespace esdb {
 
@@ -22,6 +23,8 @@ class DeliveryPools {
 
   Executor& tasks() { return tasks_; }
   Executor& sink_calls() { return sink_calls_; }
+  // Not a pool, but shared by the same runners: what any of them saw of user activity.
+  ActivityLog& activity() { return activity_; }
 
   // After every runner has ended: waits up to `grace` for sink calls still running (a hung
   // plugin). False when one is still running; its thread is left behind, so the plugin it runs
@@ -31,6 +34,7 @@ class DeliveryPools {
  private:
   Executor tasks_;
   Executor sink_calls_;
+  ActivityLog activity_;
 };
 
 }  // namespace esdb

@@ -1,6 +1,7 @@
 #include "delivery/runner.h"
 
 #include <algorithm>
+#include <span>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -22,6 +23,10 @@ constexpr int64_t kClaimAttempts = 3;
 
 // Markers handled in one step before the runner lets other runners have the thread.
 constexpr int kItemsPerStep = 1000;
+
+// Sink calls one sink-call thread runs for one runner in a row (see RunSinkCalls) before the
+// next goes to the back of the pool's queue, behind other runners' calls.
+constexpr int kCallsInARow = 8;
 
 Filter MakeFilter(const FilterSpec& spec) {
   auto f = Filter::Create(spec);
@@ -93,21 +98,10 @@ class Runner::ActivityProbe : public SubscriptionHandler {
     return Result{done_, found_, clean_to_};
   }
 
-  void OnEvents(std::vector<Record> events) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (done_) return;
-      for (const Record& r : events) {
-        if (IsActivityStream(r.stream, include_system_)) {
-          found_ = r.position;
-          done_ = true;
-          break;
-        }
-        clean_to_ = std::max(clean_to_, r.position);
-      }
-      if (!done_) return;
-    }
-    task_->Schedule();
+  void OnEvents(std::vector<Record> events) override { Look(events); }
+  // The block as it is: only streams and positions are looked at, so no Record is made.
+  void OnEventBlock(RecordBlock block) override {
+    if (!block.empty()) Look(std::span<const RecordView>(&block[0], block.size()));
   }
   void OnCheckpoint(Position p) override { Scanned(p, /*end=*/false); }
   void OnCaughtUp(Position p) override { Scanned(p, /*end=*/true); }
@@ -120,6 +114,24 @@ class Runner::ActivityProbe : public SubscriptionHandler {
   }
 
  private:
+  template <typename Events>
+  void Look(const Events& events) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      for (const auto& r : events) {
+        if (IsActivityStream(r.stream, include_system_)) {
+          found_ = r.position;
+          done_ = true;
+          break;
+        }
+        clean_to_ = std::max(clean_to_, r.position);
+      }
+      if (!done_) return;
+    }
+    task_->Schedule();
+  }
+
   void Scanned(Position p, bool end) {
     {
       absl::MutexLock lock(&mu_);
@@ -147,7 +159,9 @@ Runner::Runner(RunnerOptions options)
                                                  .task_threads = 2, .sink_threads = 2})),
       pools_(options_.pools != nullptr ? options_.pools : own_pools_.get()),
       filter_(MakeFilter(options_.settings.filter)),
-      node_filtered_(filter_.ToServerFilter().enabled),
+      // Without a filter the node drops the system streams only, never activity.
+      node_filtered_(filter_.ToServerFilter().enabled &&
+                     options_.settings.filter.type != FilterType::kNone),
       backoff_(options_.settings.first_delay_ms, options_.settings.max_delay_ms,
                options_.settings.multiplier),
       checkpoints_(options_.node, options_.connector_id, options_.generation, options_.host_id),
@@ -263,6 +277,8 @@ void Runner::OnEventBlock(RecordBlock block) {
       break;
     }
   }
+  // For the connectors the node filters (MaybeProbe); include_system makes `activity` wider.
+  if (activity && !filter_.spec().include_system) pools_->activity().Note(*activity);
   // The node filter is a superset of the connector's. Its own dead letters would come back to
   // the sink that refused them, for ever.
   block.Filter([this](const RecordView& r) {
@@ -386,6 +402,53 @@ void Runner::Step() {
   }
 }
 
+// A sink call as the pool runs it. Holds what it needs itself (the sink, the batch), so that a
+// runner given up on while the call hangs can go away.
+struct Runner::SinkJob {
+  std::shared_ptr<SinkCall> call;
+  std::shared_ptr<SerialTask> task;
+  std::function<void(SinkCall&)> fn;
+};
+
+namespace {
+
+// Set while a sink-call thread runs the step of the runner whose call it has just ended: a call
+// that step starts is handed back here instead of to the pool.
+struct InlineCall {
+  const SerialTask* owner = nullptr;
+  std::optional<Runner::SinkJob> next;
+};
+thread_local InlineCall* t_inline_call = nullptr;
+
+}  // namespace
+
+// The thread that ends a runner's call runs the runner's next step itself (SerialTask::RunHere:
+// only if the task is not running or posted already), and then the call that step starts (up to
+// kCallsInARow in a row): a runner with records waiting goes from write to write without a hand-off
+// between threads. The step never runs while a call is in progress, so a hung call still holds
+// only its own thread, and a stop still finds the task free.
+void Runner::RunSinkCalls(SinkJob job) {
+  InlineCall here;
+  InlineCall* const outer = t_inline_call;
+  for (int n = 1;; ++n) {
+    job.fn(*job.call);
+    {
+      absl::MutexLock lock(&job.call->mu);
+      job.call->done = true;
+    }
+    std::shared_ptr<SerialTask> task = std::move(job.task);
+    job = SinkJob{};  // what the call held goes now (a closed sink is closed here)
+    // After kCallsInARow the step still runs here, but its call goes to the pool.
+    here.owner = n < kCallsInARow ? task.get() : nullptr;
+    t_inline_call = &here;
+    task->RunHere();
+    t_inline_call = outer;
+    if (!here.next) break;
+    job = *std::move(here.next);
+    here.next.reset();
+  }
+}
+
 void Runner::StartCall(CallKind kind, std::function<void(SinkCall&)> fn) {
   call_ = std::make_shared<SinkCall>();
   call_kind_ = kind;
@@ -393,16 +456,12 @@ void Runner::StartCall(CallKind kind, std::function<void(SinkCall&)> fn) {
     absl::MutexLock lock(&mu_);
     in_call_ = true;
   }
-  // Holds what it needs itself (the sink, the batch), so that a runner given up on while the
-  // call hangs can go away.
-  pools_->sink_calls().Post([call = call_, task = task_, fn = std::move(fn)] {
-    fn(*call);
-    {
-      absl::MutexLock lock(&call->mu);
-      call->done = true;
-    }
-    task->Schedule();
-  });
+  SinkJob job{call_, task_, std::move(fn)};
+  if (t_inline_call != nullptr && t_inline_call->owner == task_.get() && !t_inline_call->next) {
+    t_inline_call->next = std::move(job);  // run by this thread once the step returns
+    return;
+  }
+  pools_->sink_calls().Post([job = std::move(job)]() mutable { RunSinkCalls(std::move(job)); });
 }
 
 void Runner::OnCallDone(CallKind kind, SinkCall& call) {
@@ -847,6 +906,10 @@ void Runner::OnWritten(const SinkResult& r) {
     since_checkpoint_ += static_cast<int64_t>(batch_->size());
     // After the first part of a refused batch went through, the rest holds the bad record.
     if (batch_from_suspects_) next_size_ = suspects_.size();
+    // Kept for the next batch, whose records then reuse these strings' memory: with many
+    // connectors, allocating and freeing each record's fields was a good part of the work. Only
+    // when nothing else holds it (the finished call has let it go).
+    if (batch_.use_count() == 1) spare_ = std::move(batch_);
     batch_.reset();
     attempt_ = 0;
     ReportHealthy();
@@ -989,6 +1052,7 @@ void Runner::BeginEnd(Exit exit) {
     queue_.clear();  // never delivered, so never checkpointed: the next start delivers them
     queued_records_ = 0;
   }
+  staged_.clear();
   // Neither delivered nor set aside: after the last checkpoint, so the next start has them again.
   suspects_.clear();
   held_.reset();
@@ -1148,76 +1212,78 @@ void Runner::FlowControl() {
 Runner::Work Runner::TakeWork() {
   const ConnectorSettings& s = options_.settings;
   Work w;
-  // The records of the batch, as (block, first, count): made Records of after the lock is let
-  // go, so that the node's callbacks never wait for the copies.
-  struct Part {
-    std::shared_ptr<const RecordBlock> block;
-    size_t first, count;
-  };
-  std::vector<Part> parts;
-  size_t n = 0;
   {
+    // What the node's callbacks queued moves to the task's side at once: they wait for a few
+    // pointer moves at most, never for the batching and the copies below.
     absl::MutexLock lock(&mu_);
-    if (queue_.empty()) {
-      filling_since_ = absl::InfiniteFuture();
-      return w;
+    for (Item& item : queue_) staged_.push_back(std::move(item));
+    queue_.clear();
+  }
+  if (staged_.empty()) {
+    filling_since_ = absl::InfiniteFuture();
+    return w;
+  }
+  if (staged_.front().kind != Item::Kind::kRecords) {
+    // Markers go alone, so they stay in order with the records.
+    w.marker = std::move(staged_.front());
+    staged_.pop_front();
+    return w;
+  }
+  size_t n = 0;
+  size_t bytes = 0;
+  bool full = false;
+  for (const Item& item : staged_) {
+    if (item.kind != Item::Kind::kRecords) {
+      full = true;  // nothing more can join this batch
+      break;
     }
-    if (queue_.front().kind != Item::Kind::kRecords) {
-      // Markers go alone, so they stay in order with the records.
-      w.marker = std::move(queue_.front());
-      queue_.pop_front();
-      return w;
-    }
-    size_t bytes = 0;
-    bool full = false;
-    for (const Item& item : queue_) {
-      if (item.kind != Item::Kind::kRecords) {
-        full = true;  // nothing more can join this batch
+    for (size_t i = item.next; i < item.block->size(); ++i) {
+      if (n >= static_cast<size_t>(s.batch_size)) {
+        full = true;
         break;
       }
-      for (size_t i = item.next; i < item.block->size(); ++i) {
-        if (n >= static_cast<size_t>(s.batch_size)) {
-          full = true;
-          break;
-        }
-        size_t size = (*item.block)[i].ByteSize();
-        if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
-          full = true;
-          break;
-        }
-        bytes += size;
-        ++n;
+      size_t size = (*item.block)[i].ByteSize();
+      if (n > 0 && bytes + size > static_cast<size_t>(s.batch_max_bytes)) {
+        full = true;
+        break;
       }
-      if (full) break;
+      bytes += size;
+      ++n;
     }
-    full = full || n >= static_cast<size_t>(s.batch_size);
-    if (!full) {
-      // Once a batch has a record it waits at most batchTimeoutMs for more.
-      absl::Time now = absl::Now();
-      if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
-      absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
-      if (now < deadline) {
-        w.wake = deadline;
-        return w;
-      }
-    }
-    for (size_t left = n; left > 0;) {
-      Item& front = queue_.front();
-      const size_t take = std::min(left, front.block->size() - front.next);
-      parts.push_back(Part{front.block, front.next, take});
-      front.next += take;
-      left -= take;
-      if (front.next == front.block->size()) queue_.pop_front();
-    }
-    queued_records_ -= n;
-    filling_since_ = absl::InfiniteFuture();
+    if (full) break;
   }
-  batch_ = std::make_shared<std::vector<Record>>();
-  batch_->reserve(n);
-  for (const Part& part : parts) {
-    for (size_t i = part.first; i < part.first + part.count; ++i) {
-      batch_->push_back((*part.block)[i].ToRecord());
+  full = full || n >= static_cast<size_t>(s.batch_size);
+  if (!full) {
+    // Once a batch has a record it waits at most batchTimeoutMs for more.
+    absl::Time now = absl::Now();
+    if (filling_since_ == absl::InfiniteFuture()) filling_since_ = now;
+    absl::Time deadline = filling_since_ + absl::Milliseconds(s.batch_timeout_ms);
+    if (now < deadline) {
+      w.wake = deadline;
+      return w;
     }
+  }
+  if (spare_) {
+    batch_ = std::move(spare_);
+    batch_->resize(n);  // the records kept keep their strings' capacity
+  } else {
+    batch_ = std::make_shared<std::vector<Record>>(n);
+  }
+  size_t out = 0;
+  for (size_t left = n; left > 0;) {
+    Item& front = staged_.front();
+    const size_t take = std::min(left, front.block->size() - front.next);
+    for (size_t i = front.next; i < front.next + take; ++i) {
+      (*front.block)[i].AssignTo((*batch_)[out++]);
+    }
+    front.next += take;
+    left -= take;
+    if (front.next == front.block->size()) staged_.pop_front();
+  }
+  filling_since_ = absl::InfiniteFuture();
+  {
+    absl::MutexLock lock(&mu_);
+    queued_records_ -= n;
   }
   w.batch = true;
   return w;
@@ -1368,6 +1434,7 @@ absl::Time Runner::MaybeProbe() {
     probe_handler_.reset();
     clean_to_ = std::max(clean_to_, r.clean_to);
     if (r.found) {
+      if (!filter_.spec().include_system) pools_->activity().Note(*r.found);
       absl::MutexLock lock(&mu_);
       last_activity_ = std::max(last_activity_.value_or(Position{}), *r.found);
       probe_gap_ = kScanCheckpointGap;
@@ -1379,9 +1446,16 @@ absl::Time Runner::MaybeProbe() {
   bool wanted = marker_progress_ && saved_ && safe_ > *saved_ && safe_ > clean_to_ &&
                 !ActivitySinceCheckpoint();
   if (!wanted) return absl::InfiniteFuture();
+  Position from = std::max(*saved_, clean_to_);
+  // Another runner of this host may have seen a user event there already: no probe then. (A
+  // user event is activity with or without includeSystem.)
+  if (std::optional<Position> seen = pools_->activity().FindIn(from, safe_)) {
+    absl::MutexLock lock(&mu_);
+    last_activity_ = std::max(last_activity_.value_or(Position{}), *seen);
+    return absl::InfiniteFuture();
+  }
   if (now < next_probe_at_) return next_probe_at_;
   bool include_system = filter_.spec().include_system;
-  Position from = std::max(*saved_, clean_to_);
   probe_handler_ = std::make_unique<ActivityProbe>(task_, from, safe_, include_system);
   SubscribeOptions o;
   o.from = from == Position{} ? SubscribeOptions::From::kStart : SubscribeOptions::From::kPosition;
@@ -1405,8 +1479,9 @@ absl::Time Runner::MaybeProbe() {
 void Runner::Publish() {
   options_.metrics->handled_position = safe_.commit;
   absl::MutexLock lock(&mu_);
-  options_.metrics->caught_up = caught_up_ && subscription_ && !need_subscribe_ && queue_.empty() &&
-                                !batch_ && !call_ && suspects_.empty() && !held_;
+  options_.metrics->caught_up = caught_up_ && subscription_ && !need_subscribe_ &&
+                                staged_.empty() && queue_.empty() && !batch_ && !call_ &&
+                                suspects_.empty() && !held_;
 }
 
 }  // namespace esdb

@@ -88,6 +88,8 @@ struct RunnerOptions {
 
 class Runner : private SubscriptionHandler {
  public:
+  struct SinkJob;  // a sink call on its way to the pool (runner.cc)
+
   explicit Runner(RunnerOptions options);
   ~Runner() override;  // Stop()
 
@@ -146,6 +148,7 @@ class Runner : private SubscriptionHandler {
   void BeginEnd(Exit exit);
   // Runs `fn` on the sink-call pool; its end wakes the task, which then calls OnCallDone().
   void StartCall(CallKind kind, std::function<void(SinkCall&)> fn);
+  static void RunSinkCalls(SinkJob job);
   void OnCallDone(CallKind kind, SinkCall& call);
   void WriteBatch();
   // Pipelined writes (batching:maxInFlight above 1, a sink that takes them): true while the
@@ -216,7 +219,9 @@ class Runner : private SubscriptionHandler {
   std::unique_ptr<DeliveryPools> own_pools_;  // when options_.pools is null
   DeliveryPools* pools_;
   Filter filter_;
-  const bool node_filtered_;  // the node drops events the runner never sees
+  // The node drops user events the runner never sees (not just system streams): activity
+  // must be asked for (MaybeProbe).
+  const bool node_filtered_;
   Backoff backoff_;
   CheckpointStore checkpoints_;
   std::shared_ptr<SerialTask> task_;
@@ -228,14 +233,15 @@ class Runner : private SubscriptionHandler {
   bool given_up_ = false;    // Stop() gave up on a hung sink call
   enum class EndStep { kFlush, kClose, kDone } end_step_ = EndStep::kClose;
   std::shared_ptr<Sink> sink_;
-  std::shared_ptr<SinkCall> call_;  // the sink call in progress
+  std::shared_ptr<SinkCall> call_;                   // the sink call in progress
   std::shared_ptr<CheckpointCall> checkpoint_call_;  // the checkpoint being appended
   bool checkpoint_soon_ = false;  // a forced checkpoint waits for checkpoint_call_
   CallKind call_kind_ = CallKind::kOpen;
   int64_t attempt_ = 0;  // of the open, start or batch write in progress
   int64_t claim_conflicts_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();
-  std::shared_ptr<std::vector<Record>> batch_;         // written, or waiting for a retry
+  std::shared_ptr<std::vector<Record>> batch_;  // written, or waiting for a retry
+  std::shared_ptr<std::vector<Record>> spare_;  // an acknowledged batch, for reuse
   // Pipelined writes: submitted, in log order, until acknowledged without a gap.
   struct InFlight {
     std::shared_ptr<std::vector<Record>> batch;
@@ -288,9 +294,12 @@ class Runner : private SubscriptionHandler {
   absl::Duration probe_gap_;
   absl::Time next_probe_at_ = absl::InfinitePast();
 
+  // The queue's front part, moved over from queue_ by TakeWork (the task's own).
+  std::deque<Item> staged_;
+
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
-  size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;              // in queue_ and staged_
   std::optional<Position> last_enqueued_ ABSL_GUARDED_BY(mu_);  // resubscribe point
   std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                // of the current subscription

@@ -502,6 +502,71 @@ TEST_P(LogNodeFanOutTest, PausedSubscriptionResumesWhereItWas) {
   ASSERT_TRUE(recorder.WaitForEventCount(31));
 }
 
+// A subscription that lags gets what came meanwhile in few calls, not one per append: the tail
+// holds its events until its turn, and the turn hands them over together (up to read_batch).
+TEST_P(LogNodeFanOutTest, EventsThatCameWhileACallbackRanArriveTogetherOnceInOrder) {
+  LogNodeOptions options = TestOptions();
+  options.read_batch = 16;
+  options.max_pending_events = 1000;
+  Reopen(options);
+  Recorder recorder;
+  auto sub = SubscribeAll(SubscribeOptions(ESDB_FROM_START), recorder.Callbacks());
+  ASSERT_TRUE(recorder.WaitForCaughtUp());
+  recorder.BlockEvents();
+  AppendN(*node_, "s", 1);
+  ASSERT_TRUE(recorder.WaitUntilBlocked());
+  for (int i = 0; i < 40; ++i) AppendN(*node_, absl::StrCat("s-", i % 3), 1);
+  recorder.Release();
+  ASSERT_TRUE(recorder.WaitForEventCount(41));
+  std::vector<uint64_t> all;
+  for (uint64_t p = 1; p <= 41; ++p) all.push_back(p);
+  EXPECT_THAT(Positions(recorder.events()), ElementsAreArray(all));
+  size_t calls = 0;
+  for (const Recorder::Call& call : recorder.calls()) {
+    if (call.kind != Recorder::Call::kEvents) continue;
+    ++calls;
+    EXPECT_LE(call.events.size(), 16u);
+  }
+  // The blocked call, then 40 events in batches of at most 16.
+  EXPECT_EQ(calls, 4u);
+  EXPECT_EQ(recorder.overlaps(), 0);
+  // And it is live again, one call per append while it keeps up.
+  AppendN(*node_, "s", 1);
+  ASSERT_TRUE(recorder.WaitForEventCount(42));
+  EXPECT_EQ(recorder.events().back().position, 42u);
+}
+
+// A checkpoint notice never overtakes events the tail still holds for a subscription.
+TEST_P(LogNodeFanOutTest, IdleNoticesComeAfterTheEventsHeldBeforeThem) {
+  LogNodeOptions options = TestOptions();
+  options.idle_checkpoint_delay = absl::Milliseconds(1);
+  Reopen(options);
+  Recorder recorder;
+  esdb_subscribe_options o = SubscribeOptions(ESDB_FROM_START);
+  auto sub = SubscribeAll(o, recorder.Callbacks());
+  ASSERT_TRUE(recorder.WaitForCaughtUp());
+  recorder.BlockEvents();
+  AppendN(*node_, "s", 1);
+  ASSERT_TRUE(recorder.WaitUntilBlocked());
+  for (int i = 0; i < 20; ++i) {
+    AppendN(*node_, "s", 1);
+    absl::SleepFor(absl::Milliseconds(2));  // idle notices fall between the appends
+  }
+  recorder.Release();
+  ASSERT_TRUE(recorder.WaitForEventCount(21));
+  ASSERT_TRUE(recorder.WaitUntil([](const std::vector<Recorder::Call>& calls) {
+    return !calls.empty() && calls.back().kind == Recorder::Call::kCheckpoint &&
+           calls.back().position == 21;
+  }));
+  uint64_t delivered = 0;
+  for (const Recorder::Call& call : recorder.calls()) {
+    if (call.kind == Recorder::Call::kEvents) delivered = call.events.back().position;
+    if (call.kind == Recorder::Call::kCheckpoint) {
+      EXPECT_LE(call.position, delivered) << "a notice passed an event not yet delivered";
+    }
+  }
+}
+
 TEST_P(LogNodeFanOutTest, ShutdownDropsSubscriptionsWhateverTheirState) {
   LogNodeOptions options = TestOptions();
   options.max_pending_events = 2;

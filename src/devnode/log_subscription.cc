@@ -1,5 +1,6 @@
 #include "devnode/log_subscription.h"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -16,6 +17,9 @@ namespace {
 // Queued items one job handles before it lets other subscriptions' jobs have the worker.
 constexpr int kItemsPerTurn = 16;
 
+// Events of a subscription's first read from the store; later reads double up to read_batch.
+constexpr size_t kFirstRead = 32;
+
 }  // namespace
 
 LogSubscription::LogSubscription(ReaderPool* readers, LogTail* tail, WorkerPool* pool,
@@ -24,6 +28,7 @@ LogSubscription::LogSubscription(ReaderPool* readers, LogTail* tail, WorkerPool*
   scan_.cursor = config_.start_after;
   scan_.next_checkpoint = config_.start_after + config_.checkpoint_interval;
   scan_.noticed = config_.start_after;
+  read_size_ = std::min(kFirstRead, config_.read_batch);
 }
 
 LogSubscription::~LogSubscription() { Stop(); }
@@ -38,7 +43,7 @@ bool LogSubscription::HasWork() const {
   if (finished_) return false;
   if (drop_due_) return true;
   // Once ending, only on_dropped is left to call (Stop() and Drop() are on their way).
-  return !Ending() && !paused_ && (reading_ || !items_.empty());
+  return !Ending() && !paused_ && (reading_ || tail_ready_ || !items_.empty());
 }
 
 void LogSubscription::Schedule() {
@@ -49,13 +54,35 @@ void LogSubscription::Schedule() {
   pool_->Post([self = std::move(self)] { self->Drain(); });
 }
 
-void LogSubscription::Enqueue(std::vector<SubscriptionItem> items) {
+void LogSubscription::Enqueue(std::vector<SubscriptionItem>& items) {
   absl::MutexLock lock(&mu_);
-  if (finished_ || end_ != End::kNone) return;
+  if (finished_ || end_ != End::kNone) {
+    items.clear();
+    return;
+  }
   for (SubscriptionItem& item : items) {
     pending_.fetch_add(item.events.size(), std::memory_order_relaxed);
+    // Events behind events not yet delivered join them: a subscription that lags gets fewer,
+    // larger on_events calls (up to read_batch events), so its cost per event falls as it lags.
+    if (item.kind == SubscriptionItem::Kind::kEvents && !items_.empty() &&
+        items_.back().kind == SubscriptionItem::Kind::kEvents &&
+        items_.back().events.size() + item.events.size() <= config_.read_batch) {
+      SubscriptionItem& back = items_.back();
+      back.events.insert(back.events.end(), item.events.begin(), item.events.end());
+      for (auto& batch : item.batches) {
+        if (back.batches.back() != batch) back.batches.push_back(std::move(batch));
+      }
+      continue;
+    }
     items_.push_back(std::move(item));
   }
+  items.clear();
+  Schedule();
+}
+
+void LogSubscription::Notify() {
+  absl::MutexLock lock(&mu_);
+  tail_ready_ = true;
   Schedule();
 }
 
@@ -128,6 +155,16 @@ void LogSubscription::Turn() {
     bool drop = false;
     esdb_node_status status = ESDB_NODE_OK;
     std::string message;
+    bool collect;
+    {
+      absl::MutexLock lock(&mu_);
+      collect = tail_ready_ && !finished_ && !drop_due_ && !paused_;
+      tail_ready_ = tail_ready_ && !collect;
+    }
+    // Everything the tail holds joins the queue before the next item is taken, so that one
+    // on_events carries all that came since the last one (up to read_batch). Not under mu_:
+    // the tail's lock comes first.
+    if (collect) tail_->Collect(this);
     {
       absl::MutexLock lock(&mu_);
       if (finished_) return;
@@ -244,7 +281,11 @@ absl::Status LogSubscription::CatchUp() {
   {
     absl::StatusOr<ReaderPool::Lease> reader = readers_->Borrow();
     if (!reader.ok()) return reader.status();
-    batch = (*reader)->ReadAll(ReadDirection::kForwards, scan_.cursor + 1, config_.read_batch);
+    batch = (*reader)->ReadAll(ReadDirection::kForwards, scan_.cursor + 1, read_size_);
+    // Small first reads: many subscriptions start near the tail (or, like the runners'
+    // activity probes, want only the first match), and a read of read_batch events costs each
+    // of them that many rows and copies. A longer catch-up doubles its way up to read_batch.
+    read_size_ = std::min(read_size_ * 2, config_.read_batch);
   }  // the reader goes back to the pool before any callback runs
   if (!batch.ok()) return batch.status();
   if (batch->empty()) {
@@ -283,7 +324,7 @@ void LogSubscription::Checkpoint(uint64_t position) {
   if (cb.on_checkpoint != nullptr && !Ending()) cb.on_checkpoint(cb.user, ToCPosition(position));
 }
 
-bool LogSubscription::Deliver(const std::vector<const RecordedEvent*>& events) {
+bool LogSubscription::Deliver(absl::Span<const RecordedEvent* const> events) {
   if (Ending()) return false;
   if (events.empty()) return true;
   std::vector<esdb_recorded_event> views;

@@ -24,6 +24,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "devnode/log_filter.h"
 #include "devnode/log_store.h"
 #include "devnode/log_tail.h"
@@ -87,8 +88,11 @@ class LogSubscription : public std::enable_shared_from_this<LogSubscription> {
   bool Matches(const RecordedEvent& event) const;
   // Events queued and not yet passed to on_events.
   size_t pending() const { return pending_.load(std::memory_order_relaxed); }
-  // Queues work for the callbacks, after what is queued. Ignored once the subscription ended.
-  void Enqueue(std::vector<SubscriptionItem> items);
+  // Queues work for the callbacks, after what is queued, taking the items out of `items` (left
+  // empty). Ignored once the subscription ended.
+  void Enqueue(std::vector<SubscriptionItem>& items);
+  // The tail holds work for it: its next turn collects it (LogTail::Collect).
+  void Notify();
   bool Ending() const { return ending_.load(); }
 
  private:
@@ -104,7 +108,7 @@ class LogSubscription : public std::enable_shared_from_this<LogSubscription> {
   absl::Status CatchUp();
   absl::Status Run(const SubscriptionItem& item);
   // Passes events to on_events; false when the subscription is ending.
-  bool Deliver(const std::vector<const RecordedEvent*>& events);
+  bool Deliver(absl::Span<const RecordedEvent* const> events);
   void Checkpoint(uint64_t position);
   // Ends the subscription from its own strand, with on_dropped for `status`.
   void Fail(const absl::Status& status);
@@ -117,6 +121,7 @@ class LogSubscription : public std::enable_shared_from_this<LogSubscription> {
   // The strand's own state: touched only by the Drain() job running at the time.
   ScanState scan_;
   bool caught_up_ = false;
+  size_t read_size_ = 1;  // events of the next store read
 
   std::atomic<bool> ending_{false};
   std::atomic<size_t> pending_{0};
@@ -124,7 +129,8 @@ class LogSubscription : public std::enable_shared_from_this<LogSubscription> {
   mutable absl::Mutex mu_;
   absl::CondVar idle_cv_;  // signalled when a turn ends
   std::deque<SubscriptionItem> items_ ABSL_GUARDED_BY(mu_);
-  bool reading_ ABSL_GUARDED_BY(mu_) = false;  // catching up: the store has more to read
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;     // catching up: the store has more to read
+  bool tail_ready_ ABSL_GUARDED_BY(mu_) = false;  // Notify() since the last collection
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;  // a Drain() job is posted or running
   bool running_ ABSL_GUARDED_BY(mu_) = false;    // a turn is running on `runner_`

@@ -17,10 +17,11 @@ struct LogTail::Entry {
   bool has_checkpoint = false;
   std::multimap<uint64_t, Entry*>::iterator checkpoint;  // in checkpoints_ when has_checkpoint
 
-  // Built up during one Publish() and handed over at its end.
+  // Held for the subscription until it collects them (Collect()).
   std::vector<SubscriptionItem> out;
   size_t out_events = 0;
-  bool touched = false;
+  bool notified = false;      // told about `out` (Notify()) and not collected since
+  bool touched = false;       // during one Publish()
   bool let_go = false;        // removed at the end of this Publish()
   uint64_t last_matched = 0;  // an event found through two prefixes is queued once
 };
@@ -138,14 +139,35 @@ void LogTail::Publish(std::shared_ptr<const std::vector<RecordedEvent>> events) 
     published_ = event.position;
   }
   for (Entry* entry : touched) {
-    std::vector<SubscriptionItem> out;
-    out.swap(entry->out);
-    entry->out_events = 0;
     entry->touched = false;
-    entry->subscription->Enqueue(std::move(out));
-    if (entry->let_go) Remove(entry);
+    Hand(entry);
   }
   if (!entries_.empty()) ScheduleIdleNotices();
+}
+
+void LogTail::Hand(Entry* entry) {
+  if (entry->let_go) {
+    // The kRejoin item is the last: everything before it goes over now, then the entry.
+    entry->out_events = 0;
+    entry->subscription->Enqueue(entry->out);
+    Remove(entry);
+    return;
+  }
+  if (entry->notified || entry->out.empty()) return;
+  entry->notified = true;
+  entry->subscription->Notify();
+}
+
+void LogTail::Collect(LogSubscription* subscription) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(subscription);
+  if (it == entries_.end()) return;
+  Entry* entry = it->second.get();
+  entry->notified = false;
+  if (entry->out.empty()) return;
+  entry->out_events = 0;
+  // Under mu_, like a let-go hand-over: what this hands over goes before anything later.
+  subscription->Enqueue(entry->out);  // keeps the vector's capacity for next time
 }
 
 void LogTail::AddEvent(Entry* entry, const std::shared_ptr<const std::vector<RecordedEvent>>& batch,
@@ -172,11 +194,11 @@ void LogTail::AddEvent(Entry* entry, const std::shared_ptr<const std::vector<Rec
   }
   if (entry->out.empty() || entry->out.back().kind != SubscriptionItem::Kind::kEvents ||
       entry->out.back().events.size() >= options_.read_batch) {
-    SubscriptionItem item;
-    item.batch = batch;
-    entry->out.push_back(std::move(item));
+    entry->out.emplace_back();
   }
-  entry->out.back().events.push_back(&event);
+  SubscriptionItem& item = entry->out.back();
+  if (item.batches.empty() || item.batches.back() != batch) item.batches.push_back(batch);
+  item.events.push_back(&event);
   ++entry->out_events;
 }
 
@@ -220,10 +242,12 @@ void LogTail::SendIdleNotices() {
     const uint64_t scanned = std::max(published_, entry->scan.cursor);
     if (scanned <= entry->scan.noticed) continue;
     entry->scan.noticed = scanned;
-    std::vector<SubscriptionItem> notice(1);
-    notice[0].kind = SubscriptionItem::Kind::kCheckpoint;
-    notice[0].position = scanned;
-    entry->subscription->Enqueue(std::move(notice));
+    // Behind whatever the tail still holds for it: a notice never overtakes an event.
+    SubscriptionItem notice;
+    notice.kind = SubscriptionItem::Kind::kCheckpoint;
+    notice.position = scanned;
+    entry->out.push_back(std::move(notice));
+    Hand(entry);
   }
 }
 

@@ -26,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "devnode/log_filter.h"
@@ -47,9 +48,11 @@ struct ScanState {
 struct SubscriptionItem {
   enum class Kind { kEvents, kCheckpoint, kRejoin };
   Kind kind = Kind::kEvents;
-  // kEvents: the matching events, pointing into `batch` (kept alive by it).
-  std::shared_ptr<const std::vector<RecordedEvent>> batch;
-  std::vector<const RecordedEvent*> events;
+  // kEvents: the matching events, pointing into `batches` (kept alive by them). Consecutive
+  // kEvents items queued for a subscription are merged (LogSubscription::Enqueue), so one
+  // on_events carries everything new since its last turn, up to read_batch events.
+  absl::InlinedVector<std::shared_ptr<const std::vector<RecordedEvent>>, 1> batches;
+  absl::InlinedVector<const RecordedEvent*, 4> events;
   uint64_t position = 0;  // kCheckpoint
   // kRejoin: the tail let the subscription go (too much was waiting for it); it reads the
   // store on from here and joins again.
@@ -88,6 +91,12 @@ class LogTail {
   // Forgets `subscription` if it is live. When it returns, the tail no longer touches it.
   void Leave(LogSubscription* subscription);
 
+  // Hands `subscription` everything the tail holds for it (LogSubscription::Enqueue), if it is
+  // live. The tail keeps a live subscription's work until it asks: it calls
+  // LogSubscription::Notify() once when work arrives, then only adds to what is held, so that
+  // an append costs a subscription that is already due a turn no more than keeping a pointer.
+  void Collect(LogSubscription* subscription);
+
   uint64_t published() const;
 
  private:
@@ -109,6 +118,8 @@ class LogTail {
   void Index(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Remove(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleIdleNotices() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After work was added for `entry`: lets it go if so decided, else notifies it once.
+  void Hand(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendIdleNotices() ABSL_LOCKS_EXCLUDED(mu_);
 
   WorkerPool* const pool_;

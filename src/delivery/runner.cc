@@ -550,7 +550,17 @@ void Runner::StepStart() {
   if (st.ok()) {
     start_ = *p;
     safe_ = start_.value_or(Position{});
-    last_checkpoint_time_ = absl::Now();
+    // Connectors that read the same events would otherwise reach their thresholds on the same
+    // event and at the same moment, and append their checkpoints in one burst: each starts
+    // with a head start of its own (from its id) of up to half a threshold and half an interval,
+    // which keeps them apart from then on.
+    const ConnectorSettings& s = options_.settings;
+    const uint64_t spread = std::hash<std::string>{}(options_.connector_id);
+    checkpoint_head_start_ =
+        static_cast<int64_t>(spread % static_cast<uint64_t>(s.autocommit_records_threshold / 2 + 1));
+    last_checkpoint_time_ =
+        absl::Now() - absl::Milliseconds(static_cast<int64_t>(
+                          (spread >> 32) % static_cast<uint64_t>(s.autocommit_interval_ms / 2 + 1)));
     attempt_ = 0;
     retry_at_ = absl::InfinitePast();
     delivering_ = true;
@@ -1338,7 +1348,7 @@ absl::Time Runner::CheckpointDue() const {
   if (!s.autocommit_enabled || (saved_ && safe_ <= *saved_)) return absl::InfiniteFuture();
   if (checkpoint_soon_) return absl::InfinitePast();
   if (since_checkpoint_ == 0 && !ActivitySinceCheckpoint()) return absl::InfiniteFuture();
-  absl::Time due = since_checkpoint_ >= s.autocommit_records_threshold
+  absl::Time due = since_checkpoint_ + checkpoint_head_start_ >= s.autocommit_records_threshold
                        ? absl::InfinitePast()
                        : last_checkpoint_time_ + absl::Milliseconds(s.autocommit_interval_ms);
   if (marker_progress_) due = std::min(due, last_checkpoint_time_ + kScanCheckpointGap);
@@ -1409,6 +1419,7 @@ std::optional<Runner::Exit> Runner::OnCheckpointWritten(const absl::StatusOr<int
   saved_ = position;
   // Records acknowledged while it was being appended count towards the next one.
   since_checkpoint_ = std::max<int64_t>(0, since_checkpoint_ - records);
+  checkpoint_head_start_ = 0;
   if (safe_ <= position) marker_progress_ = false;
   last_checkpoint_time_ = absl::Now();
   checkpoint_retry_at_ = absl::InfinitePast();

@@ -286,6 +286,8 @@ class Runner : private SubscriptionHandler {
   std::optional<Position> saved_;  // last checkpoint written
   bool marker_progress_ = false;   // safe_ moved on scan notices since the last checkpoint
   int64_t since_checkpoint_ = 0;   // records acknowledged since then
+  // Counted towards the first recordsThreshold after a start only (see StepStart).
+  int64_t checkpoint_head_start_ = 0;
   absl::Time last_checkpoint_time_;
   absl::Time checkpoint_retry_at_ = absl::InfinitePast();  // after a failed append
   std::unique_ptr<ActivityProbe> probe_handler_;

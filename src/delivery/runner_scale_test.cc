@@ -245,7 +245,8 @@ TEST_F(RunnerScaleTest, AHungSinkDelaysNeitherTheDeliveryNorTheStopOfOthers) {
   for (int i = 0; i < 100; ++i) {
     auto cp = LastCheckpoint(absl::StrCat("c", i));
     ASSERT_TRUE(cp.has_value());
-    EXPECT_EQ(cp->position, last);
+    // At the last event or past it: the other runners' checkpoints come after it in the log.
+    EXPECT_GE(cp->position, last);
   }
   others.clear();
 

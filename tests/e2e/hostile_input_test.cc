@@ -339,7 +339,10 @@ TEST_F(HostileInputTest, ConnectorThatCrashesItsHostAtStartEndsFailedNotInACrash
                                       R"("target":"t","openResult":"abort"}})")
                 .status,
             201);
-  ASSERT_EQ(http().Post("/connectors/crashy/enable").status, 200);
+  // The enable is recorded before the runner starts; the sink may abort the node before the
+  // answer goes out (status 0: the connection closed), which the loop below expects anyway.
+  const int enabled = http().Post("/connectors/crashy/enable").status;
+  ASSERT_TRUE(enabled == 200 || enabled == 0) << enabled;
 
   int crashes = 0;
   std::string state;

@@ -239,13 +239,7 @@ void SerialTask::RunHere() {
     running_ = true;
     again_ = false;
   }
-  fn_();
-  absl::MutexLock lock(&mu_);
-  running_ = false;
-  if (again_ && !closed_) {
-    again_ = false;
-    PostLocked();
-  }
+  RunAndRepost();
 }
 
 void SerialTask::ScheduleAt(absl::Time when) {
@@ -278,6 +272,10 @@ void SerialTask::Run() {
     running_ = true;
     again_ = false;
   }
+  RunAndRepost();
+}
+
+void SerialTask::RunAndRepost() {
   fn_();
   absl::MutexLock lock(&mu_);
   running_ = false;

@@ -91,6 +91,8 @@ class SerialTask : public std::enable_shared_from_this<SerialTask> {
   SerialTask(Executor* executor, std::function<void()> fn)
       : executor_(executor), fn_(std::move(fn)) {}
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs fn_ (running_ set by the caller), then posts again if a Schedule() came meanwhile.
+  void RunAndRepost() ABSL_LOCKS_EXCLUDED(mu_);
   void PostLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Executor* const executor_;

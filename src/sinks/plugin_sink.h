@@ -86,7 +86,7 @@ class PluginSink final : public Sink {
     uint64_t id;
     std::shared_ptr<WriteRendezvous> target;
   };
-  static constexpr size_t kRoutedCalls = 128;
+  static constexpr size_t kRoutedCalls = 32;  // a few hundred bytes per connector
   std::deque<RoutedCall> routed_;
   // Reused from batch to batch to spare allocations.
   std::vector<esdb_sink_record> records_;

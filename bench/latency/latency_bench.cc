@@ -35,6 +35,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/common/library_call.h"
 #include "bench/common/loopback_sidecar.h"
 #include "devnode/log_node.h"
 #include "hosting/connectors_library.h"
@@ -42,6 +43,8 @@
 #include "nlohmann/json.hpp"
 
 namespace {
+
+using esdb::bench::Call;
 
 constexpr char kSinkFile[] = "libesdb_sink_latency.so";
 constexpr char kProbeStream[] = "latency-probe";
@@ -99,17 +102,6 @@ std::vector<int64_t> TakeAll(TakeFn take) {
   std::vector<int64_t> out(take(nullptr, 0) + 1024);
   out.resize(take(out.data(), out.size()));
   return out;
-}
-
-esdb::http::Response Call(const esdb::hosting::ConnectorsLibrary& lib, const std::string& method,
-                          const std::string& path, const std::string& body = "") {
-  esdb::http::Request req;
-  req.method = method;
-  req.path = path;
-  req.body = body;
-  req.principal.kind = esdb::http::Principal::Kind::kInsecure;  // measures delivery, not access
-  if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
-  return lib.Handle(req);
 }
 
 absl::Status AppendProbes(esdb::devnode::LogNode& node, int count, const std::string& pad) {

@@ -20,6 +20,7 @@
 #include "absl/synchronization/notification.h"
 #include "bench/common/bench_args.h"
 #include "bench/common/bench_log.h"
+#include "bench/common/library_call.h"
 #include "bench/common/loopback_sidecar.h"
 #include "devnode/log_node.h"
 #include "hosting/connectors_library.h"
@@ -27,6 +28,8 @@
 #include "nlohmann/json.hpp"
 
 namespace {
+
+using esdb::bench::Call;
 
 using Clock = std::chrono::steady_clock;
 
@@ -45,18 +48,6 @@ uint64_t Delivered(const esdb::hosting::ConnectorsLibrary& lib, const std::strin
   uint64_t n = 0;
   (void)absl::SimpleAtoi(text.substr(at + key.size(), end - at - key.size()), &n);
   return n;
-}
-
-esdb::http::Response Call(const esdb::hosting::ConnectorsLibrary& lib, const std::string& method,
-                          const std::string& path, const std::string& body = "") {
-  esdb::http::Request req;
-  req.method = method;
-  req.path = path;
-  req.body = body;
-  // As a host started --insecure would pass it: the bench measures delivery, not access checks.
-  req.principal.kind = esdb::http::Principal::Kind::kInsecure;
-  if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
-  return lib.Handle(req);
 }
 
 // Hosts the library on `api`, runs one null-sink connector over the whole log and returns its

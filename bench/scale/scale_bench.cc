@@ -10,6 +10,11 @@
 //                    [--latency-seconds 10] [--rate 1000] [--unfiltered-percent 50]
 //                    [--list-samples 5]
 //                    [--timeout 600] [--shutdown-timeout 120] [--dir DIR] [--keep] [--short]
+//                    [--latencies FILE]
+//
+// --latencies writes a line per live event: its number, when it was sent (ms after the live
+// phase began), how long its append request took and how long until the probe's sink had it
+// (ms; -1 if never), to see when in the phase the slow ones came.
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
@@ -63,6 +68,7 @@ struct Options {
   int timeout_seconds = 600;  // per phase: enable, delivery, settling
   int shutdown_timeout_seconds = 120;
   std::string dir;
+  std::string latencies;  // file for the per-event figures of the live phase
   bool keep = false;
 };
 
@@ -71,7 +77,8 @@ void Usage() {
                "usage: esdb_scale_bench [--connectors N] [--settle-seconds S] [--idle-seconds S]\n"
                "         [--latency-seconds S] [--rate EVENTS_PER_S] [--unfiltered-percent P]\n"
                "         [--list-samples K] [--timeout S] [--shutdown-timeout S] [--dir DIR] "
-               "[--keep] [--short]\n");
+               "[--keep] [--short]\n"
+               "         [--latencies FILE]\n");
 }
 
 // --name value or --name=value. False (after printing why) on anything else.
@@ -114,7 +121,7 @@ bool ParseFlags(int argc, char** argv, Options& o) {
       o.keep = true;
       continue;
     }
-    if (name != "dir" && !ints.contains(name)) {
+    if (name != "dir" && name != "latencies" && !ints.contains(name)) {
       std::fprintf(stderr, "unknown flag --%s\n", name.c_str());
       return false;
     }
@@ -127,6 +134,8 @@ bool ParseFlags(int argc, char** argv, Options& o) {
     }
     if (name == "dir") {
       o.dir = value;
+    } else if (name == "latencies") {
+      o.latencies = value;
     } else if (int* field = ints[name]; !absl::SimpleAtoi(value, field) || *field < 0) {
       std::fprintf(stderr, "--%s: '%s' is not a whole number >= 0\n", name.c_str(), value.c_str());
       return false;
@@ -453,10 +462,11 @@ int Run(const Options& o, const std::filesystem::path& dir) {
   }
   // A few clients share the schedule: event i is due at i / rate, and the next free client
   // sends it, so one slow append does not hold back the ones due after it.
-  std::vector<absl::Time> sent(count);
+  std::vector<absl::Time> sent(count), answered(count);
   std::atomic<size_t> next{0}, failed{0};
   std::atomic<uint64_t> last_appended{0};
   const absl::Time live_start = absl::Now();
+  const absl::Duration live_cpu0 = CpuTime(pid);
   std::vector<std::thread> clients;
   for (int c = 0; c < kAppendClients; ++c) {
     clients.emplace_back([&, port = node.port()] {
@@ -467,6 +477,7 @@ int Run(const Options& o, const std::filesystem::path& dir) {
         sent[i] = absl::Now();
         Reply r = esdb::e2e::AppendEvents(
             client, kProbeStream, {{esdb::e2e::TestEventId(7, i), "ProbeEvent", json{{"n", i}}}});
+        answered[i] = absl::Now();
         if (r.status != 201) {
           ++failed;
           continue;
@@ -484,8 +495,9 @@ int Run(const Options& o, const std::filesystem::path& dir) {
   auto all_seen = TimeUntil([&] { return probe.count() >= appended; }, absl::Now(), timeout,
                             absl::Milliseconds(50));
   probe.Stop();
-  std::vector<double> latencies;
+  std::vector<double> latencies, append_times;
   for (size_t i = 0; i < count; ++i) {
+    append_times.push_back(absl::ToDoubleSeconds(answered[i] - sent[i]));
     if (probe.seen()[i] != absl::InfinitePast()) {
       latencies.push_back(absl::ToDoubleSeconds(probe.seen()[i] - sent[i]));
     }
@@ -500,6 +512,23 @@ int Run(const Options& o, const std::filesystem::path& dir) {
                : absl::StrCat("; only ", latencies.size(), " reached the probe within ",
                               o.timeout_seconds, " s"),
       ")"));
+
+  if (!o.latencies.empty()) {
+    FILE* f = std::fopen(o.latencies.c_str(), "w");
+    if (f == nullptr) std::fprintf(stderr, "cannot write %s\n", o.latencies.c_str());
+    for (size_t i = 0; f && i < count; ++i) {
+      std::fprintf(f, "%zu %.3f %.3f %.3f\n", i, absl::ToDoubleMilliseconds(sent[i] - live_start),
+                   absl::ToDoubleMilliseconds(answered[i] - sent[i]),
+                   probe.seen()[i] == absl::InfinitePast()
+                       ? -1.0
+                       : absl::ToDoubleMilliseconds(probe.seen()[i] - sent[i]));
+    }
+    if (f) std::fclose(f);
+  }
+  // Of that, the append's own request (the node's write path, not the delivery).
+  Figure(absl::StrCat("append request time: p50 ", Ms(Percentile(append_times, 0.5)), ", p99 ",
+                      Ms(Percentile(append_times, 0.99)), ", max ",
+                      Ms(Percentile(append_times, 1.0))));
 
   // Let every matching connector deliver the live events (by its metrics), so that its final
   // checkpoint must cover the last one.
@@ -525,6 +554,15 @@ int Run(const Options& o, const std::filesystem::path& dir) {
   } else if (!delivered) {
     Figure(absl::StrCat("delivery of the live events: not finished after ", o.timeout_seconds,
                         " s (", done, " of ", matching.size(), " matching connectors done)"));
+  }
+  // The node's CPU per delivery: robust to what else the machine runs, unlike the latency.
+  if (delivered) {
+    const double cpu_s = absl::ToDoubleSeconds(CpuTime(pid) - live_cpu0);
+    const double deliveries = static_cast<double>(appended) * matching.size();
+    Figure(absl::StrCat("node CPU for the live phase: ", absl::StrFormat("%.2f", cpu_s),
+                        " s, ", absl::StrFormat("%.2f", 1e6 * cpu_s / deliveries),
+                        " us per delivery (", static_cast<uint64_t>(deliveries),
+                        " deliveries, appends included)"));
   }
   // VmHWM is the peak since the start; the idle figure above was far below it, so this is the
   // live phase's (and the delivery of its backlog, if any).
@@ -606,7 +644,10 @@ int main(int argc, char** argv) {
           "Starts a real dev node (--insecure), creates and enables N null-sink connectors (half\n"
           "with prefix filters matching nothing) plus one file-sink probe, and prints: enable\n"
           "time, idle CPU and log growth, RSS, threads, GET /connectors latency, append-to-sink\n"
-          "latency p50/p99 at a given rate, and shutdown time with final checkpoints checked.\n"
+          "latency p50/p99 at a given rate (and the append request's own time, and the node's\n"
+          "CPU per delivery), and shutdown time with final checkpoints checked.\n"
+          "--latencies FILE: a line per live event (number, ms after the phase began when sent,\n"
+          "append request ms, append-to-sink ms or -1), to see when the slow ones came.\n"
           "Prints figures only; asserts nothing. Defaults: 1000 connectors, 30 s idle.\n");
       Usage();
       return 0;

@@ -550,17 +550,9 @@ void Runner::StepStart() {
   if (st.ok()) {
     start_ = *p;
     safe_ = start_.value_or(Position{});
-    // Connectors that read the same events would otherwise reach their thresholds on the same
-    // event and at the same moment, and append their checkpoints in one burst: each starts
-    // with a head start of its own (from its id) of up to half a threshold and half an interval,
-    // which keeps them apart from then on.
-    const ConnectorSettings& s = options_.settings;
-    const uint64_t spread = std::hash<std::string>{}(options_.connector_id);
-    checkpoint_head_start_ =
-        static_cast<int64_t>(spread % static_cast<uint64_t>(s.autocommit_records_threshold / 2 + 1));
-    last_checkpoint_time_ =
-        absl::Now() - absl::Milliseconds(static_cast<int64_t>(
-                          (spread >> 32) % static_cast<uint64_t>(s.autocommit_interval_ms / 2 + 1)));
+    last_checkpoint_time_ = absl::Now();
+    unsaved_since_ = absl::InfiniteFuture();
+    DrawCheckpointStagger();
     attempt_ = 0;
     retry_at_ = absl::InfinitePast();
     delivering_ = true;
@@ -1348,11 +1340,41 @@ absl::Time Runner::CheckpointDue() const {
   if (!s.autocommit_enabled || (saved_ && safe_ <= *saved_)) return absl::InfiniteFuture();
   if (checkpoint_soon_) return absl::InfinitePast();
   if (since_checkpoint_ == 0 && !ActivitySinceCheckpoint()) return absl::InfiniteFuture();
-  absl::Time due = since_checkpoint_ + checkpoint_head_start_ >= s.autocommit_records_threshold
+  const CheckpointStagger& j = stagger_;
+  // Timed from the first thing left unsaved: after a quiet spell, connectors that the same
+  // event wakes do not all find their interval long past.
+  const absl::Time from = unsaved_since_ == absl::InfiniteFuture()
+                              ? last_checkpoint_time_
+                              : std::max(last_checkpoint_time_, unsaved_since_);
+  absl::Time due = since_checkpoint_ + j.records >= s.autocommit_records_threshold
                        ? absl::InfinitePast()
-                       : last_checkpoint_time_ + absl::Milliseconds(s.autocommit_interval_ms);
-  if (marker_progress_) due = std::min(due, last_checkpoint_time_ + kScanCheckpointGap);
+                       : from + absl::Milliseconds(s.autocommit_interval_ms - j.interval_ms);
+  if (marker_progress_) due = std::min(due, from + kScanCheckpointGap + j.marker_delay);
   return std::max(due, checkpoint_retry_at_);
+}
+
+// Connectors that read the same events would reach their thresholds on the same event, and
+// those that checkpointed together once (at a start, on the same scan notice) would stay in
+// step: hundreds of checkpoint appends in one burst, each a node call on the executor that
+// every runner shares, and every runner's next step behind them. So each checkpoint has
+// thresholds of its own, drawn from the connector id and the number of draws: up to a quarter
+// of recordsThreshold and of the interval sooner, and up to half a scan gap later after a
+// notice (so "a second or more" holds). Redrawn at every start and checkpoint, so connectors
+// that happen to checkpoint together drift apart again at once.
+void Runner::DrawCheckpointStagger() {
+  const ConnectorSettings& s = options_.settings;
+  const uint64_t seed = std::hash<std::string>{}(options_.connector_id) + (++stagger_.draws << 2);
+  auto up_to = [seed](uint64_t salt, int64_t max) {  // splitmix64 of (id hash, draw, salt)
+    uint64_t z = (seed + salt) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return static_cast<int64_t>(z % (static_cast<uint64_t>(std::max<int64_t>(max, 0)) + 1));
+  };
+  stagger_.records = up_to(0, s.autocommit_records_threshold / 4);
+  stagger_.interval_ms = up_to(1, s.autocommit_interval_ms / 4);
+  stagger_.marker_delay =
+      absl::Milliseconds(up_to(2, absl::ToInt64Milliseconds(kScanCheckpointGap) / 2));
 }
 
 std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
@@ -1364,6 +1386,9 @@ std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   force = force || checkpoint_soon_;
   checkpoint_soon_ = false;
   if (saved_ && safe_ <= *saved_) return std::nullopt;
+  if (unsaved_since_ == absl::InfiniteFuture() && (since_checkpoint_ > 0 || marker_progress_)) {
+    unsaved_since_ = absl::Now();  // called after every batch and notice: close enough
+  }
   if (!force && absl::Now() < CheckpointDue()) return std::nullopt;
   CheckpointStore::Pending pending = checkpoints_.Prepare(safe_, options_.epoch);
   if (force) {
@@ -1419,9 +1444,10 @@ std::optional<Runner::Exit> Runner::OnCheckpointWritten(const absl::StatusOr<int
   saved_ = position;
   // Records acknowledged while it was being appended count towards the next one.
   since_checkpoint_ = std::max<int64_t>(0, since_checkpoint_ - records);
-  checkpoint_head_start_ = 0;
   if (safe_ <= position) marker_progress_ = false;
   last_checkpoint_time_ = absl::Now();
+  unsaved_since_ = absl::InfiniteFuture();
+  DrawCheckpointStagger();
   checkpoint_retry_at_ = absl::InfinitePast();
   options_.metrics->checkpoints++;
   options_.metrics->checkpoint_position = position.commit;

@@ -188,6 +188,7 @@ class Runner : private SubscriptionHandler {
   // the policy says so (one at a time; delivery goes on meanwhile and its end wakes the task),
   // at once when forced, or, while one is in the background, as soon as that one has ended.
   std::optional<Exit> MaybeCheckpoint(bool force);
+  void DrawCheckpointStagger();
   // The end of the checkpoint written in the background, if it has ended.
   std::optional<Exit> CheckpointCallDone();
   // What an appended (or refused) checkpoint of `position` means for the runner; `records`:
@@ -286,9 +287,17 @@ class Runner : private SubscriptionHandler {
   std::optional<Position> saved_;  // last checkpoint written
   bool marker_progress_ = false;   // safe_ moved on scan notices since the last checkpoint
   int64_t since_checkpoint_ = 0;   // records acknowledged since then
-  // Counted towards the first recordsThreshold after a start only (see StepStart).
-  int64_t checkpoint_head_start_ = 0;
+  // This checkpoint's own thresholds (DrawCheckpointStagger).
+  struct CheckpointStagger {
+    uint64_t draws = 0;
+    int64_t records = 0;      // counted as already acknowledged
+    int64_t interval_ms = 0;  // the interval is this much shorter
+    absl::Duration marker_delay;  // a scan notice's checkpoint comes this much later
+  };
+  CheckpointStagger stagger_;
   absl::Time last_checkpoint_time_;
+  // When the first record or scan progress since the last checkpoint was seen (MaybeCheckpoint).
+  absl::Time unsaved_since_ = absl::InfiniteFuture();
   absl::Time checkpoint_retry_at_ = absl::InfinitePast();  // after a failed append
   std::unique_ptr<ActivityProbe> probe_handler_;
   std::unique_ptr<Subscription> probe_;

@@ -4,6 +4,7 @@
 // renewing the subscription without loss, repetition or reordering.
 #include <dirent.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <set>
@@ -289,6 +290,66 @@ TEST_F(RunnerScaleTest, AHungOpenDelaysNoOtherStart) {
   EXPECT_GE(absl::Now() - t0, absl::Milliseconds(250));
   stuck.reset();
   hang->release.Notify();  // the open returns; its sink is closed on the pool thread
+}
+
+// Runners that read the same events checkpoint at different ones, even when a quiet spell
+// has put them all in the same step (every interval long past when the first event comes),
+// and never later than their thresholds: no burst of checkpoint appends that every runner's
+// next step would wait behind.
+TEST_F(RunnerScaleTest, RunnersReadingTheSameEventsCheckpointApart) {
+  constexpr int kRunners = 8;
+  constexpr int kEvents = 400;  // some 5 checkpoints: the stream keeps the last 10
+  ConnectorSettings s = Settings();
+  s.batch_size = 1;  // a checkpoint can come after any record
+  s.autocommit_records_threshold = 100;
+  s.autocommit_interval_ms = 200;
+  Append("orders-0", 1);  // each runner delivers it, then checkpoints it on the interval
+  std::vector<std::shared_ptr<Received>> received;
+  std::vector<std::unique_ptr<Runner>> runners;
+  for (int i = 0; i < kRunners; ++i) {
+    received.push_back(std::make_shared<Received>());
+    runners.push_back(MakeRecordingRunner(absl::StrCat("c", i), received.back(), s));
+    runners.back()->Start();
+  }
+  for (auto& r : received) ASSERT_TRUE(r->WaitFor(1));
+  // The quiet spell: time passing is the point here, there is nothing to wait for.
+  absl::SleepFor(absl::Milliseconds(3 * s.autocommit_interval_ms));
+  Append("orders-1", kEvents);
+  for (auto& r : received) ASSERT_TRUE(r->WaitFor(kEvents + 1));
+  for (auto& r : runners) r->Stop();
+
+  // For each runner: the number of records each checkpoint covered, in order (the final
+  // checkpoint of the stop left out).
+  std::set<std::vector<int64_t>> cadences;
+  for (int i = 0; i < kRunners; ++i) {
+    auto events = client_.ReadStreamEvents(absl::StrCat("$connectors/c", i, "/checkpoints"),
+                                           Direction::kForwards, 0, 1000);
+    ASSERT_TRUE(events.ok());
+    ASSERT_EQ(events->front().revision, 0u) << "the stream lost its oldest checkpoints";
+    std::vector<Position> records;
+    {
+      absl::MutexLock l(&received[i]->mu);
+      for (const Record& r : received[i]->records) records.push_back(r.position);
+    }
+    std::vector<int64_t> covered;
+    int64_t before = 1;  // the first event, before the quiet spell
+    for (size_t k = 0; k + 1 < events->size(); ++k) {
+      std::optional<Checkpoint> cp = ParseCheckpoint((*events)[k]);
+      ASSERT_TRUE(cp.has_value());
+      const int64_t upto = std::upper_bound(records.begin(), records.end(), cp->position) -
+                           records.begin();
+      if (upto <= before) continue;  // the claim at the start, the first event's
+      // Never late: at most recordsThreshold records since the last one (plus the record whose
+      // acknowledgement came while the checkpoint was being appended).
+      EXPECT_LE(upto - before, s.autocommit_records_threshold + 1) << "runner c" << i;
+      covered.push_back(upto - before);
+      before = upto;
+    }
+    EXPECT_GE(covered.size(), 3u) << "runner c" << i;
+    cadences.insert(covered);
+  }
+  // Lock-step runners would all have the same cadence.
+  EXPECT_GE(cadences.size(), kRunners / 2);
 }
 
 TEST_F(RunnerScaleTest, AFullQueueEndsTheSubscriptionAndResumesWithoutLossOrRepeats) {

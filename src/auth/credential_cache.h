@@ -1,7 +1,9 @@
 // Remembers, briefly, which credentials were found good and who they stand for, so that a busy
 // client does not pay for a password check (a slow KDF, or a call to the node) on every request.
 //
-// Only successes are kept. Entries are keyed by HMAC-SHA256 of user and password under a random
+// What it holds is the caller's choice: the side-car keeps credentials the node accepted; the
+// dev node's user store keeps those it accepted in one and those it refused in another (its users
+// never change while it runs). Entries are keyed by HMAC-SHA256 of user and password under a random
 // key made when the cache is created: the cache never holds a password, and its keys are useless
 // outside this process. An entry lives `ttl` (a changed or removed user keeps working at most
 // that long); at most `max_entries` are kept, the ones closest to expiry making room first.

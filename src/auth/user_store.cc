@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/json.h"
@@ -98,7 +99,8 @@ UserStore::UserStore(std::vector<User> users, PasswordHash decoy, CredentialCach
     : users_(std::move(users)),
       decoy_(std::move(decoy)),
       loaded_at_(absl::Now()),
-      cache_(std::move(cache)) {}
+      cache_(cache),
+      refused_(std::move(cache)) {}
 
 absl::StatusOr<std::unique_ptr<UserStore>> UserStore::Defaults(CredentialCache::Options cache) {
   std::vector<User> users;
@@ -161,16 +163,42 @@ absl::StatusOr<std::unique_ptr<UserStore>> UserStore::FromJson(absl::string_view
 
 absl::StatusOr<http::Principal> UserStore::Authenticate(const BasicCredentials& credentials) {
   if (std::optional<http::Principal> cached = cache_.Find(credentials)) return *cached;
+  if (refused_.Find(credentials)) return absl::UnauthenticatedError(kUnauthenticated);
+  {
+    absl::MutexLock lock(&checks_mu_);
+    auto turn = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checks_mu_) {
+      return checks_running_ < limits_.concurrent;
+    };
+    if (!checks_mu_.AwaitWithTimeout(absl::Condition(&turn), limits_.wait)) {
+      return absl::UnavailableError("too many password checks at once; try again shortly");
+    }
+    ++checks_running_;
+    ++checks_made_;
+  }
+  absl::Cleanup done = [this] {
+    absl::MutexLock lock(&checks_mu_);
+    --checks_running_;
+  };
+  // The same credentials may have been checked while this request waited for its turn.
+  if (std::optional<http::Principal> cached = cache_.Find(credentials)) return *cached;
+  if (refused_.Find(credentials)) return absl::UnauthenticatedError(kUnauthenticated);
+  if (limits_.during_check) limits_.during_check();
   const User* user = Find(credentials.user);
   // The check runs whatever happens, so the time taken does not say whether the user exists.
   const bool matches =
       user != nullptr ? user->password.Matches(credentials.password) : decoy_.Matches("");
   if (user == nullptr || !matches || user->disabled) {
+    refused_.Remember(credentials, http::Principal{});
     return absl::UnauthenticatedError(kUnauthenticated);
   }
   http::Principal principal{http::Principal::Kind::kUser, user->name, user->groups};
   cache_.Remember(credentials, principal);
   return principal;
+}
+
+int64_t UserStore::password_checks() const {
+  absl::MutexLock lock(&checks_mu_);
+  return checks_made_;
 }
 
 const User* UserStore::Find(absl::string_view name) const {

@@ -14,12 +14,16 @@
 #ifndef ESDB_AUTH_USER_STORE_H_
 #define ESDB_AUTH_USER_STORE_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "auth/basic_credentials.h"
 #include "auth/credential_cache.h"
@@ -56,8 +60,25 @@ class UserStore {
   // The user these credentials belong to (kind kUser, name, groups as roles). Unauthenticated,
   // with one message whatever the reason (unknown user, wrong password, disabled), so that the
   // answer does not tell which user names exist; an unknown name costs as much time as a wrong
-  // password. Good credentials are cached (credential_cache.h).
+  // password. Credentials found good, and those found bad, are remembered for a while
+  // (credential_cache.h), so a client that repeats them costs no password check.
+  //
+  // A password check is a slow KDF on purpose (a tenth of a second of a core), so whoever can
+  // reach the ports could keep every core busy by sending new passwords. Only
+  // `CheckLimits::concurrent` checks run at once; a request that waited `wait` for its turn is
+  // Unavailable ("too many password checks"), which the servers answer with 503 / UNAVAILABLE.
   absl::StatusOr<http::Principal> Authenticate(const BasicCredentials& credentials);
+
+  struct CheckLimits {
+    int concurrent = 1;
+    absl::Duration wait = absl::Seconds(2);
+    // Runs inside each password check, while it holds its turn (tests).
+    std::function<void()> during_check;
+  };
+  // Before the first Authenticate().
+  void set_check_limits(CheckLimits limits) { limits_ = std::move(limits); }
+  // Password checks made so far (the ones no cache answered).
+  int64_t password_checks() const;
 
   // nullptr when there is no such user.
   const User* Find(absl::string_view name) const;
@@ -72,7 +93,12 @@ class UserStore {
   // Checked against when the user is unknown, so that takes as long as a wrong password.
   const PasswordHash decoy_;
   const absl::Time loaded_at_;
-  CredentialCache cache_;
+  CredentialCache cache_;     // good credentials
+  CredentialCache refused_;   // bad ones (the principal stored is not used)
+  CheckLimits limits_;
+  mutable absl::Mutex checks_mu_;
+  int checks_running_ ABSL_GUARDED_BY(checks_mu_) = 0;
+  int64_t checks_made_ ABSL_GUARDED_BY(checks_mu_) = 0;
 };
 
 }  // namespace esdb::auth

@@ -1,6 +1,9 @@
 #include "auth/user_store.h"
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -63,6 +66,47 @@ TEST(UserStoreTest, OneAnswerForUnknownUserWrongPasswordAndDisabled) {
   EXPECT_TRUE(absl::IsUnauthenticated(unknown));
   EXPECT_EQ(unknown, wrong);
   EXPECT_EQ(unknown, disabled);
+}
+
+TEST(UserStoreTest, RepeatedCredentialsCostOnePasswordCheck) {
+  auto store = UserStore::FromJson(
+      File(absl::StrCat(R"({"name": "a", "passwordHash": ")", Hash("pw"), R"("})")), "test");
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(absl::IsUnauthenticated((*store)->Authenticate({"a", "nope"}).status()));
+    EXPECT_TRUE(absl::IsUnauthenticated((*store)->Authenticate({"nobody", "pw"}).status()));
+    EXPECT_TRUE((*store)->Authenticate({"a", "pw"}).ok());
+  }
+  EXPECT_EQ((*store)->password_checks(), 3);
+  // Another wrong password is checked again: a refusal stands for these credentials only.
+  EXPECT_FALSE((*store)->Authenticate({"a", "nope2"}).ok());
+  EXPECT_EQ((*store)->password_checks(), 4);
+}
+
+TEST(UserStoreTest, PasswordChecksTakeTurnsAndALongQueueIsUnavailable) {
+  auto store = UserStore::FromJson(
+      File(absl::StrCat(R"({"name": "a", "passwordHash": ")", Hash("pw"), R"("})")), "test");
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::Notification checking, release;
+  (*store)->set_check_limits({.concurrent = 1,
+                              .wait = absl::Milliseconds(20),
+                              .during_check = [&] {
+                                if (checking.HasBeenNotified()) return;
+                                checking.Notify();
+                                release.WaitForNotification();
+                              }});
+  std::thread first([&] { EXPECT_TRUE((*store)->Authenticate({"a", "pw"}).ok()); });
+  checking.WaitForNotification();
+  // The one turn is taken: another password waits its 20 ms and is told to come back.
+  absl::Status queued = (*store)->Authenticate({"a", "other"}).status();
+  EXPECT_TRUE(absl::IsUnavailable(queued)) << queued;
+  EXPECT_THAT(queued.message(), HasSubstr("too many password checks"));
+  release.Notify();
+  first.join();
+  // The turn is free again, and the good credentials are remembered.
+  EXPECT_TRUE(absl::IsUnauthenticated((*store)->Authenticate({"a", "other"}).status()));
+  EXPECT_TRUE((*store)->Authenticate({"a", "pw"}).ok());
+  EXPECT_EQ((*store)->password_checks(), 2);
 }
 
 TEST(UserStoreTest, RefusesBadFilesSayingWhy) {

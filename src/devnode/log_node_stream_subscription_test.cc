@@ -100,9 +100,16 @@ TEST_P(LogNodeStreamSubscriptionTest, DestroyingTheHandleStopsDelivery) {
   AppendN(*node_, "s", 1);
   auto sub = Subscribe("s", StreamFrom::kStart);
   ASSERT_TRUE(recorder_.WaitForCaughtUp());
+  // A witness on the same stream: once it has the new events, the node has handed them to
+  // every subscription it still had.
+  Recorder witness;
+  auto watching = node_->SubscribeStream("s", StreamFrom::kStart, 0, witness.Callbacks());
+  ASSERT_TRUE(watching.ok()) << watching.status();
+  ASSERT_TRUE(witness.WaitForCaughtUp());
   const size_t calls = recorder_.call_count();
   sub.reset();  // joins the subscription thread: no callback runs after this
   AppendN(*node_, "s", 3);
+  ASSERT_TRUE(witness.WaitForEventCount(4));
   EXPECT_EQ(recorder_.call_count(), calls);
 }
 

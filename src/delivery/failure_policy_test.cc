@@ -257,8 +257,12 @@ TEST_F(FailurePolicyTest, ARecordSetAsideWhileACheckpointIsInFlightIsCheckpointe
   ASSERT_TRUE(script->WaitFor(149));
   ASSERT_TRUE(PollUntil([&] { return metrics_->dead_letters.load() == 1; }));
   {
+    // The runner counts the checkpoint as in flight from the moment it hands the append to the
+    // task pool, and delivers on meanwhile: on a busy machine all of the above can be done before
+    // a pool thread has even reached the gate. So wait for the append to be held there.
     absl::MutexLock l(&g.mu);
-    EXPECT_TRUE(g.held);
+    EXPECT_TRUE(g.mu.AwaitWithTimeout(absl::Condition(&g.held), absl::Seconds(20)))
+        << "the checkpoint append due after 100 records never reached the gate";
     g.closed = false;
   }
   // Since the held one: under 100 records, and the interval is a minute. Only the checkpoint

@@ -44,11 +44,15 @@ constexpr int kEventsPerAppend = 2000;
 constexpr int kKills = 20;
 constexpr int kRecordsThreshold = 1000;  // autocommit:recordsThreshold
 constexpr int kBatchSize = 100;          // batching:batchSize
-// The runner checkpoints after a batch once at least kRecordsThreshold records have been
-// acknowledged since the last checkpoint. So at a crash fewer than kRecordsThreshold
-// acknowledged records are uncheckpointed, plus at most the one batch being written or
-// acknowledged when the crash came: a replay is at most kRecordsThreshold + kBatchSize records.
-constexpr size_t kReplayBound = kRecordsThreshold + kBatchSize;
+// The runner starts a checkpoint after the batch with which at least kRecordsThreshold records
+// have been acknowledged since the last one: it covers fewer than kRecordsThreshold + kBatchSize
+// records. The checkpoint is appended in the background, and while that append is in flight
+// delivery goes on until another kRecordsThreshold records are acknowledged (fewer than
+// kRecordsThreshold + kBatchSize with the batch that passes it, written but perhaps not
+// acknowledged when the crash came), then waits for it (docs/architecture.md: a crash replays
+// at most about two checkpoints' worth). A crash while the append is in flight finds the one
+// before it in the log, so a replay is at most 2 * (kRecordsThreshold + kBatchSize) records.
+constexpr size_t kReplayBound = 2 * (kRecordsThreshold + kBatchSize);
 // Appends are paced so that they spread over the kills instead of finishing before the first.
 constexpr absl::Duration kAppendPeriod = absl::Milliseconds(200);
 constexpr int kMinKillDelayMs = 0;

@@ -1,5 +1,7 @@
 #include "core/executor.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <deque>
 #include <utility>
@@ -7,6 +9,16 @@
 #include "absl/time/clock.h"
 
 namespace esdb {
+namespace {
+
+// Names the calling thread after its pool (best effort: a name is only for people).
+void NameThread(const ExecutorOptions& options) {
+  if (!options.name.empty()) {
+    pthread_setname_np(pthread_self(), options.name.substr(0, 15).c_str());
+  }
+}
+
+}  // namespace
 
 // Shared with every pool thread, so that a thread left behind by Shutdown() keeps what it uses.
 struct Executor::State : std::enable_shared_from_this<State> {
@@ -41,6 +53,7 @@ struct Executor::State : std::enable_shared_from_this<State> {
 
   // With grow_after: adds a thread for each task that has waited that long with no thread free.
   void Watch() {
+    NameThread(options);
     absl::MutexLock lock(&mu);
     while (!stopping) {
       if (!watching) {
@@ -78,6 +91,7 @@ struct Executor::State : std::enable_shared_from_this<State> {
   }
 
   void Loop(uint64_t id) {
+    NameThread(options);
     absl::MutexLock lock(&mu);
     if (starting > 0) --starting;
     while (true) {

@@ -36,6 +36,8 @@ struct ExecutorOptions {
   // Zero: a thread is added as soon as a task waits with no thread free. Otherwise once the
   // oldest waiting task has waited this long (one more thread, that of a watcher, waits for it).
   absl::Duration grow_after = absl::ZeroDuration();
+  // Shown for the pool's threads in top -H, ps and gdb (at most 15 characters are kept).
+  std::string name;
 };
 
 class Executor {

@@ -1,5 +1,7 @@
 #include "core/executor.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -106,6 +108,19 @@ TEST(ExecutorTest, WithGrowAfterQuickTasksStayOnTheThreadsThereAreAndHungOnesGet
   EXPECT_GE(ex.threads(), 5);
   EXPECT_LE(ex.threads(), 8);
   release.Notify();
+}
+
+TEST(ExecutorTest, ThreadsCarryThePoolsName) {
+  Executor executor(ExecutorOptions{.min_threads = 1, .max_threads = 1,
+                                    .name = "esdb-a-very-long-pool-name"});
+  absl::Notification done;
+  char name[16] = {};
+  executor.Post([&] {
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_STREQ(name, "esdb-a-very-lon");  // the kernel keeps 15 characters
 }
 
 TEST(ExecutorTest, ShutdownLeavesAHungTaskBehindAndDropsQueuedOnes) {

@@ -19,7 +19,8 @@ int TaskThreads(int wanted) {
 
 DeliveryPools::DeliveryPools(DeliveryPoolsOptions options)
     : tasks_(ExecutorOptions{.min_threads = TaskThreads(options.task_threads),
-                             .max_threads = TaskThreads(options.task_threads)}),
+                             .max_threads = TaskThreads(options.task_threads),
+                             .name = "esdb-runners"}),
       // Two threads serve the usual quick calls; more start only while calls wait, one per call
       // that has waited kSinkCallWait, and end again after a while without work. Quick calls
       // (null-sink, file-sink) that queue up under load thus stay on the two threads, which
@@ -27,7 +28,8 @@ DeliveryPools::DeliveryPools(DeliveryPoolsOptions options)
       sink_calls_(ExecutorOptions{.min_threads = std::min(2, std::max(1, options.sink_threads)),
                                   .max_threads = std::max(1, options.sink_threads),
                                   .idle_timeout = absl::Seconds(30),
-                                  .grow_after = kSinkCallWait}) {}
+                                  .grow_after = kSinkCallWait,
+                                  .name = "esdb-sink-calls"}) {}
 
 bool DeliveryPools::Shutdown(absl::Duration grace) {
   bool tasks_done = tasks_.Shutdown(grace);

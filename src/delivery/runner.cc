@@ -1386,8 +1386,12 @@ std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
   force = force || checkpoint_soon_;
   checkpoint_soon_ = false;
   if (saved_ && safe_ <= *saved_) return std::nullopt;
-  if (unsaved_since_ == absl::InfiniteFuture() && (since_checkpoint_ > 0 || marker_progress_)) {
-    unsaved_since_ = absl::Now();  // called after every batch and notice: close enough
+  // Called after every batch and notice: close enough. Scan progress over nothing but the
+  // library's own events is not worth a checkpoint (see CheckpointDue), so it does not count
+  // until an activity event is passed.
+  if (unsaved_since_ == absl::InfiniteFuture() &&
+      (since_checkpoint_ > 0 || (marker_progress_ && ActivitySinceCheckpoint()))) {
+    unsaved_since_ = absl::Now();
   }
   if (!force && absl::Now() < CheckpointDue()) return std::nullopt;
   CheckpointStore::Pending pending = checkpoints_.Prepare(safe_, options_.epoch);

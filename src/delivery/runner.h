@@ -296,7 +296,8 @@ class Runner : private SubscriptionHandler {
   };
   CheckpointStagger stagger_;
   absl::Time last_checkpoint_time_;
-  // When the first record or scan progress since the last checkpoint was seen (MaybeCheckpoint).
+  // When the first record, or scan progress past an activity event, since the last checkpoint
+  // was seen (MaybeCheckpoint).
   absl::Time unsaved_since_ = absl::InfiniteFuture();
   absl::Time checkpoint_retry_at_ = absl::InfinitePast();  // after a failed append
   std::unique_ptr<ActivityProbe> probe_handler_;

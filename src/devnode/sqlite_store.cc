@@ -1,7 +1,11 @@
 #include "devnode/sqlite_store.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -162,6 +166,91 @@ class SqliteReader final : public LogReader {
   SqliteStmt all_forwards_, all_backwards_, stream_forwards_, stream_backwards_, stream_info_;
 };
 
+// Copies the WAL back into the database file on a thread of its own. SQLite's own automatic
+// checkpoint runs inside the COMMIT that takes the WAL past its threshold, so every thousandth
+// page or so an append (and every append waiting behind it for the writer) took a few
+// milliseconds more: with connectors checkpointing, several times a second. Here the writer's
+// commit only signals (sqlite3_wal_hook), and a PASSIVE checkpoint on another connection copies
+// the pages beside the writer and the readers. The WAL starts over from its beginning only when
+// a write transaction finds all of it copied back; under a steady stream of commits the copy
+// never quite catches up, so at twice the threshold the commit itself finishes the copy (just
+// the pages written since the background one: short) and the WAL starts over.
+class WalCheckpointer {
+ public:
+  static constexpr int kPages = 1000;  // WAL pages that make a checkpoint due (SQLite's default)
+  static constexpr int kInlinePages = 2 * kPages;
+
+  static absl::StatusOr<std::unique_ptr<WalCheckpointer>> Start(const std::string& path,
+                                                                sqlite3* writer) {
+    absl::StatusOr<SqliteDb> db = SqliteOpen(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+    if (!db.ok()) return db.status();
+    // A connection learns that the file is in WAL mode when it first reads it; until then a
+    // checkpoint on it does nothing.
+    if (absl::Status st = SqliteExec(db->get(), "SELECT COUNT(*) FROM sqlite_schema"); !st.ok()) {
+      return st;
+    }
+    auto checkpointer = std::unique_ptr<WalCheckpointer>(new WalCheckpointer(writer));
+    checkpointer->db_ = *std::move(db);
+    if (absl::Status st = SqliteExec(writer, "PRAGMA wal_autocheckpoint=0"); !st.ok()) return st;
+    sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, checkpointer.get());
+    checkpointer->thread_ = std::thread([c = checkpointer.get()] { c->Loop(); });
+    return checkpointer;
+  }
+
+  // The writer must be idle (the store is closing).
+  ~WalCheckpointer() {
+    sqlite3_wal_hook(writer_, nullptr, nullptr);
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+
+ private:
+  explicit WalCheckpointer(sqlite3* writer) : writer_(writer) {}
+
+  // On the writer's thread, after its COMMIT (as SQLite's own automatic checkpoint).
+  static int OnCommit(void* self, sqlite3* writer, const char*, int pages) {
+    if (pages >= kInlinePages) {
+      (void)sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                      nullptr);
+    } else if (pages >= kPages) {
+      auto* c = static_cast<WalCheckpointer*>(self);
+      absl::MutexLock lock(&c->mu_);
+      c->due_ = true;
+    }
+    return SQLITE_OK;
+  }
+
+  void Loop() {
+    pthread_setname_np(pthread_self(), "esdb-wal-ckpt");
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](WalCheckpointer* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+              return c->due_ || c->stop_;
+            },
+            this));
+        if (stop_) return;
+        due_ = false;
+      }
+      // A failure (a reader holding an old snapshot, the disk) leaves the WAL longer for a while;
+      // the next commit past the threshold asks again.
+      (void)sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                      nullptr);
+    }
+  }
+
+  sqlite3* const writer_;
+  SqliteDb db_;
+  absl::Mutex mu_;
+  bool due_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
 class SqliteStore final : public LogStore {
  public:
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
@@ -207,6 +296,8 @@ class SqliteStore final : public LogStore {
       set_tombstone_ ABSL_GUARDED_BY(mu_);
   // Committed; written under mu_, read without it.
   std::atomic<uint64_t> last_position_{0};
+  // Declared after db_: stopped before the writer connection closes.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
@@ -264,6 +355,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   int rc = sqlite3_step(last->get());
   if (rc != SQLITE_ROW) return SqliteError(h, rc, "reading the last position");
   store->last_position_.store(static_cast<uint64_t>(sqlite3_column_int64(last->get(), 0)));
+  absl::StatusOr<std::unique_ptr<WalCheckpointer>> checkpointer = WalCheckpointer::Start(path, h);
+  if (!checkpointer.ok()) return checkpointer.status();
+  store->checkpointer_ = *std::move(checkpointer);
   return store;
 }
 

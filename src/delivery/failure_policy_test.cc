@@ -266,9 +266,10 @@ TEST_F(FailurePolicyTest, ARecordSetAsideWhileACheckpointIsInFlightIsCheckpointe
     g.closed = false;
   }
   // Since the held one: under 100 records, and the interval is a minute. Only the checkpoint
-  // forced by the dead letter is due at once; the next other one would be the scan notices'
-  // a second after the held one (kScanCheckpointGap), hence the shorter wait.
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(700);
+  // forced by the dead letter is due at once; the next other one would be the scan notices',
+  // a second or more after the held one has ended (kScanCheckpointGap), which is after the gate
+  // opens below: a checkpoint within a second of that is the forced one.
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(950);
   bool saved = false;
   while (!saved && absl::Now() < deadline) {
     CheckpointStore store(&client_, "c1", 0, "reader");

@@ -253,6 +253,23 @@ bool IsPem(std::string_view property) {
   return property.size() > 4 && property.substr(property.size() - 4) == ".pem";
 }
 
+// PEM text with each two-character "\n" (or "\r\n") turned into a line break. A host that
+// refuses control characters in every setting value (this library's does) leaves no other way
+// to give multi-line text; base64 and the PEM armour hold no backslash, so nothing else changes.
+std::string UnescapePem(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\\' && i + 1 < value.size() && (value[i + 1] == 'n' || value[i + 1] == 'r')) {
+      if (value[i + 1] == 'n') out.push_back('\n');
+      ++i;  // "\r" is dropped: librdkafka reads LF line ends
+      continue;
+    }
+    out.push_back(value[i]);
+  }
+  return out;
+}
+
 // Why a well-known property is refused, for the error message; "" for the rest.
 std::string_view RefusalReason(std::string_view property) {
   if (StartsWith(property, "sasl.kerberos.")) {
@@ -378,7 +395,8 @@ std::string ParseConfig(const esdb_sink_kv* settings, size_t count, KafkaConfig&
       }
       if (property == "sasl.oauthbearer.method") oauth_method = std::string(value);
       if (property == "sasl.oauthbearer.token.endpoint.url") has_token_url = true;
-      config.producer_config.emplace_back(std::string(property), std::string(value));
+      config.producer_config.emplace_back(
+          std::string(property), IsPem(property) ? UnescapePem(value) : std::string(value));
     }
   }
   if (config.bootstrap_servers.empty()) return "bootstrapServers: required";

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sinks/plugin.h"
@@ -457,6 +458,41 @@ TEST_F(KafkaSinkTest, ProducerConfigChecksTheValuesOfAllowedProperties) {
                                      "-----BEGIN CERTIFICATE-----\r\nMIIB\n"
                                      "-----END CERTIFICATE-----\n"}}),
             "");
+}
+
+// A self-signed CA made for this test (public material, no key): inline TLS material as a host
+// that refuses control characters in setting values lets it through, each line break written as
+// a backslash and an "n".
+constexpr char kTestCaPemEscaped[] =
+    "-----BEGIN CERTIFICATE-----\\n"
+    "MIIBmzCCAUGgAwIBAgIUX/f6Idnee70c092ci5l1ck267rYwCgYIKoZIzj0EAwIw\\n"
+    "IjEgMB4GA1UEAwwXZXNkYiBrYWZrYS1zaW5rIHRlc3QgQ0EwIBcNMjYxMjA1MDYw\\n"
+    "ODU0WhgPMjEyNjExMTEwNjA4NTRaMCIxIDAeBgNVBAMMF2VzZGIga2Fma2Etc2lu\\n"
+    "ayB0ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEAcONJUV6eoMyLwiO\\n"
+    "aFGO/v9u3Z9vF6TXOzu59JqfIgV6m0wwSMmqWlGZHTPFOfvDtRCBSs0LjV5vgCp8\\n"
+    "4pIxiqNTMFEwHQYDVR0OBBYEFBQG7l1EHKZbXEEUZXvJNi9f2qwRMB8GA1UdIwQY\\n"
+    "MBaAFBQG7l1EHKZbXEEUZXvJNi9f2qwRMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZI\\n"
+    "zj0EAwIDSAAwRQIgHt5TMASKLaNIR/0CQnUwh0FL+M+KXxfW2agAEBj/8NECIQDm\\n"
+    "aZR7Yvk16ffLtcLWopBc+ov7kMi46M1j4e3NugT10g==\\n"
+    "-----END CERTIFICATE-----\\n";
+
+TEST_F(KafkaSinkTest, InlinePemMayWriteItsLineBreaksAsBackslashN) {
+  SettingsMap settings = {{"bootstrapServers", "127.0.0.1:1"},
+                          {"topic", "events"},
+                          {"producerConfig:security.protocol", "ssl"},
+                          {"producerConfig:ssl.ca.pem", kTestCaPemEscaped}};
+  ASSERT_EQ(esdb::FindControl(kTestCaPemEscaped), std::string_view::npos);  // the host lets it in
+  // librdkafka parses the CA when the producer is made: it takes the text with line breaks.
+  auto sink = plugin_->Open({"conn-kafka"}, settings, log_.Fn());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  sink->reset();
+  // Without line breaks at all the same text is not PEM, and Open says so.
+  std::string flat = kTestCaPemEscaped;
+  for (size_t at; (at = flat.find("\\n")) != std::string::npos;) flat.erase(at, 2);
+  settings["producerConfig:ssl.ca.pem"] = flat;
+  auto refused = plugin_->Open({"conn-kafka"}, settings, log_.Fn());
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("ssl.ca.pem"));
 }
 
 // The reported attack: a kinit command that would run when the producer starts. Open refuses

@@ -162,8 +162,13 @@ absl::StatusOr<std::unique_ptr<UserStore>> UserStore::FromJson(absl::string_view
 }
 
 absl::StatusOr<http::Principal> UserStore::Authenticate(const BasicCredentials& credentials) {
-  if (std::optional<http::Principal> cached = cache_.Find(credentials)) return *cached;
-  if (refused_.Find(credentials)) return absl::UnauthenticatedError(kUnauthenticated);
+  // The answer a recent check gave these credentials, if any.
+  auto remembered = [&]() -> std::optional<absl::StatusOr<http::Principal>> {
+    if (std::optional<http::Principal> cached = cache_.Find(credentials)) return *cached;
+    if (refused_.Find(credentials)) return absl::UnauthenticatedError(kUnauthenticated);
+    return std::nullopt;
+  };
+  if (auto answer = remembered()) return *std::move(answer);
   {
     absl::MutexLock lock(&checks_mu_);
     auto turn = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checks_mu_) {
@@ -180,8 +185,7 @@ absl::StatusOr<http::Principal> UserStore::Authenticate(const BasicCredentials& 
     --checks_running_;
   };
   // The same credentials may have been checked while this request waited for its turn.
-  if (std::optional<http::Principal> cached = cache_.Find(credentials)) return *cached;
-  if (refused_.Find(credentials)) return absl::UnauthenticatedError(kUnauthenticated);
+  if (auto answer = remembered()) return *std::move(answer);
   if (limits_.during_check) limits_.during_check();
   const User* user = Find(credentials.user);
   // The check runs whatever happens, so the time taken does not say whether the user exists.

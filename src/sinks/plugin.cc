@@ -13,6 +13,7 @@
 
 #include "absl/memory/memory.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -30,6 +31,22 @@ constexpr size_t kPluginV1Size = ESDB_FIELD_END(esdb_sink_plugin, close);
 absl::Status Malformed(const std::string& path, absl::string_view what) {
   return absl::FailedPreconditionError(
       absl::StrCat("sink plugin '", path, "' has a malformed plugin table: ", what));
+}
+
+// Why `name` cannot be a plugin's name (instanceTypeName), or empty when it can. Names reach
+// URLs, logs, JSON and the management page, so they keep to a plain shape; `host` is the name
+// of the host's own entry in GET /connector-plugins.
+std::string PluginNameProblem(absl::string_view name) {
+  constexpr size_t kMaxName = 64;
+  if (name.empty()) return "no name";
+  if (name.size() > kMaxName) return absl::StrCat("its name is longer than ", kMaxName, " bytes");
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return "its name has a character other than letters, digits, '-', '_' and '.'";
+    }
+  }
+  if (name == "host") return "its name 'host' is the host's own (GET /connector-plugins)";
+  return "";
 }
 
 // The kv array a plugin call receives; borrows from `settings`.
@@ -124,7 +141,10 @@ absl::StatusOr<std::unique_ptr<SinkPlugin>> SinkPlugin::Load(const std::string& 
         "sink plugin '", path, "' needs a host with sink ABI version ", table->min_host_abi_version,
         " or newer, but this host implements version ", ESDB_SINK_ABI_VERSION));
   }
-  if (table->name == nullptr || table->name[0] == '\0') return Malformed(path, "no name");
+  if (std::string problem = PluginNameProblem(table->name ? table->name : "");
+      !problem.empty()) {
+    return Malformed(path, problem);
+  }
   if (table->open == nullptr) return Malformed(path, "open is NULL");
   if (table->write == nullptr) return Malformed(path, "write is NULL");
   if (table->close == nullptr) return Malformed(path, "close is NULL");

@@ -64,8 +64,10 @@ TEST(PluginSetTest, BrokenPluginsAreReportedAndSkipped) {
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_THAT(Names(*set), UnorderedElementsAre("open-fails-sink", "testkit-sink",
                                                 "older-release-sink", "newer-release-sink"));
-  // Sorted by file name: bad_table, newer_abi, no_entry, null_entry.
+  // Sorted by file name: bad_table, named_host, named_path, newer_abi, no_entry, null_entry.
   EXPECT_THAT(errors, ElementsAre(HasSubstr(TestdataPluginPath("bad_table")),
+                                  HasSubstr(TestdataPluginPath("named_host")),
+                                  HasSubstr(TestdataPluginPath("named_path")),
                                   HasSubstr(TestdataPluginPath("newer_abi")),
                                   HasSubstr(TestdataPluginPath("no_entry")),
                                   HasSubstr(TestdataPluginPath("null_entry"))));
@@ -100,7 +102,8 @@ TEST(PluginSetTest, RefusedFilesAreListedWithTheirReasons) {
     paths.push_back(r.path);
     EXPECT_THAT(r.reason, HasSubstr(r.path));
   }
-  EXPECT_THAT(paths, ElementsAre(TestdataPluginPath("bad_table"), TestdataPluginPath("newer_abi"),
+  EXPECT_THAT(paths, ElementsAre(TestdataPluginPath("bad_table"), TestdataPluginPath("named_host"),
+                                 TestdataPluginPath("named_path"), TestdataPluginPath("newer_abi"),
                                  TestdataPluginPath("no_entry"), TestdataPluginPath("null_entry")));
 }
 

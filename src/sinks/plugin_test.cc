@@ -83,6 +83,17 @@ TEST(SinkPluginLoadTest, MalformedTableNamesTheMissingFunction) {
                                  HasSubstr("malformed plugin table: open is NULL")));
 }
 
+TEST(SinkPluginLoadTest, NamesOfAnotherShapeOrTheHostsOwnAreRefused) {
+  // The name is checked before the table's functions (these tables lack open, too).
+  std::string path = TestdataPluginPath("named_host");
+  EXPECT_THAT(LoadStatus(path).message(),
+              AllOf(HasSubstr("'" + path + "'"), HasSubstr("its name 'host' is the host's own")));
+  path = TestdataPluginPath("named_path");
+  EXPECT_THAT(LoadStatus(path).message(),
+              AllOf(HasSubstr("'" + path + "'"),
+                    HasSubstr("its name has a character other than letters, digits")));
+}
+
 TEST(SinkPluginLoadTest, CopiesDescriptionAndSettingsTable) {
   std::string path = TestdataPluginPath("testkit");
   std::unique_ptr<SinkPlugin> plugin = LoadOrFail(path);

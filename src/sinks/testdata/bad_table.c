@@ -1,5 +1,10 @@
-/* A plugin whose table lacks a mandatory function (open); loading must fail. */
+/* A plugin whose table lacks a mandatory function (open); loading must fail. Built again with
+ * PLUGIN_NAME set to a name the host refuses, which it reports first. */
 #include "esdb/sink.h"
+
+#ifndef PLUGIN_NAME
+#define PLUGIN_NAME "no-open-sink"
+#endif
 
 static void Write(esdb_sink_instance* sink, const esdb_sink_record* const* records, size_t count,
                   esdb_sink_completion_fn done, void* done_ctx) {
@@ -12,7 +17,7 @@ static void Close(esdb_sink_instance* sink) { (void)sink; }
 static const esdb_sink_plugin kPlugin = {sizeof(esdb_sink_plugin),
                                          ESDB_SINK_ABI_VERSION,
                                          ESDB_SINK_ABI_VERSION,
-                                         "no-open-sink",
+                                         PLUGIN_NAME,
                                          "0.0.1",
                                          "Forgot open().",
                                          NULL,

@@ -158,6 +158,7 @@ void Finish(Batch* batch) {
   esdb_sink_status status = ESDB_SINK_OK;
   const char* text = "unexpected error while producing";
   std::string message;
+  bool name_record = false;  // the records before first_failed were all acknowledged
   try {
     char fatal[512];
     rd_kafka_resp_err_t fatal_error = rd_kafka_fatal_error(sink.producer, fatal, sizeof(fatal));
@@ -173,6 +174,7 @@ void Finish(Batch* batch) {
                 " to topic '" + sink.config.topic + "' failed: " + rd_kafka_err2name(error) + " (" +
                 rd_kafka_err2str(error) + ")";
       status = IsPermanent(error) ? ESDB_SINK_FATAL : ESDB_SINK_RETRY;
+      name_record = true;
     }
     if (!message.empty()) text = message.c_str();
     std::lock_guard<std::mutex> lock(sink.mu);
@@ -182,6 +184,14 @@ void Finish(Batch* batch) {
     status = ESDB_SINK_RETRY;
     std::lock_guard<std::mutex> lock(sink.mu);
     --sink.outstanding;
+  }
+  // Every report is in, so the records before the first that failed were acknowledged: the
+  // host need not send them again, and with errors:tolerance=all sets that one record aside
+  // without splitting the batch to find it.
+  const esdb_sink_host* host = sink.host;
+  if (name_record && status != ESDB_SINK_OK && host != nullptr &&
+      ESDB_HAS_FUNCTION(esdb_sink_host, host, fail_record)) {
+    host->fail_record(batch->done_ctx, batch->first_failed);
   }
   // After done() the host may close the instance: nothing of `sink` is touched from here on.
   batch->done(batch->done_ctx, status, status == ESDB_SINK_OK ? nullptr : text);

@@ -32,6 +32,7 @@ using ::esdb::testing::MakeRecord;
 using ::esdb::testing::PluginPath;
 using ::esdb::testing::TempDir;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
@@ -310,6 +311,29 @@ TEST_F(KafkaSinkTest, PermanentBrokerErrorIsFatal) {
   EXPECT_EQ(r.outcome, SinkOutcome::kFatal);
   EXPECT_THAT(r.message, HasSubstr("TOPIC_AUTHORIZATION_FAILED"));
   EXPECT_THAT(r.message, HasSubstr("record at position 1000"));
+}
+
+// A record the producer refuses by itself (larger than message.max.bytes) is named to the host:
+// those before it were acknowledged, the ones after it never produced.
+TEST_F(KafkaSinkTest, ARefusedRecordIsNamedToTheHost) {
+  MockCluster cluster(1, "events", 1);
+  auto sink = Open(cluster, {{"producerConfig:message.max.bytes", "1000"}});
+  ASSERT_NE(sink, nullptr);
+  std::vector<Record> batch = Log(4);
+  batch[2].data = std::string(4000, 'x');
+  SinkResult r = sink->Write(batch);
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("MSG_SIZE_TOO_LARGE"));
+  EXPECT_EQ(r.failed_index, std::optional<size_t>(2));
+  // A later record comes right after the two acknowledged ones: the fourth was never produced.
+  std::vector<Record> later = Log(1, 10);
+  ASSERT_EQ(sink->Write(later).outcome, SinkOutcome::kOk);
+  std::vector<uint64_t> positions;
+  for (const Consumed& c : ConsumeAll(cluster.bootstraps(), "events", 1, 3)) {
+    positions.push_back(c.position());
+  }
+  EXPECT_THAT(positions, ElementsAre(batch[0].position.commit, batch[1].position.commit,
+                                     later[0].position.commit));
 }
 
 TEST_F(KafkaSinkTest, ValidateNamesTheKeyAtFault) {

@@ -45,10 +45,15 @@ class NodeSubscription : public Subscription {
     cb.on_events = [](void* user, const esdb_recorded_event* const* events, size_t count) {
       // One copy of the borrowed events, into one buffer: the node's thread is what a
       // connector's throughput is bound by, so it makes no Record here.
+      // The views are made once: each C string is measured once.
+      std::vector<RecordView> views;
+      views.reserve(count);
       size_t bytes = 0;
-      for (size_t i = 0; i < count; ++i) bytes += RecordBlock::PackedSize(ToView(*events[i]));
+      for (size_t i = 0; i < count; ++i) {
+        bytes += RecordBlock::PackedSize(views.emplace_back(ToView(*events[i])));
+      }
       RecordBlock block(bytes, count);
-      for (size_t i = 0; i < count; ++i) block.Add(ToView(*events[i]));
+      for (const RecordView& v : views) block.Add(v);
       static_cast<NodeSubscription*>(user)->handler_->OnEventBlock(std::move(block));
     };
     cb.on_checkpoint = [](void* user, esdb_position p) {

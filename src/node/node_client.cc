@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/text.h"
 
 namespace esdb {
 namespace {
@@ -285,7 +286,14 @@ absl::StatusOr<std::unique_ptr<MembershipWatch>> NodeClient::WatchMembers(
 }
 
 void NodeClient::Log(int32_t level, const std::string& message) const {
-  if (ESDB_HAS_FUNCTION(esdb_node_api, api_, log)) api_->log(api_->ctx, level, message.c_str());
+  if (!ESDB_HAS_FUNCTION(esdb_node_api, api_, log)) return;
+  // One call, one line: a message may quote what whoever appends chose (a stream name, an event
+  // type), and a line break in it would forge a log line, a NUL cut the message short.
+  if (FindControl(message) == std::string::npos) {
+    api_->log(api_->ctx, level, message.c_str());
+  } else {
+    api_->log(api_->ctx, level, EscapeControl(message).c_str());
+  }
 }
 
 }  // namespace esdb

@@ -76,7 +76,9 @@ typedef struct esdb_append_result {
   int64_t actual_revision;         /* WRONG_EXPECTED_VERSION: current revision, -1 if no stream */
 } esdb_append_result;
 
-/* An event read from the node. Borrowed: valid only during the callback that receives it. */
+/* An event read from the node. Borrowed: valid only during the callback that receives it. The
+ * names are whole: a node whose stream names or types may hold a NUL gives it as U+FFFD, never
+ * cut there (the library would take "orders\0x" for the stream "orders"). */
 typedef struct esdb_recorded_event {
   uint32_t struct_size;
   const char* stream;

@@ -20,7 +20,8 @@ const esdb_sink_setting kUrl = {
     0,
     "Where records are sent: http:// or https:// URL; {stream} and {event-type} in its path or "
     "query are replaced by the record's values, percent-encoded.",
-    nullptr, ESDB_SINK_TARGET_NETWORK};
+    nullptr,
+    ESDB_SINK_TARGET_NETWORK};
 const esdb_sink_setting kMethod = {
     sizeof(esdb_sink_setting),       "method",         ESDB_SINK_SETTING_ENUM, "POST", 0, 0,
     "HTTP method of every request.", "POST|PUT|PATCH", ESDB_SINK_TARGET_NONE};
@@ -97,7 +98,8 @@ const esdb_sink_setting kCaFile = {
     0,
     0,
     "PEM file of the certificate authorities to trust instead of the system's.",
-    nullptr, ESDB_SINK_TARGET_FILE};
+    nullptr,
+    ESDB_SINK_TARGET_FILE};
 
 // RFC 9110 token characters, for header names.
 bool IsTokenChar(unsigned char c) {
@@ -156,6 +158,8 @@ std::string ParseConfig(const esdb_sink_kv* settings, size_t count, HttpConfig& 
       config.method = std::string(value);
     } else if (key.substr(0, sizeof(kHeaderPrefix) - 1) == kHeaderPrefix) {
       std::string_view name = key.substr(sizeof(kHeaderPrefix) - 1);
+      // The host passes no such key (its table's family needs a name); its callers might.
+      if (name.empty()) return std::string(key) + ": no header name after the prefix";
       for (unsigned char c : name) {
         if (!IsTokenChar(c)) {
           return std::string(key) + ": '" + std::string(name) + "' is not a valid header name";

@@ -170,9 +170,7 @@ TEST_F(HttpSinkTest, LargerBatchSizeSendsOneJsonArray) {
 
 TEST_F(HttpSinkTest, TemplatedUrlSplitsABatchIntoRunsInOrder) {
   auto sink =
-      plugin_
-          ->Open(Context(10), {{"url", receiver_->Url("/s/{stream}")}}, log_.Fn())
-          .value();
+      plugin_->Open(Context(10), {{"url", receiver_->Url("/s/{stream}")}}, log_.Fn()).value();
   std::vector<Record> batch = {MakeRecord("a", 0, 1), MakeRecord("a", 1, 2), MakeRecord("b", 0, 3),
                                MakeRecord("a", 2, 4)};
   ASSERT_EQ(sink->Write(batch).outcome, SinkOutcome::kOk);
@@ -270,7 +268,8 @@ TEST_F(HttpSinkTest, NothingListeningIsRetry) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);  // the port is now (almost certainly) closed
   auto sink = plugin_->Open(
-      Context(), {{"url", absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/x")}}, log_.Fn());
+      Context(), {{"url", absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/x")}},
+      log_.Fn());
   ASSERT_TRUE(sink.ok()) << sink.status();
   std::vector<Record> batch = {MakeRecord("s", 0, 1)};
   SinkResult r = (*sink)->Write(batch);
@@ -289,6 +288,10 @@ TEST_F(HttpSinkTest, ValidateNamesTheKeyAtFault) {
       {{{"url", "http://{stream}/"}}, "url: placeholders are allowed only in the path"},
       {{{"url", "http://h:99999/"}}, "url: the URL's port"},
       {{{"url", "http://u:p@h/"}}, "url: the URL must not carry user info"},
+      // Found by fuzz/http_config: sent as it was on the request line.
+      {{{"url", "http://h/caf\xC3\xA9"}},
+       "url: the URL contains a space, a control character or a byte beyond ASCII"},
+      {{{"url", "http://ex\xC3\xA4mple.com/"}}, "byte beyond ASCII (percent-encode it)"},
       {{{"url", "http://h/"}, {"authentication:method", "basic"}},
        "authentication:basic:username: required"},
       {{{"url", "http://h/"}, {"authentication:method", "bearer"}},

@@ -44,7 +44,11 @@ std::string UrlTemplate::Expand(std::string_view stream, std::string_view event_
 std::string ParseUrlTemplate(std::string_view url, UrlTemplate& out) {
   out = UrlTemplate();
   for (unsigned char c : url) {
-    if (c <= 0x20 || c == 0x7f) return "the URL contains a space or a control character";
+    // Sent as they are on the request line and in Host, where only ASCII may stand.
+    if (c <= 0x20 || c >= 0x7f) {
+      return "the URL contains a space, a control character or a byte beyond ASCII "
+             "(percent-encode it)";
+    }
   }
   std::string_view rest;
   if (StartsWith(url, "http://")) {

@@ -29,7 +29,7 @@ struct UrlTemplate {
 
 // Parses "http[s]://host[:port][/path][?query]". Returns "" and fills `out`, or what is wrong.
 // Placeholders may appear only in the path and query; any other '{' or '}' is an error, as are
-// user info, a fragment, and whitespace or control characters anywhere.
+// user info, a fragment, and whitespace, control characters or non-ASCII bytes anywhere.
 std::string ParseUrlTemplate(std::string_view url, UrlTemplate& out);
 
 // Percent-encodes every byte but A-Z a-z 0-9 - . _ ~.

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -57,6 +59,18 @@ inline std::vector<std::string_view> Split(std::string_view text, std::string_vi
     parts.push_back(text.substr(0, at));
     text.remove_prefix(at + separator.size());
   }
+}
+
+// Settings written as lines "key=value": the first '=' splits, a line without one is skipped.
+// A value may hold '\r' and '\t' but not '\n'.
+inline std::vector<std::pair<std::string, std::string>> SettingLines(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> settings;
+  for (std::string_view line : Split(text, "\n")) {
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    settings.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
+  }
+  return settings;
 }
 
 }  // namespace esdb::fuzz

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Encodes the hand-written text-format seeds of the gRPC harnesses (seeds/<name>/*.txtpb) into
+# Encodes the hand-written text-format seeds of the protobuf harnesses (seeds/<name>/*.txtpb) into
 # their binary seed corpora (corpus/<name>/<file name without .txtpb>). Run after editing a
 # seed; the binaries are committed so that a build needs no protoc run for them.
 set -euo pipefail
@@ -11,6 +11,7 @@ declare -A type=(
   [grpc_batch_append]=esdb.fuzz.BatchAppendCall
   [grpc_delete]=event_store.client.streams.DeleteReq
   [grpc_convert]=event_store.client.streams.BatchAppendReq
+  [event_view]=event_store.client.streams.ReadResp.ReadEvent.RecordedEvent
 )
 for name in "${!type[@]}"; do
   mkdir -p "corpus/$name"

@@ -57,16 +57,8 @@ void CheckTemplate(std::string_view text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::vector<std::pair<std::string, std::string>> owned;
-  while (!input.empty()) {
-    size_t end = input.find('\n');
-    std::string_view line = input.substr(0, end);
-    input = end == std::string_view::npos ? std::string_view() : input.substr(end + 1);
-    size_t eq = line.find('=');
-    if (eq == std::string_view::npos) continue;
-    owned.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
-  }
+  std::vector<std::pair<std::string, std::string>> owned =
+      esdb::fuzz::SettingLines(esdb::fuzz::AsText(data, size));
   std::vector<esdb_sink_kv> kv;
   std::string password;
   for (const auto& entry : owned) {

@@ -29,7 +29,6 @@ namespace {
 using e2e::BinaryPath;
 using e2e::ChildProcess;
 using e2e::ConnectorsLibraryPath;
-using e2e::FreePort;
 using e2e::PluginDir;
 
 using e2e::NewEvent;
@@ -97,9 +96,6 @@ class SidecarProcessTest : public ::testing::Test {
                         "-", getpid());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto grpc = FreePort();
-    ASSERT_TRUE(grpc.ok()) << grpc.status();
-    grpc_port_ = *grpc;
   }
   void TearDown() override {
     if (HasFailure()) {
@@ -112,8 +108,9 @@ class SidecarProcessTest : public ::testing::Test {
     if (!HasFailure()) std::filesystem::remove_all(dir_);
   }
 
-  // The dev node on dir_/node.db with a fixed gRPC port; `with_library` makes it the
-  // in-process host, else it is a plain database. Later starts reuse the first HTTP port.
+  // The dev node on dir_/node.db; `with_library` makes it the in-process host, else it is a
+  // plain database. Later starts (of this node or one made again) reuse the first start's gRPC
+  // port, which the side-car's connection string names, and a restart its HTTP port.
   void MakeNode(bool with_library) {
     node_ = std::make_unique<ChildProcess>("devnode", dir_ / "logs", [this, with_library] {
       const uint16_t http = node_ != nullptr ? node_->http_port() : 0;
@@ -134,6 +131,14 @@ class SidecarProcessTest : public ::testing::Test {
                                       "warn",
                                       "--insecure"};
     });
+  }
+
+  // Starts node_; the first start's gRPC port is the node's pick (one picked here and closed
+  // again could be taken by a parallel test first).
+  void StartNode() {
+    ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+    if (grpc_port_ == 0) grpc_port_ = node_->grpc_port();
+    ASSERT_NE(grpc_port_, 0);
   }
 
   void MakeSidecar() {
@@ -281,7 +286,7 @@ class SidecarProcessTest : public ::testing::Test {
 TEST_F(SidecarProcessTest, DeliversAndSurvivesNodeAndSidecarCrashes) {
   const auto out = dir_ / "orders.jsonl";
   MakeNode(/*with_library=*/false);
-  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   MakeSidecar();
   ASSERT_TRUE(sidecar_->Start().ok()) << sidecar_->Logs();
   NodeHttp node_http(node_->http_port());
@@ -319,7 +324,7 @@ TEST_F(SidecarProcessTest, DeliversAndSurvivesNodeAndSidecarCrashes) {
   EXPECT_TRUE(
       e2e::WaitUntil([&] { return sidecar_->Logs().find("resubscribing") != std::string::npos; },
                      absl::Seconds(30), absl::Milliseconds(20)));
-  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   Append(node_http, 350, 50);
   ASSERT_TRUE(WaitForAll(out)) << "delivered " << Lines(out).size();
   ExpectExactlyOnceInOrder(Lines(out));
@@ -354,7 +359,7 @@ TEST_F(SidecarProcessTest, SameOutputAsTheInProcessHost) {
   // One log: JSON events with and without metadata, binary events with JSON, other or no
   // metadata, over several streams, some not matching the filter.
   MakeNode(/*with_library=*/true);
-  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   {
     NodeHttp http(node_->http_port());
     for (int i = 0; i < 6; ++i) {
@@ -375,7 +380,7 @@ TEST_F(SidecarProcessTest, SameOutputAsTheInProcessHost) {
 
   // The same log, now served to the side-car by a node without the library.
   MakeNode(/*with_library=*/false);
-  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   MakeSidecar();
   ASSERT_TRUE(sidecar_->Start().ok()) << sidecar_->Logs();
   NodeHttp sidecar_http(sidecar_->http_port());

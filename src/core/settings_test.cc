@@ -70,7 +70,7 @@ TEST(SettingsTest, ParsesEveryHostKey) {
                           {"autocommit:enabled", "false"},
                           {"autocommit:interval", "250"},
                           {"autocommit:recordsThreshold", "10"},
-                          {"resilience:enabled", "TRUE"},
+                          {"resilience:enabled", "FALSE"},  // any case; true by default
                           {"resilience:firstDelayMs", "5"},
                           {"resilience:maxDelayMs", "50"},
                           {"resilience:multiplier", "1.5"},
@@ -83,10 +83,14 @@ TEST(SettingsTest, ParsesEveryHostKey) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->filter.scope, FilterScope::kRecord);
   EXPECT_EQ(s->filter.type, FilterType::kPrefix);
+  EXPECT_EQ(s->filter.expression, "Order");
   EXPECT_EQ(s->initial, InitialPosition::kEarliest);
   EXPECT_FALSE(s->autocommit_enabled);
   EXPECT_EQ(s->autocommit_interval_ms, 250);
   EXPECT_EQ(s->autocommit_records_threshold, 10);
+  EXPECT_FALSE(s->resilience_enabled);
+  EXPECT_EQ(s->first_delay_ms, 5);
+  EXPECT_EQ(s->max_delay_ms, 50);
   EXPECT_EQ(s->multiplier, 1.5);
   EXPECT_EQ(s->max_attempts, 3);
   EXPECT_EQ(s->batch_size, 7);

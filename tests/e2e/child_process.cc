@@ -1,11 +1,9 @@
 #include "child_process.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -178,20 +176,6 @@ std::string ExitStatus::ToString() const {
 std::string BinaryPath(const std::string& name) { return std::string(ESDB_BIN_DIR) + "/" + name; }
 std::string ConnectorsLibraryPath() { return std::string(ESDB_LIB_DIR) + "/libesdb_connectors.so"; }
 std::string PluginDir() { return ESDB_PLUGIN_DIR; }
-
-absl::StatusOr<uint16_t> FreePort() {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return ErrnoStatus("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t len = sizeof(a);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    return ErrnoStatus("bind");
-  }
-  return ntohs(a.sin_port);
-}
 
 ChildProcess::ChildProcess(ChildOptions options) : options_(std::move(options)) {}
 

@@ -28,10 +28,6 @@ std::string BinaryPath(const std::string& name);
 std::string ConnectorsLibraryPath();
 std::string PluginDir();
 
-// A TCP port that was free on every interface at the time of the call (for a port that must be
-// known before a start, or kept across restarts; a fresh "0" is safer where it will do).
-absl::StatusOr<uint16_t> FreePort();
-
 // How a child process ended.
 struct ExitStatus {
   bool exited = false;  // it called exit(): `code` is meaningful

@@ -80,8 +80,13 @@ absl::Status Cluster::SetRoles(const std::vector<std::string>& roles) {
   if (roles.size() != sidecars_.size()) {
     return absl::InvalidArgumentError("one role per member, please");
   }
-  if (auto s = WriteView(roles); !s.ok()) return s;
+  if (auto s = ApplyView(roles); !s.ok()) return s;
   roles_ = roles;
+  return absl::OkStatus();
+}
+
+absl::Status Cluster::ApplyView(const std::vector<std::string>& roles) {
+  if (auto s = WriteView(roles); !s.ok()) return s;
   std::string last;
   bool applied = e2e::WaitUntil(
       [&] {
@@ -111,10 +116,9 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options) 
   std::filesystem::create_directories(c->options_.dir, ec);
   if (ec) return absl::InternalError("cannot create " + c->options_.dir.string());
 
-  // The view names the gRPC port, so it is chosen before the node starts.
-  auto port = e2e::FreePort();
-  if (!port.ok()) return port.status();
-  c->grpc_port_ = *port;
+  // The view names the gRPC port, which the node picks (a port picked here and closed again
+  // could be taken by a parallel test first): it starts with a view naming port 0, which is
+  // written again once the port is known.
   c->roles_ = c->options_.roles;
   if (auto s = c->WriteView(c->roles_); !s.ok()) return s;
 
@@ -123,12 +127,14 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options) 
       "esdb-devnode",
       {BinaryPath("esdb-devnode"), "--db", (dir / "node" / "devnode.db").string(),
        // Every address, so that each side-car can reach it under its member's own address.
-       "--bind", "0.0.0.0", "--http-port", "0", "--grpc-port", std::to_string(c->grpc_port_),
+       "--bind", "0.0.0.0", "--http-port", "0", "--grpc-port", "0",
        "--connectors-library", "none", "--cluster-view", (dir / "cluster-view.json").string(),
        "--log-level", "info", "--insecure"},
       dir, dir / "node");
   if (auto s = c->node_->Start(); !s.ok()) return s;
   c->node_http_ = std::make_unique<e2e::NodeHttp>(c->node_->http_port());
+  c->grpc_port_ = c->node_->grpc_port();
+  if (auto s = c->ApplyView(c->roles_); !s.ok()) return s;
 
   auto gossip = ReadGossip(c->grpc_target());
   if (!gossip.ok()) return gossip.status();

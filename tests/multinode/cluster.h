@@ -61,6 +61,8 @@ class Cluster {
  private:
   explicit Cluster(ClusterOptions options) : options_(std::move(options)) {}
   absl::Status WriteView(const std::vector<std::string>& roles);
+  // WriteView, then waits until the node's gossip shows it.
+  absl::Status ApplyView(const std::vector<std::string>& roles);
   std::string Endpoint(size_t i) const;  // member m<i+1>'s advertised endpoint
 
   const ClusterOptions options_;

@@ -24,7 +24,6 @@ namespace {
 using e2e::BinaryPath;
 using e2e::ChildProcess;
 using e2e::ConnectorsLibraryPath;
-using e2e::FreePort;
 using e2e::PluginDir;
 
 using e2e::NodeHttp;
@@ -43,9 +42,6 @@ class SecureSidecarTest : public ::testing::Test {
     certs_ = *certs;
     auto users = e2e::MakeUsersFile(dir_, kUsers);
     ASSERT_TRUE(users.ok()) << users.status();
-    auto grpc = FreePort();
-    ASSERT_TRUE(grpc.ok()) << grpc.status();
-    grpc_port_ = *grpc;
     // A plain database: the side-car is the only host of the connectors library.
     node_ = std::make_unique<ChildProcess>("devnode", dir_ / "logs", [this, users = *users] {
       return std::vector<std::string>{BinaryPath("esdb-devnode"),
@@ -54,7 +50,7 @@ class SecureSidecarTest : public ::testing::Test {
                                       "--http-port",
                                       "0",
                                       "--grpc-port",
-                                      std::to_string(grpc_port_),
+                                      "0",
                                       "--connectors-library",
                                       "none",
                                       "--log-level",
@@ -69,6 +65,7 @@ class SecureSidecarTest : public ::testing::Test {
                                       users.string()};
     });
     ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+    grpc_port_ = node_->grpc_port();  // the node's pick: none is free for sure until it binds
   }
 
   void TearDown() override {

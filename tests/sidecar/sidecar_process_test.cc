@@ -2,21 +2,26 @@
 // connectors library, so the side-car is the only host): connectors managed through the
 // side-car's HTTP API deliver what is appended to the node; SIGKILL of the node mid-delivery
 // and of the side-car lose nothing and keep order; and the side-car's file-sink output is
-// byte-identical to the in-process host's for the same log.
+// byte-identical to the in-process host's for the same log, binary events and metadata included.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "child_process.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "node_http.h"
 #include "sink_output.h"
+#include "streams.grpc.pb.h"
 
 namespace esdb::sidecar_test {
 namespace {
@@ -24,12 +29,15 @@ namespace {
 using e2e::BinaryPath;
 using e2e::ChildProcess;
 using e2e::ConnectorsLibraryPath;
-using e2e::FreePort;
 using e2e::PluginDir;
 
 using e2e::NewEvent;
 using e2e::NodeHttp;
 using e2e::OutputLine;
+
+using event_store::client::streams::AppendReq;
+using event_store::client::streams::AppendResp;
+using event_store::client::streams::Streams;
 
 constexpr absl::Duration kDeliveryWait = absl::Seconds(90);
 // Only the test's streams, so the connectors' own bookkeeping never reaches the sinks.
@@ -56,6 +64,30 @@ std::string Records(const std::string& output) {
   return header_end == std::string::npos ? "" : output.substr(header_end + 1);
 }
 
+// An event as appended: its payloads are the bytes the node stores.
+struct SentEvent {
+  std::string event_type;
+  std::string content_type;
+  std::string data;
+  std::string metadata;  // empty: none
+};
+
+// A record's data or metadata against the bytes sent (plugins/file/README.md): embedded when
+// `embedded`, null for no bytes, else base64 of the bytes.
+void ExpectPayload(const nlohmann::json& got, const std::string& sent, bool embedded,
+                   const std::string& what) {
+  if (embedded) {
+    EXPECT_EQ(got, nlohmann::json::parse(sent)) << what;
+  } else if (sent.empty()) {
+    EXPECT_TRUE(got.is_null()) << what << ": " << got.dump();
+  } else {
+    std::string bytes;
+    ASSERT_TRUE(got.is_string() && absl::Base64Unescape(got.get<std::string>(), &bytes))
+        << what << " is not base64: " << got.dump();
+    EXPECT_EQ(bytes, sent) << what;
+  }
+}
+
 class SidecarProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -64,9 +96,6 @@ class SidecarProcessTest : public ::testing::Test {
                         "-", getpid());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto grpc = FreePort();
-    ASSERT_TRUE(grpc.ok()) << grpc.status();
-    grpc_port_ = *grpc;
   }
   void TearDown() override {
     if (HasFailure()) {
@@ -79,8 +108,9 @@ class SidecarProcessTest : public ::testing::Test {
     if (!HasFailure()) std::filesystem::remove_all(dir_);
   }
 
-  // The dev node on dir_/node.db with a fixed gRPC port; `with_library` makes it the
-  // in-process host, else it is a plain database. Later starts reuse the first HTTP port.
+  // The dev node on dir_/node.db; `with_library` makes it the in-process host, else it is a
+  // plain database. Later starts (of this node or one made again) reuse the first start's gRPC
+  // port, which the side-car's connection string names, and a restart its HTTP port.
   void MakeNode(bool with_library) {
     node_ = std::make_unique<ChildProcess>("devnode", dir_ / "logs", [this, with_library] {
       const uint16_t http = node_ != nullptr ? node_->http_port() : 0;
@@ -101,6 +131,14 @@ class SidecarProcessTest : public ::testing::Test {
                                       "warn",
                                       "--insecure"};
     });
+  }
+
+  // Starts node_; the first start's gRPC port is the node's pick (one picked here and closed
+  // again could be taken by a parallel test first).
+  void StartNode() {
+    ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+    if (grpc_port_ == 0) grpc_port_ = node_->grpc_port();
+    ASSERT_NE(grpc_port_, 0);
   }
 
   void MakeSidecar() {
@@ -158,17 +196,97 @@ class SidecarProcessTest : public ::testing::Test {
     EXPECT_EQ(first, expected_);
   }
 
+  // Appends `events` through the node's HTTP API, each with JSON metadata when `with_metadata`.
+  void AppendJson(NodeHttp& http, const std::string& stream, const std::vector<NewEvent>& events,
+                  bool with_metadata) {
+    nlohmann::json body = nlohmann::json::array();
+    for (const NewEvent& e : events) {
+      nlohmann::json event = {
+          {"eventId", e.event_id}, {"eventType", e.event_type}, {"data", e.data}};
+      if (with_metadata) event["metadata"] = {{"by", "sidecar-test"}, {"of", e.event_id}};
+      body.push_back(event);
+      sent_[e.event_id] = {e.event_type, "application/json", e.data.dump(),
+                           with_metadata ? event["metadata"].dump() : ""};
+    }
+    e2e::Reply r = http.Call("POST", "/streams/" + stream, body.dump(),
+                             "application/vnd.eventstore.events+json");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+
+  // Appends `count` application/octet-stream events through the node's gRPC API (its HTTP API
+  // takes JSON only): bytes that are not text, one that would parse as JSON, and metadata that
+  // is JSON, not JSON, or missing.
+  void AppendBinary(const std::string& stream, uint32_t tag, int count) {
+    auto stub = Streams::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                                     grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    AppendResp resp;
+    auto writer = stub->Append(&context, &resp);
+    AppendReq options;
+    options.mutable_options()->mutable_stream_identifier()->set_stream_name(stream);
+    options.mutable_options()->mutable_any();
+    ASSERT_TRUE(writer->Write(options));
+    for (int i = 0; i < count; ++i) {
+      const std::string id = e2e::TestEventId(tag, static_cast<uint64_t>(i));
+      SentEvent e{"OrderScanned", "application/octet-stream",
+                  i == 0 ? std::string(R"({"not":"json here"})")
+                         : absl::StrCat(std::string("\0\xff\n\x01", 4), "scan-", i, "\x80"),
+                  i % 3 == 0   ? std::string(R"({"scanner":7})")
+                  : i % 3 == 1 ? std::string("\x02raw\0meta", 9)
+                               : std::string()};
+      AppendReq event;
+      auto* m = event.mutable_proposed_message();
+      m->mutable_id()->set_string(id);
+      (*m->mutable_metadata())["type"] = e.event_type;
+      (*m->mutable_metadata())["content-type"] = e.content_type;
+      m->set_data(e.data);
+      m->set_custom_metadata(e.metadata);
+      ASSERT_TRUE(writer->Write(event));
+      sent_[id] = std::move(e);
+    }
+    ASSERT_TRUE(writer->WritesDone());
+    grpc::Status status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_TRUE(resp.has_success()) << resp.DebugString();
+  }
+
+  // Every record of `file` is an event of sent_ as it was appended (type, content type, data,
+  // metadata), and every event of sent_ is there.
+  void ExpectRecordsAsSent(const std::filesystem::path& file) {
+    std::istringstream records(Records(ReadAll(file)));
+    std::set<std::string> seen;
+    for (std::string line; std::getline(records, line);) {
+      auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      ASSERT_TRUE(record.is_object()) << line;
+      const std::string id = record.value("eventId", "");
+      auto sent = sent_.find(id);
+      ASSERT_NE(sent, sent_.end()) << "never appended: " << line;
+      seen.insert(id);
+      const SentEvent& e = sent->second;
+      EXPECT_EQ(record["eventType"], e.event_type) << line;
+      EXPECT_EQ(record["contentType"], e.content_type) << line;
+      ExpectPayload(record["data"], e.data, e.content_type == "application/json",
+                    "data of " + line);
+      ExpectPayload(record["metadata"], e.metadata,
+                    !e.metadata.empty() && nlohmann::json::accept(e.metadata),
+                    "metadata of " + line);
+    }
+    EXPECT_EQ(seen.size(), sent_.size()) << file;
+  }
+
   std::filesystem::path dir_;
   uint16_t grpc_port_ = 0;
   std::unique_ptr<ChildProcess> node_;
   std::unique_ptr<ChildProcess> sidecar_;
   std::vector<std::string> expected_;
+  std::map<std::string, SentEvent> sent_;  // by event id: what the filter lets through
 };
 
 TEST_F(SidecarProcessTest, DeliversAndSurvivesNodeAndSidecarCrashes) {
   const auto out = dir_ / "orders.jsonl";
   MakeNode(/*with_library=*/false);
-  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   MakeSidecar();
   ASSERT_TRUE(sidecar_->Start().ok()) << sidecar_->Logs();
   NodeHttp node_http(node_->http_port());
@@ -206,7 +324,7 @@ TEST_F(SidecarProcessTest, DeliversAndSurvivesNodeAndSidecarCrashes) {
   EXPECT_TRUE(
       e2e::WaitUntil([&] { return sidecar_->Logs().find("resubscribing") != std::string::npos; },
                      absl::Seconds(30), absl::Milliseconds(20)));
-  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   Append(node_http, 350, 50);
   ASSERT_TRUE(WaitForAll(out)) << "delivered " << Lines(out).size();
   ExpectExactlyOnceInOrder(Lines(out));
@@ -238,37 +356,45 @@ TEST_F(SidecarProcessTest, DeliversAndSurvivesNodeAndSidecarCrashes) {
 TEST_F(SidecarProcessTest, SameOutputAsTheInProcessHost) {
   const auto in_process = dir_ / "in-process.jsonl";
   const auto external = dir_ / "sidecar.jsonl";
-  // One log: JSON and binary events over several streams, some not matching the filter.
+  // One log: JSON events with and without metadata, binary events with JSON, other or no
+  // metadata, over several streams, some not matching the filter.
   MakeNode(/*with_library=*/true);
-  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   {
     NodeHttp http(node_->http_port());
     for (int i = 0; i < 6; ++i) {
+      const std::string stream = absl::StrCat("orders-", i % 3);
       auto events = e2e::MakeEvents(9, i * 40, 40, i % 2 == 0 ? "OrderPlaced" : "OrderShipped");
-      ASSERT_EQ(e2e::AppendEvents(http, absl::StrCat("orders-", i % 3), events).status, 201);
+      ASSERT_NO_FATAL_FAILURE(AppendJson(http, stream, events, /*with_metadata=*/i % 2 == 1));
+      ASSERT_NO_FATAL_FAILURE(AppendBinary(stream, 20 + i, 6));
       ASSERT_EQ(e2e::AppendEvents(http, "customers-1", e2e::MakeEvents(10, i * 5, 5)).status, 201);
     }
-    for (int i = 0; i < 240; ++i) expected_.push_back("");  // only the count matters here
+    ASSERT_EQ(sent_.size(), 6u * (40 + 6));
     ASSERT_EQ(http.Post("/connectors/a", FileSink(in_process)).status, 201);
     ASSERT_EQ(http.Post("/connectors/a/enable").status, 200);
-    ASSERT_TRUE(e2e::WaitUntil([&] { return Lines(in_process).size() >= 240; }, kDeliveryWait));
+    ASSERT_TRUE(
+        e2e::WaitUntil([&] { return Lines(in_process).size() >= sent_.size(); }, kDeliveryWait));
   }
   ASSERT_TRUE(node_->Stop().ok());
   const std::string a = ReadAll(in_process);
 
   // The same log, now served to the side-car by a node without the library.
   MakeNode(/*with_library=*/false);
-  ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
+  ASSERT_NO_FATAL_FAILURE(StartNode());
   MakeSidecar();
   ASSERT_TRUE(sidecar_->Start().ok()) << sidecar_->Logs();
   NodeHttp sidecar_http(sidecar_->http_port());
   ASSERT_EQ(sidecar_http.Post("/connectors/b", FileSink(external)).status, 201);
   ASSERT_EQ(sidecar_http.Post("/connectors/b/enable").status, 200);
-  ASSERT_TRUE(e2e::WaitUntil([&] { return Lines(external).size() >= 240; }, kDeliveryWait));
+  ASSERT_TRUE(
+      e2e::WaitUntil([&] { return Lines(external).size() >= sent_.size(); }, kDeliveryWait));
   ASSERT_TRUE(sidecar_->Stop().ok());
   ASSERT_TRUE(node_->Stop().ok());
   const std::string b = ReadAll(external);
-  EXPECT_EQ(Lines(in_process).size(), 240u);
+  EXPECT_EQ(Lines(in_process).size(), sent_.size());
+  // Equal outputs could still both have lost the payloads: each is checked against what was sent.
+  ExpectRecordsAsSent(in_process);
+  ExpectRecordsAsSent(external);
   // The headers name each file's own connector; the records must agree byte for byte.
   EXPECT_EQ(e2e::ReadSinkOutput(in_process)->connector_id, "a");
   EXPECT_EQ(e2e::ReadSinkOutput(external)->connector_id, "b");
@@ -290,12 +416,18 @@ TEST_F(SidecarProcessTest, HelpListsTheFlagsAndBadConnectionStringsAreRefused) {
   }
   EXPECT_NE(text.find("2115"), std::string::npos);
   // Refused at once, as a usage error (exit 2), naming the flag: not a hang that gets killed.
-  auto bad = e2e::RunToExit(
-      {BinaryPath("esdb-connectors-sidecar"), "--connection-string", "http://nowhere"},
-      absl::Seconds(30));
-  ASSERT_TRUE(bad.ok()) << bad.status();
-  EXPECT_TRUE(bad->status.exited && bad->status.code == 2) << bad->status.ToString();
-  EXPECT_NE(bad->err.find("--connection-string"), std::string::npos) << bad->err;
+  // Nothing is dialled before the string is parsed, so a few seconds are plenty; RunToExit
+  // kills a run that takes longer and returns DeadlineExceeded.
+  for (const char* bad_string :
+       {"http://nowhere", "kurrentdb://127.0.0.1:99999", "kurrentdb://127.0.0.1:2113?tls=maybe"}) {
+    auto bad =
+        e2e::RunToExit({BinaryPath("esdb-connectors-sidecar"), "--connection-string", bad_string},
+                       absl::Seconds(10));
+    ASSERT_TRUE(bad.ok()) << bad_string << ": " << bad.status();
+    EXPECT_TRUE(bad->status.exited && bad->status.code == 2)
+        << bad_string << ": " << bad->status.ToString();
+    EXPECT_NE(bad->err.find("--connection-string"), std::string::npos) << bad->err;
+  }
 }
 
 }  // namespace

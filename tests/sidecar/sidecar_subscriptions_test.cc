@@ -186,16 +186,14 @@ class SidecarSubscriptionsTest : public ::testing::Test {
                         getpid());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto grpc = FreePort();
-    ASSERT_TRUE(grpc.ok()) << grpc.status();
-    node_ = std::make_unique<ChildProcess>("devnode", dir_ / "logs", [this, port = *grpc] {
+    node_ = std::make_unique<ChildProcess>("devnode", dir_ / "logs", [this] {
       return std::vector<std::string>{BinaryPath("esdb-devnode"),
                                       "--db",
                                       (dir_ / "node.db").string(),
                                       "--http-port",
                                       "0",
                                       "--grpc-port",
-                                      std::to_string(port),
+                                      "0",  // the node's pick, read from what it prints
                                       "--connectors-library",
                                       "none",
                                       "--log-level",
@@ -204,8 +202,8 @@ class SidecarSubscriptionsTest : public ::testing::Test {
     });
     ASSERT_TRUE(node_->Start().ok()) << node_->Logs();
 
-    auto settings = sidecar::ParseConnectionString(
-        absl::StrCat("kurrentdb://127.0.0.1:", *grpc, "?tls=false&defaultDeadline=10000"));
+    auto settings = sidecar::ParseConnectionString(absl::StrCat(
+        "kurrentdb://127.0.0.1:", node_->grpc_port(), "?tls=false&defaultDeadline=10000"));
     ASSERT_TRUE(settings.ok()) << settings.status();
     auto connection = sidecar::NodeConnection::Create(*settings);
     ASSERT_TRUE(connection.ok()) << connection.status();

@@ -174,11 +174,16 @@ class SqliteReader final : public LogReader {
 // the pages beside the writer and the readers. The WAL starts over from its beginning only when
 // a write transaction finds all of it copied back; under a steady stream of commits the copy
 // never quite catches up, so at twice the threshold the commit itself finishes the copy (just
-// the pages written since the background one: short) and the WAL starts over.
+// the pages written since the background one: short) and the WAL starts over. That finds the
+// checkpoint lock taken while a background pass runs; when the machine is short of CPU such a
+// pass can take long and the WAL would grow with every commit meanwhile, so at four times the
+// threshold the commit waits for the pass to end (up to a second) before its own: the WAL stays
+// bounded, and appends slow down only when the copy has fallen that far behind.
 class WalCheckpointer {
  public:
   static constexpr int kPages = 1000;  // WAL pages that make a checkpoint due (SQLite's default)
   static constexpr int kInlinePages = 2 * kPages;
+  static constexpr int kWaitingPages = 4 * kPages;
 
   static absl::StatusOr<std::unique_ptr<WalCheckpointer>> Start(const std::string& path,
                                                                 sqlite3* writer) {
@@ -212,11 +217,17 @@ class WalCheckpointer {
 
   // On the writer's thread, after its COMMIT (as SQLite's own automatic checkpoint).
   static int OnCommit(void* self, sqlite3* writer, const char*, int pages) {
+    auto* c = static_cast<WalCheckpointer*>(self);
+    if (pages >= kWaitingPages) {
+      absl::MutexLock lock(&c->mu_);
+      c->mu_.AwaitWithTimeout(absl::Condition(
+                                  +[](bool* copying) { return !*copying; }, &c->copying_),
+                              absl::Seconds(1));
+    }
     if (pages >= kInlinePages) {
       (void)sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                       nullptr);
     } else if (pages >= kPages) {
-      auto* c = static_cast<WalCheckpointer*>(self);
       absl::MutexLock lock(&c->mu_);
       c->due_ = true;
     }
@@ -235,11 +246,14 @@ class WalCheckpointer {
             this));
         if (stop_) return;
         due_ = false;
+        copying_ = true;
       }
       // A failure (a reader holding an old snapshot, the disk) leaves the WAL longer for a while;
       // the next commit past the threshold asks again.
       (void)sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                       nullptr);
+      absl::MutexLock lock(&mu_);
+      copying_ = false;
     }
   }
 
@@ -247,6 +261,7 @@ class WalCheckpointer {
   SqliteDb db_;
   absl::Mutex mu_;
   bool due_ ABSL_GUARDED_BY(mu_) = false;
+  bool copying_ ABSL_GUARDED_BY(mu_) = false;  // a background pass is running
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

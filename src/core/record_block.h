@@ -64,6 +64,9 @@ class RecordBlock {
     views_.resize(out);
   }
 
+  // What the block holds in memory: its buffer and its views.
+  size_t MemoryBytes() const { return capacity_ + views_.capacity() * sizeof(RecordView); }
+
   size_t size() const { return views_.size(); }
   bool empty() const { return views_.empty(); }
   const RecordView& operator[](size_t i) const { return views_[i]; }

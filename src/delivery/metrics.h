@@ -42,6 +42,8 @@ struct ConnectorMetrics {
   std::atomic<uint64_t> handled_position{0};
   // The runner's subscription has reached the end of the log and nothing is queued or in flight.
   std::atomic<bool> caught_up{false};
+  // Memory the records copied from the node and not yet taken into a batch hold.
+  std::atomic<uint64_t> queued_bytes{0};
   LatencyHistogram write_latency;
 
   // What the connector still has to look at, in log positions, given the log's last commit

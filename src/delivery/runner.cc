@@ -294,10 +294,12 @@ void Runner::OnEventBlock(RecordBlock block) {
     if (activity) last_activity_ = activity;
     if (!records) return;
     queued_records_ += records->size();
+    queued_bytes_ += records->MemoryBytes();
+    options_.metrics->queued_bytes = queued_bytes_;
     queue_.push_back(Item{Item::Kind::kRecords, std::move(records), 0, {}, {}, 0});
     options_.metrics->caught_up = false;
     // The task ends the subscription: destroying it here, in its own callback, is not allowed.
-    if (queued_records_ >= options_.queue_capacity) pause_ = true;
+    if (queued_records_ >= options_.queue_capacity || queued_bytes_ >= QueueBytes()) pause_ = true;
     wake = pause_ || !in_call_;
   }
   if (wake) task_->Schedule();
@@ -1053,6 +1055,8 @@ void Runner::BeginEnd(Exit exit) {
     killed = killed_;
     queue_.clear();  // never delivered, so never checkpointed: the next start delivers them
     queued_records_ = 0;
+    queued_bytes_ = 0;
+    options_.metrics->queued_bytes = 0;
   }
   staged_.clear();
   // Neither delivered nor set aside: after the last checkpoint, so the next start has them again.
@@ -1189,14 +1193,18 @@ void Runner::FlowControl() {
     subscribe_attempt_ = 0;
     subscribe_at_ = absl::InfinitePast();
   }
+  size_t queued_bytes;
   std::optional<Position> from;
   {
     absl::MutexLock lock(&mu_);
     queued = queued_records_;
+    queued_bytes = queued_bytes_;
     from = last_enqueued_;
   }
   // Below half the capacity, so that a subscription is not made for a handful of records.
-  if (!need_subscribe_ || queued > options_.queue_capacity / 2) return;
+  if (!need_subscribe_ || queued > options_.queue_capacity / 2 || queued_bytes > QueueBytes() / 2) {
+    return;
+  }
   absl::Time now = absl::Now();
   if (now < subscribe_at_) return task_->ScheduleAt(subscribe_at_);
   absl::Status st = Subscribe(from ? from : start_);
@@ -1272,6 +1280,7 @@ Runner::Work Runner::TakeWork() {
     batch_ = std::make_shared<std::vector<Record>>(n);
   }
   size_t out = 0;
+  size_t freed = 0;
   for (size_t left = n; left > 0;) {
     Item& front = staged_.front();
     const size_t take = std::min(left, front.block->size() - front.next);
@@ -1280,12 +1289,17 @@ Runner::Work Runner::TakeWork() {
     }
     front.next += take;
     left -= take;
-    if (front.next == front.block->size()) staged_.pop_front();
+    if (front.next == front.block->size()) {
+      freed += front.block->MemoryBytes();
+      staged_.pop_front();
+    }
   }
   filling_since_ = absl::InfiniteFuture();
   {
     absl::MutexLock lock(&mu_);
     queued_records_ -= n;
+    queued_bytes_ -= freed;
+    options_.metrics->queued_bytes = queued_bytes_;
   }
   w.batch = true;
   return w;

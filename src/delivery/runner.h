@@ -11,6 +11,7 @@
 #ifndef ESDB_DELIVERY_RUNNER_H_
 #define ESDB_DELIVERY_RUNNER_H_
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -71,6 +72,9 @@ struct RunnerOptions {
   std::function<void()> on_ended;
   uint32_t scan_checkpoint_interval = 0;  // events the node scans between checkpoint notices
   size_t queue_capacity = 20000;          // records buffered ahead of the sink
+  // Memory they may hold (RecordBlock::MemoryBytes), or twice batching:maxBytes if that is more:
+  // large events reach the record count only after gigabytes.
+  size_t queue_bytes = size_t{8} << 20;
   // The threads the runner runs on; must outlive it. nullptr: small pools of its own (tests,
   // benchmarks).
   DeliveryPools* pools = nullptr;
@@ -182,6 +186,11 @@ class Runner : private SubscriptionHandler {
   // Ends the subscription when the queue is full; subscribes again once it has drained (and
   // after a dropped subscription). Arms the task's timer when a retry has to wait.
   void FlowControl() ABSL_LOCKS_EXCLUDED(mu_);
+  // The memory the queue may hold before the subscription is ended (RunnerOptions::queue_bytes).
+  size_t QueueBytes() const {
+    return std::max(options_.queue_bytes,
+                    2 * static_cast<size_t>(options_.settings.batch_max_bytes));
+  }
   Work TakeWork() ABSL_LOCKS_EXCLUDED(mu_);
   void HandleMarker(const Item& marker);
   // Writes a checkpoint when `force` or the autocommit policy says so: in the background when
@@ -312,6 +321,7 @@ class Runner : private SubscriptionHandler {
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;              // in queue_ and staged_
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // their blocks' memory (MemoryBytes)
   std::optional<Position> last_enqueued_ ABSL_GUARDED_BY(mu_);  // resubscribe point
   std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                // of the current subscription

@@ -559,6 +559,46 @@ TEST_F(RunnerTest, AQueueThatFillsDuringAHungWritePausesAndResubscribesWithoutLo
   ExpectEverythingQueuedDuringAHungWriteDelivered(64);
 }
 
+// Large events fill memory long before they fill the queue's record count: the queue is bounded
+// by the memory its records hold too (8 MiB by default), so a connector whose sink is stuck holds
+// that much, not 20,000 events of whatever size, and loses nothing for it.
+TEST_F(RunnerTest, AQueueOfLargeEventsPausesAtItsMemoryBoundWithoutLoss) {
+  const std::string pad(64 << 10, 'x');
+  for (int i = 0; i < 600; ++i) {
+    EventData e;
+    e.event_type = "Large";
+    e.data = absl::StrCat(R"({"n":)", i, R"(,"pad":")", pad, R"("})");
+    auto r = client_.Append(absl::StrCat("large-", i % 5), ESDB_EXPECT_ANY,
+                            std::span<const EventData>(&e, 1));
+    ASSERT_TRUE(r.ok());
+    last_appended_ = r->position;
+  }
+  auto script = std::make_shared<SinkScript>();
+  script->Hold(true);
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  ASSERT_TRUE(script->AwaitWriting());
+  // 600 events are far from the 20,000 records the queue may count: only the memory bound can
+  // end the subscription while the write hangs.
+  ASSERT_TRUE(PollUntil([&] { return node_->SubscriptionCount() == 0; }))
+      << "queued " << metrics_->queued_bytes.load() << " bytes and kept reading";
+  const uint64_t queued = metrics_->queued_bytes.load();
+  EXPECT_GE(queued, uint64_t{8} << 20);
+  // The bound and the node's read that crossed it (the catch-up reads double: 32, 64, 128, ...);
+  // everything would be some 40 MB.
+  EXPECT_LT(queued, uint64_t{20} << 20);
+  script->Hold(false);
+  ASSERT_TRUE(script->WaitFor(600));
+  runner->Stop();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
+  absl::MutexLock l(&script->mu);
+  ASSERT_EQ(script->accepted.size(), 600u);
+  ExpectInLogOrder(script->accepted);
+  EXPECT_EQ(script->accepted.back().position, last_appended_);
+  EXPECT_EQ(metrics_->queued_bytes.load(), 0u);
+}
+
 // A checkpoint is appended in the background: while one is in flight, delivery goes on for
 // another recordsThreshold records at most, then waits for it, so that a crash replays at most
 // about twice what it would with checkpoints written in line; once the append returns

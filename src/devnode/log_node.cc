@@ -270,6 +270,11 @@ void LogNode::SetCommitHook(std::function<void()> hook) {
   commit_hook_ = std::move(hook);
 }
 
+size_t LogNode::SubscriptionCount() {
+  absl::MutexLock lock(&subs_mu_);
+  return subscriptions_.size();
+}
+
 absl::Status LogNode::ReadStream(const std::string& stream, ReadDirection direction,
                                  uint64_t from_revision, uint64_t max_count,
                                  const std::function<bool(const RecordedEvent&)>& on_event) {

@@ -206,6 +206,8 @@ class LogNode {
   // Runs `hook` in every successful append after the store has committed the events and before
   // the live tail hears of them, on the appending thread, with appends held up. Empty: none.
   void SetCommitHook(std::function<void()> hook);
+  // Subscriptions made and not yet unsubscribed (C and C++).
+  size_t SubscriptionCount();
 
   // Drops every subscription with on_dropped(UNAVAILABLE, "node shutting down") and waits for
   // those calls; afterwards every call fails with UNAVAILABLE. The handles stay valid for

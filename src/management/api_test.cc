@@ -499,6 +499,8 @@ TEST_F(ApiTest, MetricsArePrometheusText) {
   EXPECT_THAT(
       text, HasSubstr("esdb_connector_write_latency_seconds_bucket{connector=\"c\",le=\"+Inf\"}"));
   EXPECT_THAT(text, HasSubstr("esdb_connector_running{connector=\"c\"} 1"));
+  // Nothing waits for the sink once every event is delivered.
+  EXPECT_THAT(text, HasSubstr("esdb_connector_queued_bytes{connector=\"c\"} 0"));
 }
 
 TEST_F(ApiTest, AnonymousCallersMustAuthenticate) {

@@ -44,6 +44,9 @@ std::string ManagementApi::RenderMetrics() const {
        &ConnectorMetrics::dead_letters_replayed},
       {"esdb_connector_checkpoint_position", "gauge", "Commit position of the last checkpoint.",
        &ConnectorMetrics::checkpoint_position},
+      {"esdb_connector_queued_bytes", "gauge",
+       "Memory of the records read from the node and waiting for the sink.",
+       &ConnectorMetrics::queued_bytes},
   };
   for (const Counter& c : kCounters) {
     Family(out, c.name, c.type, c.help);

@@ -29,7 +29,8 @@ DeliveryPools::DeliveryPools(DeliveryPoolsOptions options)
                                   .max_threads = std::max(1, options.sink_threads),
                                   .idle_timeout = absl::Seconds(30),
                                   .grow_after = kSinkCallWait,
-                                  .name = "esdb-sink-calls"}) {}
+                                  .name = "esdb-sink-calls"}),
+      queue_budget_(options.queue_budget) {}
 
 bool DeliveryPools::Shutdown(absl::Duration grace) {
   bool tasks_done = tasks_.Shutdown(grace);

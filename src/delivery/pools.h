@@ -6,6 +6,9 @@
 #ifndef ESDB_DELIVERY_POOLS_H_
 #define ESDB_DELIVERY_POOLS_H_
 
+#include <atomic>
+#include <cstddef>
+
 #include "absl/time/time.h"
 #include "core/executor.h"
 #include "delivery/activity_log.h"
@@ -15,6 +18,25 @@ namespace esdb {
 struct DeliveryPoolsOptions {
   int task_threads = 0;   // 0: the number of cores, at least 2 and at most 8
   int sink_threads = 64;  // most sink calls running at once
+  // Memory the queues of all runners may hold together (see QueueBudget).
+  size_t queue_budget = size_t{256} << 20;
+};
+
+// What the runners' queues hold together (RecordBlock::MemoryBytes), against one budget. Each
+// queue has a bound of its own too, but a thousand connectors whose sinks are down each hold
+// theirs; past the budget a runner stops reading as soon as its queue holds a minimum that
+// still lets it make batches (Runner::kMinQueueBytes), so all of them go on, slowly.
+class QueueBudget {
+ public:
+  explicit QueueBudget(size_t bytes) : budget_(bytes) {}
+  void Add(size_t bytes) { used_.fetch_add(bytes, std::memory_order_relaxed); }
+  void Release(size_t bytes) { used_.fetch_sub(bytes, std::memory_order_relaxed); }
+  bool Exceeded() const { return used_.load(std::memory_order_relaxed) >= budget_; }
+  size_t used() const { return used_.load(std::memory_order_relaxed); }
+
+ private:
+  const size_t budget_;
+  std::atomic<size_t> used_{0};
 };
 
 class DeliveryPools {
@@ -23,8 +45,10 @@ class DeliveryPools {
 
   Executor& tasks() { return tasks_; }
   Executor& sink_calls() { return sink_calls_; }
-  // Not a pool, but shared by the same runners: what any of them saw of user activity.
+  // Not pools, but shared by the same runners: what any of them saw of user activity, and the
+  // memory their queues hold.
   ActivityLog& activity() { return activity_; }
+  QueueBudget& queue_budget() { return queue_budget_; }
 
   // After every runner has ended: waits up to `grace` for sink calls still running (a hung
   // plugin). False when one is still running; its thread is left behind, so the plugin it runs
@@ -35,6 +59,7 @@ class DeliveryPools {
   Executor tasks_;
   Executor sink_calls_;
   ActivityLog activity_;
+  QueueBudget queue_budget_;
 };
 
 }  // namespace esdb

@@ -179,6 +179,11 @@ Runner::~Runner() {
   task_->Close();
   probe_.reset();
   subscription_.reset();
+  {
+    absl::MutexLock lock(&mu_);  // what ending did not clear (a runner given up on)
+    pools_->queue_budget().Release(queued_bytes_);
+    queued_bytes_ = 0;
+  }
   // A runner given up on leaves its hung call behind; its own pool must not wait for it.
   if (own_pools_) own_pools_->Shutdown(given_up_ ? absl::ZeroDuration() : absl::InfiniteDuration());
 }
@@ -295,11 +300,12 @@ void Runner::OnEventBlock(RecordBlock block) {
     if (!records) return;
     queued_records_ += records->size();
     queued_bytes_ += records->MemoryBytes();
+    pools_->queue_budget().Add(records->MemoryBytes());
     options_.metrics->queued_bytes = queued_bytes_;
     queue_.push_back(Item{Item::Kind::kRecords, std::move(records), 0, {}, {}, 0});
     options_.metrics->caught_up = false;
     // The task ends the subscription: destroying it here, in its own callback, is not allowed.
-    if (queued_records_ >= options_.queue_capacity || queued_bytes_ >= QueueBytes()) pause_ = true;
+    if (QueueFull()) pause_ = true;
     wake = pause_ || !in_call_;
   }
   if (wake) task_->Schedule();
@@ -1055,6 +1061,7 @@ void Runner::BeginEnd(Exit exit) {
     killed = killed_;
     queue_.clear();  // never delivered, so never checkpointed: the next start delivers them
     queued_records_ = 0;
+    pools_->queue_budget().Release(queued_bytes_);
     queued_bytes_ = 0;
     options_.metrics->queued_bytes = 0;
   }
@@ -1202,7 +1209,8 @@ void Runner::FlowControl() {
     from = last_enqueued_;
   }
   // Below half the capacity, so that a subscription is not made for a handful of records.
-  if (!need_subscribe_ || queued > options_.queue_capacity / 2 || queued_bytes > QueueBytes() / 2) {
+  if (!need_subscribe_ || queued > options_.queue_capacity / 2 || queued_bytes > QueueBytes() / 2 ||
+      (pools_->queue_budget().Exceeded() && queued_bytes >= kMinQueueBytes / 2)) {
     return;
   }
   absl::Time now = absl::Now();
@@ -1299,6 +1307,7 @@ Runner::Work Runner::TakeWork() {
     absl::MutexLock lock(&mu_);
     queued_records_ -= n;
     queued_bytes_ -= freed;
+    pools_->queue_budget().Release(freed);
     options_.metrics->queued_bytes = queued_bytes_;
   }
   w.batch = true;

@@ -93,6 +93,9 @@ struct RunnerOptions {
 class Runner : private SubscriptionHandler {
  public:
   struct SinkJob;  // a sink call on its way to the pool (runner.cc)
+  // What a runner's queue may always hold, whatever the budget of all queues
+  // (DeliveryPools::queue_budget): enough for batches of a few hundred ordinary events.
+  static constexpr size_t kMinQueueBytes = size_t{256} << 10;
 
   explicit Runner(RunnerOptions options);
   ~Runner() override;  // Stop()
@@ -190,6 +193,12 @@ class Runner : private SubscriptionHandler {
   size_t QueueBytes() const {
     return std::max(options_.queue_bytes,
                     2 * static_cast<size_t>(options_.settings.batch_max_bytes));
+  }
+  // The queue is full: by records, by its own memory, or by the budget of all runners' queues
+  // once it holds its minimum.
+  bool QueueFull() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queued_records_ >= options_.queue_capacity || queued_bytes_ >= QueueBytes() ||
+           (queued_bytes_ >= kMinQueueBytes && pools_->queue_budget().Exceeded());
   }
   Work TakeWork() ABSL_LOCKS_EXCLUDED(mu_);
   void HandleMarker(const Item& marker);

@@ -154,7 +154,7 @@ class RunnerScaleTest : public ::testing::Test {
     o.epoch = 0;
     o.node = &client_;
     o.open_sink = [sink]() -> absl::StatusOr<std::unique_ptr<Sink>> { return sink(); };
-    o.pools = &pools_;
+    o.pools = runner_pools_;
     o.queue_capacity = queue_capacity;
     o.stop_timeout = stop_timeout;
     return std::make_unique<Runner>(std::move(o));
@@ -189,7 +189,63 @@ class RunnerScaleTest : public ::testing::Test {
   CountingSubscriptions counting_{node_->api()};
   NodeClient client_{counting_.api()};
   DeliveryPools pools_{DeliveryPoolsOptions{.task_threads = 2, .sink_threads = 8}};
+  DeliveryPools* runner_pools_ = &pools_;
 };
+
+// A thousand connectors whose sinks are down would each hold a full queue; together the queues
+// hold no more than the budget (plus each runner's minimum and the read that crossed it), and
+// every runner still delivers everything once its sink is back.
+TEST_F(RunnerScaleTest, TheQueuesOfAllRunnersStayWithinOneMemoryBudget) {
+  DeliveryPools small{DeliveryPoolsOptions{
+      .task_threads = 2, .sink_threads = 8, .queue_budget = size_t{4} << 20}};
+  runner_pools_ = &small;
+  const std::string pad(32 << 10, 'x');
+  Position last;
+  for (int i = 0; i < 300; ++i) {
+    EventData e;
+    e.event_type = "Large";
+    e.data = absl::StrCat(R"({"n":)", i, R"(,"pad":")", pad, R"("})");
+    auto r = client_.Append("large", ESDB_EXPECT_ANY, std::span<const EventData>(&e, 1));
+    ASSERT_TRUE(r.ok()) << r.status();
+    last = r->position;
+  }
+  constexpr int kRunners = 4;
+  std::vector<std::shared_ptr<Received>> received;
+  std::vector<std::unique_ptr<Runner>> runners;
+  for (int i = 0; i < kRunners; ++i) {
+    received.push_back(std::make_shared<Received>());
+    {
+      absl::MutexLock l(&received.back()->mu);
+      received.back()->hold = true;
+    }
+    runners.push_back(MakeRecordingRunner(absl::StrCat("q", i), received.back()));
+    runners.back()->Start();
+  }
+  for (auto& r : received) {
+    absl::MutexLock l(&r->mu);
+    ASSERT_TRUE(r->mu.AwaitWithTimeout(
+        absl::Condition(+[](int* writes) { return *writes > 0; }, &r->writes), kWait));
+  }
+  // Each runner alone may queue 8 MiB, past what 300 events of 32 KiB hold (some 10 MB): only
+  // the budget ends the subscriptions while every write hangs.
+  ASSERT_TRUE(counting_.WaitForLive(0, kWait)) << small.queue_budget().used() << " bytes queued";
+  // The budget, then at most a minimum and the read that crossed it (the catch-up reads double:
+  // 32, 64, 128 events) each; without the budget some 35 MB.
+  EXPECT_GE(small.queue_budget().used(), size_t{4} << 20);
+  EXPECT_LT(small.queue_budget().used(), size_t{16} << 20);
+  for (auto& r : received) {
+    absl::MutexLock l(&r->mu);
+    r->hold = false;
+  }
+  for (int i = 0; i < kRunners; ++i) {
+    ASSERT_TRUE(received[i]->WaitFor(300)) << i;
+    absl::MutexLock l(&received[i]->mu);
+    EXPECT_EQ(received[i]->records.size(), 300u) << i;
+    EXPECT_EQ(received[i]->records.back().position, last) << i;
+  }
+  runners.clear();
+  EXPECT_EQ(small.queue_budget().used(), 0u);
+}
 
 TEST_F(RunnerScaleTest, FiveHundredRunnersUseABoundedNumberOfThreads) {
   const int before = ThreadCount();

@@ -22,10 +22,11 @@ struct DeliveryPoolsOptions {
   size_t queue_budget = size_t{256} << 20;
 };
 
-// What the runners' queues hold together (RecordBlock::MemoryBytes), against one budget. Each
-// queue has a bound of its own too, but a thousand connectors whose sinks are down each hold
-// theirs; past the budget a runner stops reading as soon as its queue holds a minimum that
-// still lets it make batches (Runner::kMinQueueBytes), so all of them go on, slowly.
+// What the runners' queues hold together beyond each one's minimum (RecordBlock::MemoryBytes
+// over Runner::kMinQueueBytes), against one budget. Each queue has a bound of its own too, but
+// a thousand connectors whose sinks are down each hold theirs; past the budget a runner stops
+// reading as soon as its queue holds that minimum, which still lets it make batches, so all of
+// them go on, slowly.
 class QueueBudget {
  public:
   explicit QueueBudget(size_t bytes) : budget_(bytes) {}

@@ -181,11 +181,21 @@ Runner::~Runner() {
   subscription_.reset();
   {
     absl::MutexLock lock(&mu_);  // what ending did not clear (a runner given up on)
-    pools_->queue_budget().Release(queued_bytes_);
-    queued_bytes_ = 0;
+    SetQueuedBytes(0);
   }
   // A runner given up on leaves its hung call behind; its own pool must not wait for it.
   if (own_pools_) own_pools_->Shutdown(given_up_ ? absl::ZeroDuration() : absl::InfiniteDuration());
+}
+
+void Runner::SetQueuedBytes(size_t bytes) {
+  // The budget counts what each queue holds beyond its minimum: the many small queues of live
+  // connectors never touch the shared counter (one cache line for every runner of the host).
+  auto excess = [](size_t b) { return b > kMinQueueBytes ? b - kMinQueueBytes : 0; };
+  const size_t before = excess(queued_bytes_), after = excess(bytes);
+  if (after > before) pools_->queue_budget().Add(after - before);
+  if (after < before) pools_->queue_budget().Release(before - after);
+  queued_bytes_ = bytes;
+  options_.metrics->queued_bytes.store(bytes, std::memory_order_relaxed);
 }
 
 void Runner::Start() {
@@ -299,9 +309,7 @@ void Runner::OnEventBlock(RecordBlock block) {
     if (activity) last_activity_ = activity;
     if (!records) return;
     queued_records_ += records->size();
-    queued_bytes_ += records->MemoryBytes();
-    pools_->queue_budget().Add(records->MemoryBytes());
-    options_.metrics->queued_bytes = queued_bytes_;
+    SetQueuedBytes(queued_bytes_ + records->MemoryBytes());
     queue_.push_back(Item{Item::Kind::kRecords, std::move(records), 0, {}, {}, 0});
     options_.metrics->caught_up = false;
     // The task ends the subscription: destroying it here, in its own callback, is not allowed.
@@ -1061,9 +1069,7 @@ void Runner::BeginEnd(Exit exit) {
     killed = killed_;
     queue_.clear();  // never delivered, so never checkpointed: the next start delivers them
     queued_records_ = 0;
-    pools_->queue_budget().Release(queued_bytes_);
-    queued_bytes_ = 0;
-    options_.metrics->queued_bytes = 0;
+    SetQueuedBytes(0);
   }
   staged_.clear();
   // Neither delivered nor set aside: after the last checkpoint, so the next start has them again.
@@ -1210,7 +1216,7 @@ void Runner::FlowControl() {
   }
   // Below half the capacity, so that a subscription is not made for a handful of records.
   if (!need_subscribe_ || queued > options_.queue_capacity / 2 || queued_bytes > QueueBytes() / 2 ||
-      (pools_->queue_budget().Exceeded() && queued_bytes >= kMinQueueBytes / 2)) {
+      (queued_bytes >= kMinQueueBytes / 2 && pools_->queue_budget().Exceeded())) {
     return;
   }
   absl::Time now = absl::Now();
@@ -1306,9 +1312,7 @@ Runner::Work Runner::TakeWork() {
   {
     absl::MutexLock lock(&mu_);
     queued_records_ -= n;
-    queued_bytes_ -= freed;
-    pools_->queue_budget().Release(freed);
-    options_.metrics->queued_bytes = queued_bytes_;
+    SetQueuedBytes(queued_bytes_ - freed);
   }
   w.batch = true;
   return w;

@@ -194,6 +194,8 @@ class Runner : private SubscriptionHandler {
     return std::max(options_.queue_bytes,
                     2 * static_cast<size_t>(options_.settings.batch_max_bytes));
   }
+  // Sets queued_bytes_, and with it the budget of all queues and the metric.
+  void SetQueuedBytes(size_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The queue is full: by records, by its own memory, or by the budget of all runners' queues
   // once it holds its minimum.
   bool QueueFull() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

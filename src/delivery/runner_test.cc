@@ -147,6 +147,9 @@ class RunnerTest : public ::testing::Test {
   }
 
   void ExpectNoCheckpointOverLibraryEvents(ConnectorSettings s, const std::string& unmatched);
+  // Lets the held sink go, and once the runner has stopped: exactly `n` records written, in log
+  // order, the last one the last event appended.
+  void ReleaseAndExpectAllDelivered(SinkScript& script, Runner& runner, Events& events, size_t n);
   void ExpectEverythingQueuedDuringAHungWriteDelivered(size_t capacity);
 
   static ConnectorSettings Settings() {
@@ -173,6 +176,18 @@ void ExpectInLogOrder(const std::vector<Record>& records) {
   for (size_t i = 1; i < records.size(); ++i) {
     ASSERT_LT(records[i - 1].position, records[i].position) << "at " << i;
   }
+}
+
+void RunnerTest::ReleaseAndExpectAllDelivered(SinkScript& script, Runner& runner, Events& events,
+                                              size_t n) {
+  script.Hold(false);
+  ASSERT_TRUE(script.WaitFor(n));
+  runner.Stop();
+  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
+  absl::MutexLock l(&script.mu);
+  ASSERT_EQ(script.accepted.size(), n);
+  ExpectInLogOrder(script.accepted);
+  EXPECT_EQ(script.accepted.back().position, last_appended_);
 }
 
 TEST_F(RunnerTest, DeliversEverythingInOrderAndNeverItsOwnStreams) {
@@ -537,17 +552,11 @@ void RunnerTest::ExpectEverythingQueuedDuringAHungWriteDelivered(size_t capacity
   AppendLibraryEvents(20);  // never delivered, interleaved
   AppendEvents(400, "other-", "Shipped");
   absl::SleepFor(absl::Milliseconds(50));  // the callbacks have run (nothing to wait on)
-  script->Hold(false);
-  ASSERT_TRUE(script->WaitFor(1000));
-  runner->Stop();
-  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
+  ASSERT_NO_FATAL_FAILURE(ReleaseAndExpectAllDelivered(*script, *runner, events, 1000));
   absl::MutexLock l(&script->mu);
-  ASSERT_EQ(script->accepted.size(), 1000u);
-  ExpectInLogOrder(script->accepted);
   std::set<std::string> ids;
   for (const Record& r : script->accepted) ids.insert(r.event_id);
   EXPECT_EQ(ids.size(), 1000u);
-  EXPECT_EQ(script->accepted.back().position, last_appended_);
   EXPECT_GE(LastCheckpoint()->position, last_appended_);
 }
 
@@ -588,14 +597,7 @@ TEST_F(RunnerTest, AQueueOfLargeEventsPausesAtItsMemoryBoundWithoutLoss) {
   // The bound and the node's read that crossed it (the catch-up reads double: 32, 64, 128, ...);
   // everything would be some 40 MB.
   EXPECT_LT(queued, uint64_t{20} << 20);
-  script->Hold(false);
-  ASSERT_TRUE(script->WaitFor(600));
-  runner->Stop();
-  ASSERT_TRUE(events.WaitFor(RunnerEvent::Kind::kStopped));
-  absl::MutexLock l(&script->mu);
-  ASSERT_EQ(script->accepted.size(), 600u);
-  ExpectInLogOrder(script->accepted);
-  EXPECT_EQ(script->accepted.back().position, last_appended_);
+  ASSERT_NO_FATAL_FAILURE(ReleaseAndExpectAllDelivered(*script, *runner, events, 600));
   EXPECT_EQ(metrics_->queued_bytes.load(), 0u);
 }
 

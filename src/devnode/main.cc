@@ -19,6 +19,7 @@
 #include "devnode/streams_http.h"
 #include "hosting/connectors_library.h"
 #include "hosting/flags.h"
+#include "hosting/log_lines.h"
 #include "hosting/process.h"
 #include "hosting/security.h"
 #include "http/server.h"
@@ -65,6 +66,7 @@ int HashPassword() {
 
 int main(int argc, char** argv) {
   esdb::hosting::ConfigureHostProcess();
+  esdb::hosting::LogOneLinePerMessage();
   using esdb::hosting::FlagSpec;
   esdb::hosting::Flags flags(
       "esdb-devnode",

@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "hosting/connectors_library.h"
 #include "hosting/flags.h"
+#include "hosting/log_lines.h"
 #include "hosting/process.h"
 #include "hosting/security.h"
 #include "http/error_body.h"
@@ -95,6 +96,7 @@ void CheckOwnUser(esdb::sidecar::NodeAuthenticator& authenticator,
 
 int main(int argc, char** argv) {
   esdb::hosting::ConfigureHostProcess();
+  esdb::hosting::LogOneLinePerMessage();
   using esdb::hosting::FlagSpec;
   esdb::hosting::Flags flags(
       kProgram,

@@ -36,7 +36,9 @@ size_t FindControl(absl::string_view s) {
   return absl::string_view::npos;
 }
 
-std::string EscapeControl(absl::string_view s) {
+namespace {
+
+std::string Escape(absl::string_view s, bool backslash) {
   std::string out;
   out.reserve(s.size());
   for (char ch : s) {
@@ -45,9 +47,10 @@ std::string EscapeControl(absl::string_view s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      case '\\': out += "\\\\"; break;
       default:
-        if (IsControl(c)) {
+        if (c == '\\' && backslash) {
+          out += "\\\\";
+        } else if (IsControl(c)) {
           absl::StrAppendFormat(&out, "\\x%02x", c);
         } else {
           out += ch;
@@ -56,6 +59,12 @@ std::string EscapeControl(absl::string_view s) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string EscapeControl(absl::string_view s) { return Escape(s, /*backslash=*/true); }
+
+std::string OneLine(absl::string_view s) { return Escape(s, /*backslash=*/false); }
 
 std::string Excerpt(absl::string_view s, size_t max) {
   if (s.size() <= max) return EscapeControl(s);

@@ -22,6 +22,11 @@ size_t FindControl(absl::string_view s);
 // value stays one line and cannot forge another (log lines, error messages).
 std::string EscapeControl(absl::string_view s);
 
+// `s` with its control characters written as EscapeControl writes them, backslashes left as they
+// are: a whole log line, which stays one line (a single quoted value wants EscapeControl, whose
+// backslashes keep it unambiguous).
+std::string OneLine(absl::string_view s);
+
 // EscapeControl of at most the first `max` bytes of `s`, with "..." when cut: safe to quote an
 // untrusted value of any size in an error message.
 std::string Excerpt(absl::string_view s, size_t max = 80);

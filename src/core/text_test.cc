@@ -29,6 +29,8 @@ TEST(TextTest, RecognisesWellFormedUtf8) {
 TEST(TextTest, EscapedTextStaysOnOneLine) {
   EXPECT_EQ(EscapeControl("s\nINFO forged\r\t\x1b[31m\\"), "s\\nINFO forged\\r\\t\\x1b[31m\\\\");
   EXPECT_EQ(EscapeControl(std::string("\0", 1)), "\\x00");
+  // A whole line: the same escapes, backslashes as they were.
+  EXPECT_EQ(OneLine("s\nINFO forged\r\t\x1b[31m\\"), "s\\nINFO forged\\r\\t\\x1b[31m\\");
 }
 
 TEST(TextTest, ExcerptCutsLongTextAtACharacterBoundary) {

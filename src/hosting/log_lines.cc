@@ -1,9 +1,9 @@
 #include "hosting/log_lines.h"
 
 #include <memory>
-#include <string_view>
+#include <string>
 
-#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "core/text.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/spdlog.h"
@@ -16,18 +16,12 @@ class EscapedMessage final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    std::string_view text(msg.payload.data(), msg.payload.size());
-    for (char ch : text) {
-      auto c = static_cast<unsigned char>(ch);
-      if (!IsControl(c)) {
-        dest.push_back(ch);
-        continue;
-      }
-      std::string escaped = c == '\n'   ? "\\n"
-                            : c == '\r' ? "\\r"
-                            : c == '\t' ? "\\t"
-                                        : absl::StrFormat("\\x%02x", c);
-      dest.append(escaped.data(), escaped.data() + escaped.size());
+    absl::string_view text(msg.payload.data(), msg.payload.size());
+    if (FindControl(text) == absl::string_view::npos) {
+      dest.append(text.data(), text.data() + text.size());
+    } else {
+      const std::string line = OneLine(text);
+      dest.append(line.data(), line.data() + line.size());
     }
   }
   std::unique_ptr<spdlog::custom_flag_formatter> clone() const override {

@@ -8,9 +8,9 @@ namespace esdb::hosting {
 
 // Gives `logger` (and, for the overload without one, every logger of the process) the usual
 // "[time] [level] message" lines with the control characters of each message escaped as
-// EscapeControl writes them (\n, \r, \t, \xHH; backslashes stay as they are): a message may
-// quote what a client or a node chose (a node's error text, a stream name, a user name), and a
-// line break in it would forge a log line.
+// OneLine (core/text.h) writes them (\n, \r, \t, \xHH; backslashes stay as they are): a
+// message may quote what a client or a node chose (a node's error text, a stream name, a user
+// name), and a line break in it would forge a log line.
 void LogOneLinePerMessage(spdlog::logger& logger);
 void LogOneLinePerMessage();
 

@@ -292,7 +292,7 @@ void NodeClient::Log(int32_t level, const std::string& message) const {
   if (FindControl(message) == std::string::npos) {
     api_->log(api_->ctx, level, message.c_str());
   } else {
-    api_->log(api_->ctx, level, EscapeControl(message).c_str());
+    api_->log(api_->ctx, level, OneLine(message).c_str());
   }
 }
 

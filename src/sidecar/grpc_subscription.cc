@@ -66,7 +66,8 @@ absl::StatusOr<ReadReq> SubscriptionRequest(const esdb_subscribe_options& option
 
 absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
     NodeConnection* connection, const esdb_subscribe_options& options,
-    const esdb_subscription_callbacks& callbacks, CallOutcome* failure, size_t max_queued) {
+    const esdb_subscription_callbacks& callbacks, CallOutcome* failure, size_t max_queued,
+    size_t max_queued_bytes) {
   auto request = SubscriptionRequest(options);
   if (!request.ok()) {
     *failure = CallOutcome{ESDB_NODE_INVALID_ARGUMENT, std::string(request.status().message())};
@@ -77,8 +78,9 @@ absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
     *failure = CallOutcome{ESDB_NODE_UNAVAILABLE, std::string(target.status().message())};
     return target.status();
   }
-  std::unique_ptr<GrpcSubscription> sub(new GrpcSubscription(
-      connection, callbacks, *target, *std::move(request), std::max<size_t>(max_queued, 1)));
+  std::unique_ptr<GrpcSubscription> sub(
+      new GrpcSubscription(connection, callbacks, *target, *std::move(request),
+                           std::max<size_t>(max_queued, 1), max_queued_bytes));
   connection->Prepare(&sub->context_, connection->prefers_leader(), /*deadline=*/false);
   sub->stub_ = Streams::NewStub(target->channel);
   sub->stub_->async()->Read(&sub->context_, &sub->request_, sub.get());
@@ -105,6 +107,16 @@ absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
                                                   "within the default deadline")};
   if (failure->status == ESDB_NODE_OK) failure->status = ESDB_NODE_UNAVAILABLE;
   return absl::UnavailableError(failure->message);  // ~ cancels and waits for OnDone
+}
+
+size_t GrpcSubscription::QueuedBytes() {
+  absl::MutexLock lock(&mu_);
+  return queued_bytes_;
+}
+
+bool GrpcSubscription::Reading() {
+  absl::MutexLock lock(&mu_);
+  return reading_;
 }
 
 GrpcSubscription::~GrpcSubscription() {
@@ -169,6 +181,8 @@ void GrpcSubscription::Enqueue() {
       const auto& e = response_.event().event();
       last_ = esdb_position{e.commit_position(), e.prepare_position()};
       item.kind = Item::Kind::kEvent;
+      item.bytes = e.stream_identifier().stream_name().size() + e.data().size() +
+                   e.custom_metadata().size() + 256;
       item.message = std::move(response_);
       break;
     }
@@ -190,12 +204,13 @@ void GrpcSubscription::Enqueue() {
       return;
   }
   response_.Clear();
+  queued_bytes_ += item.bytes;
   queue_.push_back(std::move(item));
 }
 
 bool GrpcSubscription::ShouldRead() {
   if (reading_ || read_ended_ || ended_ || given_up_ || cancelled_ ||
-      queue_.size() >= max_queued_) {
+      queue_.size() >= max_queued_ || queued_bytes_ >= max_queued_bytes_) {
     return false;
   }
   reading_ = true;
@@ -221,7 +236,12 @@ void GrpcSubscription::Drain() {
   std::vector<Item> events;
   while (!queue_.empty() && !cancelled_) {
     taken.clear();
-    while (!queue_.empty() && taken.size() < kMaxBatch) {
+    // One on_events call carries at most kMaxBatch events, and about max_queued_bytes_ of them.
+    size_t taken_bytes = 0;
+    while (!queue_.empty() && taken.size() < kMaxBatch &&
+           (taken.empty() || taken_bytes + queue_.front().bytes <= max_queued_bytes_)) {
+      taken_bytes += queue_.front().bytes;
+      queued_bytes_ -= queue_.front().bytes;
       taken.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }

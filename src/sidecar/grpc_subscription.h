@@ -47,8 +47,10 @@ namespace esdb::sidecar {
 inline constexpr uint32_t kDefaultCheckpointInterval = 1000;
 // The largest filter window asked for; longer intervals use the multiplier.
 inline constexpr uint32_t kMaxFilterWindow = 1000;
-// Messages a subscription reads ahead of its callbacks before it stops reading (by default).
+// Messages a subscription reads ahead of its callbacks before it stops reading (by default),
+// and the bytes of their events (messages may be as large as the connection allows, 64 MiB).
 inline constexpr size_t kMaxQueued = 4096;
+inline constexpr size_t kMaxQueuedBytes = size_t{8} << 20;
 
 // The Read request for `options` (validated: InvalidArgument for a bad `from` or scope).
 absl::StatusOr<event_store::client::streams::ReadReq> SubscriptionRequest(
@@ -59,16 +61,22 @@ class GrpcSubscription : private grpc::ClientReadReactor<event_store::client::st
   // Starts the call and waits until the server confirms it (or sends anything), at most the
   // connection's default deadline. On failure no callback has run or will run. Callbacks may run
   // before Start returns. `connection` must outlive the subscription. At most `max_queued`
-  // (>= 1) messages wait for the callbacks before reading stops.
+  // (>= 1) messages, or messages whose events hold `max_queued_bytes`, wait for the callbacks
+  // before reading stops.
   static absl::StatusOr<std::unique_ptr<GrpcSubscription>> Start(
       NodeConnection* connection, const esdb_subscribe_options& options,
       const esdb_subscription_callbacks& callbacks, CallOutcome* failure,
-      size_t max_queued = kMaxQueued);
+      size_t max_queued = kMaxQueued, size_t max_queued_bytes = kMaxQueuedBytes);
 
   // Cancels the call and returns once gRPC is done with it (OnDone has returned): then no
   // callback runs or will run. Must not run inside a callback of this subscription; a blocked
   // on_events must be made to return first. OnDone needs a gRPC callback thread (see above).
   ~GrpcSubscription() override;
+
+  // For tests: the bytes waiting for the callbacks (see Item::bytes), and whether a read is
+  // outstanding.
+  size_t QueuedBytes() ABSL_LOCKS_EXCLUDED(mu_);
+  bool Reading() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Item {
@@ -77,14 +85,16 @@ class GrpcSubscription : private grpc::ClientReadReactor<event_store::client::st
     esdb_position position{};                        // kCheckpoint, kCaughtUp
     esdb_node_status status = ESDB_NODE_OK;          // kDropped
     std::string why;                                 // kDropped
+    size_t bytes = 0;  // kEvent: its stream name, data and metadata, plus a little
   };
 
   GrpcSubscription(NodeConnection* connection, const esdb_subscription_callbacks& callbacks,
                    NodeConnection::Target target, event_store::client::streams::ReadReq request,
-                   size_t max_queued)
+                   size_t max_queued, size_t max_queued_bytes)
       : connection_(connection),
         callbacks_(callbacks),
         max_queued_(max_queued),
+        max_queued_bytes_(max_queued_bytes),
         target_(std::move(target)),
         request_(std::move(request)) {}
 
@@ -105,6 +115,7 @@ class GrpcSubscription : private grpc::ClientReadReactor<event_store::client::st
   NodeConnection* const connection_;
   const esdb_subscription_callbacks callbacks_;
   const size_t max_queued_;
+  const size_t max_queued_bytes_;
   const NodeConnection::Target target_;
   const event_store::client::streams::ReadReq request_;  // sent from StartCall on
   std::unique_ptr<event_store::client::streams::Streams::Stub> stub_;
@@ -114,6 +125,7 @@ class GrpcSubscription : private grpc::ClientReadReactor<event_store::client::st
 
   absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // of the items in queue_
   esdb_position last_ ABSL_GUARDED_BY(mu_){};     // for a caught-up message that names no position
   bool reading_ ABSL_GUARDED_BY(mu_) = false;     // a read is outstanding
   bool read_ended_ ABSL_GUARDED_BY(mu_) = false;  // a read failed: the stream is over

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -18,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "node/node_client.h"
 #include "sidecar/connection_string.h"
+#include "sidecar/grpc_subscription.h"
 
 namespace esdb::sidecar {
 namespace {
@@ -230,6 +232,68 @@ TEST_F(SidecarNodeApiTest, FilteredSubscriptionDeliversInOrderWithCheckpoints) {
   ASSERT_TRUE(after.WaitForCaughtUp());
   EXPECT_EQ(after.records().front().position, records[6].position);
   EXPECT_EQ(after.records().size(), 2u);
+}
+
+// Messages wait for the callbacks up to a count and up to the bytes of their events: large events
+// stop the reading long before the count would (a node may send messages of up to 64 MiB).
+TEST_F(SidecarNodeApiTest, ASubscriptionStopsReadingAtTheBytesItHoldsForItsCallbacks) {
+  const std::string pad(16 << 10, 'x');
+  std::vector<EventData> big;
+  for (int i = 0; i < 300; ++i) {
+    EventData e;
+    e.event_type = "Big";
+    e.data = absl::StrCat(R"({"n":)", i, R"(,"pad":")", pad, R"("})");
+    big.push_back(e);
+    if (big.size() == 50) {
+      ASSERT_TRUE(client_->Append("big", ESDB_EXPECT_ANY, big).ok());
+      big.clear();
+    }
+  }
+  struct Held {
+    absl::Notification entered, release;
+    absl::Mutex mu;
+    int events ABSL_GUARDED_BY(mu) = 0;
+  } held;
+  esdb_subscription_callbacks cb{};
+  cb.struct_size = sizeof cb;
+  cb.user = &held;
+  cb.on_events = [](void* user, const esdb_recorded_event* const*, size_t count) {
+    auto* h = static_cast<Held*>(user);
+    if (!h->entered.HasBeenNotified()) h->entered.Notify();
+    h->release.WaitForNotification();
+    absl::MutexLock lock(&h->mu);
+    h->events += static_cast<int>(count);
+  };
+  esdb_subscribe_options o{};
+  o.struct_size = sizeof o;
+  o.from = ESDB_FROM_START;
+  CallOutcome failure;
+  constexpr size_t kBytes = 256 << 10;
+  auto sub = GrpcSubscription::Start(connection_.get(), o, cb, &failure, kMaxQueued, kBytes);
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  // Whatever fails below, the callback returns before the subscription is destroyed.
+  absl::Cleanup release = [&] {
+    if (!held.release.HasBeenNotified()) held.release.Notify();
+  };
+  ASSERT_TRUE(held.entered.WaitForNotificationWithTimeout(kWait));
+  // 300 messages are far from the 4096 it may count: only the bytes stop the reading, which
+  // otherwise waits with a read outstanding for the next event.
+  absl::Time deadline = absl::Now() + kWait;
+  while ((*sub)->Reading() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(2));
+  ASSERT_FALSE((*sub)->Reading()) << (*sub)->QueuedBytes() << " bytes queued";
+  EXPECT_GE((*sub)->QueuedBytes(), kBytes);
+  EXPECT_LT((*sub)->QueuedBytes(), kBytes + (32 << 10)) << "one message past the bound at most";
+  held.release.Notify();
+  deadline = absl::Now() + kWait;
+  for (;;) {
+    {
+      absl::MutexLock lock(&held.mu);
+      if (held.events == 300 || absl::Now() > deadline) break;
+    }
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  absl::MutexLock lock(&held.mu);
+  EXPECT_EQ(held.events, 300);
 }
 
 // The dev node allows 100 calls open at once on one connection, as KurrentDB does by default.

@@ -177,6 +177,35 @@ TEST_F(SqliteLogTest, OpeningAnUnwritablePathFails) {
   EXPECT_FALSE(node.ok());
 }
 
+// A catch-up read stops at some 4 MiB of events, whatever the read batch: large events would
+// otherwise be read (and copied by the callback) hundreds of megabytes at a time.
+TEST_F(SqliteLogTest, ACatchUpReadHoldsAFewMegabytesOfLargeEventsAtMost) {
+  std::unique_ptr<LogNode> node = Open(LogNodeOptions{.read_batch = 512});
+  ASSERT_NE(node, nullptr);
+  const std::string pad(512 << 10, 'x');
+  for (int i = 0; i < 60; ++i) {
+    auto r = node->Append("big", ESDB_EXPECT_ANY,
+                          {Event("Big", absl::StrCat(R"({"n":)", i, R"(,"pad":")", pad, R"("})"))});
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  Recorder recorder;
+  esdb_subscription* sub = recorder.Subscribe(node->api(), SubscribeOptions());
+  ASSERT_TRUE(recorder.WaitForEventCount(60));
+  size_t most = 0;
+  for (const Recorder::Call& call : recorder.calls()) {
+    if (call.kind != Recorder::Call::kEvents) continue;
+    size_t bytes = 0;
+    for (const RecordedEvent& e : call.events) bytes += e.ByteSize();
+    most = std::max(most, bytes);
+  }
+  // The first read asks for 32 events (16 MiB), the next ones for more.
+  EXPECT_LE(most, (size_t{4} << 20) + pad.size() + 1024);
+  const std::vector<uint64_t> positions = Positions(recorder.events());
+  EXPECT_EQ(positions.size(), 60u);
+  EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()));
+  node->api()->unsubscribe_all(node->api()->ctx, sub);
+}
+
 TEST_F(SqliteLogTest, BlockedSubscriberHoldsNoReadTransaction) {
   std::unique_ptr<LogNode> node = Open(LogNodeOptions{.read_batch = 8});
   ASSERT_NE(node, nullptr);

@@ -27,6 +27,12 @@ struct RecordedEvent {
   std::string data;
   std::string metadata;
   int64_t created_unix_us = 0;
+
+  // Its bytes: the strings and payloads, plus a little for the rest.
+  size_t ByteSize() const {
+    return stream.size() + event_id.size() + event_type.size() + content_type.size() +
+           data.size() + metadata.size() + 64;
+  }
 };
 
 // An event ready to be stored: validated, with its id and creation time decided.
@@ -85,10 +91,12 @@ class LogReader {
  public:
   virtual ~LogReader() = default;
 
-  // At most max_count events of $all from `from_position` inclusive, in `direction` order.
+  // At most max_count events of $all from `from_position` inclusive, in `direction` order, and
+  // no more after the one that brings their ByteSize() to `max_bytes` (so at least one).
   virtual absl::StatusOr<std::vector<RecordedEvent>> ReadAll(ReadDirection direction,
                                                              uint64_t from_position,
-                                                             size_t max_count) = 0;
+                                                             size_t max_count,
+                                                             size_t max_bytes = SIZE_MAX) = 0;
   // At most max_count events of `stream` from `from_revision` inclusive, in `direction` order.
   // Ignores $maxCount (the node applies it); a missing stream reads as empty.
   virtual absl::StatusOr<std::vector<RecordedEvent>> ReadStream(const std::string& stream,

@@ -19,6 +19,10 @@ constexpr int kItemsPerTurn = 16;
 
 // Events of a subscription's first read from the store; later reads double up to read_batch.
 constexpr size_t kFirstRead = 32;
+// And bytes (RecordedEvent::ByteSize) at most per read, after the event that reaches them: a
+// read of read_batch events of up to 1 MiB each (the largest append) would hold half a
+// gigabyte, and its callback copy as much again.
+constexpr size_t kMaxReadBytes = size_t{4} << 20;
 
 }  // namespace
 
@@ -281,7 +285,8 @@ absl::Status LogSubscription::CatchUp() {
   {
     absl::StatusOr<ReaderPool::Lease> reader = readers_->Borrow();
     if (!reader.ok()) return reader.status();
-    batch = (*reader)->ReadAll(ReadDirection::kForwards, scan_.cursor + 1, read_size_);
+    batch = (*reader)->ReadAll(ReadDirection::kForwards, scan_.cursor + 1, read_size_,
+                               kMaxReadBytes);
     // Small first reads: many subscriptions start near the tail (or, like the runners'
     // activity probes, want only the first match), and a read of read_batch events costs each
     // of them that many rows and copies. A longer catch-up doubles its way up to read_batch.

@@ -51,20 +51,20 @@ class MemoryReader final : public LogReader {
   explicit MemoryReader(const MemoryStore* store) : store_(store) {}
 
   absl::StatusOr<std::vector<RecordedEvent>> ReadAll(ReadDirection direction,
-                                                     uint64_t from_position,
-                                                     size_t max_count) override {
+                                                     uint64_t from_position, size_t max_count,
+                                                     size_t max_bytes) override {
     absl::ReaderMutexLock lock(&store_->mu_);
     const std::vector<RecordedEvent>& events = store_->events_;
     std::vector<RecordedEvent> out;
+    size_t bytes = 0;
+    auto more = [&] { return out.size() < max_count && bytes < max_bytes; };
     if (direction == ReadDirection::kForwards) {
-      for (uint64_t p = std::max<uint64_t>(from_position, 1);
-           p <= events.size() && out.size() < max_count; ++p) {
-        out.push_back(events[p - 1]);
+      for (uint64_t p = std::max<uint64_t>(from_position, 1); p <= events.size() && more(); ++p) {
+        bytes += out.emplace_back(events[p - 1]).ByteSize();
       }
     } else {
-      for (uint64_t p = std::min<uint64_t>(from_position, events.size());
-           p >= 1 && out.size() < max_count; --p) {
-        out.push_back(events[p - 1]);
+      for (uint64_t p = std::min<uint64_t>(from_position, events.size()); p >= 1 && more(); --p) {
+        bytes += out.emplace_back(events[p - 1]).ByteSize();
       }
     }
     return out;

@@ -63,11 +63,14 @@ absl::StatusOr<StreamInfo> StreamInfoRow(sqlite3_stmt* stmt, const std::string& 
 constexpr char kEventColumns[] =
     "position, stream, revision, event_id, event_type, content_type, data, metadata, created";
 
-// Runs a prepared statement to completion, collecting rows as events (kEventColumns order).
-absl::StatusOr<std::vector<RecordedEvent>> CollectEvents(sqlite3* db, sqlite3_stmt* stmt) {
+// Runs a prepared statement, collecting rows as events (kEventColumns order), until it is done
+// or the events' ByteSize() has reached `max_bytes`.
+absl::StatusOr<std::vector<RecordedEvent>> CollectEvents(sqlite3* db, sqlite3_stmt* stmt,
+                                                         size_t max_bytes = SIZE_MAX) {
   std::vector<RecordedEvent> out;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  size_t bytes = 0;
+  int rc = SQLITE_DONE;
+  while (bytes < max_bytes && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     RecordedEvent& e = out.emplace_back();
     e.position = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
     e.stream = ColumnBytes(stmt, 1);
@@ -78,8 +81,9 @@ absl::StatusOr<std::vector<RecordedEvent>> CollectEvents(sqlite3* db, sqlite3_st
     e.data = ColumnBytes(stmt, 6);
     e.metadata = ColumnBytes(stmt, 7);
     e.created_unix_us = sqlite3_column_int64(stmt, 8);
+    bytes += e.ByteSize();
   }
-  if (rc != SQLITE_DONE) return SqliteError(db, rc, "reading events");
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqliteError(db, rc, "reading events");
   return out;
 }
 
@@ -126,14 +130,14 @@ class SqliteReader final : public LogReader {
   }
 
   absl::StatusOr<std::vector<RecordedEvent>> ReadAll(ReadDirection direction,
-                                                     uint64_t from_position,
-                                                     size_t max_count) override {
+                                                     uint64_t from_position, size_t max_count,
+                                                     size_t max_bytes) override {
     sqlite3_stmt* stmt =
         direction == ReadDirection::kForwards ? all_forwards_.get() : all_backwards_.get();
     StmtReset reset(stmt);
     sqlite3_bind_int64(stmt, 1, ClampToSqlite(from_position));
     sqlite3_bind_int64(stmt, 2, ClampToSqlite(max_count));
-    return CollectEvents(db_.get(), stmt);
+    return CollectEvents(db_.get(), stmt, max_bytes);
   }
 
   absl::StatusOr<std::vector<RecordedEvent>> ReadStream(const std::string& stream,

@@ -29,8 +29,10 @@ using event_store::client::streams::ReadReq;
 using event_store::client::streams::ReadResp;
 using Options = ReadReq::Options;
 
-// Events fetched per store read of a one-shot read.
+// Events fetched per store read of a one-shot read, and bytes (RecordedEvent::ByteSize) after
+// which a read ends early: 128 events of up to 1 MiB each would be 128 MiB at once.
 constexpr uint64_t kReadBatch = 128;
+constexpr size_t kReadBytes = size_t{4} << 20;
 // Messages a subscription may queue ahead of the client before it is paused (one on_events call
 // may go past it by up to a read batch); it resumes once the client has taken half.
 constexpr size_t kMaxQueued = 256;
@@ -516,8 +518,10 @@ absl::Status OneShotRead::RefillAll(const std::function<void(ReadResp)>& emit) {
   while (!exhausted_) {
     const uint64_t want = plan_.filtered ? kReadBatch : std::min(remaining_, kReadBatch);
     absl::StatusOr<std::vector<RecordedEvent>> events =
-        node_->ReadAll(plan_.direction, next_, want);
+        node_->ReadAll(plan_.direction, next_, want, kReadBytes);
     if (!events.ok()) return events.status();
+    size_t bytes = 0;
+    for (const RecordedEvent& event : *events) bytes += event.ByteSize();
     size_t queued = 0;
     for (const RecordedEvent& event : *events) {
       if (remaining_ == 0) break;
@@ -528,7 +532,8 @@ absl::Status OneShotRead::RefillAll(const std::function<void(ReadResp)>& emit) {
       --remaining_;
       ++queued;
     }
-    if (events->size() < want || remaining_ == 0) {
+    // Fewer than asked for and not cut short by the bytes: the log has no more.
+    if ((events->size() < want && bytes < kReadBytes) || remaining_ == 0) {
       exhausted_ = true;
     } else if (plan_.direction == ReadDirection::kForwards) {
       next_ = events->back().position + 1;

@@ -147,6 +147,32 @@ TEST_F(GrpcServerTest, MalformedReadsAreInvalidArgument) {
   ExpectServerAlive();
 }
 
+// A one-shot $all read fetches the log a few megabytes at a time; a fetch cut short by its bytes
+// is not the end of the log.
+TEST_F(GrpcServerTest, AReadOfLargeEventsIsFetchedInPartsAndGoesToTheEnd) {
+  const std::string pad(512 << 10, 'x');
+  for (int i = 0; i < 20; ++i) {
+    auto r = node_->Append("big", ESDB_EXPECT_ANY,
+                           {AppendEvent{"", "Big", "application/json",
+                                        absl::StrCat(R"({"n":)", i, R"(,"pad":")", pad, R"("})"),
+                                        ""}});
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  ReadReq req;
+  auto* o = req.mutable_options();
+  o->mutable_all()->mutable_start();
+  o->set_count(100);
+  o->mutable_no_filter();
+  o->mutable_uuid_option()->mutable_string();
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  std::vector<ReadResp> out;
+  ASSERT_TRUE(Read(req, &out, &context).ok());
+  int events = 0;
+  for (const ReadResp& r : out) events += r.has_event();
+  EXPECT_EQ(events, 20);
+}
+
 TEST_F(GrpcServerTest, MissingStreamIsOneStreamNotFoundMessage) {
   grpc::ClientContext context;
   std::vector<ReadResp> out;

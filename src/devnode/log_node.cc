@@ -341,12 +341,14 @@ absl::StatusOr<std::vector<RecordedEvent>> LogNode::ReadStream(const std::string
 
 absl::StatusOr<std::vector<RecordedEvent>> LogNode::ReadAll(ReadDirection direction,
                                                             uint64_t from_position,
-                                                            uint64_t max_count) {
+                                                            uint64_t max_count,
+                                                            size_t max_bytes) {
   if (absl::Status st = CheckRunning(); !st.ok()) return st;
   absl::StatusOr<ReaderPool::Lease> reader = readers_->Borrow();
   if (!reader.ok()) return reader.status();
   return (*reader)->ReadAll(direction, from_position,
-                            static_cast<size_t>(std::min<uint64_t>(max_count, SIZE_MAX)));
+                            static_cast<size_t>(std::min<uint64_t>(max_count, SIZE_MAX)),
+                            max_bytes);
 }
 
 uint64_t LogNode::LastPosition() const { return store_->LastPosition(); }

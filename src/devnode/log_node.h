@@ -131,9 +131,11 @@ class LogNode {
                                                         ReadDirection direction,
                                                         uint64_t from_revision, uint64_t max_count);
   // Up to max_count events of $all from from_position inclusive (forwards: 0 = the start;
-  // backwards: UINT64_MAX = the end).
+  // backwards: UINT64_MAX = the end), none after the one that brings their ByteSize() to
+  // max_bytes.
   absl::StatusOr<std::vector<RecordedEvent>> ReadAll(ReadDirection direction,
-                                                     uint64_t from_position, uint64_t max_count);
+                                                     uint64_t from_position, uint64_t max_count,
+                                                     size_t max_bytes = SIZE_MAX);
   // Position of the last event, 0 when the log is empty.
   uint64_t LastPosition() const;
 

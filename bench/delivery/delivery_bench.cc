@@ -8,12 +8,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bench/common/bench_args.h"
 #include "bench/common/bench_log.h"
+#include "bench/common/counted_sink.h"
 #include "delivery/runner.h"
 #include "devnode/log_node.h"
 #include "hosting/process.h"
@@ -38,14 +38,18 @@ double Deliver(esdb::devnode::LogNode& node, const esdb::SinkPlugin& plugin, boo
   o.settings.batch_timeout_ms = 0;
   o.node = &client;
   o.metrics = std::make_shared<esdb::ConnectorMetrics>();
-  o.open_sink = [&plugin, id] { return plugin.Open({id}, {}, [](auto, const std::string&) {}); };
+  absl::Notification delivered;
+  o.open_sink = [&plugin, id, events,
+                 &delivered]() -> absl::StatusOr<std::unique_ptr<esdb::Sink>> {
+    auto sink = plugin.Open({id}, {}, [](auto, const std::string&) {});
+    if (!sink.ok()) return sink.status();
+    return std::make_unique<esdb::bench::CountedSink>(*std::move(sink), events, &delivered);
+  };
   auto metrics = o.metrics;
   esdb::Runner runner(std::move(o));
   auto t0 = Clock::now();
   runner.Start();
-  while (metrics->records_delivered.load() < events) {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));  // polling a counter
-  }
+  delivered.WaitForNotification();
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   runner.Stop();
   std::printf("  %-28s %10.0f events/s  (%.2f s, %llu checkpoints)\n",

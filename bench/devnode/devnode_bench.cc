@@ -8,12 +8,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "bench/common/bench_args.h"
 #include "bench/common/bench_log.h"
+#include "bench/common/counted_sink.h"
 #include "delivery/runner.h"
 #include "devnode/log_node.h"
 #include "hosting/process.h"
@@ -113,14 +113,18 @@ int main(int argc, char** argv) {
   r.node = &client;
   r.metrics = std::make_shared<esdb::ConnectorMetrics>();
   const esdb::SinkPlugin* p = plugin->get();
-  r.open_sink = [p] { return p->Open({"bench"}, {}, [](auto, const std::string&) {}); };
+  absl::Notification delivered;
+  uint64_t target = scan.user_events;
+  r.open_sink = [p, target, &delivered]() -> absl::StatusOr<std::unique_ptr<esdb::Sink>> {
+    auto sink = p->Open({"bench"}, {}, [](auto, const std::string&) {});
+    if (!sink.ok()) return sink.status();
+    return std::make_unique<esdb::bench::CountedSink>(*std::move(sink), target, &delivered);
+  };
   auto metrics = r.metrics;
   esdb::Runner runner(std::move(r));
   auto t_deliver = Clock::now();
   runner.Start();
-  while (metrics->records_delivered.load() < scan.user_events) {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));  // polling a counter
-  }
+  delivered.WaitForNotification();
   double deliver_s = Seconds(t_deliver);
   runner.Stop();
   double deliver_rate = scan.user_events / deliver_s;

@@ -136,6 +136,7 @@ class FailurePolicyTest : public ::testing::Test {
     o.dead_letter_stream = std::move(dead_letter_stream);
     o.replay_request = replay_request;
     o.replay_until_us = replay_until_us;
+    o.scan_checkpoint_gap = scan_checkpoint_gap_;
     return std::make_unique<Runner>(std::move(o));
   }
 
@@ -158,8 +159,9 @@ class FailurePolicyTest : public ::testing::Test {
   std::unique_ptr<devnode::LogNode> node_ = devnode::LogNode::InMemory();
   NodeClient client_{node_->api()};
   std::shared_ptr<ConnectorMetrics> metrics_ = std::make_shared<ConnectorMetrics>();
-  std::vector<Position> positions_;  // of the events appended, in order
-  const NodeClient* runner_node_ = nullptr;  // the runner's node, when not client_
+  std::vector<Position> positions_;                        // of the events appended, in order
+  const NodeClient* runner_node_ = nullptr;                // the runner's node, when not client_
+  absl::Duration scan_checkpoint_gap_ = absl::Seconds(1);  // RunnerOptions::scan_checkpoint_gap
 };
 
 // Every accepted record is in log order and at a position not seen before.
@@ -248,6 +250,9 @@ TEST_F(FailurePolicyTest, ARecordSetAsideWhileACheckpointIsInFlightIsCheckpointe
   api.append = GatedAppend;
   NodeClient gated(&api);
   runner_node_ = &gated;
+  // No checkpoint of the scan notices' within the test: a checkpoint of the dead letter can then
+  // only be the one it forces.
+  scan_checkpoint_gap_ = absl::Hours(1);
   auto script = std::make_shared<Script>();
   Reports reports;
   auto runner = MakeRunner(script, Settings(), &reports);
@@ -265,20 +270,14 @@ TEST_F(FailurePolicyTest, ARecordSetAsideWhileACheckpointIsInFlightIsCheckpointe
         << "the checkpoint append due after 100 records never reached the gate";
     g.closed = false;
   }
-  // Since the held one: under 100 records, and the interval is a minute. Only the checkpoint
-  // forced by the dead letter is due at once; the next other one would be the scan notices',
-  // a second or more after the held one has ended (kScanCheckpointGap), which is after the gate
-  // opens below: a checkpoint within a second of that is the forced one.
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(950);
-  bool saved = false;
-  while (!saved && absl::Now() < deadline) {
+  // Since the held one: under 100 records, the interval is a minute and the scan notices' gap
+  // an hour. Only the checkpoint forced by the dead letter is due.
+  EXPECT_TRUE(PollUntil([&] {
     CheckpointStore store(&client_, "c1", 0, "reader");
     auto cp = store.Load();
-    saved = cp.ok() && cp->has_value() && (*cp)->dead_letters == 1 &&
-            (*cp)->position >= positions_[140];
-    if (!saved) absl::SleepFor(absl::Milliseconds(2));
-  }
-  EXPECT_TRUE(saved);
+    return cp.ok() && cp->has_value() && (*cp)->dead_letters == 1 &&
+           (*cp)->position >= positions_[140];
+  }));
   runner->Stop();
   ExpectOrderedOnce(script->Accepted());
   gate = nullptr;

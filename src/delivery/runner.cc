@@ -11,10 +11,6 @@
 namespace esdb {
 namespace {
 
-// Checkpoints driven by the node's scan notices (nothing matched, or caught up) are at most this
-// frequent, and a failed checkpoint append is tried again after this long.
-constexpr absl::Duration kScanCheckpointGap = absl::Seconds(1);
-
 // A probe that finds nothing but bookkeeping doubles the wait before the next one, up to this.
 constexpr absl::Duration kMaxProbeGap = absl::Minutes(5);
 
@@ -166,7 +162,7 @@ Runner::Runner(RunnerOptions options)
                options_.settings.multiplier),
       checkpoints_(options_.node, options_.connector_id, options_.generation, options_.host_id),
       task_(SerialTask::Create(&pools_->tasks(), [this] { Step(); })),
-      probe_gap_(kScanCheckpointGap) {
+      probe_gap_(options_.scan_checkpoint_gap) {
   if (!options_.metrics) options_.metrics = std::make_shared<ConnectorMetrics>();
   if (options_.dead_letter_stream.empty()) {
     options_.dead_letter_stream = DeadLetterStream(options_.connector_id, options_.generation);
@@ -627,8 +623,7 @@ void Runner::StepDeliver() {
     }
     // A marker waits until everything before it is acknowledged: the writes in flight, and a
     // batch that failed among them with the ones resent after it.
-    if (deferred_marker_ && in_flight_.empty() && !batch_ && suspects_.empty() &&
-        resend_.empty()) {
+    if (deferred_marker_ && in_flight_.empty() && !batch_ && suspects_.empty() && resend_.empty()) {
       Item marker = *std::move(deferred_marker_);
       deferred_marker_.reset();
       HandleMarker(marker);
@@ -967,8 +962,7 @@ void Runner::Isolate(const SinkResult& r, bool retry, const std::string& why) {
     if (retry) {
       // The record held back was not alone in failing: the sink, not a record, is at fault.
       Report(RunnerEvent::Kind::kFailed,
-             absl::StrCat(why, " (after the record at position ",
-                          held_->record.position.ToString(),
+             absl::StrCat(why, " (after the record at position ", held_->record.position.ToString(),
                           " had kept failing alone: the destination fails, not a record)"));
       return BeginEnd(Exit::kFailed);
     }
@@ -1376,7 +1370,7 @@ absl::Time Runner::CheckpointDue() const {
   absl::Time due = since_checkpoint_ + j.records >= s.autocommit_records_threshold
                        ? absl::InfinitePast()
                        : from + absl::Milliseconds(s.autocommit_interval_ms - j.interval_ms);
-  if (marker_progress_) due = std::min(due, from + kScanCheckpointGap + j.marker_delay);
+  if (marker_progress_) due = std::min(due, from + options_.scan_checkpoint_gap + j.marker_delay);
   return std::max(due, checkpoint_retry_at_);
 }
 
@@ -1401,7 +1395,7 @@ void Runner::DrawCheckpointStagger() {
   stagger_.records = up_to(0, s.autocommit_records_threshold / 4);
   stagger_.interval_ms = up_to(1, s.autocommit_interval_ms / 4);
   stagger_.marker_delay =
-      absl::Milliseconds(up_to(2, absl::ToInt64Milliseconds(kScanCheckpointGap) / 2));
+      absl::Milliseconds(up_to(2, absl::ToInt64Milliseconds(options_.scan_checkpoint_gap) / 2));
 }
 
 std::optional<Runner::Exit> Runner::MaybeCheckpoint(bool force) {
@@ -1468,7 +1462,7 @@ std::optional<Runner::Exit> Runner::OnCheckpointWritten(const absl::StatusOr<int
   if (!st.ok()) {
     // Not fatal: progress is only delayed. Tried again a little later.
     Log(ESDB_LOG_WARN, absl::StrCat("checkpoint failed: ", st.message()));
-    checkpoint_retry_at_ = absl::Now() + kScanCheckpointGap;
+    checkpoint_retry_at_ = absl::Now() + options_.scan_checkpoint_gap;
     return std::nullopt;
   }
   checkpoints_.Commit(*revision);
@@ -1505,7 +1499,7 @@ absl::Time Runner::MaybeProbe() {
       if (!filter_.spec().include_system) pools_->activity().Note(*r.found);
       absl::MutexLock lock(&mu_);
       last_activity_ = std::max(last_activity_.value_or(Position{}), *r.found);
-      probe_gap_ = kScanCheckpointGap;
+      probe_gap_ = options_.scan_checkpoint_gap;
     } else {
       probe_gap_ = std::min(probe_gap_ * 2, kMaxProbeGap);
     }

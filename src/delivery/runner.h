@@ -71,7 +71,10 @@ struct RunnerOptions {
   std::function<void(const RunnerEvent&)> on_event;
   std::function<void()> on_ended;
   uint32_t scan_checkpoint_interval = 0;  // events the node scans between checkpoint notices
-  size_t queue_capacity = 20000;          // records buffered ahead of the sink
+  // Checkpoints driven by the node's scan notices (nothing matched, or caught up) are at most
+  // this frequent, and a failed checkpoint append is tried again after this long.
+  absl::Duration scan_checkpoint_gap = absl::Seconds(1);
+  size_t queue_capacity = 20000;  // records buffered ahead of the sink
   // Memory they may hold (RecordBlock::MemoryBytes), or twice batching:maxBytes if that is more:
   // large events reach the record count only after gigabytes.
   size_t queue_bytes = size_t{8} << 20;
@@ -310,8 +313,8 @@ class Runner : private SubscriptionHandler {
   // This checkpoint's own thresholds (DrawCheckpointStagger).
   struct CheckpointStagger {
     uint64_t draws = 0;
-    int64_t records = 0;      // counted as already acknowledged
-    int64_t interval_ms = 0;  // the interval is this much shorter
+    int64_t records = 0;          // counted as already acknowledged
+    int64_t interval_ms = 0;      // the interval is this much shorter
     absl::Duration marker_delay;  // a scan notice's checkpoint comes this much later
   };
   CheckpointStagger stagger_;
@@ -331,8 +334,8 @@ class Runner : private SubscriptionHandler {
 
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
-  size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;              // in queue_ and staged_
-  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // their blocks' memory (MemoryBytes)
+  size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;  // in queue_ and staged_
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;    // their blocks' memory (MemoryBytes)
   std::optional<Position> last_enqueued_ ABSL_GUARDED_BY(mu_);  // resubscribe point
   std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                // of the current subscription

@@ -147,15 +147,16 @@ TEST_F(GrpcServerTest, MalformedReadsAreInvalidArgument) {
   ExpectServerAlive();
 }
 
-// A one-shot $all read fetches the log a few megabytes at a time; a fetch cut short by its bytes
-// is not the end of the log.
-TEST_F(GrpcServerTest, AReadOfLargeEventsIsFetchedInPartsAndGoesToTheEnd) {
+// A one-shot $all read fetches the log a few megabytes at a time (the store's bytes bound:
+// LogNodeTest.ReadAllStopsAtItsBytesAfterOneEventAtLeast); a fetch cut short by its bytes is
+// not the end of the log.
+TEST_F(GrpcServerTest, AReadFetchCutShortByItsBytesIsNotTheEndOfTheLog) {
   const std::string pad(512 << 10, 'x');
   for (int i = 0; i < 20; ++i) {
-    auto r = node_->Append("big", ESDB_EXPECT_ANY,
-                           {AppendEvent{"", "Big", "application/json",
-                                        absl::StrCat(R"({"n":)", i, R"(,"pad":")", pad, R"("})"),
-                                        ""}});
+    auto r =
+        node_->Append("big", ESDB_EXPECT_ANY,
+                      {AppendEvent{"", "Big", "application/json",
+                                   absl::StrCat(R"({"n":)", i, R"(,"pad":")", pad, R"("})"), ""}});
     ASSERT_TRUE(r.ok()) << r.status();
   }
   ReadReq req;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "devnode/log_node_test_util.h"
 #include "devnode/node_status.h"
@@ -83,6 +84,27 @@ TEST_P(LogNodeTest, PositionsStartAtOneAndIncreaseAcrossStreams) {
   auto backwards = node_->ReadAll(ReadDirection::kBackwards, UINT64_MAX, 2);
   ASSERT_TRUE(backwards.ok());
   EXPECT_THAT(Positions(*backwards), ElementsAre(3, 2));
+}
+
+// A read of $all stops after the event that brings it to its bytes, in either direction, and
+// always carries one event (a catch-up or a gRPC read of large events fetches a few MiB at once).
+TEST_P(LogNodeTest, ReadAllStopsAtItsBytesAfterOneEventAtLeast) {
+  const std::string data = absl::StrCat(R"({"pad":")", std::string(100 << 10, 'x'), R"("})");
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(CAppend(api(), "big", ESDB_EXPECT_ANY, {Event("Big", data)}).status, ESDB_NODE_OK);
+  }
+  auto forwards = node_->ReadAll(ReadDirection::kForwards, 0, 100, 250 << 10);
+  ASSERT_TRUE(forwards.ok()) << forwards.status();
+  EXPECT_THAT(Positions(*forwards), ElementsAre(1, 2, 3));
+  auto backwards = node_->ReadAll(ReadDirection::kBackwards, UINT64_MAX, 100, 250 << 10);
+  ASSERT_TRUE(backwards.ok()) << backwards.status();
+  EXPECT_THAT(Positions(*backwards), ElementsAre(10, 9, 8));
+  auto one = node_->ReadAll(ReadDirection::kForwards, 5, 100, 1);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_THAT(Positions(*one), ElementsAre(5));
+  auto all = node_->ReadAll(ReadDirection::kForwards, 0, 100);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 10u);
 }
 
 TEST_P(LogNodeTest, ExpectAny) {

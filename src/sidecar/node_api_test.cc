@@ -284,15 +284,10 @@ TEST_F(SidecarNodeApiTest, ASubscriptionStopsReadingAtTheBytesItHoldsForItsCallb
   EXPECT_GE((*sub)->QueuedBytes(), kBytes);
   EXPECT_LT((*sub)->QueuedBytes(), kBytes + (32 << 10)) << "one message past the bound at most";
   held.release.Notify();
-  deadline = absl::Now() + kWait;
-  for (;;) {
-    {
-      absl::MutexLock lock(&held.mu);
-      if (held.events == 300 || absl::Now() > deadline) break;
-    }
-    absl::SleepFor(absl::Milliseconds(2));
-  }
   absl::MutexLock lock(&held.mu);
+  held.mu.AwaitWithTimeout(absl::Condition(
+                               +[](int* events) { return *events == 300; }, &held.events),
+                           kWait);
   EXPECT_EQ(held.events, 300);
 }
 

@@ -22,6 +22,7 @@ using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 absl::Status LoadStatus(const std::string& path) { return SinkPlugin::Load(path).status(); }
 
@@ -92,6 +93,12 @@ TEST(SinkPluginLoadTest, NamesOfAnotherShapeOrTheHostsOwnAreRefused) {
   EXPECT_THAT(LoadStatus(path).message(),
               AllOf(HasSubstr("'" + path + "'"),
                     HasSubstr("its name has a character other than letters, digits")));
+  EXPECT_THAT(LoadStatus(TestdataPluginPath("named_65")).message(),
+              HasSubstr("its name is longer than 64 bytes"));
+  EXPECT_THAT(LoadStatus(TestdataPluginPath("named_empty")).message(), HasSubstr("no name"));
+  // 64 bytes pass the name check: what is reported is the table's missing open().
+  EXPECT_THAT(LoadStatus(TestdataPluginPath("named_64")).message(),
+              AllOf(HasSubstr("open is NULL"), Not(HasSubstr("its name"))));
 }
 
 TEST(SinkPluginLoadTest, CopiesDescriptionAndSettingsTable) {
@@ -211,12 +218,12 @@ TEST(SinkPluginOpenTest, PluginSeesDefaultsAndCanonicalValuesAndConnectorId) {
     ASSERT_TRUE(sink.ok()) << sink.status();
   }
   // Keys arrive sorted; count/openResult/flushResult come from defaults, token has none.
-  EXPECT_THAT(log.Messages(), ElementsAre("open connector=orders-to-file",
-                                          "host batch=100/4194304 generation=0 epoch=0",
-                                          "setting count=5",
-                                          "setting flushResult=ok", "setting headers:X-Trace=1",
-                                          "setting mode=ok", "setting openResult=ok",
-                                          "setting target=t", "setting verbose=true", "close"));
+  EXPECT_THAT(
+      log.Messages(),
+      ElementsAre("open connector=orders-to-file", "host batch=100/4194304 generation=0 epoch=0",
+                  "setting count=5", "setting flushResult=ok", "setting headers:X-Trace=1",
+                  "setting mode=ok", "setting openResult=ok", "setting target=t",
+                  "setting verbose=true", "close"));
 }
 
 // The host's own values reach the plugin in esdb_sink_host, never as settings: a sink can shape

@@ -378,7 +378,9 @@ TEST_F(SidecarProcessTest, SameOutputAsTheInProcessHost) {
   ASSERT_TRUE(node_->Stop().ok());
   const std::string a = ReadAll(in_process);
 
-  // The same log, now served to the side-car by a node without the library.
+  // The same log, now served to the side-car by a node without the library. The side-car is
+  // made after it, so the node picks a port of its own again (the old one is free for others).
+  grpc_port_ = 0;
   MakeNode(/*with_library=*/false);
   ASSERT_NO_FATAL_FAILURE(StartNode());
   MakeSidecar();
@@ -410,8 +412,8 @@ TEST_F(SidecarProcessTest, HelpListsTheFlagsAndBadConnectionStringsAreRefused) {
   EXPECT_TRUE(help->status.CleanExit()) << help->status.ToString();
   const std::string text = help->out + help->err;
   for (const char* flag : {"--connection-string", "--http-port", "--connectors-library",
-                           "--plugins-dir", "--log-level", "--member-id", "--host-id",
-                           "--insecure", "--tls-cert-file", "--tls-key-file", "--tls-ca-file"}) {
+                           "--plugins-dir", "--log-level", "--member-id", "--host-id", "--insecure",
+                           "--tls-cert-file", "--tls-key-file", "--tls-ca-file"}) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag << " missing from:\n" << text;
   }
   EXPECT_NE(text.find("2115"), std::string::npos);

@@ -301,6 +301,7 @@ void Runner::OnEventBlock(RecordBlock block) {
   {
     absl::MutexLock lock(&mu_);
     if (stop_requested_ || closing_) return;  // never delivered, never checkpointed past
+    if (shedding_) return;                     // read again by the next subscription
     last_enqueued_ = last;
     if (activity) last_activity_ = activity;
     if (!records) return;
@@ -309,7 +310,7 @@ void Runner::OnEventBlock(RecordBlock block) {
     queue_.push_back(Item{Item::Kind::kRecords, std::move(records), 0, {}, {}, 0});
     options_.metrics->caught_up = false;
     // The task ends the subscription: destroying it here, in its own callback, is not allowed.
-    if (QueueFull()) pause_ = true;
+    if (QueueFull()) pause_ = shedding_ = true;
     wake = pause_ || !in_call_;
   }
   if (wake) task_->Schedule();
@@ -335,6 +336,8 @@ void Runner::PushMarker(Item item) {
   {
     absl::MutexLock lock(&mu_);
     if (stop_requested_ || closing_) return;
+    // Past events dropped while shedding, a position would let a checkpoint skip them.
+    if (shedding_ && item.kind != Item::Kind::kDropped) return;
     item.generation = generation_;
     if (item.kind != Item::Kind::kDropped) last_enqueued_ = item.position;
     queue_.push_back(std::move(item));
@@ -1165,6 +1168,7 @@ absl::Status Runner::Subscribe(std::optional<Position> after) {
     absl::MutexLock lock(&mu_);
     ++generation_;
     pause_ = false;
+    shedding_ = false;
   }
   caught_up_ = false;
   SubscribeOptions o;

@@ -340,6 +340,10 @@ class Runner : private SubscriptionHandler {
   std::optional<Position> last_activity_ ABSL_GUARDED_BY(mu_);  // see ActivitySinceCheckpoint
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;                // of the current subscription
   bool pause_ ABSL_GUARDED_BY(mu_) = false;  // the queue is full: end the subscription
+  // Set with pause_ and cleared only by the next subscription: what the ending one still sends is
+  // dropped unqueued (the new one reads it again after last_enqueued_), so a queue overshoots
+  // its bound by one callback however long the task takes to end the subscription.
+  bool shedding_ ABSL_GUARDED_BY(mu_) = false;
   // A sink call is in progress: its end wakes the task, so the node's callbacks need not (a
   // wake-up per callback would only find the call still running).
   bool in_call_ ABSL_GUARDED_BY(mu_) = false;

@@ -233,10 +233,10 @@ TEST_F(RunnerScaleTest, TheQueuesOfAllRunnersStayWithinOneMemoryBudget) {
   // Each runner alone may queue 8 MiB, past what 300 events of 32 KiB hold (some 10 MB): only
   // the budget ends the subscriptions while every write hangs.
   ASSERT_TRUE(counting_.WaitForLive(0, kWait)) << small.queue_budget().used() << " bytes queued";
-  // The budget, then at most a minimum and the read that crossed it (the catch-up reads double:
-  // 32, 64, 128 events) each; without the budget some 35 MB.
+  // The budget, then at most the read that crossed it (4 MiB at most: the node's catch-up
+  // reads stop there) each, as all four may cross it at once; without the budget some 37 MB.
   EXPECT_GE(small.queue_budget().used(), size_t{4} << 20);
-  EXPECT_LT(small.queue_budget().used(), size_t{16} << 20);
+  EXPECT_LT(small.queue_budget().used(), size_t{22} << 20);
   for (auto& r : received) {
     absl::MutexLock l(&r->mu);
     r->hold = false;

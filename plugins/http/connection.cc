@@ -33,6 +33,11 @@ using Clock = std::chrono::steady_clock;
 using ErrorCode = boost::system::error_code;
 
 constexpr size_t kMaxResponseBody = size_t{1} << 20;
+// What a read may hold unparsed: a chunk-size line or trailer that never ends (Beast sets no
+// limit of its own on those) fails the exchange here instead of growing without end.
+constexpr size_t kMaxUnparsed = kMaxResponseBody + (size_t{64} << 10);
+// Interim responses (1xx, e.g. 103 Early Hints) skipped before the final one.
+constexpr int kMaxInterim = 8;
 // Far above any real bundle of CA certificates (the system's is about 200 KB).
 constexpr off_t kMaxCaFileBytes = off_t{4} << 20;
 
@@ -215,12 +220,24 @@ class Connection::Impl {
     return "";
   }
 
+  using Parser = http::response_parser<http::string_body>;
+
+  // Writes the request, then reads responses into `parser` until the final one: interim (1xx)
+  // responses are not the server's answer.
   template <typename Stream>
   ErrorCode Exchange1(Stream& stream, http::request<http::string_body>& req,
-                      http::response_parser<http::string_body>& parser) {
+                      std::optional<Parser>& parser) {
     ErrorCode ec = Await([&](auto handler) { http::async_write(stream, req, handler); });
     if (ec) return ec;
-    return Await([&](auto handler) { http::async_read(stream, buffer_, parser, handler); });
+    for (int interim = 0;; ++interim) {
+      parser.emplace();
+      parser->body_limit(kMaxResponseBody);
+      ec = Await([&](auto handler) { http::async_read(stream, buffer_, *parser, handler); });
+      const unsigned status = parser->get().result_int();
+      if (ec || status < 100 || status >= 200 || status == 101 || interim == kMaxInterim) {
+        return ec;
+      }
+    }
   }
 
   Exchange Attempt(const PlannedRequest& planned, Clock::time_point deadline, bool& got_bytes) {
@@ -241,15 +258,22 @@ class Connection::Impl {
     req.keep_alive(true);
     req.prepare_payload();
 
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxResponseBody);
+    std::optional<Parser> parser;
     Lowest().expires_at(deadline);
     ErrorCode ec =
         plain_ != nullptr ? Exchange1(*plain_, req, parser) : Exchange1(*secure_, req, parser);
-    got_bytes = parser.got_some() || buffer_.size() > 0;
-    if (parser.is_header_done()) {
-      const auto& res = parser.get();
-      exchange.status = static_cast<int>(res.result_int());
+    got_bytes = (parser && parser->got_some()) || buffer_.size() > 0;
+    if (parser && parser->is_header_done()) {
+      const auto& res = parser->get();
+      const unsigned status = res.result_int();
+      if (status < 200 || status > 599) {
+        // Not an answer (a status HTTP does not have, 101, or interim responses without end).
+        Close();
+        exchange.error = "the server answered with status " + std::to_string(status) +
+                         ", which is not an answer to a request";
+        return exchange;
+      }
+      exchange.status = static_cast<int>(status);
       exchange.reason = std::string(res.reason());
       if (auto it = res.find(http::field::retry_after); it != res.end()) {
         exchange.retry_after = std::string(it->value());
@@ -268,7 +292,9 @@ class Connection::Impl {
                            : ec.message();
       return exchange;
     }
-    if (!parser.get().keep_alive()) Close();
+    // Bytes after the answer were not asked for (a second response?): the next request on this
+    // connection would take them for its own answer.
+    if (!parser->get().keep_alive() || buffer_.size() > 0) Close();
     return exchange;
   }
 
@@ -278,7 +304,7 @@ class Connection::Impl {
   std::optional<tcp::resolver::results_type> endpoints_;
   std::unique_ptr<beast::tcp_stream> plain_;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kMaxUnparsed};
   int opened_ = 0;
 };
 

@@ -33,6 +33,7 @@ using ::esdb::testing::ReceiverProcess;
 using ::esdb::testing::TempDir;
 using nlohmann::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Clock = std::chrono::steady_clock;
 
 class HttpSinkTest : public ::testing::Test {
@@ -255,6 +256,49 @@ TEST_F(HttpSinkTest, DroppedConnectionsAreRetry) {
     EXPECT_EQ(r.outcome, SinkOutcome::kRetry) << action;
     EXPECT_THAT(r.message, HasSubstr("POST http://127.0.0.1:")) << r.message;
   }
+  EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
+}
+
+// A 1xx is an interim response (103 Early Hints): the answer still comes.
+TEST_F(HttpSinkTest, AnInterimResponseIsNotTheAnswer) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  SinkResult r = WriteUnder(*sink, "hints");
+  EXPECT_EQ(r.outcome, SinkOutcome::kOk) << r.message;
+}
+
+// Bytes after an answer were not asked for: the next request on that connection would take a
+// second response for its own answer (here a 200 for what the receiver answers 503).
+TEST_F(HttpSinkTest, AnUnaskedSecondResponseIsNotTakenForTheNextAnswer) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(WriteUnder(*sink, "twice,503").outcome, SinkOutcome::kOk);
+  std::vector<Record> batch = {MakeRecord("s", 1, 200)};
+  SinkResult r = sink->Write(batch);
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("HTTP 503"));
+  EXPECT_EQ(Stats()["deliveries"], 2);
+}
+
+TEST_F(HttpSinkTest, StatusesHttpDoesNotHaveAreRetryAndNamed) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  for (const char* status : {"700", "000", "101"}) {
+    SinkResult r = WriteUnder(*sink, absl::StrCat("raw:", status));
+    EXPECT_EQ(r.outcome, SinkOutcome::kRetry) << status;
+    EXPECT_THAT(r.message, HasSubstr(absl::StrCat("status ", std::stoi(status)))) << r.message;
+  }
+  EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
+}
+
+// A chunk-size line that never ends is refused at a bound, not read until the request timeout
+// (it would grow in memory all that while).
+TEST_F(HttpSinkTest, AChunkLineThatNeverEndsFailsTheWriteAtItsBound) {
+  auto sink = Open({{"requestTimeoutMs", "60000"}});
+  ASSERT_NE(sink, nullptr);
+  SinkResult r = WriteUnder(*sink, "endless");
+  EXPECT_EQ(r.outcome, SinkOutcome::kRetry);
+  EXPECT_THAT(r.message, Not(HasSubstr("no response within"))) << r.message;
   EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
 }
 

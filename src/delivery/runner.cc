@@ -339,7 +339,12 @@ void Runner::PushMarker(Item item) {
     // Past events dropped while shedding, a position would let a checkpoint skip them.
     if (shedding_ && item.kind != Item::Kind::kDropped) return;
     item.generation = generation_;
-    if (item.kind != Item::Kind::kDropped) last_enqueued_ = item.position;
+    if (item.kind != Item::Kind::kDropped) {
+      // A notice behind what was queued names nothing new (a caught-up message may name no
+      // position, which a node may give as 0): it must not move the resubscribe point back.
+      if (last_enqueued_) item.position = std::max(item.position, *last_enqueued_);
+      last_enqueued_ = item.position;
+    }
     queue_.push_back(std::move(item));
     wake = !in_call_;
   }
@@ -1169,6 +1174,7 @@ absl::Status Runner::Subscribe(std::optional<Position> after) {
     ++generation_;
     pause_ = false;
     shedding_ = false;
+    if (after) last_enqueued_ = std::max(last_enqueued_.value_or(*after), *after);
   }
   caught_up_ = false;
   SubscribeOptions o;

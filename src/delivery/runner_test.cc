@@ -76,35 +76,55 @@ class ScriptedSink : public Sink {
 
 using Events = RunnerReports;
 
-// The node's table with each subscription's on_caught_up calls counted, so that a test can
-// await the node having sent everything. Statics, as the table's functions get only the node's
-// ctx: one instance at a time.
-class CaughtUpCounter {
+// The node's table with each subscription's options and callbacks kept and its on_caught_up
+// calls counted: a test can await the node having sent everything, see where the runner
+// subscribed from, and call the runner's callbacks as a node would. Statics, as the table's
+// functions get only the node's ctx: one instance at a time.
+class SubscriptionSpy {
  public:
-  explicit CaughtUpCounter(const esdb_node_api* inner) : table_(*inner) {
+  explicit SubscriptionSpy(const esdb_node_api* inner) : table_(*inner) {
     absl::MutexLock l(&mu_);
     inner_ = inner;
-    count_ = 0;
+    caught_up_ = 0;
     table_.subscribe_all = &Subscribe;
   }
-  ~CaughtUpCounter() {
+  ~SubscriptionSpy() {
     absl::MutexLock l(&mu_);
-    originals_.clear();
+    made_.clear();
   }
   const esdb_node_api* api() const { return &table_; }
-  bool WaitFor(int n) {
+  bool WaitForCaughtUp(int n) {
     absl::MutexLock l(&mu_);
-    auto enough = [n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return count_ >= n; };
+    auto enough = [n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return caught_up_ >= n; };
     return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(20));
+  }
+  bool WaitForSubscriptions(size_t n) {
+    absl::MutexLock l(&mu_);
+    auto enough = [n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return made_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(20));
+  }
+  // The options of the i-th subscription made, and the runner's own callbacks for it.
+  esdb_subscribe_options Options(size_t i) {
+    absl::MutexLock l(&mu_);
+    return made_.at(i)->options;
+  }
+  esdb_subscription_callbacks Callbacks(size_t i) {
+    absl::MutexLock l(&mu_);
+    return made_.at(i)->callbacks;
   }
 
  private:
+  struct Made {
+    esdb_subscribe_options options;
+    esdb_subscription_callbacks callbacks;
+  };
+
   static esdb_node_status Subscribe(void* ctx, const esdb_subscribe_options* options,
                                     const esdb_subscription_callbacks* callbacks,
                                     esdb_subscription** out, char* err, size_t err_size) {
-    auto original = std::make_unique<esdb_subscription_callbacks>(*callbacks);
+    auto made = std::make_unique<Made>(Made{*options, *callbacks});
     esdb_subscription_callbacks mine = *callbacks;
-    mine.user = original.get();
+    mine.user = &made->callbacks;
     mine.on_events = [](void* user, const esdb_recorded_event* const* events, size_t n) {
       auto* o = static_cast<esdb_subscription_callbacks*>(user);
       o->on_events(o->user, events, n);
@@ -117,24 +137,25 @@ class CaughtUpCounter {
       auto* o = static_cast<esdb_subscription_callbacks*>(user);
       o->on_caught_up(o->user, p);
       absl::MutexLock l(&mu_);
-      ++count_;
+      ++caught_up_;
     };
     mine.on_dropped = [](void* user, esdb_node_status status, const char* message) {
       auto* o = static_cast<esdb_subscription_callbacks*>(user);
       o->on_dropped(o->user, status, message);
     };
+    const esdb_node_api* inner;
     {
       absl::MutexLock l(&mu_);
-      originals_.push_back(std::move(original));  // kept until the counter goes
+      made_.push_back(std::move(made));  // kept until the spy goes
+      inner = inner_;
     }
-    return inner_->subscribe_all(ctx, options, &mine, out, err, err_size);
+    return inner->subscribe_all(ctx, options, &mine, out, err, err_size);
   }
 
   static inline absl::Mutex mu_;
   static inline const esdb_node_api* inner_ ABSL_GUARDED_BY(mu_) = nullptr;
-  static inline int count_ ABSL_GUARDED_BY(mu_) = 0;
-  static inline std::vector<std::unique_ptr<esdb_subscription_callbacks>> originals_
-      ABSL_GUARDED_BY(mu_);
+  static inline int caught_up_ ABSL_GUARDED_BY(mu_) = 0;
+  static inline std::vector<std::unique_ptr<Made>> made_ ABSL_GUARDED_BY(mu_);
   esdb_node_api table_;
 };
 
@@ -641,6 +662,32 @@ TEST_F(RunnerTest, AQueueThatFillsDuringAHungWritePausesAndResubscribesWithoutLo
 // Large events fill memory long before they fill the queue's record count: the queue is bounded
 // by the memory its records hold too (8 MiB by default), so a connector whose sink is stuck holds
 // that much, not 20,000 events of whatever size, and loses nothing for it.
+// A notice naming a position behind what the runner has queued (a caught-up message may name
+// none, which the side-car then gives as where it started) moves nothing back: after a drop the
+// runner reads on from its last event, not from the log's start all over again.
+TEST_F(RunnerTest, ANoticeBehindTheQueuedEventsDoesNotMoveWhereTheRunnerReadsOnFrom) {
+  AppendEvents(50);
+  SubscriptionSpy spy(node_->api());
+  NodeClient spied(spy.api());
+  runner_node_ = &spied;
+  auto script = std::make_shared<SinkScript>();
+  Events events;
+  auto runner = MakeRunner(script, Settings(), &events);
+  runner->Start();
+  ASSERT_TRUE(script->WaitFor(50));
+  ASSERT_TRUE(spy.WaitForCaughtUp(1));
+  // As a node would, between its own callbacks (it sends none: nothing is appended meanwhile).
+  esdb_subscription_callbacks cb = spy.Callbacks(0);
+  cb.on_caught_up(cb.user, esdb_position{0, 0});
+  cb.on_dropped(cb.user, ESDB_NODE_UNAVAILABLE, "connection lost");
+  ASSERT_TRUE(spy.WaitForSubscriptions(2));
+  const esdb_subscribe_options again = spy.Options(1);
+  EXPECT_EQ(again.from, ESDB_FROM_POSITION);
+  EXPECT_GE(again.position.commit, last_appended_.commit);  // or its own start claim past it
+  AppendEvents(10);
+  ASSERT_NO_FATAL_FAILURE(ReleaseAndExpectAllDelivered(*script, *runner, events, 60));
+}
+
 TEST_F(RunnerTest, AQueueOfLargeEventsPausesAtItsMemoryBoundWithoutLoss) {
   const std::string pad(64 << 10, 'x');
   for (int i = 0; i < 600; ++i) {
@@ -652,9 +699,9 @@ TEST_F(RunnerTest, AQueueOfLargeEventsPausesAtItsMemoryBoundWithoutLoss) {
     ASSERT_TRUE(r.ok());
     last_appended_ = r->position;
   }
-  CaughtUpCounter counter(node_->api());
-  NodeClient counted(counter.api());
-  runner_node_ = &counted;
+  SubscriptionSpy spy(node_->api());
+  NodeClient spied(spy.api());
+  runner_node_ = &spied;
   DeliveryPools pools(DeliveryPoolsOptions{.task_threads = 2});
   runner_pools_ = &pools;
   auto script = std::make_shared<SinkScript>();
@@ -685,7 +732,7 @@ TEST_F(RunnerTest, AQueueOfLargeEventsPausesAtItsMemoryBoundWithoutLoss) {
     ASSERT_TRUE(mu.AwaitWithTimeout(
         absl::Condition(+[](int* n) { return *n == 2; }, &holding), absl::Seconds(20)));
   }
-  ASSERT_TRUE(counter.WaitFor(1)) << "the node never reached the end of the log";
+  ASSERT_TRUE(spy.WaitForCaughtUp(1)) << "the node never reached the end of the log";
   // 600 events are far from the 20,000 records the queue may count: only the memory bound
   // stops it. It holds the bound and the node's read that crossed it (4 MiB at most); what
   // came after is read again by the next subscription. Everything would be some 40 MB.

@@ -81,6 +81,10 @@ absl::StatusOr<std::unique_ptr<GrpcSubscription>> GrpcSubscription::Start(
   std::unique_ptr<GrpcSubscription> sub(
       new GrpcSubscription(connection, callbacks, *target, *std::move(request),
                            std::max<size_t>(max_queued, 1), max_queued_bytes));
+  if (options.from == ESDB_FROM_POSITION) {
+    absl::MutexLock lock(&sub->mu_);
+    sub->last_ = options.position;  // a caught-up message naming no position, before any event
+  }
   connection->Prepare(&sub->context_, connection->prefers_leader(), /*deadline=*/false);
   sub->stub_ = Streams::NewStub(target->channel);
   sub->stub_->async()->Read(&sub->context_, &sub->request_, sub.get());

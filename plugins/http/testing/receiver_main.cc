@@ -12,6 +12,11 @@
 //   stall:<ms>    record the events, wait <ms> without answering, then close the connection
 //   drop          record the events, then close the connection without answering
 //   cut           close the connection without answering or recording
+//   hints         record the events, send an interim 103 Early Hints, then answer 200
+//   twice         record the events, answer 200 and at once a second, unasked 200
+//   raw:<n>       answer with status line "HTTP/1.1 <n> Odd" (any three digits), record nothing
+//   endless       record nothing, start a chunked 200 whose first chunk-size line never ends
+//                 (4 MiB of it), then keep the connection open until the sender closes it
 // Events are read from the esdb-* headers of a single-event request or from the items of a JSON
 // array body.
 //
@@ -67,7 +72,7 @@ using tcp = asio::ip::tcp;
 using nlohmann::json;
 
 struct Action {
-  enum Kind { kOk, kStatus, kStall, kDrop, kCut } kind = kOk;
+  enum Kind { kOk, kStatus, kStall, kDrop, kCut, kHints, kTwice, kRaw, kEndless } kind = kOk;
   int status = 200;
   std::string retry_after;
   int stall_ms = 0;
@@ -85,6 +90,15 @@ bool ParseAction(const std::string& word, Action& a) {
   if (word == "cut") {
     a.kind = Action::kCut;
     return true;
+  }
+  if (word == "hints" || word == "twice" || word == "endless") {
+    a.kind = word == "hints" ? Action::kHints : word == "twice" ? Action::kTwice : Action::kEndless;
+    return true;
+  }
+  if (word.rfind("raw:", 0) == 0) {
+    a.kind = Action::kRaw;
+    a.retry_after = word.substr(4);  // the status digits
+    return a.retry_after.size() == 3;
   }
   if (word.rfind("stall:", 0) == 0) {
     a.kind = Action::kStall;
@@ -351,8 +365,38 @@ void Serve(State& state, int latency_ms, tcp::socket socket) {
         state.Closed();
         break;
       }
-      if (a.kind == Action::kOk || a.kind == Action::kStall || a.kind == Action::kDrop) {
+      if (a.kind == Action::kOk || a.kind == Action::kStall || a.kind == Action::kDrop ||
+          a.kind == Action::kHints || a.kind == Action::kTwice) {
         state.Record(req);
+      }
+      // The misbehaviours written byte by byte.
+      if (a.kind == Action::kHints) {
+        asio::write(socket, asio::buffer(std::string("HTTP/1.1 103 Early Hints\r\n"
+                                                     "Link: </style.css>; rel=preload\r\n\r\n")),
+                    ec);
+        a.kind = Action::kOk;
+      }
+      if (a.kind == Action::kRaw || a.kind == Action::kTwice) {
+        const std::string line = a.kind == Action::kRaw ? "HTTP/1.1 " + a.retry_after + " Odd"
+                                                        : "HTTP/1.1 200 OK";
+        std::string answer = line + "\r\nContent-Length: 2\r\n\r\nok";
+        if (a.kind == Action::kTwice) answer += answer;
+        asio::write(socket, asio::buffer(answer), ec);
+        state.Closed();
+        if (ec) break;
+        continue;
+      }
+      if (a.kind == Action::kEndless) {
+        asio::write(socket,
+                    asio::buffer(std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                             "\r\n2;ext=")),
+                    ec);
+        const std::string more(64 << 10, 'x');
+        for (int i = 0; i < 64 && !ec; ++i) asio::write(socket, asio::buffer(more), ec);
+        char byte;
+        while (!ec) socket.read_some(asio::buffer(&byte, 1), ec);  // until the sender closes
+        state.Closed();
+        break;
       }
       if (a.kind == Action::kDrop) {
         state.Closed();

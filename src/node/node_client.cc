@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -12,6 +14,17 @@ namespace esdb {
 namespace {
 
 constexpr size_t kErrSize = 512;
+
+// Stream revisions are signed 64-bit in KurrentDB and wherever the library keeps one (expected
+// revisions, where -1 and -2 mean "no stream" and "any"): a node that reports more is wrong, and
+// taken as it is such a revision would turn into one of those words (fencing off).
+constexpr uint64_t kMaxRevision = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+absl::Status RevisionOutOfRange(absl::string_view what, const std::string& stream,
+                                uint64_t revision) {
+  return absl::InternalError(absl::StrCat(what, " ", stream, ": the node reported revision ",
+                                          revision, ", beyond the largest a stream can have"));
+}
 
 RecordView ToView(const esdb_recorded_event& e) {
   RecordView v;
@@ -133,6 +146,9 @@ absl::StatusOr<AppendResult> NodeClient::Append(const std::string& stream,
   if (s != ESDB_NODE_OK) {
     return NodeStatusToStatus(s, absl::StrCat("append to ", stream, ": ", err));
   }
+  if (result.next_expected_revision > kMaxRevision) {
+    return RevisionOutOfRange("append to", stream, result.next_expected_revision);
+  }
   return AppendResult{result.next_expected_revision, FromC(result.position)};
 }
 
@@ -140,15 +156,23 @@ absl::Status NodeClient::ReadStream(const std::string& stream, Direction directi
                                     uint64_t from_revision, uint64_t max_count,
                                     const std::function<bool(const Record&)>& on_record) const {
   char err[kErrSize] = "";
+  struct Reading {
+    const std::function<bool(const Record&)>& on_record;
+    std::optional<uint64_t> bad_revision;
+  } reading{on_record, std::nullopt};
   auto trampoline = [](void* user, const esdb_recorded_event* e) -> int {
-    auto* fn = static_cast<const std::function<bool(const Record&)>*>(user);
-    return (*fn)(ToView(*e).ToRecord()) ? 0 : 1;
+    auto* r = static_cast<Reading*>(user);
+    if (e->revision > kMaxRevision) {
+      r->bad_revision = e->revision;
+      return 1;
+    }
+    return r->on_record(ToView(*e).ToRecord()) ? 0 : 1;
   };
   esdb_node_status s = api_->read_stream(
       api_->ctx, stream.c_str(),
       direction == Direction::kForwards ? ESDB_READ_FORWARDS : ESDB_READ_BACKWARDS, from_revision,
-      max_count, trampoline, const_cast<std::function<bool(const Record&)>*>(&on_record), err,
-      sizeof err);
+      max_count, trampoline, &reading, err, sizeof err);
+  if (reading.bad_revision) return RevisionOutOfRange("read", stream, *reading.bad_revision);
   return NodeStatusToStatus(s, absl::StrCat("read ", stream, ": ", err));
 }
 

@@ -185,8 +185,8 @@ void GrpcSubscription::Enqueue() {
       const auto& e = response_.event().event();
       last_ = esdb_position{e.commit_position(), e.prepare_position()};
       item.kind = Item::Kind::kEvent;
-      item.bytes = e.stream_identifier().stream_name().size() + e.data().size() +
-                   e.custom_metadata().size() + 256;
+      // All of the message: a node may put its bytes in the system metadata or a link event.
+      item.bytes = response_.ByteSizeLong() + 256;
       item.message = std::move(response_);
       break;
     }

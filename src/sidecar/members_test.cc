@@ -83,5 +83,16 @@ TEST(MembersTest, PickMemberFollowsThePreference) {
   EXPECT_FALSE(PickMember(dead, NodePreference::kLeader).has_value());
 }
 
+// A port gossip names that TCP does not have would be cut to 16 bits (70000 to 4464): such a
+// member is passed over.
+TEST(MembersTest, PickMemberPassesOverPortsTcpDoesNotHave) {
+  ClusterInfo info;
+  Add(&info, kIdA, MemberInfo::Leader, true, "10.0.0.1", 70000);
+  Add(&info, kIdB, MemberInfo::Leader, true, "10.0.0.2", 0);
+  EXPECT_FALSE(PickMember(info, NodePreference::kLeader).has_value());
+  Add(&info, "", MemberInfo::Leader, true, "10.0.0.3", 65535);
+  EXPECT_EQ(PickMember(info, NodePreference::kLeader)->ToString(), "10.0.0.3:65535");
+}
+
 }  // namespace
 }  // namespace esdb::sidecar

@@ -75,7 +75,11 @@ std::optional<Endpoint> PickMember(const ClusterInfo& info, NodePreference prefe
   if (preference == NodePreference::kReadOnlyReplica) wanted = MemberInfo::ReadOnlyReplica;
   std::vector<const MemberInfo*> preferred, serving;
   for (const MemberInfo& m : info.members()) {
-    if (!m.is_alive() || !Serves(m.state()) || m.http_end_point().address().empty()) continue;
+    const auto& ep = m.http_end_point();
+    if (!m.is_alive() || !Serves(m.state()) || ep.address().empty() || ep.port() < 1 ||
+        ep.port() > 65535) {
+      continue;
+    }
     serving.push_back(&m);
     if (m.state() == wanted) preferred.push_back(&m);
   }
@@ -122,7 +126,10 @@ std::shared_ptr<grpc::Channel> NodeConnection::MakeChannel(const Endpoint& endpo
   // Each endpoint its own connection: channels to the same address must not share a subchannel
   // that a failed one is still backing off on.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(endpoint.ToString(), credentials_, args);
+  // Always the DNS resolver: a host named like one of gRPC's schemes ("unix", "vsock", ...), as
+  // gossip or a not-leader answer may name one, must not become a socket path.
+  return grpc::CreateCustomChannel(absl::StrCat("dns:///", endpoint.ToString()), credentials_,
+                                   args);
 }
 
 absl::StatusOr<event_store::client::gossip::ClusterInfo> NodeConnection::ReadGossip(

@@ -222,13 +222,23 @@ class Connection::Impl {
 
   using Parser = http::response_parser<http::string_body>;
 
-  // Writes the request, then reads responses into `parser` until the final one: interim (1xx)
-  // responses are not the server's answer.
+  // Writes the request, then reads the answer into `parser`.
   template <typename Stream>
   ErrorCode Exchange1(Stream& stream, http::request<http::string_body>& req,
                       std::optional<Parser>& parser) {
     ErrorCode ec = Await([&](auto handler) { http::async_write(stream, req, handler); });
-    if (ec) return ec;
+    if (!ec) return ReadAnswer(stream, parser);
+    // A server may answer and close before it has read the whole request (a 413 decided by the
+    // headers): that answer, when it can be read, is the outcome, not the broken write.
+    ErrorCode read_ec = ReadAnswer(stream, parser);
+    return parser->is_header_done() ? read_ec : ec;
+  }
+
+  // Reads responses into `parser` until the final one: interim (1xx) responses are not the
+  // server's answer.
+  template <typename Stream>
+  ErrorCode ReadAnswer(Stream& stream, std::optional<Parser>& parser) {
+    ErrorCode ec;
     for (int interim = 0;; ++interim) {
       parser.emplace();
       parser->body_limit(kMaxResponseBody);

@@ -280,6 +280,21 @@ TEST_F(HttpSinkTest, AnUnaskedSecondResponseIsNotTakenForTheNextAnswer) {
   EXPECT_EQ(Stats()["deliveries"], 2);
 }
 
+// A receiver that refuses a request by its headers answers before the body is sent, and closes:
+// its answer is the outcome (FATAL for a 413), not the broken write (RETRY, for ever).
+TEST_F(HttpSinkTest, AnAnswerSentBeforeTheBodyWasReadIsTheOutcome) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(receiver_->Schedule("early:413").ok());
+  // Far more than the sockets' buffers hold, so that the write cannot complete.
+  std::vector<Record> batch = {
+      MakeRecord("s", 0, 100, "Big", absl::StrCat(R"({"pad":")", std::string(8 << 20, 'x'), R"("})"))};
+  SinkResult r = sink->Write(batch);
+  EXPECT_EQ(r.outcome, SinkOutcome::kFatal) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("HTTP 413"));
+  EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
+}
+
 TEST_F(HttpSinkTest, StatusesHttpDoesNotHaveAreRetryAndNamed) {
   auto sink = Open({});
   ASSERT_NE(sink, nullptr);

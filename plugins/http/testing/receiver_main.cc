@@ -15,6 +15,8 @@
 //   hints         record the events, send an interim 103 Early Hints, then answer 200
 //   twice         record the events, answer 200 and at once a second, unasked 200
 //   raw:<n>       answer with status line "HTTP/1.1 <n> Odd" (any three digits), record nothing
+//   early:<code>  record nothing: answer <code> as soon as the request's headers are in, and
+//                 close the connection without reading the body
 //   endless       record nothing, start a chunked 200 whose first chunk-size line never ends
 //                 (4 MiB of it), then keep the connection open until the sender closes it
 // Events are read from the esdb-* headers of a single-event request or from the items of a JSON
@@ -72,7 +74,8 @@ using tcp = asio::ip::tcp;
 using nlohmann::json;
 
 struct Action {
-  enum Kind { kOk, kStatus, kStall, kDrop, kCut, kHints, kTwice, kRaw, kEndless } kind = kOk;
+  enum Kind { kOk, kStatus, kStall, kDrop, kCut, kHints, kTwice, kRaw, kEndless, kEarly } kind =
+      kOk;
   int status = 200;
   std::string retry_after;
   int stall_ms = 0;
@@ -94,6 +97,11 @@ bool ParseAction(const std::string& word, Action& a) {
   if (word == "hints" || word == "twice" || word == "endless") {
     a.kind = word == "hints" ? Action::kHints : word == "twice" ? Action::kTwice : Action::kEndless;
     return true;
+  }
+  if (word.rfind("early:", 0) == 0) {
+    a.kind = Action::kEarly;
+    a.status = std::atoi(word.c_str() + 6);
+    return a.status >= 100 && a.status <= 599;
   }
   if (word.rfind("raw:", 0) == 0) {
     a.kind = Action::kRaw;
@@ -341,19 +349,34 @@ void Serve(State& state, int latency_ms, tcp::socket socket) {
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(size_t{256} << 20);
+    http::read_header(socket, buffer, parser, ec);
+    if (ec) break;
+    const bool control = std::string(parser.get().target()).rfind("/_control/", 0) == 0;
+    Action a;
+    if (!control) {
+      state.Opened();
+      if (!delivering) state.Connected();
+      delivering = true;
+      a = state.Next();
+      if (a.kind == Action::kEarly) {
+        // Refused by its headers: answered and closed before the body is read.
+        const std::string answer = "HTTP/1.1 " + std::to_string(a.status) +
+                                   " Refused Early\r\nContent-Length: 0\r\n"
+                                   "Connection: close\r\n\r\n";
+        asio::write(socket, asio::buffer(answer), ec);
+        state.Closed();
+        break;
+      }
+    }
     http::read(socket, buffer, parser, ec);
     if (ec) break;
     http::request<http::string_body> req = parser.release();
     bool keep_alive = req.keep_alive();
     http::response<http::string_body> res;
     int turn = -1;
-    if (std::string(req.target()).rfind("/_control/", 0) == 0) {
+    if (control) {
       res = Control(state, req);
     } else {
-      state.Opened();
-      if (!delivering) state.Connected();
-      delivering = true;
-      Action a = state.Next();
       if (!state.reject().empty() && req.body().find(state.reject()) != std::string::npos) {
         a = Action();
         a.kind = Action::kStatus;

@@ -5,7 +5,6 @@
 #include <dirent.h>
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <set>
@@ -25,48 +24,6 @@ namespace esdb {
 namespace {
 
 constexpr absl::Duration kWait = absl::Seconds(30);
-
-// The node's function table with subscribe_all and unsubscribe_all counted, so a test can see a
-// runner end and renew its subscription. The other functions keep the node's own ctx, so the
-// counts live in statics (one instance at a time).
-class CountingSubscriptions {
- public:
-  explicit CountingSubscriptions(const esdb_node_api* inner) : table_(*inner) {
-    inner_ = inner;
-    subscribes_ = 0;
-    live_ = 0;
-    table_.subscribe_all = &Subscribe;
-    table_.unsubscribe_all = &Unsubscribe;
-  }
-  const esdb_node_api* api() const { return &table_; }
-  int subscribes() const { return subscribes_; }
-  // Waits until `n` subscriptions are live; false after `timeout`.
-  bool WaitForLive(int n, absl::Duration timeout) const {
-    absl::Time deadline = absl::Now() + timeout;
-    while (live_ != n && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-    return live_ == n;
-  }
-
- private:
-  static esdb_node_status Subscribe(void* ctx, const esdb_subscribe_options* options,
-                                    const esdb_subscription_callbacks* callbacks,
-                                    esdb_subscription** out, char* err, size_t err_size) {
-    esdb_node_status s = inner_->subscribe_all(ctx, options, callbacks, out, err, err_size);
-    if (s == ESDB_NODE_OK) {
-      ++subscribes_;
-      ++live_;
-    }
-    return s;
-  }
-  static void Unsubscribe(void* ctx, esdb_subscription* subscription) {
-    inner_->unsubscribe_all(ctx, subscription);
-    --live_;
-  }
-  static inline const esdb_node_api* inner_ = nullptr;
-  static inline std::atomic<int> subscribes_ = 0;
-  static inline std::atomic<int> live_ = 0;
-  esdb_node_api table_;
-};
 
 // Threads of this process, from /proc/self/task.
 int ThreadCount() {
@@ -189,8 +146,8 @@ class RunnerScaleTest : public ::testing::Test {
   }
 
   std::unique_ptr<devnode::LogNode> node_ = devnode::LogNode::InMemory();
-  CountingSubscriptions counting_{node_->api()};
-  NodeClient client_{counting_.api()};
+  SubscriptionSpy spy_{node_->api()};
+  NodeClient client_{spy_.api()};
   DeliveryPools pools_{DeliveryPoolsOptions{.task_threads = 2, .sink_threads = 8}};
   DeliveryPools* runner_pools_ = &pools_;
 };
@@ -232,7 +189,7 @@ TEST_F(RunnerScaleTest, TheQueuesOfAllRunnersStayWithinOneMemoryBudget) {
   }
   // Each runner alone may queue 8 MiB, past what 300 events of 32 KiB hold (some 10 MB): only
   // the budget ends the subscriptions while every write hangs.
-  ASSERT_TRUE(counting_.WaitForLive(0, kWait)) << small.queue_budget().used() << " bytes queued";
+  ASSERT_TRUE(spy_.WaitForLive(0, kWait)) << small.queue_budget().used() << " bytes queued";
   // The budget, then at most the read that crossed it (4 MiB at most: the node's catch-up
   // reads stop there) each, as all four may cross it at once; without the budget some 37 MB.
   EXPECT_GE(small.queue_budget().used(), size_t{4} << 20);
@@ -452,12 +409,12 @@ TEST_F(RunnerScaleTest, AFullQueueEndsTheSubscriptionAndResumesWithoutLossOrRepe
   runner->Start();
   ASSERT_TRUE(received->WaitForWrites(1));
   // The first write hangs; the queue fills up and the runner ends its subscription.
-  ASSERT_TRUE(counting_.WaitForLive(0, kWait));
-  EXPECT_EQ(counting_.subscribes(), 1);
+  ASSERT_TRUE(spy_.WaitForLive(0, kWait));
+  EXPECT_EQ(spy_.subscribes(), 1);
   received->Hold(false);
   ASSERT_TRUE(received->WaitFor(2000));
   runner->Stop();
-  EXPECT_GE(counting_.subscribes(), 2);  // subscribed again once the queue had drained
+  EXPECT_GE(spy_.subscribes(), 2);  // subscribed again once the queue had drained
   absl::MutexLock l(&received->mu);
   ASSERT_EQ(received->records.size(), 2000u);
   std::set<std::string> ids;

@@ -30,7 +30,10 @@ bool ParseNumber(absl::string_view digits, uint64_t* out) {
 
 absl::StatusOr<Position> Position::Parse(std::string_view input) {
   absl::string_view text(input.data(), input.size());
-  std::vector<absl::string_view> parts = absl::StrSplit(text, absl::ByAnyChar("/:"));
+  // Three parts at most: a third already makes it wrong, and a text of a million separators
+  // must not make a million parts.
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(text, absl::MaxSplits(absl::ByAnyChar("/:"), 2));
   Position p;
   if (parts.size() > 2 || !ParseNumber(parts[0], &p.commit) ||
       (parts.size() == 2 && !ParseNumber(parts[1], &p.prepare))) {

@@ -67,7 +67,8 @@ struct RunnerReports {
 };
 
 // The node's table with subscriptions watched: each one's options and callbacks are kept, its
-// on_caught_up calls counted, and the subscriptions made and still live counted. A test can see
+// on_caught_up calls counted, its on_events held on demand, and the subscriptions made and still
+// live counted. A test can see
 // a runner end and renew its subscription, await the node having sent everything, see where the
 // runner subscribed from, and call the runner's callbacks as a node would. Statics, as the
 // table's functions get only the node's ctx: one instance at a time.
@@ -79,6 +80,8 @@ class SubscriptionSpy {
     caught_up_ = 0;
     subscribes_ = 0;
     live_ = 0;
+    events_held_ = false;
+    at_gate_ = 0;
     table_.subscribe_all = &Subscribe;
     table_.unsubscribe_all = &Unsubscribe;
   }
@@ -91,6 +94,17 @@ class SubscriptionSpy {
     absl::MutexLock l(&mu_);
     auto enough = [n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return caught_up_ >= n; };
     return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(20));
+  }
+  // While held, every on_events waits before it reaches the runner (the node's thread with it).
+  void HoldEvents(bool held) {
+    absl::MutexLock l(&mu_);
+    events_held_ = held;
+  }
+  // Waits until an on_events call is held.
+  bool WaitForHeldEvents() {
+    absl::MutexLock l(&mu_);
+    auto waiting = []() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return at_gate_ > 0; };
+    return mu_.AwaitWithTimeout(absl::Condition(&waiting), absl::Seconds(20));
   }
   int subscribes() {
     absl::MutexLock l(&mu_);
@@ -130,6 +144,12 @@ class SubscriptionSpy {
     esdb_subscription_callbacks mine = *callbacks;
     mine.user = &made->callbacks;
     mine.on_events = [](void* user, const esdb_recorded_event* const* events, size_t n) {
+      {
+        absl::MutexLock l(&mu_);
+        ++at_gate_;
+        mu_.Await(absl::Condition(+[](bool* held) { return !*held; }, &events_held_));
+        --at_gate_;
+      }
       auto* o = static_cast<esdb_subscription_callbacks*>(user);
       o->on_events(o->user, events, n);
     };
@@ -177,6 +197,8 @@ class SubscriptionSpy {
   static inline int caught_up_ ABSL_GUARDED_BY(mu_) = 0;
   static inline int subscribes_ ABSL_GUARDED_BY(mu_) = 0;
   static inline int live_ ABSL_GUARDED_BY(mu_) = 0;
+  static inline bool events_held_ ABSL_GUARDED_BY(mu_) = false;
+  static inline int at_gate_ ABSL_GUARDED_BY(mu_) = 0;
   static inline std::vector<std::unique_ptr<Made>> made_ ABSL_GUARDED_BY(mu_);
   esdb_node_api table_;
 };

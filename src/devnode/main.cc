@@ -276,10 +276,8 @@ int main(int argc, char** argv) {
                esdb::devnode::kDevnodeVersion, http_scheme, flags.Get("bind"), (*server)->port(),
                grpc_scheme, flags.Get("bind"), (*grpc_server)->port(), db.string(),
                lib ? flags.Get("connectors-library") : "not loaded");
-  std::cout << "listening on " << grpc_scheme << "://" << flags.Get("bind") << ":"
-            << (*grpc_server)->port() << std::endl;
-  std::cout << "listening on " << http_scheme << "://" << flags.Get("bind") << ":"
-            << (*server)->port() << std::endl;
+  esdb::hosting::AnnounceListening(grpc_scheme, flags.Get("bind"), (*grpc_server)->port());
+  esdb::hosting::AnnounceListening(http_scheme, flags.Get("bind"), (*server)->port());
 
   int sig = 0;
   sigwait(&signals, &sig);

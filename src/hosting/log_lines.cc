@@ -1,8 +1,10 @@
 #include "hosting/log_lines.h"
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/text.h"
 #include "spdlog/pattern_formatter.h"
@@ -40,5 +42,11 @@ std::unique_ptr<spdlog::formatter> Formatter() {
 void LogOneLinePerMessage(spdlog::logger& logger) { logger.set_formatter(Formatter()); }
 
 void LogOneLinePerMessage() { spdlog::set_formatter(Formatter()); }
+
+void AnnounceListening(absl::string_view scheme, absl::string_view host, int port) {
+  const std::string line = absl::StrCat("listening on ", scheme, "://", host, ":", port, "\n");
+  std::fwrite(line.data(), 1, line.size(), stdout);  // one locked write, as spdlog's own
+  std::fflush(stdout);
+}
 
 }  // namespace esdb::hosting

@@ -2,6 +2,7 @@
 #ifndef ESDB_HOSTING_LOG_LINES_H_
 #define ESDB_HOSTING_LOG_LINES_H_
 
+#include "absl/strings/string_view.h"
 #include "spdlog/logger.h"
 
 namespace esdb::hosting {
@@ -13,6 +14,11 @@ namespace esdb::hosting {
 // name), and a line break in it would forge a log line.
 void LogOneLinePerMessage(spdlog::logger& logger);
 void LogOneLinePerMessage();
+
+// Writes "listening on <scheme>://<host>:<port>" and its line break to standard output in one
+// write: tests and scripts read these lines while the library logs to the same stream, and a
+// log line written between the pieces of one made it unreadable.
+void AnnounceListening(absl::string_view scheme, absl::string_view host, int port);
 
 }  // namespace esdb::hosting
 

@@ -1,9 +1,18 @@
 #include "hosting/log_lines.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/sinks/stdout_sinks.h"
 
 namespace esdb::hosting {
 namespace {
@@ -23,6 +32,37 @@ TEST(LogLinesTest, AMessageIsOneLineWhateverItQuotes) {
       std::string::npos)
       << text;
   EXPECT_NE(text.find(R"([info] filter ^[^$]|^$ on C:\data)"), std::string::npos) << text;
+}
+
+// The "listening on" lines that tests and scripts read stay whole while another thread logs to
+// standard output at full speed.
+TEST(LogLinesTest, AListeningLineIsNeverCutByALogLine) {
+  const std::string path = ::testing::TempDir() + "/listening-" + std::to_string(getpid());
+  std::fflush(stdout);
+  const int saved = dup(1);
+  ASSERT_GE(saved, 0);
+  ASSERT_NE(std::freopen(path.c_str(), "w", stdout), nullptr);
+  spdlog::logger logger("busy", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  std::atomic<bool> done{false};
+  std::thread busy([&] {
+    while (!done.load()) logger.info("connector c: a line in between");
+  });
+  for (int i = 0; i < 2000; ++i) AnnounceListening("http", "127.0.0.1", 2113);
+  done = true;
+  busy.join();
+  std::fflush(stdout);
+  ASSERT_EQ(dup2(saved, 1), 1);
+  close(saved);
+  std::ifstream in(path);
+  std::string line;
+  int whole = 0;
+  while (std::getline(in, line)) {
+    if (line.find("listening") == std::string::npos) continue;
+    EXPECT_EQ(line, "listening on http://127.0.0.1:2113");
+    whole += line == "listening on http://127.0.0.1:2113";
+  }
+  EXPECT_EQ(whole, 2000);
+  std::filesystem::remove(path);
 }
 
 }  // namespace

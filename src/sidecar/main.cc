@@ -274,8 +274,7 @@ int main(int argc, char** argv) {
   spdlog::info("{} ready: {}://{}:{}, node {} (version {}), member {}, host {}", kProgram, scheme,
                flags.Get("bind"), (*server)->port(), redacted, api_options.node_version, member_id,
                host_id);
-  std::cout << "listening on " << scheme << "://" << flags.Get("bind") << ":" << (*server)->port()
-            << std::endl;
+  esdb::hosting::AnnounceListening(scheme, flags.Get("bind"), (*server)->port());
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "devnode/log_node.h"
 #include "devnode/log_node_test_util.h"
+#include "devnode/log_tail.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -534,6 +535,41 @@ TEST_P(LogNodeFanOutTest, EventsThatCameWhileACallbackRanArriveTogetherOnceInOrd
   AppendN(*node_, "s", 1);
   ASSERT_TRUE(recorder.WaitForEventCount(42));
   EXPECT_EQ(recorder.events().back().position, 42u);
+}
+
+// And up to a few megabytes: large events that came while a callback ran arrive in calls of
+// about 4 MiB, not in one of read_batch events (here 40 events of 256 KiB, 10 MB).
+TEST_P(LogNodeFanOutTest, LargeEventsThatCameWhileACallbackRanArriveAFewMegabytesAtATime) {
+  LogNodeOptions options = TestOptions();
+  options.read_batch = 512;
+  options.max_pending_events = 1000;
+  Reopen(options);
+  Recorder recorder;
+  auto sub = SubscribeAll(SubscribeOptions(ESDB_FROM_START), recorder.Callbacks());
+  ASSERT_TRUE(recorder.WaitForCaughtUp());
+  recorder.BlockEvents();
+  AppendN(*node_, "s", 1);
+  ASSERT_TRUE(recorder.WaitUntilBlocked());
+  const std::string data = absl::StrCat(R"({"pad":")", std::string(256 << 10, 'x'), R"("})");
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(node_->Append(absl::StrCat("big-", i % 3), ESDB_EXPECT_ANY, {Event("Big", data)})
+                    .ok());
+  }
+  recorder.Release();
+  ASSERT_TRUE(recorder.WaitForEventCount(41));
+  size_t calls = 0;
+  for (const Recorder::Call& call : recorder.calls()) {
+    if (call.kind != Recorder::Call::kEvents) continue;
+    ++calls;
+    size_t bytes = 0;
+    for (const RecordedEvent& e : call.events) bytes += e.ByteSize();
+    EXPECT_LE(bytes, kMaxCallbackBytes + data.size() + 1024) << call.events.size() << " events";
+  }
+  EXPECT_GE(calls, 1u + 3u);  // the blocked call, then 10 MB in three or four
+  EXPECT_EQ(recorder.overlaps(), 0);
+  std::vector<uint64_t> all;
+  for (uint64_t p = 1; p <= 41; ++p) all.push_back(p);
+  EXPECT_THAT(Positions(recorder.events()), ElementsAreArray(all));
 }
 
 // A checkpoint notice never overtakes events the tail still holds for a subscription.

@@ -19,10 +19,6 @@ constexpr int kItemsPerTurn = 16;
 
 // Events of a subscription's first read from the store; later reads double up to read_batch.
 constexpr size_t kFirstRead = 32;
-// And bytes (RecordedEvent::ByteSize) at most per read, after the event that reaches them: a
-// read of read_batch events of up to 1 MiB each (the largest append) would hold half a
-// gigabyte, and its callback copy as much again.
-constexpr size_t kMaxReadBytes = size_t{4} << 20;
 
 }  // namespace
 
@@ -70,9 +66,11 @@ void LogSubscription::Enqueue(std::vector<SubscriptionItem>& items) {
     // larger on_events calls (up to read_batch events), so its cost per event falls as it lags.
     if (item.kind == SubscriptionItem::Kind::kEvents && !items_.empty() &&
         items_.back().kind == SubscriptionItem::Kind::kEvents &&
-        items_.back().events.size() + item.events.size() <= config_.read_batch) {
+        items_.back().events.size() + item.events.size() <= config_.read_batch &&
+        items_.back().bytes + item.bytes <= kMaxCallbackBytes) {
       SubscriptionItem& back = items_.back();
       back.events.insert(back.events.end(), item.events.begin(), item.events.end());
+      back.bytes += item.bytes;
       for (auto& batch : item.batches) {
         if (back.batches.back() != batch) back.batches.push_back(std::move(batch));
       }
@@ -286,7 +284,7 @@ absl::Status LogSubscription::CatchUp() {
     absl::StatusOr<ReaderPool::Lease> reader = readers_->Borrow();
     if (!reader.ok()) return reader.status();
     batch = (*reader)->ReadAll(ReadDirection::kForwards, scan_.cursor + 1, read_size_,
-                               kMaxReadBytes);
+                               kMaxCallbackBytes);
     // Small first reads: many subscriptions start near the tail (or, like the runners'
     // activity probes, want only the first match), and a read of read_batch events costs each
     // of them that many rows and copies. A longer catch-up doubles its way up to read_batch.

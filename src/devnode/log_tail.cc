@@ -193,12 +193,14 @@ void LogTail::AddEvent(Entry* entry, const std::shared_ptr<const std::vector<Rec
     return;
   }
   if (entry->out.empty() || entry->out.back().kind != SubscriptionItem::Kind::kEvents ||
-      entry->out.back().events.size() >= options_.read_batch) {
+      entry->out.back().events.size() >= options_.read_batch ||
+      entry->out.back().bytes >= kMaxCallbackBytes) {
     entry->out.emplace_back();
   }
   SubscriptionItem& item = entry->out.back();
   if (item.batches.empty() || item.batches.back() != batch) item.batches.push_back(batch);
   item.events.push_back(&event);
+  item.bytes += event.ByteSize();
   ++entry->out_events;
 }
 

@@ -45,14 +45,22 @@ struct ScanState {
 };
 
 // Work the tail queues for a subscription's callbacks, in order.
+// Bytes (RecordedEvent::ByteSize) that one on_events carries at most, after the event that
+// reaches them (so at least one): a catch-up read, and what a lagging live subscription gets
+// at once. read_batch events of up to 1 MiB each would be half a gigabyte, and each
+// subscriber's copy of its callback as much again.
+inline constexpr size_t kMaxCallbackBytes = size_t{4} << 20;
+
 struct SubscriptionItem {
   enum class Kind { kEvents, kCheckpoint, kRejoin };
   Kind kind = Kind::kEvents;
   // kEvents: the matching events, pointing into `batches` (kept alive by them). Consecutive
   // kEvents items queued for a subscription are merged (LogSubscription::Enqueue), so one
-  // on_events carries everything new since its last turn, up to read_batch events.
+  // on_events carries everything new since its last turn, up to read_batch events and
+  // kMaxCallbackBytes.
   absl::InlinedVector<std::shared_ptr<const std::vector<RecordedEvent>>, 1> batches;
   absl::InlinedVector<const RecordedEvent*, 4> events;
+  size_t bytes = 0;       // kEvents: their ByteSize(), kMaxCallbackBytes at most after the first
   uint64_t position = 0;  // kCheckpoint
   // kRejoin: the tail let the subscription go (too much was waiting for it); it reads the
   // store on from here and joins again.

@@ -146,6 +146,23 @@ class LogNodeFanOutTest : public testing::LogNodeFixture {
     return sub.ok() ? *std::move(sub) : nullptr;
   }
 
+  // A node with `read_batch` and a live subscription of `recorder` whose callback is running
+  // (blocked) on the first event appended: what comes next waits in the tail for its turn.
+  std::unique_ptr<LogNode::Subscription> SubscriberInACallback(Recorder& recorder,
+                                                               size_t read_batch) {
+    LogNodeOptions options = TestOptions();
+    options.read_batch = read_batch;
+    options.max_pending_events = 1000;
+    node_.reset();
+    node_ = OpenNode(options);
+    if (node_ == nullptr) return nullptr;
+    auto sub = SubscribeAll(SubscribeOptions(ESDB_FROM_START), recorder.Callbacks());
+    if (sub == nullptr || !recorder.WaitForCaughtUp()) return nullptr;
+    recorder.BlockEvents();
+    AppendN(*node_, "s", 1);
+    return recorder.WaitUntilBlocked() ? std::move(sub) : nullptr;
+  }
+
   static esdb_subscribe_options Prefixes(int32_t scope, const std::vector<const char*>& prefixes,
                                          uint32_t checkpoint_interval = 1000) {
     esdb_subscribe_options options = SubscribeOptions(ESDB_FROM_START);
@@ -506,16 +523,9 @@ TEST_P(LogNodeFanOutTest, PausedSubscriptionResumesWhereItWas) {
 // A subscription that lags gets what came meanwhile in few calls, not one per append: the tail
 // holds its events until its turn, and the turn hands them over together (up to read_batch).
 TEST_P(LogNodeFanOutTest, EventsThatCameWhileACallbackRanArriveTogetherOnceInOrder) {
-  LogNodeOptions options = TestOptions();
-  options.read_batch = 16;
-  options.max_pending_events = 1000;
-  Reopen(options);
   Recorder recorder;
-  auto sub = SubscribeAll(SubscribeOptions(ESDB_FROM_START), recorder.Callbacks());
-  ASSERT_TRUE(recorder.WaitForCaughtUp());
-  recorder.BlockEvents();
-  AppendN(*node_, "s", 1);
-  ASSERT_TRUE(recorder.WaitUntilBlocked());
+  auto sub = SubscriberInACallback(recorder, 16);
+  ASSERT_NE(sub, nullptr);
   for (int i = 0; i < 40; ++i) AppendN(*node_, absl::StrCat("s-", i % 3), 1);
   recorder.Release();
   ASSERT_TRUE(recorder.WaitForEventCount(41));
@@ -540,16 +550,9 @@ TEST_P(LogNodeFanOutTest, EventsThatCameWhileACallbackRanArriveTogetherOnceInOrd
 // And up to a few megabytes: large events that came while a callback ran arrive in calls of
 // about 4 MiB, not in one of read_batch events (here 40 events of 256 KiB, 10 MB).
 TEST_P(LogNodeFanOutTest, LargeEventsThatCameWhileACallbackRanArriveAFewMegabytesAtATime) {
-  LogNodeOptions options = TestOptions();
-  options.read_batch = 512;
-  options.max_pending_events = 1000;
-  Reopen(options);
   Recorder recorder;
-  auto sub = SubscribeAll(SubscribeOptions(ESDB_FROM_START), recorder.Callbacks());
-  ASSERT_TRUE(recorder.WaitForCaughtUp());
-  recorder.BlockEvents();
-  AppendN(*node_, "s", 1);
-  ASSERT_TRUE(recorder.WaitUntilBlocked());
+  auto sub = SubscriberInACallback(recorder, 512);
+  ASSERT_NE(sub, nullptr);
   const std::string data = absl::StrCat(R"({"pad":")", std::string(256 << 10, 'x'), R"("})");
   for (int i = 0; i < 40; ++i) {
     ASSERT_TRUE(node_->Append(absl::StrCat("big-", i % 3), ESDB_EXPECT_ANY, {Event("Big", data)})

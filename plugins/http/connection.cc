@@ -222,22 +222,30 @@ class Connection::Impl {
 
   using Parser = http::response_parser<http::string_body>;
 
+  // What one exchange left behind besides the answer in the parser.
+  struct ExchangeState {
+    bool write_failed = false;  // the connection cannot carry another request
+    bool got_interim = false;   // the server answered something (an interim response)
+  };
+
   // Writes the request, then reads the answer into `parser`.
   template <typename Stream>
   ErrorCode Exchange1(Stream& stream, http::request<http::string_body>& req,
-                      std::optional<Parser>& parser) {
+                      std::optional<Parser>& parser, ExchangeState& state) {
     ErrorCode ec = Await([&](auto handler) { http::async_write(stream, req, handler); });
-    if (!ec) return ReadAnswer(stream, parser);
-    // A server may answer and close before it has read the whole request (a 413 decided by the
-    // headers): that answer, when it can be read, is the outcome, not the broken write.
-    ErrorCode read_ec = ReadAnswer(stream, parser);
-    return parser->is_header_done() ? read_ec : ec;
+    if (!ec) return ReadAnswer(stream, parser, state);
+    state.write_failed = true;
+    // A server may refuse a request by its headers and close before it has read the body (a
+    // 413): that refusal, when it can be read, is the outcome. Nothing else is: an early 2xx
+    // did not see the whole request.
+    ErrorCode read_ec = ReadAnswer(stream, parser, state);
+    return parser->is_header_done() && parser->get().result_int() >= 300 ? read_ec : ec;
   }
 
   // Reads responses into `parser` until the final one: interim (1xx) responses are not the
   // server's answer.
   template <typename Stream>
-  ErrorCode ReadAnswer(Stream& stream, std::optional<Parser>& parser) {
+  ErrorCode ReadAnswer(Stream& stream, std::optional<Parser>& parser, ExchangeState& state) {
     ErrorCode ec;
     for (int interim = 0;; ++interim) {
       parser.emplace();
@@ -247,6 +255,7 @@ class Connection::Impl {
       if (ec || status < 100 || status >= 200 || status == 101 || interim == kMaxInterim) {
         return ec;
       }
+      state.got_interim = true;
     }
   }
 
@@ -269,10 +278,11 @@ class Connection::Impl {
     req.prepare_payload();
 
     std::optional<Parser> parser;
+    ExchangeState state;
     Lowest().expires_at(deadline);
-    ErrorCode ec =
-        plain_ != nullptr ? Exchange1(*plain_, req, parser) : Exchange1(*secure_, req, parser);
-    got_bytes = (parser && parser->got_some()) || buffer_.size() > 0;
+    ErrorCode ec = plain_ != nullptr ? Exchange1(*plain_, req, parser, state)
+                                     : Exchange1(*secure_, req, parser, state);
+    got_bytes = (parser && parser->got_some()) || buffer_.size() > 0 || state.got_interim;
     if (parser && parser->is_header_done()) {
       const auto& res = parser->get();
       const unsigned status = res.result_int();
@@ -304,7 +314,7 @@ class Connection::Impl {
     }
     // Bytes after the answer were not asked for (a second response?): the next request on this
     // connection would take them for its own answer.
-    if (!parser->get().keep_alive() || buffer_.size() > 0) Close();
+    if (!parser->get().keep_alive() || buffer_.size() > 0 || state.write_failed) Close();
     return exchange;
   }
 

@@ -295,6 +295,27 @@ TEST_F(HttpSinkTest, AnAnswerSentBeforeTheBodyWasReadIsTheOutcome) {
   EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
 }
 
+// An early 2xx did not see the whole request: with the write broken it is no acknowledgement.
+TEST_F(HttpSinkTest, AnEarlySuccessBeforeTheBodyWasReadIsNoAcknowledgement) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(receiver_->Schedule("early:200").ok());
+  std::vector<Record> batch = {
+      MakeRecord("s", 0, 100, "Big", absl::StrCat(R"({"pad":")", std::string(8 << 20, 'x'), R"("})"))};
+  EXPECT_EQ(sink->Write(batch).outcome, SinkOutcome::kRetry);
+  EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
+}
+
+// A reused connection that the server closes after an interim response did carry the request:
+// it is not sent again at once on a new connection (the host's retry decides, after its delay).
+TEST_F(HttpSinkTest, AnInterimResponseThenACloseIsRetryWithoutASecondSend) {
+  auto sink = Open({});
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);  // a connection to reuse
+  EXPECT_EQ(WriteUnder(*sink, "hints-cut,ok").outcome, SinkOutcome::kRetry);
+  EXPECT_EQ(Stats()["deliveries"], 2);
+}
+
 TEST_F(HttpSinkTest, StatusesHttpDoesNotHaveAreRetryAndNamed) {
   auto sink = Open({});
   ASSERT_NE(sink, nullptr);

@@ -623,10 +623,8 @@ TEST_F(RunnerTest, AQueueOfLargeEventsPausesAtItsMemoryBoundWithoutLoss) {
   DeliveryPools pools(DeliveryPoolsOptions{.task_threads = 2});
   runner_pools_ = &pools;
   absl::Notification release;
-  absl::Cleanup let_go = [&] {
-    spy.HoldEvents(false);
-    if (!release.HasBeenNotified()) release.Notify();
-  };
+  absl::Mutex mu;
+  int holding = 0;
   // The node's first callback waits until the runner's task threads are taken (a machine too
   // busy to give the task a thread): nothing ends the subscription then, and the node reads on
   // to the end of the log.
@@ -634,10 +632,14 @@ TEST_F(RunnerTest, AQueueOfLargeEventsPausesAtItsMemoryBoundWithoutLoss) {
   auto script = std::make_shared<SinkScript>();
   Events events;
   auto runner = MakeRunner(script, Settings(), &events);
+  // Whatever fails below, the gate and the task threads are let go before the runner stops
+  // (its stop waits for the callback held at the gate).
+  absl::Cleanup let_go = [&] {
+    spy.HoldEvents(false);
+    if (!release.HasBeenNotified()) release.Notify();
+  };
   runner->Start();
   ASSERT_TRUE(spy.WaitForHeldEvents());
-  absl::Mutex mu;
-  int holding = 0;
   for (int i = 0; i < 2; ++i) {
     pools.tasks().Post([&] {
       {

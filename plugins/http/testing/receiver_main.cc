@@ -13,6 +13,7 @@
 //   drop          record the events, then close the connection without answering
 //   cut           close the connection without answering or recording
 //   hints         record the events, send an interim 103 Early Hints, then answer 200
+//   hints-cut     record the events, send an interim 103 Early Hints, then close the connection
 //   twice         record the events, answer 200 and at once a second, unasked 200
 //   raw:<n>       answer with status line "HTTP/1.1 <n> Odd" (any three digits), record nothing
 //   early:<code>  record nothing: answer <code> as soon as the request's headers are in, and
@@ -74,8 +75,8 @@ using tcp = asio::ip::tcp;
 using nlohmann::json;
 
 struct Action {
-  enum Kind { kOk, kStatus, kStall, kDrop, kCut, kHints, kTwice, kRaw, kEndless, kEarly } kind =
-      kOk;
+  enum Kind { kOk, kStatus, kStall, kDrop, kCut, kHints, kHintsCut, kTwice, kRaw, kEndless, kEarly }
+      kind = kOk;
   int status = 200;
   std::string retry_after;
   int stall_ms = 0;
@@ -94,8 +95,11 @@ bool ParseAction(const std::string& word, Action& a) {
     a.kind = Action::kCut;
     return true;
   }
-  if (word == "hints" || word == "twice" || word == "endless") {
-    a.kind = word == "hints" ? Action::kHints : word == "twice" ? Action::kTwice : Action::kEndless;
+  if (word == "hints" || word == "hints-cut" || word == "twice" || word == "endless") {
+    a.kind = word == "hints"       ? Action::kHints
+             : word == "hints-cut" ? Action::kHintsCut
+             : word == "twice"     ? Action::kTwice
+                                   : Action::kEndless;
     return true;
   }
   if (word.rfind("early:", 0) == 0) {
@@ -389,14 +393,18 @@ void Serve(State& state, int latency_ms, tcp::socket socket) {
         break;
       }
       if (a.kind == Action::kOk || a.kind == Action::kStall || a.kind == Action::kDrop ||
-          a.kind == Action::kHints || a.kind == Action::kTwice) {
+          a.kind == Action::kHints || a.kind == Action::kHintsCut || a.kind == Action::kTwice) {
         state.Record(req);
       }
       // The misbehaviours written byte by byte.
-      if (a.kind == Action::kHints) {
+      if (a.kind == Action::kHints || a.kind == Action::kHintsCut) {
         asio::write(socket, asio::buffer(std::string("HTTP/1.1 103 Early Hints\r\n"
                                                      "Link: </style.css>; rel=preload\r\n\r\n")),
                     ec);
+        if (a.kind == Action::kHintsCut) {
+          state.Closed();
+          break;
+        }
         a.kind = Action::kOk;
       }
       if (a.kind == Action::kRaw || a.kind == Action::kTwice) {

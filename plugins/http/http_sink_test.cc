@@ -77,6 +77,15 @@ class HttpSinkTest : public ::testing::Test {
     return sink.Write(batch);
   }
 
+  // One write of a record far larger than the sockets' buffers hold, so that the request's
+  // body cannot all be sent before the receiver acts on `schedule`.
+  SinkResult WriteTooLargeForTheSocketsUnder(Sink& sink, const std::string& schedule) {
+    EXPECT_TRUE(receiver_->Schedule(schedule).ok());
+    std::vector<Record> batch = {MakeRecord(
+        "s", 0, 100, "Big", absl::StrCat(R"({"pad":")", std::string(8 << 20, 'x'), R"("})"))};
+    return sink.Write(batch);
+  }
+
   std::unique_ptr<SinkPlugin> plugin_;
   std::unique_ptr<ReceiverProcess> receiver_;
   LogCapture log_;
@@ -285,11 +294,7 @@ TEST_F(HttpSinkTest, AnUnaskedSecondResponseIsNotTakenForTheNextAnswer) {
 TEST_F(HttpSinkTest, AnAnswerSentBeforeTheBodyWasReadIsTheOutcome) {
   auto sink = Open({});
   ASSERT_NE(sink, nullptr);
-  ASSERT_TRUE(receiver_->Schedule("early:413").ok());
-  // Far more than the sockets' buffers hold, so that the write cannot complete.
-  std::vector<Record> batch = {
-      MakeRecord("s", 0, 100, "Big", absl::StrCat(R"({"pad":")", std::string(8 << 20, 'x'), R"("})"))};
-  SinkResult r = sink->Write(batch);
+  SinkResult r = WriteTooLargeForTheSocketsUnder(*sink, "early:413");
   EXPECT_EQ(r.outcome, SinkOutcome::kFatal) << r.message;
   EXPECT_THAT(r.message, HasSubstr("HTTP 413"));
   EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
@@ -299,10 +304,7 @@ TEST_F(HttpSinkTest, AnAnswerSentBeforeTheBodyWasReadIsTheOutcome) {
 TEST_F(HttpSinkTest, AnEarlySuccessBeforeTheBodyWasReadIsNoAcknowledgement) {
   auto sink = Open({});
   ASSERT_NE(sink, nullptr);
-  ASSERT_TRUE(receiver_->Schedule("early:200").ok());
-  std::vector<Record> batch = {
-      MakeRecord("s", 0, 100, "Big", absl::StrCat(R"({"pad":")", std::string(8 << 20, 'x'), R"("})"))};
-  EXPECT_EQ(sink->Write(batch).outcome, SinkOutcome::kRetry);
+  EXPECT_EQ(WriteTooLargeForTheSocketsUnder(*sink, "early:200").outcome, SinkOutcome::kRetry);
   EXPECT_EQ(WriteUnder(*sink, "ok").outcome, SinkOutcome::kOk);
 }
 

@@ -79,6 +79,7 @@ struct Action {
       kind = kOk;
   int status = 200;
   std::string retry_after;
+  std::string status_digits;  // raw:<n>, as written (000 included)
   int stall_ms = 0;
   std::string text = "ok";
 };
@@ -109,8 +110,8 @@ bool ParseAction(const std::string& word, Action& a) {
   }
   if (word.rfind("raw:", 0) == 0) {
     a.kind = Action::kRaw;
-    a.retry_after = word.substr(4);  // the status digits
-    return a.retry_after.size() == 3;
+    a.status_digits = word.substr(4);
+    return a.status_digits.size() == 3;
   }
   if (word.rfind("stall:", 0) == 0) {
     a.kind = Action::kStall;
@@ -408,7 +409,7 @@ void Serve(State& state, int latency_ms, tcp::socket socket) {
         a.kind = Action::kOk;
       }
       if (a.kind == Action::kRaw || a.kind == Action::kTwice) {
-        const std::string line = a.kind == Action::kRaw ? "HTTP/1.1 " + a.retry_after + " Odd"
+        const std::string line = a.kind == Action::kRaw ? "HTTP/1.1 " + a.status_digits + " Odd"
                                                         : "HTTP/1.1 200 OK";
         std::string answer = line + "\r\nContent-Length: 2\r\n\r\nok";
         if (a.kind == Action::kTwice) answer += answer;
